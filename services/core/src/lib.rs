@@ -1,0 +1,30 @@
+//! Huikuan's domain model, kept pure: no I/O beyond reading a portfolio from
+//! any `Read`, no database, no network.
+//!
+//! What lives here: the vocabulary every other crate speaks (accounts, the
+//! contacts and debts that belong to them, dialects, regions and time zones,
+//! money in yuan, phone numbers, call dispositions and promises to pay), the
+//! validation of portfolio rows, and the collection rules that decide whether
+//! a contact may be called now (calling window, daily attempt cap).
+//!
+//! What does not: persistence (`huikuan-store`), transport
+//! (`huikuan-orchestrator`), and anything speech or telephony.
+
+pub mod account;
+pub mod attempt;
+pub mod dialect;
+pub mod disposition;
+pub mod money;
+pub mod phone;
+pub mod portfolio;
+pub mod region;
+pub mod rules;
+
+pub use account::{AccountRecord, ContactRecord, DebtRecord};
+pub use attempt::{AttemptStatus, CampaignStatus, PromiseStatus};
+pub use dialect::Dialect;
+pub use disposition::Disposition;
+pub use money::Money;
+pub use phone::PhoneNumber;
+pub use region::Region;
+pub use rules::CallingRules;
