@@ -16,7 +16,12 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    pub const ALL: [Dialect; 4] = [Self::Mandarin, Self::Sichuanese, Self::Cantonese, Self::Auto];
+    pub const ALL: [Dialect; 4] = [
+        Self::Mandarin,
+        Self::Sichuanese,
+        Self::Cantonese,
+        Self::Auto,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -67,7 +67,9 @@ impl Disposition {
     pub fn follow_up(self) -> FollowUp {
         use Disposition::*;
         match self {
-            NoAnswer | Busy | Voicemail | PoweredOff | Dropped | Failed => FollowUp::RetrySameContact,
+            NoAnswer | Busy | Voicemail | PoweredOff | Dropped | Failed => {
+                FollowUp::RetrySameContact
+            }
             WrongParty | InvalidNumber => FollowUp::NextContact,
             CallbackRequested => FollowUp::Callback,
             PromiseToPay | Paid | Refused | HandedToAgent | Dispute | Hardship | Complaint => {
@@ -115,8 +117,14 @@ mod tests {
     #[test]
     fn retry_policy_separates_network_results_from_settled_cases() {
         assert_eq!(Disposition::Busy.follow_up(), FollowUp::RetrySameContact);
-        assert_eq!(Disposition::InvalidNumber.follow_up(), FollowUp::NextContact);
+        assert_eq!(
+            Disposition::InvalidNumber.follow_up(),
+            FollowUp::NextContact
+        );
         assert_eq!(Disposition::PromiseToPay.follow_up(), FollowUp::None);
-        assert_eq!(Disposition::CallbackRequested.follow_up(), FollowUp::Callback);
+        assert_eq!(
+            Disposition::CallbackRequested.follow_up(),
+            FollowUp::Callback
+        );
     }
 }

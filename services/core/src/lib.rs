@@ -19,6 +19,7 @@ pub mod phone;
 pub mod portfolio;
 pub mod region;
 pub mod rules;
+pub mod synthetic;
 
 pub use account::{AccountRecord, ContactRecord, DebtRecord};
 pub use attempt::{AttemptStatus, CampaignStatus, PromiseStatus};

@@ -63,10 +63,14 @@ impl FromStr for Money {
             return Err("empty amount".into());
         }
         let cleaned: String = t.chars().filter(|c| *c != ',').collect();
-        if !cleaned.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') {
+        if !cleaned
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+        {
             return Err(format!("'{s}' is not an amount in yuan"));
         }
-        let d = Decimal::from_str(&cleaned).map_err(|_| format!("'{s}' is not an amount in yuan"))?;
+        let d =
+            Decimal::from_str(&cleaned).map_err(|_| format!("'{s}' is not an amount in yuan"))?;
         Money::from_decimal(d)
     }
 }
@@ -93,7 +97,10 @@ mod tests {
     #[test]
     fn rejects_what_is_not_money() {
         assert!("-5".parse::<Money>().unwrap_err().contains("negative"));
-        assert!("1.234".parse::<Money>().unwrap_err().contains("decimal places"));
+        assert!("1.234"
+            .parse::<Money>()
+            .unwrap_err()
+            .contains("decimal places"));
         assert!("abc".parse::<Money>().is_err());
         assert!("".parse::<Money>().is_err());
         assert!("1e5".parse::<Money>().is_err());

@@ -40,7 +40,10 @@ fn digits_only(s: &str) -> bool {
 
 /// Mainland mobile: 11 digits, `1[3-9]` prefix.
 fn is_cn_mobile(n: &str) -> bool {
-    n.len() == 11 && digits_only(n) && n.as_bytes()[0] == b'1' && (b'3'..=b'9').contains(&n.as_bytes()[1])
+    n.len() == 11
+        && digits_only(n)
+        && n.as_bytes()[0] == b'1'
+        && (b'3'..=b'9').contains(&n.as_bytes()[1])
 }
 
 /// Mainland landline without trunk prefix: area code (2 digits for 10/2x,
@@ -49,7 +52,11 @@ fn is_cn_landline(n: &str) -> bool {
     if !digits_only(n) || n.starts_with('0') || (n.starts_with('1') && !n.starts_with("10")) {
         return false;
     }
-    let area = if n.starts_with("10") || n.starts_with('2') { 2 } else { 3 };
+    let area = if n.starts_with("10") || n.starts_with('2') {
+        2
+    } else {
+        3
+    };
     let sub = n.len().saturating_sub(area);
     (7..=8).contains(&sub)
 }
@@ -124,14 +131,29 @@ mod tests {
 
     #[test]
     fn rejects_malformed_numbers() {
-        for bad in ["", "12812345678", "1381234567", "138123456789", "abc", "+86 12345", "0000", "+0123456789"] {
+        for bad in [
+            "",
+            "12812345678",
+            "1381234567",
+            "138123456789",
+            "abc",
+            "+86 12345",
+            "0000",
+            "+0123456789",
+        ] {
             assert!(p(bad).is_err(), "{bad} accepted");
         }
     }
 
     #[test]
     fn national_form_restores_the_trunk_prefix() {
-        assert_eq!("028-85123456".parse::<PhoneNumber>().unwrap().national(), "02885123456");
-        assert_eq!("13812345678".parse::<PhoneNumber>().unwrap().national(), "13812345678");
+        assert_eq!(
+            "028-85123456".parse::<PhoneNumber>().unwrap().national(),
+            "02885123456"
+        );
+        assert_eq!(
+            "13812345678".parse::<PhoneNumber>().unwrap().national(),
+            "13812345678"
+        );
     }
 }

@@ -28,7 +28,16 @@ pub const COLUMNS: &[&str] = &[
     "days_past_due",
 ];
 
-const REQUIRED: &[&str] = &["account_id", "name", "phones", "province", "product", "principal", "overdue_amount", "due_date"];
+const REQUIRED: &[&str] = &[
+    "account_id",
+    "name",
+    "phones",
+    "province",
+    "product",
+    "principal",
+    "overdue_amount",
+    "due_date",
+];
 
 /// A row as written, before validation: every field optional text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,7 +51,10 @@ impl RawRow {
     }
 
     fn get(&self, column: &str) -> Option<&str> {
-        self.fields.get(column).map(|s| s.trim()).filter(|s| !s.is_empty())
+        self.fields
+            .get(column)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
     }
 }
 
@@ -82,7 +94,10 @@ pub enum FileError {
 }
 
 fn err(field: &str, reason: impl Into<String>) -> FieldError {
-    FieldError { field: field.to_string(), reason: reason.into() }
+    FieldError {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// Validates a raw row. `today` is the import day (for days past due when the
@@ -106,11 +121,17 @@ pub fn validate(raw: &RawRow, today: NaiveDate) -> Result<AccountRecord, Vec<Fie
     let due_date = required("due_date");
 
     let external_id = external_id.and_then(|id| {
-        let ok = id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+        let ok = id.len() <= 64
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
         if ok {
             Some(id.to_string())
         } else {
-            errors.push(err("account_id", format!("'{id}' must be 1-64 characters of A-Z a-z 0-9 - _ . :")));
+            errors.push(err(
+                "account_id",
+                format!("'{id}' must be 1-64 characters of A-Z a-z 0-9 - _ . :"),
+            ));
             None
         }
     });
@@ -140,26 +161,36 @@ pub fn validate(raw: &RawRow, today: NaiveDate) -> Result<AccountRecord, Vec<Fie
         match p.parse::<PhoneNumber>() {
             Ok(phone) => match contacts.iter_mut().find(|c| c.phone == phone) {
                 Some(c) => c.dnc = true,
-                None => errors.push(err("dnc_phones", format!("'{p}' is not one of the account's phones"))),
+                None => errors.push(err(
+                    "dnc_phones",
+                    format!("'{p}' is not one of the account's phones"),
+                )),
             },
             Err(e) => errors.push(err("dnc_phones", e)),
         }
     }
 
-    let dialect = match raw.get("dialect").map(str::parse::<Dialect>).unwrap_or(Ok(Dialect::Auto)) {
+    let dialect = match raw
+        .get("dialect")
+        .map(str::parse::<Dialect>)
+        .unwrap_or(Ok(Dialect::Auto))
+    {
         Ok(d) => Some(d),
         Err(e) => {
             errors.push(err("dialect", e));
             None
         }
     };
-    let region = province.and_then(|p| match Region::new(p, raw.get("city"), raw.get("timezone")) {
-        Ok(r) => Some(r),
-        Err((field, reason)) => {
-            errors.push(err(field, reason));
-            None
-        }
-    });
+    let region =
+        province.and_then(
+            |p| match Region::new(p, raw.get("city"), raw.get("timezone")) {
+                Ok(r) => Some(r),
+                Err((field, reason)) => {
+                    errors.push(err(field, reason));
+                    None
+                }
+            },
+        );
 
     let mut money = |field: &str, v: Option<&str>| {
         v.and_then(|v| match v.parse::<Money>() {
@@ -180,7 +211,10 @@ pub fn validate(raw: &RawRow, today: NaiveDate) -> Result<AccountRecord, Vec<Fie
             None
         }
         Err(_) => {
-            errors.push(err("due_date", format!("'{d}' is not a date in YYYY-MM-DD form")));
+            errors.push(err(
+                "due_date",
+                format!("'{d}' is not a date in YYYY-MM-DD form"),
+            ));
             None
         }
     });
@@ -188,7 +222,10 @@ pub fn validate(raw: &RawRow, today: NaiveDate) -> Result<AccountRecord, Vec<Fie
         Some(v) => match v.parse::<u32>() {
             Ok(n) if n <= 36_500 => Some(n),
             _ => {
-                errors.push(err("days_past_due", format!("'{v}' is not a whole number of days (0-36500)")));
+                errors.push(err(
+                    "days_past_due",
+                    format!("'{v}' is not a whole number of days (0-36500)"),
+                ));
                 None
             }
         },
@@ -199,8 +236,28 @@ pub fn validate(raw: &RawRow, today: NaiveDate) -> Result<AccountRecord, Vec<Fie
         return Err(errors);
     }
     // Every Option below is Some: each None pushed an error above.
-    match (external_id, name, dialect, region, product, principal, overdue, due_date, dpd) {
-        (Some(external_id), Some(name), Some(dialect), Some(region), Some(product), Some(principal), Some(overdue_amount), Some(due_date), Some(days_past_due)) => {
+    match (
+        external_id,
+        name,
+        dialect,
+        region,
+        product,
+        principal,
+        overdue,
+        due_date,
+        dpd,
+    ) {
+        (
+            Some(external_id),
+            Some(name),
+            Some(dialect),
+            Some(region),
+            Some(product),
+            Some(principal),
+            Some(overdue_amount),
+            Some(due_date),
+            Some(days_past_due),
+        ) => {
             let loan_id = raw.get("loan_id").unwrap_or(&external_id).to_string();
             Ok(AccountRecord {
                 external_id,
@@ -208,7 +265,14 @@ pub fn validate(raw: &RawRow, today: NaiveDate) -> Result<AccountRecord, Vec<Fie
                 contacts,
                 dialect,
                 region,
-                debt: DebtRecord { loan_id, product: product.to_string(), principal, overdue_amount, due_date, days_past_due },
+                debt: DebtRecord {
+                    loan_id,
+                    product: product.to_string(),
+                    principal,
+                    overdue_amount,
+                    due_date,
+                    days_past_due,
+                },
             })
         }
         _ => Err(vec![err("row", "incomplete")]),
@@ -216,7 +280,9 @@ pub fn validate(raw: &RawRow, today: NaiveDate) -> Result<AccountRecord, Vec<Fie
 }
 
 fn split_list(s: &str) -> impl Iterator<Item = &str> {
-    s.split([';', '|', '；']).map(str::trim).filter(|p| !p.is_empty())
+    s.split([';', '|', '；'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
 }
 
 /// File formats a portfolio may come in.
@@ -245,18 +311,29 @@ impl Format {
 pub type RawItem = (u64, Result<RawRow, Vec<FieldError>>);
 
 /// Streams raw rows out of a portfolio file.
-pub fn read_raw(reader: impl Read + 'static, format: Format) -> Result<Box<dyn Iterator<Item = Result<RawItem, FileError>>>, FileError> {
+pub fn read_raw(
+    reader: impl Read + 'static,
+    format: Format,
+) -> Result<Box<dyn Iterator<Item = Result<RawItem, FileError>>>, FileError> {
     match format {
         Format::Csv => csv_rows(reader),
         Format::JsonLines => Ok(Box::new(jsonl_rows(reader))),
     }
 }
 
-fn csv_rows(reader: impl Read + 'static) -> Result<Box<dyn Iterator<Item = Result<RawItem, FileError>>>, FileError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(reader);
+fn csv_rows(
+    reader: impl Read + 'static,
+) -> Result<Box<dyn Iterator<Item = Result<RawItem, FileError>>>, FileError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
     let headers = rdr
         .headers()
-        .map_err(|e| FileError::Unreadable { line: 1, reason: format!("header: {e}") })?
+        .map_err(|e| FileError::Unreadable {
+            line: 1,
+            reason: format!("header: {e}"),
+        })?
         .clone();
     let mut index: Vec<Option<&'static str>> = Vec::with_capacity(headers.len());
     for h in headers.iter() {
@@ -277,7 +354,10 @@ fn csv_rows(reader: impl Read + 'static) -> Result<Box<dyn Iterator<Item = Resul
             Ok(true) => {
                 let line = record.position().map(|p| p.line()).unwrap_or(line);
                 if record.len() != width {
-                    let e = err("row", format!("has {} fields, the header has {width}", record.len()));
+                    let e = err(
+                        "row",
+                        format!("has {} fields, the header has {width}", record.len()),
+                    );
                     return Some(Ok((line, Err(vec![e]))));
                 }
                 let mut raw = RawRow::default();
@@ -289,8 +369,13 @@ fn csv_rows(reader: impl Read + 'static) -> Result<Box<dyn Iterator<Item = Resul
                 Some(Ok((line, Ok(raw))))
             }
             Err(e) => match e.kind() {
-                csv::ErrorKind::Utf8 { .. } => Some(Ok((line, Err(vec![err("row", "not valid UTF-8")])))),
-                _ => Some(Err(FileError::Unreadable { line, reason: e.to_string() })),
+                csv::ErrorKind::Utf8 { .. } => {
+                    Some(Ok((line, Err(vec![err("row", "not valid UTF-8")]))))
+                }
+                _ => Some(Err(FileError::Unreadable {
+                    line,
+                    reason: e.to_string(),
+                })),
             },
         }
     });
@@ -307,7 +392,12 @@ fn jsonl_rows(reader: impl Read) -> impl Iterator<Item = Result<RawItem, FileErr
         match lines.read_until(b'\n', &mut buf) {
             Ok(0) => return None,
             Ok(_) => {}
-            Err(e) => return Some(Err(FileError::Unreadable { line, reason: e.to_string() })),
+            Err(e) => {
+                return Some(Err(FileError::Unreadable {
+                    line,
+                    reason: e.to_string(),
+                }))
+            }
         }
         let Ok(text) = std::str::from_utf8(&buf) else {
             return Some(Ok((line, Err(vec![err("row", "not valid UTF-8")]))));
@@ -323,11 +413,15 @@ fn jsonl_rows(reader: impl Read) -> impl Iterator<Item = Result<RawItem, FileErr
 fn json_row(text: &str) -> Result<RawRow, Vec<FieldError>> {
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| vec![err("row", format!("invalid JSON: {e}"))])?;
-    let obj = value.as_object().ok_or_else(|| vec![err("row", "not a JSON object")])?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| vec![err("row", "not a JSON object")])?;
     let mut raw = RawRow::default();
     let mut errors = Vec::new();
     for (key, v) in obj {
-        let Some(col) = COLUMNS.iter().find(|c| **c == key.as_str()) else { continue };
+        let Some(col) = COLUMNS.iter().find(|c| **c == key.as_str()) else {
+            continue;
+        };
         let text = match v {
             serde_json::Value::Null => continue,
             serde_json::Value::String(s) => s.clone(),
@@ -401,13 +495,28 @@ mod tests {
         let out = rows(&text, Format::Csv);
         let shown: Vec<String> = out
             .iter()
-            .map(|(line, r)| RowError { line: *line, errors: r.clone().unwrap_err() }.to_string())
+            .map(|(line, r)| {
+                RowError {
+                    line: *line,
+                    errors: r.clone().unwrap_err(),
+                }
+                .to_string()
+            })
             .collect();
         let first = &shown[0];
         assert!(first.contains("line 2: phones: '12345' is not"), "{first}");
-        assert!(first.contains("line 2: dialect: unknown dialect 'klingon'"), "{first}");
-        assert!(first.contains("line 2: overdue_amount: 'abc' is not an amount"), "{first}");
-        assert!(first.contains("line 2: due_date: '2026-13-01' is not a date"), "{first}");
+        assert!(
+            first.contains("line 2: dialect: unknown dialect 'klingon'"),
+            "{first}"
+        );
+        assert!(
+            first.contains("line 2: overdue_amount: 'abc' is not an amount"),
+            "{first}"
+        );
+        assert!(
+            first.contains("line 2: due_date: '2026-13-01' is not a date"),
+            "{first}"
+        );
         let second = &shown[1];
         assert!(second.contains("line 3: account_id: required"), "{second}");
         assert!(second.contains("line 3: product: required"), "{second}");
@@ -417,16 +526,28 @@ mod tests {
 
     #[test]
     fn csv_missing_column_stops_the_file() {
-        let e = read_raw(std::io::Cursor::new(b"account_id,name\n".to_vec()), Format::Csv).err().unwrap();
-        assert_eq!(e.to_string(), "line 1: header: missing required column 'phones'");
+        let e = read_raw(
+            std::io::Cursor::new(b"account_id,name\n".to_vec()),
+            Format::Csv,
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "line 1: header: missing required column 'phones'"
+        );
     }
 
     #[test]
     fn csv_short_row_is_rejected_alone() {
-        let text = format!("{HEADER}A1,张三\nA2,李四,13812345678,,,广东,,,,现金贷,100,50,2026-11-01,\n");
+        let text =
+            format!("{HEADER}A1,张三\nA2,李四,13812345678,,,广东,,,,现金贷,100,50,2026-11-01,\n");
         let out = rows(&text, Format::Csv);
         assert_eq!(out[0].1.clone().unwrap_err()[0].field, "row");
-        assert_eq!(out[1].1.as_ref().unwrap().effective_dialect(), Dialect::Cantonese);
+        assert_eq!(
+            out[1].1.as_ref().unwrap().effective_dialect(),
+            Dialect::Cantonese
+        );
     }
 
     #[test]
@@ -443,14 +564,26 @@ mod tests {
         assert_eq!(rec.debt.overdue_amount.fen(), 123_450);
         assert_eq!(rec.debt.days_past_due, 4);
         assert_eq!(out[1].0, 3);
-        assert!(out[1].1.clone().unwrap_err()[0].reason.starts_with("invalid JSON"));
+        assert!(out[1].1.clone().unwrap_err()[0]
+            .reason
+            .starts_with("invalid JSON"));
         assert_eq!(out[2].1.clone().unwrap_err()[0].reason, "not a JSON object");
     }
 
     #[test]
     fn dnc_phone_must_belong_to_the_account() {
         let mut raw = RawRow::default();
-        for (k, v) in [("account_id", "A"), ("name", "n"), ("phones", "13812345678"), ("dnc_phones", "13900139000"), ("province", "北京"), ("product", "p"), ("principal", "1"), ("overdue_amount", "1"), ("due_date", "2026-01-01")] {
+        for (k, v) in [
+            ("account_id", "A"),
+            ("name", "n"),
+            ("phones", "13812345678"),
+            ("dnc_phones", "13900139000"),
+            ("province", "北京"),
+            ("product", "p"),
+            ("principal", "1"),
+            ("overdue_amount", "1"),
+            ("due_date", "2026-01-01"),
+        ] {
             raw.set(COLUMNS.iter().find(|c| **c == k).unwrap(), v);
         }
         let e = validate(&raw, today()).unwrap_err();

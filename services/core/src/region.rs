@@ -13,7 +13,11 @@ struct Province {
 }
 
 const fn prov(name: &'static str, pinyin: &'static str, dialect: Dialect) -> Province {
-    Province { name, pinyin, dialect }
+    Province {
+        name,
+        pinyin,
+        dialect,
+    }
 }
 
 use Dialect::{Cantonese as Y, Mandarin as M, Sichuanese as S};
@@ -56,7 +60,15 @@ const PROVINCES: &[Province] = &[
 ];
 
 /// Suffixes people write after a province name (四川省, 广西壮族自治区).
-const SUFFIXES: &[&str] = &["省", "市", "壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "特别行政区"];
+const SUFFIXES: &[&str] = &[
+    "省",
+    "市",
+    "壮族自治区",
+    "回族自治区",
+    "维吾尔自治区",
+    "自治区",
+    "特别行政区",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Region {
@@ -70,9 +82,19 @@ impl Region {
     /// Validates a province (Chinese name with or without suffix, or pinyin),
     /// an optional city and an optional IANA time zone (default Asia/Shanghai,
     /// the legal time of all of mainland China).
-    pub fn new(province: &str, city: Option<&str>, time_zone: Option<&str>) -> Result<Region, (&'static str, String)> {
+    pub fn new(
+        province: &str,
+        city: Option<&str>,
+        time_zone: Option<&str>,
+    ) -> Result<Region, (&'static str, String)> {
         let p = find_province(province).ok_or_else(|| {
-            ("province", format!("'{}' is not a Chinese province-level division", province.trim()))
+            (
+                "province",
+                format!(
+                    "'{}' is not a Chinese province-level division",
+                    province.trim()
+                ),
+            )
         })?;
         let time_zone = match time_zone.map(str::trim).filter(|s| !s.is_empty()) {
             None => chrono_tz::Asia::Shanghai,
@@ -80,21 +102,34 @@ impl Region {
                 .parse::<Tz>()
                 .map_err(|_| ("timezone", format!("'{tz}' is not an IANA time zone")))?,
         };
-        let city = city.map(str::trim).filter(|c| !c.is_empty()).map(str::to_string);
-        Ok(Region { province: p.name.to_string(), city, time_zone })
+        let city = city
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string);
+        Ok(Region {
+            province: p.name.to_string(),
+            city,
+            time_zone,
+        })
     }
 
     /// The dialect a debtor from this province most likely speaks.
     pub fn dialect_prior(&self) -> Dialect {
-        find_province(&self.province).map(|p| p.dialect).unwrap_or(Dialect::Mandarin)
+        find_province(&self.province)
+            .map(|p| p.dialect)
+            .unwrap_or(Dialect::Mandarin)
     }
 }
 
 fn find_province(input: &str) -> Option<&'static Province> {
     let t = input.trim();
     let lower = t.to_ascii_lowercase().replace([' ', '-'], "");
-    let bare = SUFFIXES.iter().fold(t, |acc, s| acc.strip_suffix(s).unwrap_or(acc));
-    PROVINCES.iter().find(|p| p.name == bare || p.pinyin == lower)
+    let bare = SUFFIXES
+        .iter()
+        .fold(t, |acc, s| acc.strip_suffix(s).unwrap_or(acc));
+    PROVINCES
+        .iter()
+        .find(|p| p.name == bare || p.pinyin == lower)
 }
 
 #[cfg(test)]
@@ -103,18 +138,35 @@ mod tests {
 
     #[test]
     fn accepts_names_with_suffixes_and_pinyin() {
-        assert_eq!(Region::new("四川省", Some("成都"), None).unwrap().province, "四川");
-        assert_eq!(Region::new("广西壮族自治区", None, None).unwrap().province, "广西");
-        assert_eq!(Region::new("Guangdong", None, None).unwrap().province, "广东");
-        assert_eq!(Region::new("重庆市", None, None).unwrap().dialect_prior(), Dialect::Sichuanese);
+        assert_eq!(
+            Region::new("四川省", Some("成都"), None).unwrap().province,
+            "四川"
+        );
+        assert_eq!(
+            Region::new("广西壮族自治区", None, None).unwrap().province,
+            "广西"
+        );
+        assert_eq!(
+            Region::new("Guangdong", None, None).unwrap().province,
+            "广东"
+        );
+        assert_eq!(
+            Region::new("重庆市", None, None).unwrap().dialect_prior(),
+            Dialect::Sichuanese
+        );
     }
 
     #[test]
     fn names_the_bad_field() {
         assert_eq!(Region::new("火星", None, None).unwrap_err().0, "province");
-        assert_eq!(Region::new("四川", None, Some("Mars/Base")).unwrap_err().0, "timezone");
         assert_eq!(
-            Region::new("新疆", None, Some("Asia/Urumqi")).unwrap().time_zone,
+            Region::new("四川", None, Some("Mars/Base")).unwrap_err().0,
+            "timezone"
+        );
+        assert_eq!(
+            Region::new("新疆", None, Some("Asia/Urumqi"))
+                .unwrap()
+                .time_zone,
             chrono_tz::Asia::Urumqi
         );
     }

@@ -94,12 +94,21 @@ mod tests {
     fn next_window_open_moves_to_the_next_morning() {
         let r = CallingRules::default();
         let late = utc("2026-11-24T14:00:00Z"); // 22:00 Beijing
-        assert_eq!(r.next_window_open(late, Shanghai, false), utc("2026-11-25T00:00:00Z"));
+        assert_eq!(
+            r.next_window_open(late, Shanghai, false),
+            utc("2026-11-25T00:00:00Z")
+        );
         let noon = utc("2026-11-24T04:00:00Z");
         assert_eq!(r.next_window_open(noon, Shanghai, false), noon);
-        assert_eq!(r.next_window_open(noon, Shanghai, true), utc("2026-11-25T00:00:00Z"));
+        assert_eq!(
+            r.next_window_open(noon, Shanghai, true),
+            utc("2026-11-25T00:00:00Z")
+        );
         let early = utc("2026-11-23T22:00:00Z"); // 06:00 Beijing
-        assert_eq!(r.next_window_open(early, Shanghai, false), utc("2026-11-24T00:00:00Z"));
+        assert_eq!(
+            r.next_window_open(early, Shanghai, false),
+            utc("2026-11-24T00:00:00Z")
+        );
     }
 
     #[test]
@@ -107,7 +116,10 @@ mod tests {
         let mut r = CallingRules::default();
         r.daily_cap = 0;
         assert!(r.validate().is_err());
-        let r = CallingRules { window_start: r.window_end, ..CallingRules::default() };
+        let r = CallingRules {
+            window_start: r.window_end,
+            ..CallingRules::default()
+        };
         assert!(r.validate().is_err());
     }
 }

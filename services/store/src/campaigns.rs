@@ -1,0 +1,171 @@
+//! Campaigns: a named set of accounts whose calls are dispatched while the
+//! campaign is active.
+
+use crate::entity::{account, call_attempt, campaign};
+use crate::{now_ms, Result, Store, StoreError};
+use huikuan_core::{AttemptStatus, CampaignStatus};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Campaign {
+    pub id: String,
+    pub name: String,
+    pub status: CampaignStatus,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// How far a campaign has got.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CampaignStats {
+    pub accounts: u64,
+    pub queued: u64,
+    pub leased: u64,
+    pub completed: u64,
+}
+
+impl TryFrom<campaign::Model> for Campaign {
+    type Error = StoreError;
+    fn try_from(m: campaign::Model) -> Result<Self> {
+        let status = m.status.parse().map_err(StoreError::Conflict)?;
+        Ok(Campaign {
+            id: m.id,
+            name: m.name,
+            status,
+            created_at_ms: m.created_at_ms,
+            updated_at_ms: m.updated_at_ms,
+        })
+    }
+}
+
+fn validate_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(StoreError::InvalidArgument {
+            field: "name",
+            reason: "campaign name must be 1-64 printable characters".into(),
+        });
+    }
+    Ok(name)
+}
+
+impl Store {
+    pub async fn create_campaign(&self, name: &str) -> Result<Campaign> {
+        let name = validate_name(name)?;
+        if self.campaign_by_name(name).await?.is_some() {
+            return Err(StoreError::AlreadyExists(format!("campaign '{name}'")));
+        }
+        let now = now_ms();
+        let model = campaign::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            name: Set(name.to_string()),
+            status: Set(CampaignStatus::Active.as_str().to_string()),
+            created_at_ms: Set(now),
+            updated_at_ms: Set(now),
+        };
+        let _guard = self.write_guard().await;
+        let inserted = campaign::Entity::insert(model)
+            .exec_with_returning(&self.db)
+            .await;
+        match inserted {
+            Ok(m) => m.try_into(),
+            // Lost a race with another creator of the same name.
+            Err(e) if e.to_string().to_lowercase().contains("unique") => {
+                Err(StoreError::AlreadyExists(format!("campaign '{name}'")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The campaign of this name, created active if it does not exist yet.
+    pub async fn ensure_campaign(&self, name: &str) -> Result<Campaign> {
+        match self.create_campaign(name).await {
+            Err(StoreError::AlreadyExists(_)) => self
+                .campaign_by_name(name.trim())
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("campaign '{name}'"))),
+            other => other,
+        }
+    }
+
+    pub async fn campaign_by_name(&self, name: &str) -> Result<Option<Campaign>> {
+        campaign::Entity::find()
+            .filter(campaign::Column::Name.eq(name))
+            .one(&self.db)
+            .await?
+            .map(Campaign::try_from)
+            .transpose()
+    }
+
+    pub async fn get_campaign(&self, id: &str) -> Result<Campaign> {
+        campaign::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("campaign {id}")))?
+            .try_into()
+    }
+
+    /// Looks a campaign up by id, then by name: what a person types.
+    pub async fn find_campaign(&self, id_or_name: &str) -> Result<Campaign> {
+        match self.get_campaign(id_or_name).await {
+            Err(StoreError::NotFound(_)) => self
+                .campaign_by_name(id_or_name)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("campaign '{id_or_name}'"))),
+            other => other,
+        }
+    }
+
+    pub async fn list_campaigns(&self) -> Result<Vec<Campaign>> {
+        campaign::Entity::find()
+            .order_by_asc(campaign::Column::CreatedAtMs)
+            .order_by_asc(campaign::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Campaign::try_from)
+            .collect()
+    }
+
+    pub async fn set_campaign_status(&self, id: &str, status: CampaignStatus) -> Result<Campaign> {
+        let _guard = self.write_guard().await;
+        let res = campaign::Entity::update_many()
+            .col_expr(
+                campaign::Column::Status,
+                sea_orm::sea_query::Expr::value(status.as_str()),
+            )
+            .col_expr(
+                campaign::Column::UpdatedAtMs,
+                sea_orm::sea_query::Expr::value(now_ms()),
+            )
+            .filter(campaign::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        drop(_guard);
+        if res.rows_affected == 0 {
+            return Err(StoreError::NotFound(format!("campaign {id}")));
+        }
+        self.get_campaign(id).await
+    }
+
+    pub async fn campaign_stats(&self, id: &str) -> Result<CampaignStats> {
+        let accounts = account::Entity::find()
+            .filter(account::Column::CampaignId.eq(id))
+            .count(&self.db)
+            .await?;
+        let count = |status: AttemptStatus| {
+            call_attempt::Entity::find()
+                .filter(call_attempt::Column::CampaignId.eq(id))
+                .filter(call_attempt::Column::Status.eq(status.as_str()))
+                .count(&self.db)
+        };
+        Ok(CampaignStats {
+            accounts,
+            queued: count(AttemptStatus::Queued).await?,
+            leased: count(AttemptStatus::Leased).await?,
+            completed: count(AttemptStatus::Completed).await?,
+        })
+    }
+}

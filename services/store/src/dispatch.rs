@@ -1,0 +1,612 @@
+//! The call-attempt queue: leases for dialer workers, lease expiry, and
+//! outcome reports.
+//!
+//! States: `queued -> leased -> completed`, `leased -> queued` on expiry,
+//! `queued -> cancelled` when the number became do-not-call. Every transition
+//! is a conditional update on the current state, so two workers can never
+//! hold the same attempt and a repeated report is recognised, not re-applied.
+//! Until the planner lands, "due" means: campaign active, `not_before`
+//! passed, the debtor's local time inside the calling window, and the
+//! contact under its daily cap (counted per lease, conservatively: a lease
+//! may have dialled even if its report never came).
+
+use crate::entity::{account, call_attempt, contact, debt, promise};
+use crate::{ids, Result, Store, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use huikuan_core::disposition::FollowUp;
+use huikuan_core::{
+    AttemptStatus, CallingRules, Dialect, Disposition, Money, PromiseStatus, Region,
+};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
+    EntityTrait, QueryFilter, Statement, TransactionTrait, Value,
+};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How the queue follows up an attempt until the planner decides instead.
+#[derive(Debug, Clone, Copy)]
+pub struct DispatchPolicy {
+    pub rules: CallingRules,
+    /// Delay before retrying a contact after no answer, busy, powered off...
+    pub retry_after: Duration,
+    /// No automatic follow-up after this many attempts on an account.
+    pub max_attempts: i32,
+}
+
+impl Default for DispatchPolicy {
+    fn default() -> Self {
+        DispatchPolicy {
+            rules: CallingRules::default(),
+            retry_after: Duration::from_secs(2 * 3600),
+            max_attempts: 20,
+        }
+    }
+}
+
+/// One attempt handed to a dialer worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub attempt_id: String,
+    /// Must accompany the outcome report.
+    pub lease_token: i64,
+    pub expires_at_ms: i64,
+    pub campaign_id: String,
+    pub account_id: String,
+    pub debtor_name: String,
+    pub phone: String,
+    pub dialect: Dialect,
+    pub time_zone: String,
+    pub overdue_fen: i64,
+    pub product: String,
+    pub due_date: String,
+    pub days_past_due: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutcomeReport {
+    pub attempt_id: String,
+    pub lease_token: i64,
+    pub worker_id: String,
+    pub disposition: Disposition,
+    pub note: Option<String>,
+    pub duration_ms: i64,
+    pub promise: Option<(NaiveDate, Money)>,
+    pub callback_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportResult {
+    /// Recorded now; `follow_up` is the attempt queued after it, if any.
+    Recorded {
+        campaign_id: String,
+        follow_up: Option<String>,
+    },
+    /// The same report was recorded before: nothing changed.
+    AlreadyRecorded { campaign_id: String },
+}
+
+/// Writes `?` placeholders as the backend wants them.
+fn stmt(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            let mut out = String::with_capacity(sql.len() + 16);
+            let mut n = 0;
+            for ch in sql.chars() {
+                if ch == '?' {
+                    n += 1;
+                    out.push_str(&format!("${n}"));
+                } else {
+                    out.push(ch);
+                }
+            }
+            out
+        }
+        _ => sql.to_string(),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(",")
+}
+
+struct Candidate {
+    id: String,
+    contact_id: String,
+    time_zone: String,
+}
+
+impl Store {
+    /// Returns expired leases to the queue; gives the ids re-queued.
+    pub async fn expire_leases(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+        let backend = self.backend();
+        let _guard = self.write_guard().await;
+        let rows = self
+            .db
+            .query_all(stmt(
+                backend,
+                "UPDATE call_attempts SET status = ?, lease_owner = NULL, lease_expires_at_ms = NULL \
+                 WHERE status = ? AND lease_expires_at_ms < ? RETURNING id",
+                vec![AttemptStatus::Queued.as_str().into(), AttemptStatus::Leased.as_str().into(), now.timestamp_millis().into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String>("", "id").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Time zones that have queued attempts: few, so the window check can be
+    /// pushed into the candidate query as `time_zone IN (...)`.
+    async fn queued_time_zones(&self) -> Result<Vec<String>> {
+        let rows = self
+            .db
+            .query_all(stmt(
+                self.backend(),
+                "SELECT DISTINCT time_zone FROM accounts",
+                vec![],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                r.try_get::<String>("", "time_zone")
+                    .map_err(StoreError::from)
+            })
+            .collect()
+    }
+
+    /// Leases up to `max` due attempts to `worker` for `ttl`.
+    pub async fn lease_calls(
+        &self,
+        worker: &str,
+        max: u32,
+        ttl: Duration,
+        now: DateTime<Utc>,
+        policy: &DispatchPolicy,
+    ) -> Result<Vec<Lease>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let rules = &policy.rules;
+        let open: Vec<String> = self
+            .queued_time_zones()
+            .await?
+            .into_iter()
+            .filter(|tz| {
+                tz.parse::<Tz>()
+                    .map(|tz| rules.in_window(now, tz))
+                    .unwrap_or(false)
+            })
+            .collect();
+        if open.is_empty() {
+            return Ok(Vec::new());
+        }
+        let backend = self.backend();
+        let now_ms = now.timestamp_millis();
+        let expires = now_ms + ttl.as_millis() as i64;
+        let _guard = self.write_guard().await;
+        let txn = self.db.begin().await?;
+        let lock = if backend == DatabaseBackend::Postgres {
+            " FOR UPDATE OF a SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT a.id, a.contact_id, a.time_zone FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id \
+             WHERE a.status = ? AND a.not_before_ms <= ? AND c.status = 'active' AND a.time_zone IN ({}) \
+             ORDER BY a.not_before_ms LIMIT ?{lock}",
+            placeholders(open.len())
+        );
+        let mut values: Vec<Value> = vec![AttemptStatus::Queued.as_str().into(), now_ms.into()];
+        values.extend(open.iter().map(|tz| Value::from(tz.as_str())));
+        values.push(i64::from(max).into());
+        let candidates: Vec<Candidate> = txn
+            .query_all(stmt(backend, &sql, values))
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Candidate {
+                    id: r.try_get("", "id")?,
+                    contact_id: r.try_get("", "contact_id")?,
+                    time_zone: r.try_get("", "time_zone")?,
+                })
+            })
+            .collect::<Result<_, sea_orm::DbErr>>()?;
+
+        let mut leased: Vec<(String, i64)> = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            let tz: Tz = c.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+            let day = rules.local_day(now, tz).format("%Y-%m-%d").to_string();
+            let counted = txn
+                .execute(stmt(
+                    backend,
+                    "UPDATE contacts SET attempts_today = CASE WHEN attempts_day = ? THEN attempts_today + 1 ELSE 1 END, \
+                     attempts_day = ? WHERE id = ? AND dnc = ? AND (attempts_day IS NULL OR attempts_day <> ? OR attempts_today < ?)",
+                    vec![day.clone().into(), day.clone().into(), c.contact_id.clone().into(), false.into(), day.clone().into(), (rules.daily_cap as i32).into()],
+                ))
+                .await?;
+            if counted.rows_affected() == 0 {
+                self.park_uncallable(&txn, &c, now, tz, rules).await?;
+                continue;
+            }
+            let row = txn
+                .query_one(stmt(
+                    backend,
+                    "UPDATE call_attempts SET status = ?, lease_owner = ?, lease_token = lease_token + 1, \
+                     leased_at_ms = ?, lease_expires_at_ms = ? WHERE id = ? AND status = ? RETURNING lease_token",
+                    vec![
+                        AttemptStatus::Leased.as_str().into(),
+                        worker.into(),
+                        now_ms.into(),
+                        expires.into(),
+                        c.id.clone().into(),
+                        AttemptStatus::Queued.as_str().into(),
+                    ],
+                ))
+                .await?;
+            match row {
+                Some(r) => leased.push((c.id, r.try_get("", "lease_token")?)),
+                None => {
+                    // Another process took it between our read and write: give the count back.
+                    txn.execute(stmt(
+                        backend,
+                        "UPDATE contacts SET attempts_today = attempts_today - 1 WHERE id = ?",
+                        vec![c.contact_id.into()],
+                    ))
+                    .await?;
+                }
+            }
+        }
+        let leases = self.describe_leases(&txn, &leased, expires).await?;
+        txn.commit().await?;
+        Ok(leases)
+    }
+
+    /// A candidate whose contact is do-not-call is cancelled; one whose
+    /// contact is at today's cap waits for the next day's window.
+    async fn park_uncallable(
+        &self,
+        txn: &DatabaseTransaction,
+        c: &Candidate,
+        now: DateTime<Utc>,
+        tz: Tz,
+        rules: &CallingRules,
+    ) -> Result<()> {
+        let contact = contact::Entity::find_by_id(c.contact_id.clone())
+            .one(txn)
+            .await?;
+        let mut update =
+            call_attempt::Entity::update_many().filter(call_attempt::Column::Id.eq(c.id.as_str()));
+        update = match contact {
+            Some(ct) if !ct.dnc => update.col_expr(
+                call_attempt::Column::NotBeforeMs,
+                sea_orm::sea_query::Expr::value(
+                    rules.next_window_open(now, tz, true).timestamp_millis(),
+                ),
+            ),
+            _ => update.col_expr(
+                call_attempt::Column::Status,
+                sea_orm::sea_query::Expr::value(AttemptStatus::Cancelled.as_str()),
+            ),
+        };
+        update.exec(txn).await?;
+        Ok(())
+    }
+
+    async fn describe_leases(
+        &self,
+        txn: &DatabaseTransaction,
+        leased: &[(String, i64)],
+        expires: i64,
+    ) -> Result<Vec<Lease>> {
+        if leased.is_empty() {
+            return Ok(Vec::new());
+        }
+        let attempts = call_attempt::Entity::find()
+            .filter(call_attempt::Column::Id.is_in(leased.iter().map(|(id, _)| id.as_str())))
+            .all(txn)
+            .await?;
+        let account_ids: Vec<&str> = attempts.iter().map(|a| a.account_id.as_str()).collect();
+        let accounts: HashMap<String, account::Model> = account::Entity::find()
+            .filter(account::Column::Id.is_in(account_ids.iter().copied()))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        let contacts: HashMap<String, contact::Model> = contact::Entity::find()
+            .filter(contact::Column::Id.is_in(attempts.iter().map(|a| a.contact_id.as_str())))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        let mut debts: HashMap<String, debt::Model> = HashMap::new();
+        for d in debt::Entity::find()
+            .filter(debt::Column::AccountId.is_in(account_ids))
+            .all(txn)
+            .await?
+        {
+            // Several loans: the call is about the total, due date of the oldest.
+            debts
+                .entry(d.account_id.clone())
+                .and_modify(|acc| {
+                    acc.overdue_fen += d.overdue_fen;
+                    acc.days_past_due = acc.days_past_due.max(d.days_past_due);
+                    if d.due_date < acc.due_date {
+                        acc.due_date = d.due_date.clone();
+                    }
+                })
+                .or_insert(d);
+        }
+        let tokens: HashMap<&str, i64> = leased.iter().map(|(id, t)| (id.as_str(), *t)).collect();
+        let mut out = Vec::with_capacity(attempts.len());
+        for a in attempts {
+            let (Some(acc), Some(ct)) = (accounts.get(&a.account_id), contacts.get(&a.contact_id))
+            else {
+                return Err(StoreError::Conflict(format!(
+                    "attempt {} refers to a missing account or contact",
+                    a.id
+                )));
+            };
+            let d = debts.get(&a.account_id);
+            let stated: Dialect = acc.dialect.parse().unwrap_or(Dialect::Auto);
+            let dialect = match stated {
+                Dialect::Auto => Region::new(&acc.province, None, None)
+                    .map(|r| r.dialect_prior())
+                    .unwrap_or(Dialect::Mandarin),
+                d => d,
+            };
+            out.push(Lease {
+                lease_token: tokens.get(a.id.as_str()).copied().unwrap_or(a.lease_token),
+                attempt_id: a.id,
+                expires_at_ms: expires,
+                campaign_id: a.campaign_id,
+                account_id: a.account_id,
+                debtor_name: acc.name.clone(),
+                phone: ct.phone.clone(),
+                dialect,
+                time_zone: acc.time_zone.clone(),
+                overdue_fen: d.map(|d| d.overdue_fen).unwrap_or(0),
+                product: d.map(|d| d.product.clone()).unwrap_or_default(),
+                due_date: d.map(|d| d.due_date.clone()).unwrap_or_default(),
+                days_past_due: d.map(|d| d.days_past_due).unwrap_or(0),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records how an attempt ended. Idempotent: the same report twice is
+    /// `AlreadyRecorded`; a report from a lease that was since re-leased to
+    /// another worker is a conflict.
+    pub async fn report_outcome(
+        &self,
+        report: &OutcomeReport,
+        now: DateTime<Utc>,
+        policy: &DispatchPolicy,
+    ) -> Result<ReportResult> {
+        match report.disposition {
+            Disposition::PromiseToPay if report.promise.is_none() => {
+                return Err(StoreError::InvalidArgument {
+                    field: "promise",
+                    reason: "promise_to_pay needs a date and an amount".into(),
+                })
+            }
+            Disposition::CallbackRequested if report.callback_at.is_none() => {
+                return Err(StoreError::InvalidArgument {
+                    field: "callback_at",
+                    reason: "callback_requested needs a callback time".into(),
+                })
+            }
+            _ => {}
+        }
+        let backend = self.backend();
+        let _guard = self.write_guard().await;
+        let txn = self.db.begin().await?;
+        let lock = if backend == DatabaseBackend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        // Touch the row first so that on SQLite the transaction holds the write lock from here on.
+        txn.execute(stmt(
+            backend,
+            "UPDATE call_attempts SET lease_token = lease_token WHERE id = ?",
+            vec![report.attempt_id.clone().into()],
+        ))
+        .await?;
+        let row = txn
+            .query_one(stmt(
+                backend,
+                &format!("SELECT id FROM call_attempts WHERE id = ?{lock}"),
+                vec![report.attempt_id.clone().into()],
+            ))
+            .await?;
+        if row.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "attempt {}",
+                report.attempt_id
+            )));
+        }
+        let attempt = call_attempt::Entity::find_by_id(report.attempt_id.clone())
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("attempt {}", report.attempt_id)))?;
+        let status: AttemptStatus = attempt.status.parse().map_err(StoreError::Conflict)?;
+        if status == AttemptStatus::Completed {
+            if attempt.disposition.as_deref() == Some(report.disposition.as_str())
+                && attempt.lease_token == report.lease_token
+            {
+                return Ok(ReportResult::AlreadyRecorded {
+                    campaign_id: attempt.campaign_id,
+                });
+            }
+            return Err(StoreError::Conflict(format!(
+                "attempt {} was already reported as {}",
+                attempt.id,
+                attempt.disposition.unwrap_or_default()
+            )));
+        }
+        if status == AttemptStatus::Cancelled {
+            return Err(StoreError::Conflict(format!(
+                "attempt {} was cancelled",
+                attempt.id
+            )));
+        }
+        if attempt.lease_token != report.lease_token || attempt.lease_token == 0 {
+            return Err(StoreError::Conflict(format!(
+                "lease token {} is stale for attempt {} (current {}): the lease expired and was handed out again",
+                report.lease_token, attempt.id, attempt.lease_token
+            )));
+        }
+        let now_ms = now.timestamp_millis();
+        let promise = report.promise;
+        call_attempt::Entity::update_many()
+            .col_expr(
+                call_attempt::Column::Status,
+                AttemptStatus::Completed.as_str().into(),
+            )
+            .col_expr(
+                call_attempt::Column::Disposition,
+                report.disposition.as_str().into(),
+            )
+            .col_expr(call_attempt::Column::Note, report.note.clone().into())
+            .col_expr(
+                call_attempt::Column::DurationMs,
+                Some(report.duration_ms).into(),
+            )
+            .col_expr(
+                call_attempt::Column::PromiseDate,
+                promise
+                    .map(|(d, _)| d.format("%Y-%m-%d").to_string())
+                    .into(),
+            )
+            .col_expr(
+                call_attempt::Column::PromiseFen,
+                promise.map(|(_, m)| m.fen()).into(),
+            )
+            .col_expr(
+                call_attempt::Column::CallbackAtMs,
+                report.callback_at.map(|t| t.timestamp_millis()).into(),
+            )
+            .col_expr(call_attempt::Column::ReportedAtMs, Some(now_ms).into())
+            .col_expr(
+                call_attempt::Column::LeaseOwner,
+                Some(report.worker_id.clone()).into(),
+            )
+            .col_expr(
+                call_attempt::Column::LeaseExpiresAtMs,
+                Option::<i64>::None.into(),
+            )
+            .filter(call_attempt::Column::Id.eq(attempt.id.as_str()))
+            .exec(&txn)
+            .await?;
+        if let (Disposition::PromiseToPay, Some((date, amount))) = (report.disposition, promise) {
+            let p = promise::ActiveModel {
+                id: Set(
+                    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, attempt.id.as_bytes())
+                        .to_string(),
+                ),
+                account_id: Set(attempt.account_id.clone()),
+                attempt_id: Set(attempt.id.clone()),
+                promised_date: Set(date.format("%Y-%m-%d").to_string()),
+                amount_fen: Set(amount.fen()),
+                status: Set(PromiseStatus::Pending.as_str().to_string()),
+                created_at_ms: Set(now_ms),
+            };
+            promise::Entity::insert(p)
+                .on_conflict(
+                    OnConflict::column(promise::Column::AttemptId)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .do_nothing()
+                .exec(&txn)
+                .await?;
+        }
+        let follow_up = self
+            .queue_follow_up(&txn, &attempt, report, now, policy)
+            .await?;
+        txn.commit().await?;
+        Ok(ReportResult::Recorded {
+            campaign_id: attempt.campaign_id,
+            follow_up,
+        })
+    }
+
+    async fn queue_follow_up(
+        &self,
+        txn: &DatabaseTransaction,
+        attempt: &call_attempt::Model,
+        report: &OutcomeReport,
+        now: DateTime<Utc>,
+        policy: &DispatchPolicy,
+    ) -> Result<Option<String>> {
+        if attempt.seq + 1 >= policy.max_attempts {
+            return Ok(None);
+        }
+        let (contact_id, not_before) = match report.disposition.follow_up() {
+            FollowUp::None => return Ok(None),
+            FollowUp::RetrySameContact => (attempt.contact_id.clone(), now + policy.retry_after),
+            FollowUp::Callback => (
+                attempt.contact_id.clone(),
+                report.callback_at.unwrap_or(now),
+            ),
+            FollowUp::NextContact => {
+                let contacts = contact::Entity::find()
+                    .filter(contact::Column::AccountId.eq(attempt.account_id.as_str()))
+                    .all(txn)
+                    .await?;
+                let current = contacts
+                    .iter()
+                    .find(|c| c.id == attempt.contact_id)
+                    .map(|c| c.priority)
+                    .unwrap_or(i32::MAX);
+                match contacts
+                    .iter()
+                    .filter(|c| !c.dnc && c.priority > current)
+                    .min_by_key(|c| c.priority)
+                {
+                    Some(next) => (next.id.clone(), now),
+                    None => return Ok(None),
+                }
+            }
+        };
+        let seq = attempt.seq + 1;
+        let id = ids::attempt(&attempt.campaign_id, &contact_id, seq);
+        let model = call_attempt::ActiveModel {
+            id: Set(id.clone()),
+            campaign_id: Set(attempt.campaign_id.clone()),
+            account_id: Set(attempt.account_id.clone()),
+            contact_id: Set(contact_id),
+            seq: Set(seq),
+            status: Set(AttemptStatus::Queued.as_str().to_string()),
+            not_before_ms: Set(not_before.timestamp_millis()),
+            time_zone: Set(attempt.time_zone.clone()),
+            lease_owner: Set(None),
+            lease_token: Set(0),
+            leased_at_ms: Set(None),
+            lease_expires_at_ms: Set(None),
+            disposition: Set(None),
+            note: Set(None),
+            duration_ms: Set(None),
+            promise_date: Set(None),
+            promise_fen: Set(None),
+            callback_at_ms: Set(None),
+            reported_at_ms: Set(None),
+            created_at_ms: Set(now.timestamp_millis()),
+        };
+        call_attempt::Entity::insert(model)
+            .on_conflict(
+                OnConflict::column(call_attempt::Column::Id)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .do_nothing()
+            .exec(txn)
+            .await?;
+        Ok(Some(id))
+    }
+}

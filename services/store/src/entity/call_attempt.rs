@@ -1,0 +1,35 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "call_attempts")]
+pub struct Model {
+    /// Deterministic: UUIDv5 of campaign, contact and sequence number, so that
+    /// re-imports and repeated outcome reports never create a second row.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub campaign_id: String,
+    pub account_id: String,
+    pub contact_id: String,
+    pub seq: i32,
+    pub status: String,
+    pub not_before_ms: i64,
+    pub time_zone: String,
+    pub lease_owner: Option<String>,
+    /// Incremented on every lease; a report must carry the current one.
+    pub lease_token: i64,
+    pub leased_at_ms: Option<i64>,
+    pub lease_expires_at_ms: Option<i64>,
+    pub disposition: Option<String>,
+    pub note: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub promise_date: Option<String>,
+    pub promise_fen: Option<i64>,
+    pub callback_at_ms: Option<i64>,
+    pub reported_at_ms: Option<i64>,
+    pub created_at_ms: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

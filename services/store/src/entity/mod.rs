@@ -1,0 +1,10 @@
+//! sea-orm entities, one module per table. The hot paths (bulk import,
+//! leasing) build their statements with sea-query over the same tables.
+
+pub mod account;
+pub mod call_attempt;
+pub mod campaign;
+pub mod contact;
+pub mod debt;
+pub mod import_run;
+pub mod promise;

@@ -1,0 +1,65 @@
+//! Throw-away databases for tests: a SQLite file in a temporary directory
+//! always, and a fresh PostgreSQL database per test when `HUIKUAN_TEST_PG`
+//! names a server (e.g. `postgres://postgres@127.0.0.1:5432/test`).
+
+use crate::Store;
+use sea_orm::{ConnectionTrait, Database};
+
+/// A store plus what keeps it alive; dropped at the end of a test.
+pub struct TestDb {
+    pub name: &'static str,
+    pub store: Store,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = crate::sqlite_url_for_dir(dir.path()).expect("data dir");
+    let store = Store::connect(&url).await.expect("sqlite store");
+    TestDb {
+        name: "sqlite",
+        store,
+        url,
+        _dir: Some(dir),
+    }
+}
+
+/// A new, empty PostgreSQL database, or `None` when `HUIKUAN_TEST_PG` is unset.
+pub async fn postgres() -> Option<TestDb> {
+    let admin_url = std::env::var("HUIKUAN_TEST_PG")
+        .ok()
+        .filter(|s| !s.is_empty())?;
+    let admin = Database::connect(&admin_url)
+        .await
+        .expect("HUIKUAN_TEST_PG must name a reachable PostgreSQL");
+    let db_name = format!("huikuan_t_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {db_name}"))
+        .await
+        .expect("create test database");
+    let _ = admin.close().await;
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b.to_string(), format!("?{q}")),
+        None => (admin_url.clone(), String::new()),
+    };
+    let root = base
+        .rsplit_once('/')
+        .map(|(r, _)| r.to_string())
+        .unwrap_or(base);
+    let url = format!("{root}/{db_name}{query}");
+    let store = Store::connect(&url).await.expect("postgres store");
+    Some(TestDb {
+        name: "postgres",
+        store,
+        url,
+        _dir: None,
+    })
+}
+
+/// Every backend this run can test: SQLite, and PostgreSQL when configured.
+pub async fn all() -> Vec<TestDb> {
+    let mut dbs = vec![sqlite().await];
+    dbs.extend(postgres().await);
+    dbs
+}

@@ -1,0 +1,465 @@
+//! Store behaviour on every configured backend (SQLite always, PostgreSQL
+//! when HUIKUAN_TEST_PG is set): import, idempotency, leasing, expiry,
+//! reports, calling window and daily cap.
+
+use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
+use huikuan_core::portfolio::{read_raw, Format};
+use huikuan_core::{CallingRules, Disposition, Money};
+use huikuan_store::dispatch::DispatchPolicy;
+use huikuan_store::import::Importer;
+use huikuan_store::testing::{self, TestDb};
+use huikuan_store::{OutcomeReport, ReportResult, Store, StoreError};
+use sea_orm::{ConnectionTrait, Statement};
+use std::collections::HashSet;
+use std::time::Duration;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+}
+
+/// `hour`:00 Beijing time on a day after the real clock, so everything the
+/// store stamped with the real clock is already due.
+fn beijing(days_ahead: i64, hour: u32) -> DateTime<Utc> {
+    let day = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        + ChronoDuration::days(days_ahead);
+    chrono_tz::Asia::Shanghai
+        .from_local_datetime(&day.and_hms_opt(hour, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+async fn import_text(store: &Store, campaign: &str, text: &str) -> (u64, Vec<String>) {
+    let c = store.ensure_campaign(campaign).await.unwrap();
+    let mut imp = Importer::start(store, &c.id, "test.csv", None, today())
+        .await
+        .unwrap()
+        .with_batch_rows(7);
+    let mut errors = Vec::new();
+    for item in read_raw(std::io::Cursor::new(text.as_bytes().to_vec()), Format::Csv).unwrap() {
+        let (line, raw) = item.unwrap();
+        if let Some(e) = imp.push(line, raw).await.unwrap() {
+            errors.push(e.to_string());
+        }
+    }
+    let run = imp.finish().await.unwrap();
+    (run.accepted, errors)
+}
+
+fn synthetic(rows: u64, prefix: &str) -> String {
+    let mut out = Vec::new();
+    huikuan_core::synthetic::write_csv(&mut out, rows, 42, prefix).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    let row = store
+        .connection()
+        .query_one(Statement::from_string(store.backend(), sql.to_string()))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+async fn table_counts(store: &Store) -> [i64; 4] {
+    [
+        count(store, "SELECT COUNT(*) FROM accounts").await,
+        count(store, "SELECT COUNT(*) FROM contacts").await,
+        count(store, "SELECT COUNT(*) FROM debts").await,
+        count(store, "SELECT COUNT(*) FROM call_attempts").await,
+    ]
+}
+
+const HEADER: &str = huikuan_core::synthetic::CSV_HEADER;
+
+async fn each_backend<F, Fut>(f: F)
+where
+    F: Fn(TestDb) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for db in testing::all().await {
+        eprintln!("backend: {}", db.name);
+        f(db).await;
+    }
+}
+
+/// Runs `f` once per backend with its store; the database outlives `f`.
+async fn each_store<F, Fut>(f: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    each_backend(|db: TestDb| {
+        let fut = f(db.store.clone());
+        async move {
+            fut.await;
+            drop(db);
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_keeps_good_rows_and_reports_bad_ones_by_line() {
+    each_store(|store| async move {
+        let text = format!(
+            "{HEADER}\nA1,张三,13812345678,,sichuanese,四川,成都,,,消费贷,5000,1200.50,2026-10-01,\n\
+             A2,李四,not-a-phone,,,广东,,,,现金贷,100,50,2026-10-01,\n\
+             A3,王五,13912345678,,,北京,,,,现金贷,100,-1,2026-10-01,\n\
+             A4,赵六,13712345678;02885123456,13712345678,,重庆,,,,车贷,100000,20000,2026-09-01,\n"
+        );
+        let (accepted, errors) = import_text(&store, "c1", &text).await;
+        assert_eq!(accepted, 2);
+        assert_eq!(
+            errors,
+            vec![
+                "line 3: phones: 'not-a-phone' is not a mainland mobile/landline or E.164 number".to_string(),
+                "line 4: overdue_amount: must not be negative".to_string(),
+            ]
+        );
+        let a1 = store.get_account("A1").await.unwrap();
+        assert_eq!(a1.debts[0].overdue_fen, 120_050);
+        assert_eq!(a1.account.time_zone, "Asia/Shanghai");
+        let a4 = store.get_account("A4").await.unwrap();
+        assert_eq!(a4.contacts.len(), 2);
+        assert!(a4.contacts[0].dnc);
+        // The initial attempt goes to the first callable number, the landline.
+        assert_eq!(a4.attempts.len(), 1);
+        assert_eq!(a4.attempts[0].contact_id, a4.contacts[1].id);
+        assert!(matches!(store.get_account("A2").await, Err(StoreError::NotFound(_))));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reimport_is_idempotent_and_applies_changes() {
+    each_store(|store| async move {
+        let text = synthetic(300, "R");
+        let (first, _) = import_text(&store, "c1", &text).await;
+        let before = table_counts(&store).await;
+        let (second, _) = import_text(&store, "c1", &text).await;
+        assert_eq!((first, second), (300, 300));
+        assert_eq!(table_counts(&store).await, before);
+        assert_eq!(before[0], 300);
+        // A changed amount and a new do-not-call mark are applied in place.
+        let changed = format!("{HEADER}\nR00000001,改名,13800000001,13800000001,,北京,,,R00000001,消费贷,100,99.99,2026-10-01,\n");
+        import_text(&store, "c1", &changed).await;
+        let acc = store.get_account("R00000001").await.unwrap();
+        assert_eq!(acc.account.name, "改名");
+        assert!(acc.debts.iter().any(|d| d.overdue_fen == 9_999));
+        // Duplicate ids inside one batch: the later row wins, no error.
+        let dup = format!(
+            "{HEADER}\nD1,甲,13800000002,,,北京,,,,p,1,1,2026-10-01,\nD1,乙,13800000002,,,北京,,,,p,1,2,2026-10-01,\n"
+        );
+        let (accepted, errors) = import_text(&store, "c1", &dup).await;
+        assert_eq!((accepted, errors.len()), (2, 0));
+        assert_eq!(store.get_account("D1").await.unwrap().account.name, "乙");
+    })
+    .await;
+}
+
+fn policy() -> DispatchPolicy {
+    DispatchPolicy {
+        retry_after: Duration::ZERO,
+        ..DispatchPolicy::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_concurrent_workers_never_share_a_lease() {
+    each_store(|store| async move {
+        let (n, _) = import_text(&store, "c1", &synthetic(400, "L")).await;
+        let now = beijing(1, 10);
+        let mut tasks = Vec::new();
+        for w in 0..8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let leases = store
+                        .lease_calls(&format!("w{w}"), 7, Duration::from_secs(60), now, &policy())
+                        .await
+                        .unwrap();
+                    if leases.is_empty() {
+                        break;
+                    }
+                    got.extend(leases.into_iter().map(|l| l.attempt_id));
+                }
+                got
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        let unique: HashSet<_> = all.iter().collect();
+        assert_eq!(unique.len(), all.len(), "an attempt was leased twice");
+        assert_eq!(
+            all.len() as u64,
+            n,
+            "every queued attempt leased exactly once"
+        );
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM call_attempts WHERE status = 'queued'"
+            )
+            .await,
+            0
+        );
+    })
+    .await;
+}
+
+fn report(lease: &huikuan_store::Lease, d: Disposition) -> OutcomeReport {
+    OutcomeReport {
+        attempt_id: lease.attempt_id.clone(),
+        lease_token: lease.lease_token,
+        worker_id: "w".into(),
+        disposition: d,
+        note: None,
+        duration_ms: 1_000,
+        promise: None,
+        callback_at: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_lease_returns_to_the_queue_and_stale_reports_are_refused() {
+    each_store(|store| async move {
+        import_text(
+            &store,
+            "c1",
+            &format!("{HEADER}\nE1,张三,13812345678,,,北京,,,,p,1,1,2026-10-01,\n"),
+        )
+        .await;
+        let t0 = beijing(1, 10);
+        let first = store
+            .lease_calls("w1", 5, Duration::from_secs(30), t0, &policy())
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 1);
+        assert!(store
+            .lease_calls("w2", 5, Duration::from_secs(30), t0, &policy())
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store
+            .expire_leases(t0 + ChronoDuration::seconds(29))
+            .await
+            .unwrap()
+            .is_empty());
+        let expired = store
+            .expire_leases(t0 + ChronoDuration::seconds(31))
+            .await
+            .unwrap();
+        assert_eq!(expired, vec![first[0].attempt_id.clone()]);
+        let t1 = t0 + ChronoDuration::seconds(32);
+        let second = store
+            .lease_calls("w2", 5, Duration::from_secs(30), t1, &policy())
+            .await
+            .unwrap();
+        assert_eq!(second[0].attempt_id, first[0].attempt_id);
+        assert_eq!(second[0].lease_token, first[0].lease_token + 1);
+        let stale = store
+            .report_outcome(&report(&first[0], Disposition::Refused), t1, &policy())
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::Conflict(ref m)) if m.contains("stale")),
+            "{stale:?}"
+        );
+        let ok = store
+            .report_outcome(&report(&second[0], Disposition::Refused), t1, &policy())
+            .await
+            .unwrap();
+        assert!(matches!(
+            ok,
+            ReportResult::Recorded {
+                follow_up: None,
+                ..
+            }
+        ));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_outcome_report_is_recorded_once() {
+    each_store(|store| async move {
+        import_text(
+            &store,
+            "c1",
+            &format!("{HEADER}\nP1,张三,13812345678,,,北京,,,,p,1,1,2026-10-01,\n"),
+        )
+        .await;
+        let now = beijing(1, 11);
+        let lease = store
+            .lease_calls("w1", 1, Duration::from_secs(60), now, &policy())
+            .await
+            .unwrap()
+            .remove(0);
+        let mut r = report(&lease, Disposition::PromiseToPay);
+        assert!(matches!(
+            store.report_outcome(&r, now, &policy()).await,
+            Err(StoreError::InvalidArgument {
+                field: "promise",
+                ..
+            })
+        ));
+        r.promise = Some((
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            "3250.50".parse::<Money>().unwrap(),
+        ));
+        let first = store.report_outcome(&r, now, &policy()).await.unwrap();
+        let again = store.report_outcome(&r, now, &policy()).await.unwrap();
+        assert!(matches!(first, ReportResult::Recorded { .. }));
+        assert!(matches!(again, ReportResult::AlreadyRecorded { .. }));
+        let acc = store.get_account("P1").await.unwrap();
+        assert_eq!(acc.promises.len(), 1);
+        assert_eq!(
+            (
+                acc.promises[0].promised_date.as_str(),
+                acc.promises[0].amount_fen
+            ),
+            ("2026-12-01", 325_050)
+        );
+        let mut other = r.clone();
+        other.disposition = Disposition::Refused;
+        assert!(matches!(
+            store.report_outcome(&other, now, &policy()).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let mut unknown = r.clone();
+        unknown.attempt_id = "nope".into();
+        assert!(matches!(
+            store.report_outcome(&unknown, now, &policy()).await,
+            Err(StoreError::NotFound(_))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_only_leased_inside_the_debtors_calling_window() {
+    each_store(|store| async move {
+        let text = format!(
+            "{HEADER}\nW1,张三,13812345678,,,北京,,,,p,1,1,2026-10-01,\nW2,李四,13912345678,,,新疆,,Asia/Urumqi,,p,1,1,2026-10-01,\n"
+        );
+        import_text(&store, "c1", &text).await;
+        let p = policy();
+        for hour in [7, 23] {
+            let leases = store.lease_calls("w", 10, Duration::from_secs(60), beijing(1, hour), &p).await.unwrap();
+            assert!(leases.is_empty(), "leased at {hour}:00 Beijing");
+        }
+        // 08:30 Beijing is 06:30 in Urumqi (UTC+6): only the Beijing debtor is callable.
+        let at = beijing(1, 8) + ChronoDuration::minutes(30);
+        let leases = store.lease_calls("w", 10, Duration::from_secs(60), at, &p).await.unwrap();
+        assert_eq!(leases.iter().map(|l| l.account_id.as_str()).collect::<Vec<_>>(), vec!["W1"]);
+        // 21:00 Beijing is 19:00 in Urumqi: now only the Urumqi debtor is.
+        let later = store.lease_calls("w", 10, Duration::from_secs(60), beijing(1, 21), &p).await.unwrap();
+        assert_eq!(later.iter().map(|l| l.account_id.as_str()).collect::<Vec<_>>(), vec!["W2"]);
+        // A paused campaign dispatches nothing.
+        let c = store.campaign_by_name("c1").await.unwrap().unwrap();
+        store.set_campaign_status(&c.id, huikuan_core::CampaignStatus::Paused).await.unwrap();
+        store.expire_leases(beijing(2, 12)).await.unwrap();
+        assert!(store.lease_calls("w", 10, Duration::from_secs(60), beijing(2, 12), &p).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_cap_stops_a_contact_until_the_next_local_day() {
+    each_store(|store| async move {
+        import_text(
+            &store,
+            "c1",
+            &format!("{HEADER}\nC1,张三,13812345678,,,北京,,,,p,1,1,2026-10-01,\n"),
+        )
+        .await;
+        let p = DispatchPolicy {
+            rules: CallingRules {
+                daily_cap: 2,
+                ..CallingRules::default()
+            },
+            ..policy()
+        };
+        let mut t = beijing(1, 9);
+        for round in 0..2 {
+            let leases = store
+                .lease_calls("w", 5, Duration::from_secs(60), t, &p)
+                .await
+                .unwrap();
+            assert_eq!(leases.len(), 1, "round {round}");
+            let res = store
+                .report_outcome(&report(&leases[0], Disposition::NoAnswer), t, &p)
+                .await
+                .unwrap();
+            assert!(matches!(
+                res,
+                ReportResult::Recorded {
+                    follow_up: Some(_),
+                    ..
+                }
+            ));
+            t += ChronoDuration::minutes(30);
+        }
+        // Third try the same day: capped, and parked until tomorrow's window.
+        assert!(store
+            .lease_calls("w", 5, Duration::from_secs(60), t, &p)
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store
+            .lease_calls("w", 5, Duration::from_secs(60), beijing(1, 20), &p)
+            .await
+            .unwrap()
+            .is_empty());
+        let tomorrow = store
+            .lease_calls("w", 5, Duration::from_secs(60), beijing(2, 8), &p)
+            .await
+            .unwrap();
+        assert_eq!(tomorrow.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_number_moves_to_the_next_contact() {
+    each_store(|store| async move {
+        import_text(
+            &store,
+            "c1",
+            &format!("{HEADER}\nN1,张三,13812345678;13912345678,,,北京,,,,p,1,1,2026-10-01,\n"),
+        )
+        .await;
+        let now = beijing(1, 10);
+        let first = store
+            .lease_calls("w", 5, Duration::from_secs(60), now, &policy())
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(first.phone, "+8613812345678");
+        store
+            .report_outcome(&report(&first, Disposition::InvalidNumber), now, &policy())
+            .await
+            .unwrap();
+        let next = store
+            .lease_calls("w", 5, Duration::from_secs(60), now, &policy())
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(next.phone, "+8613912345678");
+        store
+            .report_outcome(&report(&next, Disposition::WrongParty), now, &policy())
+            .await
+            .unwrap();
+        assert!(store
+            .lease_calls("w", 5, Duration::from_secs(60), now, &policy())
+            .await
+            .unwrap()
+            .is_empty());
+    })
+    .await;
+}
