@@ -1,1 +1,87 @@
-fn main() {}
+//! `huikuan`: one binary for every Huikuan job.
+//!
+//! `serve` runs the whole system in one process; the other subcommands are
+//! the operator's tools (import, campaigns, accounts) and developer tools
+//! (synthetic portfolios, load generators).
+
+mod admin;
+mod bench;
+mod config;
+mod import;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "huikuan",
+    version,
+    about = "Huikuan (回款): voice debt-collection robot and call-center platform"
+)]
+struct Cli {
+    /// Config file (default: ./huikuan.toml when present).
+    #[arg(long, global = true, env = "HUIKUAN_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the all-in-one server (gRPC orchestrator on the configured database).
+    Serve,
+    /// Import a CSV or JSON Lines portfolio into a campaign.
+    Import(import::ImportArgs),
+    /// Manage campaigns.
+    #[command(subcommand)]
+    Campaign(admin::CampaignCommand),
+    /// Look at accounts.
+    #[command(subcommand)]
+    Accounts(admin::AccountsCommand),
+    /// Developer tools: synthetic data and load generators.
+    #[command(subcommand)]
+    Dev(bench::DevCommand),
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("HUIKUAN_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,h2=warn,tower=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let config = config::Config::load(cli.config.as_deref())?;
+        match cli.command {
+            Command::Serve => serve::run(config).await,
+            Command::Import(args) => import::run(config, args).await,
+            Command::Campaign(cmd) => admin::campaign(config, cmd).await,
+            Command::Accounts(cmd) => admin::accounts(config, cmd).await,
+            Command::Dev(cmd) => bench::run(config, cmd).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -34,9 +34,20 @@ pub const CSV_HEADER: &str =
 /// Account ids are `{prefix}{n:08}`, so two runs with one prefix overlap
 /// exactly (for idempotency checks) and different prefixes never do.
 pub fn write_csv(out: &mut impl Write, rows: u64, seed: u64, prefix: &str) -> io::Result<()> {
-    let mut rng = StdRng::seed_from_u64(seed);
     writeln!(out, "{CSV_HEADER}")?;
-    for n in 0..rows {
+    write_rows(out, 0..rows, seed, prefix)
+}
+
+/// Writes rows `range` (no header). Row `n` depends only on `seed` and `n`,
+/// so a large file can be written in pieces.
+pub fn write_rows(
+    out: &mut impl Write,
+    range: std::ops::Range<u64>,
+    seed: u64,
+    prefix: &str,
+) -> io::Result<()> {
+    for n in range {
+        let mut rng = StdRng::seed_from_u64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let (province, cities, dialect) = REGIONS[rng.random_range(0..REGIONS.len())];
         let city = cities[rng.random_range(0..cities.len())];
         let name = format!(

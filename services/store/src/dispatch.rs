@@ -82,6 +82,7 @@ pub enum ReportResult {
     /// Recorded now; `follow_up` is the attempt queued after it, if any.
     Recorded {
         campaign_id: String,
+        account_id: String,
         follow_up: Option<String>,
     },
     /// The same report was recorded before: nothing changed.
@@ -120,8 +121,9 @@ struct Candidate {
 }
 
 impl Store {
-    /// Returns expired leases to the queue; gives the ids re-queued.
-    pub async fn expire_leases(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+    /// Returns expired leases to the queue; gives (attempt id, campaign id)
+    /// of each attempt re-queued.
+    pub async fn expire_leases(&self, now: DateTime<Utc>) -> Result<Vec<(String, String)>> {
         let backend = self.backend();
         let _guard = self.write_guard().await;
         let rows = self
@@ -129,18 +131,27 @@ impl Store {
             .query_all(stmt(
                 backend,
                 "UPDATE call_attempts SET status = ?, lease_owner = NULL, lease_expires_at_ms = NULL \
-                 WHERE status = ? AND lease_expires_at_ms < ? RETURNING id",
+                 WHERE status = ? AND lease_expires_at_ms < ? RETURNING id, campaign_id",
                 vec![AttemptStatus::Queued.as_str().into(), AttemptStatus::Leased.as_str().into(), now.timestamp_millis().into()],
             ))
             .await?;
         rows.iter()
-            .map(|r| r.try_get::<String>("", "id").map_err(StoreError::from))
+            .map(|r| {
+                Ok((
+                    r.try_get::<String>("", "id")?,
+                    r.try_get::<String>("", "campaign_id")?,
+                ))
+            })
             .collect()
     }
 
-    /// Time zones that have queued attempts: few, so the window check can be
-    /// pushed into the candidate query as `time_zone IN (...)`.
-    async fn queued_time_zones(&self) -> Result<Vec<String>> {
+    /// The time zones debtors live in: few, so the window check can be
+    /// pushed into the candidate query as `time_zone IN (...)`. Cached for a
+    /// few seconds; imports in this process invalidate it at once.
+    async fn debtor_time_zones(&self) -> Result<Vec<String>> {
+        if let Some(zones) = self.tz_cache.get() {
+            return Ok(zones);
+        }
         let rows = self
             .db
             .query_all(stmt(
@@ -149,12 +160,15 @@ impl Store {
                 vec![],
             ))
             .await?;
-        rows.iter()
+        let zones = rows
+            .iter()
             .map(|r| {
                 r.try_get::<String>("", "time_zone")
                     .map_err(StoreError::from)
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        self.tz_cache.put(zones.clone());
+        Ok(zones)
     }
 
     /// Leases up to `max` due attempts to `worker` for `ttl`.
@@ -171,7 +185,7 @@ impl Store {
         }
         let rules = &policy.rules;
         let open: Vec<String> = self
-            .queued_time_zones()
+            .debtor_time_zones()
             .await?
             .into_iter()
             .filter(|tz| {
@@ -532,6 +546,7 @@ impl Store {
         txn.commit().await?;
         Ok(ReportResult::Recorded {
             campaign_id: attempt.campaign_id,
+            account_id: attempt.account_id,
             follow_up,
         })
     }

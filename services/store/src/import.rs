@@ -12,7 +12,7 @@ use huikuan_core::{AccountRecord, AttemptStatus};
 use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    TransactionTrait,
+    QuerySelect, TransactionTrait,
 };
 use std::collections::HashMap;
 
@@ -68,6 +68,7 @@ impl Store {
             self.write_chunk(&txn, campaign_id, chunk, now).await?;
         }
         txn.commit().await?;
+        self.tz_cache.invalidate();
         Ok(BatchStats {
             written: rows.len() as u64,
             folded: (records.len() - rows.len()) as u64,
@@ -213,19 +214,31 @@ impl Store {
         use call_attempt::Column as T;
         let queued = AttemptStatus::Queued.as_str();
         let cancelled = AttemptStatus::Cancelled.as_str();
-        let moved = call_attempt::Entity::update_many()
-            .col_expr(T::Status, Expr::value(cancelled))
-            .filter(T::Status.eq(queued))
-            .filter(T::CampaignId.ne(campaign_id))
-            .filter(T::AccountId.is_in(chunk.iter().map(|r| r.external_id.as_str())));
-        txn.execute(backend.build(&sea_orm::QueryTrait::into_query(moved)))
+        // Look the chunk's existing attempts up by account (new accounts have
+        // none), decide here, then cancel by primary key: a status filter in
+        // the lookup would let the planner scan every queued attempt.
+        let existing = call_attempt::Entity::find()
+            .select_only()
+            .columns([T::Id, T::CampaignId, T::ContactId, T::Status])
+            .filter(T::AccountId.is_in(chunk.iter().map(|r| r.external_id.as_str())))
+            .into_tuple::<(String, String, String, String)>()
+            .all(txn)
             .await?;
-        if !dnc_contacts.is_empty() {
-            let dnc = call_attempt::Entity::update_many()
+        let dnc: std::collections::HashSet<&str> =
+            dnc_contacts.iter().map(String::as_str).collect();
+        let to_cancel: Vec<&str> = existing
+            .iter()
+            .filter(|(_, campaign, contact, status)| {
+                status == queued && (campaign != campaign_id || dnc.contains(contact.as_str()))
+            })
+            .map(|(id, ..)| id.as_str())
+            .collect();
+        if !to_cancel.is_empty() {
+            call_attempt::Entity::update_many()
                 .col_expr(T::Status, Expr::value(cancelled))
+                .filter(T::Id.is_in(to_cancel))
                 .filter(T::Status.eq(queued))
-                .filter(T::ContactId.is_in(dnc_contacts));
-            txn.execute(backend.build(&sea_orm::QueryTrait::into_query(dnc)))
+                .exec(txn)
                 .await?;
         }
 

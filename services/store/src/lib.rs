@@ -59,6 +59,32 @@ pub struct Store {
     /// a write transaction avoids busy-wait storms between our own tasks.
     /// Other processes are still covered by SQLite's busy timeout.
     write_lock: Option<Arc<Mutex<()>>>,
+    tz_cache: TimeZoneCache,
+}
+
+/// The set of debtor time zones, refreshed at most every few seconds.
+#[derive(Clone, Default)]
+struct TimeZoneCache(Arc<std::sync::Mutex<Option<(std::time::Instant, Vec<String>)>>>);
+
+impl TimeZoneCache {
+    const TTL: Duration = Duration::from_secs(5);
+
+    fn get(&self) -> Option<Vec<String>> {
+        let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < Self::TTL)
+            .map(|(_, z)| z.clone())
+    }
+
+    fn put(&self, zones: Vec<String>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((std::time::Instant::now(), zones));
+    }
+
+    fn invalidate(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 /// The SQLite URL for a data directory (created if missing).
@@ -84,6 +110,10 @@ impl Store {
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
                 .create_if_missing(true)
+                // 64 MiB of page cache per connection: an import batch's
+                // index pages stay in memory instead of spilling mid-transaction.
+                .pragma("cache_size", "-65536")
+                .pragma("temp_store", "memory")
         });
         let db = sea_orm::Database::connect(opts).await?;
         migration::Migrator::up(&db, None).await?;
@@ -91,6 +121,7 @@ impl Store {
         Ok(Store {
             db,
             write_lock: sqlite.then(|| Arc::new(Mutex::new(()))),
+            tz_cache: TimeZoneCache::default(),
         })
     }
 

@@ -255,7 +255,10 @@ async fn expired_lease_returns_to_the_queue_and_stale_reports_are_refused() {
             .expire_leases(t0 + ChronoDuration::seconds(31))
             .await
             .unwrap();
-        assert_eq!(expired, vec![first[0].attempt_id.clone()]);
+        assert_eq!(
+            expired,
+            vec![(first[0].attempt_id.clone(), first[0].campaign_id.clone())]
+        );
         let t1 = t0 + ChronoDuration::seconds(32);
         let second = store
             .lease_calls("w2", 5, Duration::from_secs(30), t1, &policy())

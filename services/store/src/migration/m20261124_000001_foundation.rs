@@ -159,6 +159,14 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(
             Index::create()
+                .name("ix_accounts_time_zone")
+                .table(Accounts::Table)
+                .col(Accounts::TimeZone)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
                 .name("ix_accounts_campaign")
                 .table(Accounts::Table)
                 .col(Accounts::CampaignId)

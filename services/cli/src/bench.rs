@@ -1,0 +1,194 @@
+//! `huikuan dev ...`: synthetic portfolios and a dispatch load generator.
+
+use crate::config::Config;
+use huikuan_orchestrator::{client, pb};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Subcommand)]
+pub enum DevCommand {
+    /// Write a synthetic CSV portfolio.
+    GenPortfolio {
+        #[arg(long, default_value_t = 1000)]
+        rows: u64,
+        #[arg(long, short)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Account id prefix; ids are PREFIX + 8 digits.
+        #[arg(long, default_value = "HK")]
+        prefix: String,
+    },
+    /// Load the dispatch API: N workers doing LeaseCalls + ReportOutcome.
+    BenchLease {
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        endpoint: String,
+        #[arg(long, env = "HUIKUAN_TOKEN", hide_env_values = true)]
+        token: String,
+        #[arg(long, default_value_t = 8)]
+        workers: usize,
+        /// Leases asked for per LeaseCalls.
+        #[arg(long, default_value_t = 20)]
+        batch: u32,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
+}
+
+pub async fn run(_config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        DevCommand::GenPortfolio {
+            rows,
+            out,
+            seed,
+            prefix,
+        } => {
+            let file = std::fs::File::create(&out)?;
+            let bar = ProgressBar::new(rows);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} writing {pos}/{len} rows [{bar:40}] ({eta})",
+                )
+                .expect("valid template"),
+            );
+            // Written in chunks so the bar moves.
+            let mut w = BufWriter::new(file);
+            writeln!(w, "{}", huikuan_core::synthetic::CSV_HEADER)?;
+            let mut tmp = Vec::new();
+            let chunk = 50_000u64;
+            let mut done = 0u64;
+            while done < rows {
+                let n = chunk.min(rows - done);
+                tmp.clear();
+                huikuan_core::synthetic::write_rows(&mut tmp, done..done + n, seed, &prefix)?;
+                w.write_all(&tmp)?;
+                done += n;
+                bar.set_position(done);
+            }
+            w.flush()?;
+            bar.finish_and_clear();
+            println!("wrote {rows} rows to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        DevCommand::BenchLease {
+            endpoint,
+            token,
+            workers,
+            batch,
+            seconds,
+        } => bench_lease(&endpoint, &token, workers, batch, seconds).await,
+    }
+}
+
+struct WorkerStats {
+    leases: u64,
+    lease_lat: Vec<Duration>,
+    report_lat: Vec<Duration>,
+    errors: u64,
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+async fn bench_lease(
+    endpoint: &str,
+    token: &str,
+    workers: usize,
+    batch: u32,
+    seconds: u64,
+) -> anyhow::Result<ExitCode> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let mut c = client::connect(endpoint, token).await?;
+        tasks.push(tokio::spawn(async move {
+            let mut s = WorkerStats {
+                leases: 0,
+                lease_lat: Vec::new(),
+                report_lat: Vec::new(),
+                errors: 0,
+            };
+            let worker_id = format!("bench-{w}");
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let leases = match c
+                    .lease_calls(pb::LeaseCallsRequest {
+                        worker_id: worker_id.clone(),
+                        max_calls: batch,
+                        lease_seconds: 300,
+                    })
+                    .await
+                {
+                    Ok(r) => r.into_inner().leases,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lease failed");
+                        s.errors += 1;
+                        continue;
+                    }
+                };
+                s.lease_lat.push(t.elapsed());
+                if leases.is_empty() {
+                    break;
+                }
+                for l in leases {
+                    let t = Instant::now();
+                    let req = pb::ReportOutcomeRequest {
+                        attempt_id: l.attempt_id,
+                        lease_token: l.lease_token,
+                        worker_id: worker_id.clone(),
+                        disposition: "refused".into(),
+                        duration_ms: 30_000,
+                        ..Default::default()
+                    };
+                    match c.report_outcome(req).await {
+                        Ok(_) => s.report_lat.push(t.elapsed()),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "report failed");
+                            s.errors += 1;
+                        }
+                    }
+                    s.leases += 1;
+                }
+            }
+            s
+        }));
+    }
+    let mut all = WorkerStats {
+        leases: 0,
+        lease_lat: Vec::new(),
+        report_lat: Vec::new(),
+        errors: 0,
+    };
+    for t in tasks {
+        let s = t.await?;
+        all.leases += s.leases;
+        all.errors += s.errors;
+        all.lease_lat.extend(s.lease_lat);
+        all.report_lat.extend(s.report_lat);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    all.lease_lat.sort();
+    all.report_lat.sort();
+    println!(
+        "{{\"workers\":{workers},\"batch\":{batch},\"seconds\":{secs:.2},\"leases\":{},\"leases_per_s\":{:.0},\"reports_per_s\":{:.0},\
+         \"lease_rpc_p50_ms\":{:.2},\"lease_rpc_p99_ms\":{:.2},\"report_rpc_p50_ms\":{:.2},\"report_rpc_p99_ms\":{:.2},\"errors\":{}}}",
+        all.leases,
+        all.leases as f64 / secs,
+        all.report_lat.len() as f64 / secs,
+        pct(&all.lease_lat, 0.5),
+        pct(&all.lease_lat, 0.99),
+        pct(&all.report_lat, 0.5),
+        pct(&all.report_lat, 0.99),
+        all.errors
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,183 @@
+//! `huikuan.toml` plus environment overrides.
+//!
+//! Precedence: environment (`DATABASE_URL`, `HUIKUAN_DATA_DIR`,
+//! `HUIKUAN_LISTEN`, `HUIKUAN_TOKEN`) over the file over defaults.
+
+use anyhow::{bail, Context};
+use chrono::NaiveTime;
+use huikuan_core::CallingRules;
+use huikuan_store::dispatch::DispatchPolicy;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the SQLite database and recordings live.
+    pub data_dir: PathBuf,
+    /// Empty: SQLite in `data_dir`. Or `postgres://user@host/db`.
+    pub database_url: String,
+    pub server: ServerConfig,
+    pub dispatch: DispatchConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Bearer token every gRPC client must present.
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispatchConfig {
+    /// Debtor-local time calls may start from, "HH:MM".
+    pub window_start: String,
+    /// Debtor-local time from which no call may start, "HH:MM" or "24:00".
+    pub window_end: String,
+    pub daily_cap: u32,
+    pub retry_after_minutes: u64,
+    pub max_attempts: i32,
+    pub lease_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            server: ServerConfig::default(),
+            dispatch: DispatchConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            token: String::new(),
+        }
+    }
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        DispatchConfig {
+            window_start: "08:00".into(),
+            window_end: "21:00".into(),
+            daily_cap: 3,
+            retry_after_minutes: 120,
+            max_attempts: 20,
+            lease_seconds: 120,
+        }
+    }
+}
+
+fn parse_time(field: &str, s: &str) -> anyhow::Result<NaiveTime> {
+    if s.trim() == "24:00" {
+        return NaiveTime::from_hms_nano_opt(23, 59, 59, 999_999_999).context("end of day");
+    }
+    NaiveTime::parse_from_str(s.trim(), "%H:%M")
+        .with_context(|| format!("dispatch.{field}: '{s}' is not a time in HH:MM form"))
+}
+
+impl Config {
+    /// Loads `path` (or `./huikuan.toml` when present), then applies the
+    /// environment.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let default_path = Path::new("huikuan.toml");
+        let mut config = match path {
+            Some(p) => Self::from_file(p)?,
+            None if default_path.exists() => Self::from_file(default_path)?,
+            None => Config::default(),
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(v) = env("HUIKUAN_DATA_DIR") {
+            config.data_dir = v.into();
+        }
+        if let Some(v) = env("DATABASE_URL") {
+            config.database_url = v;
+        }
+        if let Some(v) = env("HUIKUAN_LISTEN") {
+            config.server.listen = v
+                .parse()
+                .with_context(|| format!("HUIKUAN_LISTEN: '{v}' is not host:port"))?;
+        }
+        if let Some(v) = env("HUIKUAN_TOKEN") {
+            config.server.token = v;
+        }
+        config.policy()?;
+        Ok(config)
+    }
+
+    fn from_file(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("config {}", path.display()))
+    }
+
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        if !self.database_url.is_empty() {
+            if !(self.database_url.starts_with("postgres://")
+                || self.database_url.starts_with("postgresql://")
+                || self.database_url.starts_with("sqlite:"))
+            {
+                bail!(
+                    "database_url: '{}' must be a postgres:// or sqlite: URL",
+                    self.database_url
+                );
+            }
+            return Ok(self.database_url.clone());
+        }
+        huikuan_store::sqlite_url_for_dir(&self.data_dir)
+            .with_context(|| format!("creating data directory {}", self.data_dir.display()))
+    }
+
+    pub fn policy(&self) -> anyhow::Result<DispatchPolicy> {
+        let d = &self.dispatch;
+        let rules = CallingRules {
+            window_start: parse_time("window_start", &d.window_start)?,
+            window_end: parse_time("window_end", &d.window_end)?,
+            daily_cap: d.daily_cap,
+        };
+        rules
+            .validate()
+            .map_err(|e| anyhow::anyhow!("dispatch: {e}"))?;
+        if d.lease_seconds == 0 {
+            bail!("dispatch.lease_seconds: must be at least 1");
+        }
+        Ok(DispatchPolicy {
+            rules,
+            retry_after: Duration::from_secs(d.retry_after_minutes * 60),
+            max_attempts: d.max_attempts,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_values_are_validated_with_their_names() {
+        let bad: Result<Config, _> = toml::from_str("[dispatch]\nwindow_start = \"8am\"\n");
+        let err = bad.unwrap().policy().unwrap_err().to_string();
+        assert!(err.contains("dispatch.window_start"), "{err}");
+        let unknown = toml::from_str::<Config>("[server]\nport = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("port"), "{unknown}");
+        let inverted: Config =
+            toml::from_str("[dispatch]\nwindow_start = \"21:00\"\nwindow_end = \"08:00\"\n")
+                .unwrap();
+        assert!(inverted.policy().is_err());
+        let all_day: Config =
+            toml::from_str("[dispatch]\nwindow_start = \"00:00\"\nwindow_end = \"24:00\"\n")
+                .unwrap();
+        assert!(all_day.policy().is_ok());
+    }
+}

@@ -1,0 +1,68 @@
+//! `huikuan serve`: the all-in-one process.
+
+use crate::config::Config;
+use anyhow::Context;
+use huikuan_orchestrator::OrchestratorConfig;
+use huikuan_store::Store;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
+    let url = config.database_url()?;
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("opening database {}", redact(&url)))?;
+    tracing::info!(database = %redact(&url), "database ready");
+    let mut orch = OrchestratorConfig::new(config.server.token.clone());
+    orch.policy = config.policy()?;
+    orch.default_lease = Duration::from_secs(config.dispatch.lease_seconds);
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
+    huikuan_orchestrator::serve(store.clone(), orch, listener, shutdown_signal()).await?;
+    store.close().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutdown requested; finishing in-flight calls");
+}
+
+/// A database URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

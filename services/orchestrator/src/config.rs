@@ -1,0 +1,29 @@
+//! What the orchestrator needs to run.
+
+use huikuan_store::dispatch::DispatchPolicy;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct OrchestratorConfig {
+    /// Every gRPC call must present this bearer token.
+    pub token: String,
+    /// Lease length when a worker does not ask for one.
+    pub default_lease: Duration,
+    /// Longest lease a worker may ask for.
+    pub max_lease: Duration,
+    /// How often expired leases are swept back into the queue.
+    pub expiry_sweep: Duration,
+    pub policy: DispatchPolicy,
+}
+
+impl OrchestratorConfig {
+    pub fn new(token: impl Into<String>) -> Self {
+        OrchestratorConfig {
+            token: token.into(),
+            default_lease: Duration::from_secs(120),
+            max_lease: Duration::from_secs(3600),
+            expiry_sweep: Duration::from_secs(1),
+            policy: DispatchPolicy::default(),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Running the orchestrator: gRPC services, the lease-expiry sweeper and
+//! graceful shutdown.
+
+use crate::auth::BearerAuth;
+use crate::config::OrchestratorConfig;
+use crate::events::EventBus;
+use crate::pb::{self, event::Kind, orchestrator_server::OrchestratorServer};
+use crate::service::OrchestratorService;
+use huikuan_store::Store;
+use std::future::Future;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+/// Serves until `shutdown` resolves, then stops accepting, lets in-flight
+/// calls finish and stops the sweeper.
+pub async fn serve(
+    store: Store,
+    config: OrchestratorConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !config.token.is_empty(),
+        "an API token is required (set server.token or HUIKUAN_TOKEN)"
+    );
+    let events = EventBus::default();
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<OrchestratorServer<OrchestratorService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let service = OrchestratorService::new(store.clone(), config.clone(), events.clone());
+    let api = OrchestratorServer::with_interceptor(service, BearerAuth::new(&config.token));
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(sweep_expired_leases(
+        store,
+        config.expiry_sweep,
+        events,
+        stop_rx,
+    ));
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "orchestrator listening");
+    let result = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(api)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await;
+    let _ = stop_tx.send(true);
+    let _ = sweeper.await;
+    tracing::info!("orchestrator stopped");
+    Ok(result?)
+}
+
+async fn sweep_expired_leases(
+    store: Store,
+    every: std::time::Duration,
+    events: EventBus,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match store.expire_leases(chrono::Utc::now()).await {
+            Ok(expired) => {
+                for (attempt_id, campaign_id) in expired {
+                    tracing::info!(%attempt_id, "lease expired; attempt re-queued");
+                    events.publish(
+                        &campaign_id,
+                        Kind::LeaseExpired(pb::LeaseExpired { attempt_id }),
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "lease expiry sweep failed"),
+        }
+    }
+}

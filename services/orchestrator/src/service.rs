@@ -1,0 +1,438 @@
+//! The `huikuan.v1.Orchestrator` service: validates requests, calls the
+//! store, publishes events.
+
+use crate::config::OrchestratorConfig;
+use crate::convert::{self, invalid, status};
+use crate::events::EventBus;
+use crate::pb::{self, event::Kind, orchestrator_server::Orchestrator};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::Stream;
+use huikuan_core::portfolio::RowError;
+use huikuan_core::{CampaignStatus, Disposition, Money};
+use huikuan_store::accounts::AccountFilter;
+use huikuan_store::import::Importer;
+use huikuan_store::{OutcomeReport, ReportResult, Store};
+use std::pin::Pin;
+use std::time::Duration;
+use tokio_stream::StreamExt;
+use tonic::{Request, Response, Status, Streaming};
+
+/// Row errors returned in one ImportAccounts response; the count of
+/// rejected rows is always complete.
+const MAX_REPORTED_ROW_ERRORS: usize = 10_000;
+const MAX_LEASES_PER_CALL: u32 = 500;
+
+pub struct OrchestratorService {
+    store: Store,
+    config: OrchestratorConfig,
+    events: EventBus,
+}
+
+impl OrchestratorService {
+    pub fn new(store: Store, config: OrchestratorConfig, events: EventBus) -> Self {
+        OrchestratorService {
+            store,
+            config,
+            events,
+        }
+    }
+
+    async fn campaign_with_stats(
+        &self,
+        c: huikuan_store::Campaign,
+    ) -> Result<pb::Campaign, Status> {
+        let stats = self.store.campaign_stats(&c.id).await.map_err(status)?;
+        Ok(convert::campaign(c, Some(stats)))
+    }
+
+    async fn set_status(
+        &self,
+        campaign: &str,
+        to: CampaignStatus,
+    ) -> Result<Response<pb::Campaign>, Status> {
+        if campaign.trim().is_empty() {
+            return Err(invalid("campaign", "required"));
+        }
+        let c = self.store.find_campaign(campaign).await.map_err(status)?;
+        let c = self
+            .store
+            .set_campaign_status(&c.id, to)
+            .await
+            .map_err(status)?;
+        tracing::info!(campaign = %c.name, status = %to, "campaign status changed");
+        self.events.publish(
+            &c.id,
+            Kind::CampaignChanged(pb::CampaignChanged {
+                status: to.to_string(),
+            }),
+        );
+        Ok(Response::new(self.campaign_with_stats(c).await?))
+    }
+}
+
+fn parse_report(r: pb::ReportOutcomeRequest) -> Result<OutcomeReport, Status> {
+    if r.attempt_id.trim().is_empty() {
+        return Err(invalid("attempt_id", "required"));
+    }
+    if r.worker_id.trim().is_empty() {
+        return Err(invalid("worker_id", "required"));
+    }
+    let disposition: Disposition = r
+        .disposition
+        .parse()
+        .map_err(|e| invalid("disposition", e))?;
+    let promise = match (r.promise_date.trim(), r.promise_amount.trim()) {
+        ("", "") => None,
+        (d, a) => {
+            let date = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                invalid(
+                    "promise_date",
+                    format!("'{d}' is not a date in YYYY-MM-DD form"),
+                )
+            })?;
+            let amount: Money = a.parse().map_err(|e| invalid("promise_amount", e))?;
+            Some((date, amount))
+        }
+    };
+    let callback_at = match r.callback_at.trim() {
+        "" => None,
+        t => Some(
+            DateTime::parse_from_rfc3339(t)
+                .map_err(|_| invalid("callback_at", format!("'{t}' is not an RFC 3339 time")))?
+                .with_timezone(&Utc),
+        ),
+    };
+    if r.duration_ms < 0 {
+        return Err(invalid("duration_ms", "must not be negative"));
+    }
+    if r.note.len() > 4096 {
+        return Err(invalid("note", "longer than 4096 bytes"));
+    }
+    Ok(OutcomeReport {
+        attempt_id: r.attempt_id,
+        lease_token: r.lease_token,
+        worker_id: r.worker_id,
+        disposition,
+        note: Some(r.note).filter(|n| !n.is_empty()),
+        duration_ms: r.duration_ms,
+        promise,
+        callback_at,
+    })
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Orchestrator for OrchestratorService {
+    async fn create_campaign(
+        &self,
+        req: Request<pb::CreateCampaignRequest>,
+    ) -> Result<Response<pb::Campaign>, Status> {
+        let c = self
+            .store
+            .create_campaign(&req.into_inner().name)
+            .await
+            .map_err(status)?;
+        tracing::info!(campaign = %c.name, id = %c.id, "campaign created");
+        self.events.publish(
+            &c.id,
+            Kind::CampaignChanged(pb::CampaignChanged {
+                status: c.status.to_string(),
+            }),
+        );
+        Ok(Response::new(convert::campaign(c, None)))
+    }
+
+    async fn get_campaign(
+        &self,
+        req: Request<pb::GetCampaignRequest>,
+    ) -> Result<Response<pb::Campaign>, Status> {
+        let key = req.into_inner().campaign;
+        if key.trim().is_empty() {
+            return Err(invalid("campaign", "required"));
+        }
+        let c = self.store.find_campaign(&key).await.map_err(status)?;
+        Ok(Response::new(self.campaign_with_stats(c).await?))
+    }
+
+    async fn list_campaigns(
+        &self,
+        _: Request<pb::ListCampaignsRequest>,
+    ) -> Result<Response<pb::ListCampaignsResponse>, Status> {
+        let campaigns = self.store.list_campaigns().await.map_err(status)?;
+        Ok(Response::new(pb::ListCampaignsResponse {
+            campaigns: campaigns
+                .into_iter()
+                .map(|c| convert::campaign(c, None))
+                .collect(),
+        }))
+    }
+
+    async fn pause_campaign(
+        &self,
+        req: Request<pb::CampaignRef>,
+    ) -> Result<Response<pb::Campaign>, Status> {
+        self.set_status(&req.into_inner().campaign, CampaignStatus::Paused)
+            .await
+    }
+
+    async fn resume_campaign(
+        &self,
+        req: Request<pb::CampaignRef>,
+    ) -> Result<Response<pb::Campaign>, Status> {
+        self.set_status(&req.into_inner().campaign, CampaignStatus::Active)
+            .await
+    }
+
+    async fn import_accounts(
+        &self,
+        req: Request<Streaming<pb::ImportAccountsRequest>>,
+    ) -> Result<Response<pb::ImportAccountsResponse>, Status> {
+        let mut stream = req.into_inner();
+        let Some(first) = stream.next().await.transpose()? else {
+            return Err(invalid("campaign", "the stream is empty"));
+        };
+        if first.campaign.trim().is_empty() {
+            return Err(invalid("campaign", "required in the first message"));
+        }
+        let campaign = self
+            .store
+            .ensure_campaign(&first.campaign)
+            .await
+            .map_err(status)?;
+        let today = Utc::now().with_timezone(&chrono_tz_shanghai()).date_naive();
+        let mut importer = Importer::start(
+            &self.store,
+            &campaign.id,
+            "grpc:ImportAccounts",
+            None,
+            today,
+        )
+        .await
+        .map_err(status)?;
+        let mut errors = Vec::new();
+        let mut row_no = 0u64;
+        let mut next = Some(Ok(first));
+        let mut stream_error = None;
+        while let Some(msg) = next {
+            match msg {
+                Ok(msg) => {
+                    row_no += 1;
+                    let raw = match msg.row {
+                        Some(row) => Ok(convert::raw_row(row)),
+                        None => Err(vec![huikuan_core::portfolio::FieldError {
+                            field: "row".into(),
+                            reason: "missing".into(),
+                        }]),
+                    };
+                    if let Some(RowError {
+                        line,
+                        errors: fields,
+                    }) = importer.push(row_no, raw).await.map_err(status)?
+                    {
+                        for f in fields {
+                            if errors.len() < MAX_REPORTED_ROW_ERRORS {
+                                errors.push(pb::RowError {
+                                    row: line,
+                                    field: f.field,
+                                    reason: f.reason,
+                                });
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    stream_error = Some(e);
+                    break;
+                }
+            }
+            next = stream.next().await;
+        }
+        // Keep every good row received, even when the stream broke off.
+        let run = importer.finish().await.map_err(status)?;
+        tracing::info!(campaign = %campaign.name, accepted = run.accepted, rejected = run.rejected, "grpc import finished");
+        self.events.publish(
+            &campaign.id,
+            Kind::ImportFinished(pb::ImportFinished {
+                import_run_id: run.id.clone(),
+                accepted: run.accepted,
+                rejected: run.rejected,
+            }),
+        );
+        if let Some(e) = stream_error {
+            return Err(Status::aborted(format!(
+                "import stream failed after row {row_no} ({} rows kept): {}",
+                run.accepted,
+                e.message()
+            )));
+        }
+        Ok(Response::new(pb::ImportAccountsResponse {
+            accepted: run.accepted,
+            rejected: run.rejected,
+            errors,
+            import_run_id: run.id,
+        }))
+    }
+
+    async fn get_account(
+        &self,
+        req: Request<pb::GetAccountRequest>,
+    ) -> Result<Response<pb::Account>, Status> {
+        let id = req.into_inner().account_id;
+        if id.trim().is_empty() {
+            return Err(invalid("account_id", "required"));
+        }
+        let view = self.store.get_account(&id).await.map_err(status)?;
+        Ok(Response::new(convert::account(view)))
+    }
+
+    async fn list_accounts(
+        &self,
+        req: Request<pb::ListAccountsRequest>,
+    ) -> Result<Response<pb::ListAccountsResponse>, Status> {
+        let r = req.into_inner();
+        let page_size = if r.page_size == 0 {
+            100
+        } else {
+            r.page_size as u64
+        };
+        let campaign_id = match r.campaign.trim() {
+            "" => None,
+            c => Some(self.store.find_campaign(c).await.map_err(status)?.id),
+        };
+        if !r.dialect.is_empty() {
+            r.dialect
+                .parse::<huikuan_core::Dialect>()
+                .map_err(|e| invalid("dialect", e))?;
+        }
+        let filter = AccountFilter {
+            campaign_id,
+            dialect: Some(r.dialect).filter(|s| !s.is_empty()),
+            province: Some(r.province).filter(|s| !s.is_empty()),
+        };
+        let token = Some(r.page_token.as_str()).filter(|t| !t.is_empty());
+        let page = self
+            .store
+            .list_accounts(&filter, page_size, token)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListAccountsResponse {
+            accounts: page
+                .accounts
+                .into_iter()
+                .map(convert::account_summary)
+                .collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    async fn lease_calls(
+        &self,
+        req: Request<pb::LeaseCallsRequest>,
+    ) -> Result<Response<pb::LeaseCallsResponse>, Status> {
+        let r = req.into_inner();
+        let worker = r.worker_id.trim();
+        if worker.is_empty() || worker.len() > 128 {
+            return Err(invalid("worker_id", "must be 1-128 bytes"));
+        }
+        if r.max_calls == 0 || r.max_calls > MAX_LEASES_PER_CALL {
+            return Err(invalid(
+                "max_calls",
+                format!("must be between 1 and {MAX_LEASES_PER_CALL}"),
+            ));
+        }
+        let ttl = match r.lease_seconds {
+            0 => self.config.default_lease,
+            s => Duration::from_secs(u64::from(s)),
+        };
+        if ttl > self.config.max_lease {
+            return Err(invalid(
+                "lease_seconds",
+                format!("must be at most {}", self.config.max_lease.as_secs()),
+            ));
+        }
+        let leases = self
+            .store
+            .lease_calls(worker, r.max_calls, ttl, Utc::now(), &self.config.policy)
+            .await
+            .map_err(status)?;
+        for l in &leases {
+            self.events.publish(
+                &l.campaign_id,
+                Kind::CallLeased(pb::CallLeased {
+                    attempt_id: l.attempt_id.clone(),
+                    worker_id: worker.to_string(),
+                    account_id: l.account_id.clone(),
+                }),
+            );
+        }
+        tracing::debug!(worker, leased = leases.len(), "leases handed out");
+        Ok(Response::new(pb::LeaseCallsResponse {
+            leases: leases.into_iter().map(convert::lease).collect(),
+        }))
+    }
+
+    async fn report_outcome(
+        &self,
+        req: Request<pb::ReportOutcomeRequest>,
+    ) -> Result<Response<pb::ReportOutcomeResponse>, Status> {
+        let report = parse_report(req.into_inner())?;
+        let result = self
+            .store
+            .report_outcome(&report, Utc::now(), &self.config.policy)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(match result {
+            ReportResult::AlreadyRecorded { .. } => pb::ReportOutcomeResponse {
+                already_recorded: true,
+                follow_up_attempt_id: String::new(),
+            },
+            ReportResult::Recorded {
+                campaign_id,
+                account_id,
+                follow_up,
+            } => {
+                self.events.publish(
+                    &campaign_id,
+                    Kind::OutcomeReported(pb::OutcomeReported {
+                        attempt_id: report.attempt_id.clone(),
+                        disposition: report.disposition.to_string(),
+                        account_id,
+                    }),
+                );
+                pb::ReportOutcomeResponse {
+                    already_recorded: false,
+                    follow_up_attempt_id: follow_up.unwrap_or_default(),
+                }
+            }
+        }))
+    }
+
+    type WatchEventsStream = EventStream;
+
+    async fn watch_events(
+        &self,
+        req: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        let campaign = req.into_inner().campaign_id;
+        let mut rx = self.events.subscribe();
+        let stream = async_stream::stream! {
+            loop {
+                match rx.recv().await {
+                    Ok(ev) if campaign.is_empty() || ev.campaign_id == campaign => yield Ok(ev),
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "event watcher fell behind");
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        };
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+/// The import day is counted in China's legal time.
+fn chrono_tz_shanghai() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}
