@@ -113,8 +113,10 @@ mod tests {
 
     #[test]
     fn rejects_empty_windows_and_zero_caps() {
-        let mut r = CallingRules::default();
-        r.daily_cap = 0;
+        let r = CallingRules {
+            daily_cap: 0,
+            ..CallingRules::default()
+        };
         assert!(r.validate().is_err());
         let r = CallingRules {
             window_start: r.window_end,

@@ -80,7 +80,7 @@ pub fn write_rows(
             }
         };
         let principal_yuan = rng.random_range(1_000..200_000u64);
-        let overdue_fen = rng.random_range(100_00..=principal_yuan * 100 / 2 + 100_00);
+        let overdue_fen = rng.random_range(10_000..=principal_yuan * 100 / 2 + 10_000);
         let dpd = rng.random_range(1..180u32);
         let due = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("valid date")
             - chrono::Duration::days(i64::from(dpd));

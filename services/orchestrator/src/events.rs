@@ -1,21 +1,25 @@
 //! In-process fan-out of events to `WatchEvents` subscribers.
 
 use crate::pb::{event::Kind, Event};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// Subscribers that fall this far behind miss events (and are told so in
 /// the log) rather than slowing the dispatch path.
 const CAPACITY: usize = 4096;
 
+/// Event fan-out; `close` ends every subscriber's stream (at shutdown, so
+/// that open `WatchEvents` calls do not hold the server up).
 #[derive(Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Event>,
+    closed: watch::Sender<bool>,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         EventBus {
             tx: broadcast::channel(CAPACITY).0,
+            closed: watch::channel(false).0,
         }
     }
 }
@@ -33,5 +37,14 @@ impl EventBus {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
+    }
+
+    pub fn close(&self) {
+        self.closed.send_replace(true);
+    }
+
+    /// Becomes `true` once `close` was called.
+    pub fn closed(&self) -> watch::Receiver<bool> {
+        self.closed.subscribe()
     }
 }

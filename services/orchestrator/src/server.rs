@@ -11,8 +11,8 @@ use std::future::Future;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-/// Serves until `shutdown` resolves, then stops accepting, lets in-flight
-/// calls finish and stops the sweeper.
+/// Serves until `shutdown` resolves, then stops accepting, ends open event
+/// streams and the sweeper, and lets in-flight calls finish.
 pub async fn serve(
     store: Store,
     config: OrchestratorConfig,
@@ -35,13 +35,16 @@ pub async fn serve(
     let service = OrchestratorService::new(store.clone(), config.clone(), events.clone());
     let api = OrchestratorServer::with_interceptor(service, BearerAuth::new(&config.token));
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(sweep_expired_leases(
         store,
         config.expiry_sweep,
-        events,
-        stop_rx,
+        events.clone(),
     ));
+    let bus = events.clone();
+    let shutdown = async move {
+        shutdown.await;
+        bus.close();
+    };
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "orchestrator listening");
     let result = tonic::transport::Server::builder()
@@ -50,24 +53,20 @@ pub async fn serve(
         .add_service(api)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await;
-    let _ = stop_tx.send(true);
+    events.close();
     let _ = sweeper.await;
     tracing::info!("orchestrator stopped");
     Ok(result?)
 }
 
-async fn sweep_expired_leases(
-    store: Store,
-    every: std::time::Duration,
-    events: EventBus,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+async fn sweep_expired_leases(store: Store, every: std::time::Duration, events: EventBus) {
+    let mut stop = events.closed();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop.changed() => return,
+            _ = stop.wait_for(|c| *c) => return,
         }
         match store.expire_leases(chrono::Utc::now()).await {
             Ok(expired) => {

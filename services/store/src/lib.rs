@@ -64,7 +64,9 @@ pub struct Store {
 
 /// The set of debtor time zones, refreshed at most every few seconds.
 #[derive(Clone, Default)]
-struct TimeZoneCache(Arc<std::sync::Mutex<Option<(std::time::Instant, Vec<String>)>>>);
+struct TimeZoneCache(Arc<std::sync::Mutex<Option<CachedZones>>>);
+
+type CachedZones = (std::time::Instant, Vec<String>);
 
 impl TimeZoneCache {
     const TTL: Duration = Duration::from_secs(5);

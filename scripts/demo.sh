@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds Huikuan, starts the all-in-one server on SQLite, imports the sample
+# portfolio and shows the dispatch API handing out and closing calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/ensure-deps.sh
+cargo build --release -p huikuan-cli
+BIN=${CARGO_TARGET_DIR:-target}/release/huikuan
+export HUIKUAN_DATA_DIR=${HUIKUAN_DATA_DIR:-$HOME/.cache/huikuan/demo-data}
+export HUIKUAN_TOKEN=${HUIKUAN_TOKEN:-demo-token}
+export HUIKUAN_LISTEN=${HUIKUAN_LISTEN:-127.0.0.1:50051}
+mkdir -p "$HUIKUAN_DATA_DIR"
+"$BIN" import samples/portfolio-1000.csv --campaign demo
+"$BIN" campaign show demo
+"$BIN" serve & SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 50); do (echo > /dev/tcp/${HUIKUAN_LISTEN%:*}/${HUIKUAN_LISTEN#*:}) 2>/dev/null && break; sleep 0.2; done
+echo "--- dialer workers leasing and reporting calls for 3 s (calling window applies: 08:00-21:00 debtor time) ---"
+"$BIN" dev bench-lease --endpoint "http://$HUIKUAN_LISTEN" --workers 2 --batch 5 --seconds 3
+"$BIN" campaign show demo
+"$BIN" accounts list --campaign demo --limit 5
+echo "The robot call itself (speech, telephony) arrives with the speech and dialer services."
