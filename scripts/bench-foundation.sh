@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Foundation benchmarks: import of N synthetic rows (SQLite, and PostgreSQL
+# when HUIKUAN_BENCH_PG names a database), then LeaseCalls+ReportOutcome
+# round trips with 8 workers against `huikuan serve` on SQLite.
+# Usage: scripts/bench-foundation.sh [ROWS]   (default 1000000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${1:-1000000}
+cargo build --release -p huikuan-cli
+BIN=${CARGO_TARGET_DIR:-target}/release/huikuan
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+"$BIN" dev gen-portfolio --rows "$ROWS" -o "$WORK/p.csv"
+echo "== import $ROWS rows, SQLite"
+HUIKUAN_DATA_DIR="$WORK/sqlite" /usr/bin/time -f "peak RSS %M KiB, wall %e s" "$BIN" import "$WORK/p.csv" --campaign bench --quiet
+if [ -n "${HUIKUAN_BENCH_PG:-}" ]; then
+  echo "== import $ROWS rows, PostgreSQL"
+  DATABASE_URL="$HUIKUAN_BENCH_PG" /usr/bin/time -f "peak RSS %M KiB, wall %e s" "$BIN" import "$WORK/p.csv" --campaign bench --quiet
+fi
+echo "== LeaseCalls + ReportOutcome, 8 workers, SQLite (window open all day for the run)"
+cat > "$WORK/bench.toml" <<TOML
+[dispatch]
+window_start = "00:00"
+window_end = "24:00"
+TOML
+export HUIKUAN_TOKEN=bench HUIKUAN_LISTEN=127.0.0.1:50999
+HUIKUAN_DATA_DIR="$WORK/sqlite" "$BIN" --config "$WORK/bench.toml" serve 2>"$WORK/serve.log" & SERVER=$!
+for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/50999) 2>/dev/null && break; sleep 0.1; done
+"$BIN" dev bench-lease --endpoint http://127.0.0.1:50999 --workers 8 --batch 20 --seconds 20
+kill $SERVER; wait $SERVER || true
