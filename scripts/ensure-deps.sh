@@ -6,6 +6,11 @@ command -v protoc >/dev/null || need+=(protobuf-compiler)
 command -v cc >/dev/null || need+=(build-essential)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v psql >/dev/null || need+=(postgresql-client)
+command -v cmake >/dev/null || need+=(cmake)
+# whisper.cpp (whisper-rs) bindings are generated with libclang.
+dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
+command -v python3 >/dev/null || need+=(python3 python3-pip)
+command -v unzip >/dev/null || need+=(unzip)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
