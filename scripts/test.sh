@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-deps.sh
+./scripts/fetch-models.sh
 export CARGO_TERM_COLOR=never
 if [ -n "${HUIKUAN_TEST_PG:-}" ]; then
   echo "PostgreSQL tests: on ($HUIKUAN_TEST_PG)"

@@ -21,6 +21,7 @@ pub struct Config {
     pub database_url: String,
     pub server: ServerConfig,
     pub dispatch: DispatchConfig,
+    pub speech: huikuan_speech::SpeechConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +52,7 @@ impl Default for Config {
             database_url: String::new(),
             server: ServerConfig::default(),
             dispatch: DispatchConfig::default(),
+            speech: huikuan_speech::SpeechConfig::default(),
         }
     }
 }

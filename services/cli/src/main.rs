@@ -9,6 +9,7 @@ mod bench;
 mod config;
 mod import;
 mod serve;
+mod speech;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -39,6 +40,10 @@ enum Command {
     /// Look at accounts.
     #[command(subcommand)]
     Accounts(admin::AccountsCommand),
+    /// Transcribe WAV files: prints FILE<TAB>transcript per line.
+    Asr(speech::AsrArgs),
+    /// Score the recognizer on DIR/transcripts.tsv: per-clip and total CER, real-time factor.
+    EvalAsr(speech::EvalArgs),
     /// Developer tools: synthetic data and load generators.
     #[command(subcommand)]
     Dev(bench::DevCommand),
@@ -46,8 +51,9 @@ enum Command {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("HUIKUAN_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,h2=warn,tower=warn"));
+    let filter = EnvFilter::try_from_env("HUIKUAN_LOG").unwrap_or_else(|_| {
+        EnvFilter::new("info,sqlx=warn,sea_orm=warn,h2=warn,tower=warn,whisper_rs=warn")
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -75,6 +81,10 @@ fn main() -> std::process::ExitCode {
             Command::Campaign(cmd) => admin::campaign(config, cmd).await,
             Command::Accounts(cmd) => admin::accounts(config, cmd).await,
             Command::Dev(cmd) => bench::run(config, cmd).await,
+            Command::Asr(args) => tokio::task::block_in_place(|| speech::asr(config, args)),
+            Command::EvalAsr(args) => {
+                tokio::task::block_in_place(|| speech::eval_asr(config, args))
+            }
         }
     });
     match result {

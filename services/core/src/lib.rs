@@ -5,7 +5,8 @@
 //! contacts and debts that belong to them, dialects, regions and time zones,
 //! money in yuan, phone numbers, call dispositions and promises to pay), the
 //! validation of portfolio rows, and the collection rules that decide whether
-//! a contact may be called now (calling window, daily attempt cap).
+//! a contact may be called now (calling window, daily attempt cap), and how
+//! numbers are read aloud in Chinese.
 //!
 //! What does not: persistence (`huikuan-store`), transport
 //! (`huikuan-orchestrator`), and anything speech or telephony.
@@ -15,6 +16,7 @@ pub mod attempt;
 pub mod dialect;
 pub mod disposition;
 pub mod money;
+pub mod numerals;
 pub mod phone;
 pub mod portfolio;
 pub mod region;

@@ -1,0 +1,5 @@
+//! The sherpa-onnx and ONNX Runtime shared libraries are copied beside each
+//! binary (and into deps/ for tests) by sherpa-rs-sys; look for them there.
+fn main() {
+    println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN");
+}

@@ -1,0 +1,182 @@
+//! Chinese numerals: numbers as they are read aloud (3250 -> 三千二百五十,
+//! 2026 as a year -> 二零二六), used by speech output and by the scoring of
+//! transcripts, where "26" and "二十六" must compare equal.
+
+const DIGITS: [char; 10] = ['零', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
+
+/// Each digit on its own: phone numbers, years, codes ("2026" -> 二零二六).
+pub fn read_digits(digits: &str) -> String {
+    digits
+        .chars()
+        .map(|c| c.to_digit(10).map(|d| DIGITS[d as usize]).unwrap_or(c))
+        .collect()
+}
+
+/// 0..=9999 in the 个/十/百/千 positions; `leading_one` keeps 一十 (inside
+/// a larger number: 一万零一十) instead of 十 (on its own: 十五).
+fn below_10000(n: u64, leading_one: bool) -> String {
+    const UNITS: [&str; 4] = ["", "十", "百", "千"];
+    let digits = [n / 1000 % 10, n / 100 % 10, n / 10 % 10, n % 10];
+    let mut out = String::new();
+    let mut pending_zero = false;
+    let mut started = false;
+    for (i, &d) in digits.iter().enumerate() {
+        let unit = UNITS[3 - i];
+        if d == 0 {
+            if started {
+                pending_zero = true;
+            }
+            continue;
+        }
+        if pending_zero {
+            out.push('零');
+            pending_zero = false;
+        }
+        // 十五, not 一十五, at the head of a number.
+        let bare_ten = d == 1 && unit == "十" && !started && !leading_one;
+        if !bare_ten {
+            out.push(DIGITS[d as usize]);
+        }
+        out.push_str(unit);
+        started = true;
+    }
+    out
+}
+
+/// An integer as read aloud: 0 -> 零, 15 -> 十五, 205 -> 二百零五,
+/// 10010 -> 一万零一十, 120000000 -> 一亿二千万.
+pub fn read_integer(n: u64) -> String {
+    if n == 0 {
+        return "零".to_string();
+    }
+    // Groups of four digits: 个, 万, 亿, 万亿.
+    const GROUPS: [&str; 5] = ["", "万", "亿", "万亿", "亿亿"];
+    let mut groups = Vec::new();
+    let mut rest = n;
+    while rest > 0 {
+        groups.push(rest % 10_000);
+        rest /= 10_000;
+    }
+    let mut out = String::new();
+    let top = groups.len() - 1;
+    let mut need_zero = false;
+    for i in (0..groups.len()).rev() {
+        let g = groups[i];
+        if g == 0 {
+            need_zero = !out.is_empty();
+            continue;
+        }
+        if need_zero || (i < top && g < 1000 && !out.is_empty()) {
+            out.push('零');
+        }
+        need_zero = false;
+        out.push_str(&below_10000(g, i < top));
+        out.push_str(GROUPS[i]);
+    }
+    out
+}
+
+/// A decimal string such as "3.5" or "12" as read aloud (三点五, 十二).
+/// Returns `None` for anything that is not digits with at most one point.
+pub fn read_decimal(s: &str) -> Option<String> {
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s, None),
+    };
+    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut out = if int.len() > 16 {
+        read_digits(int)
+    } else {
+        read_integer(int.parse().ok()?)
+    };
+    if let Some(f) = frac {
+        if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        out.push('点');
+        out.push_str(&read_digits(f));
+    }
+    Some(out)
+}
+
+/// Replaces every run of ASCII digits (with an optional decimal part) in
+/// free text by its reading: years before 年 and long runs (phone numbers,
+/// ids: 5 digits or more) digit by digit, other numbers as quantities.
+pub fn spell_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        let mut end = i;
+        if i + 1 < chars.len() && chars[i] == '.' && chars[i + 1].is_ascii_digit() {
+            end = i + 1;
+            while end < chars.len() && chars[end].is_ascii_digit() {
+                end += 1;
+            }
+        }
+        let run: String = chars[start..end].iter().collect();
+        let int_len = i - start;
+        let next = chars.get(end).copied();
+        let spoken = if (int_len == 4 && next == Some('年')) || (int_len >= 5 && end == i) {
+            read_digits(&run)
+        } else {
+            read_decimal(&run).unwrap_or_else(|| read_digits(&run))
+        };
+        out.push_str(&spoken);
+        i = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_read_as_spoken() {
+        for (n, want) in [
+            (0, "零"),
+            (7, "七"),
+            (10, "十"),
+            (15, "十五"),
+            (20, "二十"),
+            (105, "一百零五"),
+            (110, "一百一十"),
+            (1001, "一千零一"),
+            (3250, "三千二百五十"),
+            (10010, "一万零一十"),
+            (12000, "一万二千"),
+            (35000, "三万五千"),
+            (100000, "十万"),
+            (1000500, "一百万零五百"),
+            (120000000, "一亿二千万"),
+            (100000001, "一亿零一"),
+        ] {
+            assert_eq!(read_integer(n), want, "{n}");
+        }
+    }
+
+    #[test]
+    fn numbers_in_text() {
+        assert_eq!(spell_numbers("还款3.5万"), "还款三点五万");
+        assert_eq!(spell_numbers("2026年12月1日"), "二零二六年十二月一日");
+        assert_eq!(
+            spell_numbers("拨打13800138000"),
+            "拨打一三八零零一三八零零零"
+        );
+        assert_eq!(spell_numbers("第26号"), "第二十六号");
+        assert_eq!(spell_numbers("没有数字"), "没有数字");
+        assert_eq!(read_decimal("1.x"), None);
+    }
+}

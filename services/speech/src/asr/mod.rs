@@ -1,0 +1,47 @@
+//! Speech recognition behind the [`Recognizer`] trait, an async pool that
+//! bounds how many decodes run at once, and the streaming layer that turns
+//! endpointed audio into partial and final hypotheses.
+
+pub mod pool;
+pub mod whisper;
+
+pub use pool::AsrPool;
+pub use whisper::{AudioCtx, WhisperConfig, WhisperRecognizer};
+
+/// What to recognize: 16 kHz mono samples and how to decode them.
+#[derive(Debug, Clone)]
+pub struct RecognizeRequest<'a> {
+    pub samples: &'a [f32],
+    /// Whisper language code from the dialect pack ("zh").
+    pub language: &'a str,
+    /// Initial prompt from the dialect pack (may be empty).
+    pub prompt: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    /// Simplified Chinese, cleaned.
+    pub text: String,
+    /// Highest no-speech probability over the segments (0 when none).
+    pub no_speech_prob: f32,
+    /// Wall time the decode took.
+    pub decode_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AsrError {
+    #[error("recognizer model {path}: {reason}")]
+    Model { path: String, reason: String },
+    #[error("recognition failed: {0}")]
+    Decode(String),
+    #[error("the recognizer is shutting down")]
+    Closed,
+}
+
+/// A speech recognizer. Implementations block (they are CPU bound); call
+/// them through [`AsrPool`] from async code.
+pub trait Recognizer: Send + Sync {
+    fn recognize(&self, req: &RecognizeRequest<'_>) -> Result<Transcript, AsrError>;
+    /// Model and parameters, for logs and benchmark tables.
+    fn describe(&self) -> String;
+}

@@ -1,0 +1,222 @@
+//! whisper.cpp through whisper-rs: one model per process, a pool of decode
+//! states (one per concurrent decode), the encoder window fitted to the
+//! utterance.
+
+use super::{AsrError, RecognizeRequest, Recognizer, Transcript};
+use crate::text::clean_transcript;
+use std::path::PathBuf;
+use std::sync::{Mutex, Once};
+use std::time::Instant;
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
+
+/// How much of whisper's 30 s encoder window to compute.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AudioCtx {
+    /// The whole 30 s window (1500 frames) every time.
+    Full,
+    /// Frames for the utterance (50 per second) plus `margin`, at least `min`.
+    Fit { min: i32, margin: i32 },
+}
+
+#[derive(Debug, Clone)]
+pub struct WhisperConfig {
+    /// A ggml whisper model file (any size: base, small, large-v3-turbo...).
+    pub model: PathBuf,
+    /// Threads per decode.
+    pub threads: i32,
+    /// 0 or 1: greedy; above: beam search of that width.
+    pub beam_size: i32,
+    /// Candidates for greedy decoding with temperature fallback.
+    pub best_of: i32,
+    /// Retry at higher temperature when a decode looks like a failure
+    /// (repetition, low log-probability).
+    pub temperature_fallback: bool,
+    pub audio_ctx: AudioCtx,
+}
+
+impl WhisperConfig {
+    pub fn new(model: impl Into<PathBuf>) -> Self {
+        WhisperConfig {
+            model: model.into(),
+            threads: 2,
+            beam_size: 0,
+            best_of: 1,
+            temperature_fallback: false,
+            audio_ctx: AudioCtx::Full,
+        }
+    }
+
+    fn audio_ctx_for(&self, samples: usize) -> i32 {
+        match self.audio_ctx {
+            AudioCtx::Full => 0,
+            AudioCtx::Fit { min, margin } => {
+                let frames = ((samples as u64 * 50).div_ceil(16_000)) as i32 + margin;
+                let n = frames.max(min);
+                if n >= 1500 {
+                    0
+                } else {
+                    n
+                }
+            }
+        }
+    }
+}
+
+pub struct WhisperRecognizer {
+    config: WhisperConfig,
+    ctx: WhisperContext,
+    idle_states: Mutex<Vec<WhisperState>>,
+}
+
+static LOG_HOOKS: Once = Once::new();
+
+impl WhisperRecognizer {
+    /// Loads the model (once per process: share the result).
+    pub fn load(config: WhisperConfig) -> Result<Self, AsrError> {
+        LOG_HOOKS.call_once(whisper_rs::install_logging_hooks);
+        let path = config.model.display().to_string();
+        if !config.model.is_file() {
+            return Err(AsrError::Model {
+                path,
+                reason: "no such file (run ./scripts/fetch-models.sh, or set speech.whisper_model)"
+                    .into(),
+            });
+        }
+        let ctx =
+            WhisperContext::new_with_params(&config.model, WhisperContextParameters::default())
+                .map_err(|e| AsrError::Model {
+                    path: path.clone(),
+                    reason: format!("does not load as a ggml whisper model: {e}"),
+                })?;
+        if !ctx.is_multilingual() {
+            return Err(AsrError::Model {
+                path,
+                reason: "an English-only model cannot recognise Chinese".into(),
+            });
+        }
+        Ok(WhisperRecognizer {
+            config,
+            ctx,
+            idle_states: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn config(&self) -> &WhisperConfig {
+        &self.config
+    }
+
+    fn take_state(&self) -> Result<WhisperState, AsrError> {
+        if let Some(s) = self.idle_states.lock().map_err(|_| AsrError::Closed)?.pop() {
+            return Ok(s);
+        }
+        self.ctx
+            .create_state()
+            .map_err(|e| AsrError::Decode(format!("cannot create a decode state: {e}")))
+    }
+
+    fn put_state(&self, s: WhisperState) {
+        if let Ok(mut v) = self.idle_states.lock() {
+            v.push(s);
+        }
+    }
+}
+
+impl Recognizer for WhisperRecognizer {
+    fn recognize(&self, req: &RecognizeRequest<'_>) -> Result<Transcript, AsrError> {
+        let started = Instant::now();
+        // Whisper needs at least ~1 s; pad short turns with silence.
+        const MIN_SAMPLES: usize = 16_000 + 1_600;
+        let padded: Vec<f32>;
+        let samples = if req.samples.len() < MIN_SAMPLES {
+            let mut p = req.samples.to_vec();
+            p.resize(MIN_SAMPLES, 0.0);
+            padded = p;
+            &padded[..]
+        } else {
+            req.samples
+        };
+        let c = &self.config;
+        let strategy = if c.beam_size > 1 {
+            SamplingStrategy::BeamSearch {
+                beam_size: c.beam_size,
+                patience: -1.0,
+            }
+        } else {
+            SamplingStrategy::Greedy {
+                best_of: c.best_of.max(1),
+            }
+        };
+        let mut params = FullParams::new(strategy);
+        params.set_n_threads(c.threads.max(1));
+        params.set_language(Some(req.language));
+        params.set_translate(false);
+        params.set_no_context(true);
+        params.set_single_segment(false);
+        params.set_no_timestamps(true);
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        params.set_suppress_nst(true);
+        params.set_audio_ctx(c.audio_ctx_for(samples.len()));
+        // Speech carries at most ~7 syllables a second, each one or two
+        // tokens: more than that is the decoder looping.
+        let secs = req.samples.len() as f64 / 16_000.0;
+        params.set_max_tokens((secs * 15.0) as i32 + 12);
+        if !c.temperature_fallback {
+            params.set_temperature_inc(0.0);
+        }
+        if !req.prompt.is_empty() {
+            params.set_initial_prompt(req.prompt);
+        }
+        let mut state = self.take_state()?;
+        let result = state.full(params, samples);
+        let out = result
+            .map_err(|e| AsrError::Decode(e.to_string()))
+            .and_then(|_| {
+                let mut text = String::new();
+                let mut no_speech = 0f32;
+                for seg in state.as_iter() {
+                    text.push_str(
+                        &seg.to_str_lossy()
+                            .map_err(|e| AsrError::Decode(e.to_string()))?,
+                    );
+                    no_speech = no_speech.max(seg.no_speech_probability());
+                }
+                Ok((text, no_speech))
+            });
+        self.put_state(state);
+        let (text, no_speech_prob) = out?;
+        Ok(Transcript {
+            text: clean_transcript(&text),
+            no_speech_prob,
+            decode_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    fn describe(&self) -> String {
+        let c = &self.config;
+        let decoding = if c.beam_size > 1 {
+            format!("beam {}", c.beam_size)
+        } else if c.best_of > 1 {
+            format!("greedy best-of {}", c.best_of)
+        } else {
+            "greedy".to_string()
+        };
+        let ctx = match c.audio_ctx {
+            AudioCtx::Full => "audio_ctx full".to_string(),
+            AudioCtx::Fit { min, margin } => format!("audio_ctx fit (min {min}, +{margin})"),
+        };
+        format!(
+            "whisper {} ({decoding}, {ctx}, fallback {}, {} threads)",
+            c.model
+                .file_name()
+                .map(|f| f.to_string_lossy())
+                .unwrap_or_default(),
+            if c.temperature_fallback { "on" } else { "off" },
+            c.threads
+        )
+    }
+}

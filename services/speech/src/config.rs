@@ -1,0 +1,124 @@
+//! The `[speech]` section of `huikuan.toml`: where the models are, how to
+//! decode, where the dialect packs are.
+
+use crate::asr::{AudioCtx, WhisperConfig};
+use crate::pack::{DialectPacks, PackError};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeechConfig {
+    /// Model cache (default: $HUIKUAN_MODELS, else ~/.cache/huikuan/models).
+    pub models_dir: Option<PathBuf>,
+    /// Any ggml whisper model, e.g. a downloaded ggml-large-v3-turbo.bin
+    /// (default: the converted whisper base in the model cache).
+    pub whisper_model: Option<PathBuf>,
+    /// Threads per decode.
+    pub threads: i32,
+    /// Decodes running at once (each uses `threads`).
+    pub max_concurrent_decodes: usize,
+    /// 0/1 greedy, >1 beam search width.
+    pub beam_size: i32,
+    pub best_of: i32,
+    pub temperature_fallback: bool,
+    /// "fit" (encoder window sized to the utterance) or "full" (30 s).
+    pub audio_ctx: String,
+    /// Minimum encoder frames with "fit".
+    pub audio_ctx_min: i32,
+    /// Extra encoder frames with "fit".
+    pub audio_ctx_margin: i32,
+    /// Use the dialect pack's prompt and vocabulary.
+    pub use_prompt: bool,
+    /// Dialect packs directory (default: the packs built into the binary).
+    pub dialects_dir: Option<PathBuf>,
+}
+
+impl Default for SpeechConfig {
+    fn default() -> Self {
+        SpeechConfig {
+            models_dir: None,
+            whisper_model: None,
+            threads: 2,
+            max_concurrent_decodes: 1,
+            beam_size: 0,
+            best_of: 1,
+            temperature_fallback: false,
+            audio_ctx: "full".into(),
+            audio_ctx_min: 256,
+            audio_ctx_margin: 64,
+            use_prompt: true,
+            dialects_dir: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("speech.{field}: {reason}")]
+    Field { field: &'static str, reason: String },
+    #[error(transparent)]
+    Pack(#[from] PackError),
+}
+
+impl SpeechConfig {
+    pub fn models_dir(&self) -> PathBuf {
+        if let Some(d) = &self.models_dir {
+            return d.clone();
+        }
+        if let Some(d) = std::env::var_os("HUIKUAN_MODELS").filter(|v| !v.is_empty()) {
+            return PathBuf::from(d);
+        }
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        home.join(".cache/huikuan/models")
+    }
+
+    pub fn whisper(&self) -> Result<WhisperConfig, ConfigError> {
+        let model = self
+            .whisper_model
+            .clone()
+            .unwrap_or_else(|| self.models_dir().join("ggml-whisper-base.bin"));
+        let audio_ctx = match self.audio_ctx.as_str() {
+            "full" => AudioCtx::Full,
+            "fit" => AudioCtx::Fit {
+                min: self.audio_ctx_min,
+                margin: self.audio_ctx_margin,
+            },
+            other => {
+                return Err(ConfigError::Field {
+                    field: "audio_ctx",
+                    reason: format!("'{other}' is neither 'fit' nor 'full'"),
+                })
+            }
+        };
+        if !(1..=64).contains(&self.threads) {
+            return Err(ConfigError::Field {
+                field: "threads",
+                reason: format!("{} is not within 1..=64", self.threads),
+            });
+        }
+        if !(0..=16).contains(&self.beam_size) {
+            return Err(ConfigError::Field {
+                field: "beam_size",
+                reason: format!("{} is not within 0..=16", self.beam_size),
+            });
+        }
+        Ok(WhisperConfig {
+            model,
+            threads: self.threads,
+            beam_size: self.beam_size,
+            best_of: self.best_of.max(1),
+            temperature_fallback: self.temperature_fallback,
+            audio_ctx,
+        })
+    }
+
+    pub fn packs(&self) -> Result<DialectPacks, ConfigError> {
+        Ok(match &self.dialects_dir {
+            Some(d) => DialectPacks::load(d)?,
+            None => DialectPacks::builtin(),
+        })
+    }
+}

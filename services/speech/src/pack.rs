@@ -1,0 +1,251 @@
+//! Dialect packs (`dialects/<name>/dialect.toml` + `lexicon.tsv`): what the
+//! recognizer is told (language, prompt, vocabulary), which voice speaks,
+//! the lexical cues that reveal the dialect, and the dialect-to-standard
+//! lexicon used by understanding.
+//!
+//! The packs in the repository are compiled in; a directory given at run
+//! time (config `speech.dialects_dir`) replaces them, so a deployment can
+//! edit wording without a rebuild.
+
+use huikuan_core::Dialect;
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error("{file}: {reason}")]
+    Invalid { file: String, reason: String },
+    #[error("{file}: line {line}: {reason}")]
+    Lexicon {
+        file: String,
+        line: usize,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsrSection {
+    pub language: String,
+    #[serde(default)]
+    pub initial_prompt: String,
+    #[serde(default)]
+    pub vocabulary: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TtsSection {
+    pub voice: String,
+    #[serde(default = "one")]
+    pub speed: f32,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectSection {
+    /// (word, weight) pairs.
+    #[serde(default)]
+    pub cues: Vec<(String, f32)>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackFile {
+    name: String,
+    display_name: String,
+    asr: AsrSection,
+    tts: TtsSection,
+    #[serde(default)]
+    detect: DetectSection,
+}
+
+#[derive(Debug, Clone)]
+pub struct DialectPack {
+    pub dialect: Dialect,
+    pub display_name: String,
+    pub asr: AsrSection,
+    pub tts: TtsSection,
+    pub detect: DetectSection,
+    /// (dialect form, standard form), longest dialect form first.
+    pub lexicon: Vec<(String, String)>,
+}
+
+impl DialectPack {
+    pub fn parse(
+        file: &str,
+        toml_text: &str,
+        lexicon_file: &str,
+        lexicon_text: &str,
+    ) -> Result<DialectPack, PackError> {
+        let invalid = |reason: String| PackError::Invalid {
+            file: file.to_string(),
+            reason,
+        };
+        let f: PackFile = toml::from_str(toml_text).map_err(|e| invalid(e.to_string()))?;
+        let dialect: Dialect = f
+            .name
+            .parse()
+            .map_err(|e: String| invalid(format!("name: {e}")))?;
+        if dialect == Dialect::Auto {
+            return Err(invalid("name: a pack is for one dialect, not auto".into()));
+        }
+        if f.asr.language.trim().is_empty() {
+            return Err(invalid("asr.language: empty".into()));
+        }
+        let mut lexicon = Vec::new();
+        for (i, line) in lexicon_text.lines().enumerate() {
+            let line = line.trim_end_matches('\r');
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (from, to) = line.split_once('\t').ok_or_else(|| PackError::Lexicon {
+                file: lexicon_file.to_string(),
+                line: i + 1,
+                reason: "expected 'dialect<TAB>standard'".into(),
+            })?;
+            if from.trim().is_empty() {
+                return Err(PackError::Lexicon {
+                    file: lexicon_file.to_string(),
+                    line: i + 1,
+                    reason: "empty dialect form".into(),
+                });
+            }
+            lexicon.push((from.trim().to_string(), to.trim().to_string()));
+        }
+        lexicon.sort_by_key(|(from, _)| std::cmp::Reverse(from.chars().count()));
+        Ok(DialectPack {
+            dialect,
+            display_name: f.display_name,
+            asr: f.asr,
+            tts: f.tts,
+            detect: f.detect,
+            lexicon,
+        })
+    }
+
+    /// The prompt given to the recognizer: the pack's prompt followed by
+    /// its vocabulary.
+    pub fn asr_prompt(&self) -> String {
+        let mut p = self.asr.initial_prompt.clone();
+        if !self.asr.vocabulary.is_empty() {
+            p.push_str(&self.asr.vocabulary.join("、"));
+            p.push('。');
+        }
+        p
+    }
+}
+
+/// The three packs.
+#[derive(Debug, Clone)]
+pub struct DialectPacks {
+    packs: Vec<DialectPack>,
+}
+
+macro_rules! builtin {
+    ($name:literal) => {
+        (
+            concat!("dialects/", $name, "/dialect.toml"),
+            include_str!(concat!("../../../dialects/", $name, "/dialect.toml")),
+            concat!("dialects/", $name, "/lexicon.tsv"),
+            include_str!(concat!("../../../dialects/", $name, "/lexicon.tsv")),
+        )
+    };
+}
+
+impl DialectPacks {
+    /// The packs compiled into this binary.
+    pub fn builtin() -> DialectPacks {
+        let sources = [
+            builtin!("mandarin"),
+            builtin!("sichuanese"),
+            builtin!("cantonese"),
+        ];
+        let packs = sources
+            .iter()
+            .map(|(f, t, lf, lt)| DialectPack::parse(f, t, lf, lt).expect("built-in pack is valid"))
+            .collect();
+        DialectPacks { packs }
+    }
+
+    /// Packs from `dir/<dialect>/{dialect.toml,lexicon.tsv}`.
+    pub fn load(dir: &Path) -> Result<DialectPacks, PackError> {
+        let mut packs = Vec::new();
+        for name in ["mandarin", "sichuanese", "cantonese"] {
+            let toml_path = dir.join(name).join("dialect.toml");
+            let lex_path = dir.join(name).join("lexicon.tsv");
+            let read = |p: &Path| {
+                std::fs::read_to_string(p).map_err(|e| PackError::Invalid {
+                    file: p.display().to_string(),
+                    reason: e.to_string(),
+                })
+            };
+            let t = read(&toml_path)?;
+            let l = if lex_path.exists() {
+                read(&lex_path)?
+            } else {
+                String::new()
+            };
+            packs.push(DialectPack::parse(
+                &toml_path.display().to_string(),
+                &t,
+                &lex_path.display().to_string(),
+                &l,
+            )?);
+        }
+        Ok(DialectPacks { packs })
+    }
+
+    /// The pack of a dialect (`Auto` gets Mandarin until detection decides).
+    pub fn get(&self, dialect: Dialect) -> &DialectPack {
+        let want = if dialect == Dialect::Auto {
+            Dialect::Mandarin
+        } else {
+            dialect
+        };
+        self.packs
+            .iter()
+            .find(|p| p.dialect == want)
+            .unwrap_or(&self.packs[0])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &DialectPack> {
+        self.packs.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_packs_load_with_lexicons_and_cues() {
+        let packs = DialectPacks::builtin();
+        let s = packs.get(Dialect::Sichuanese);
+        assert!(s.lexicon.iter().any(|(a, b)| a == "莫得" && b == "没有"));
+        let c = packs.get(Dialect::Cantonese);
+        assert!(c.lexicon.iter().any(|(a, b)| a == "聽日" && b == "明天"));
+        assert!(!c.detect.cues.is_empty());
+        assert!(packs.get(Dialect::Mandarin).asr_prompt().contains("还款"));
+        // Longest forms first, so 好多钱 wins over 好多.
+        let pos = |w: &str| s.lexicon.iter().position(|(a, _)| a == w).unwrap();
+        assert!(pos("好多钱") < pos("好多"));
+    }
+
+    #[test]
+    fn bad_pack_files_name_the_problem() {
+        let e = DialectPack::parse("x.toml", "name = \"klingon\"\n", "l.tsv", "")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("x.toml:"), "{e}");
+        let good = include_str!("../../../dialects/mandarin/dialect.toml");
+        let e = DialectPack::parse("x.toml", good, "l.tsv", "# c\nok\tfine\nbroken\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "l.tsv: line 3: expected 'dialect<TAB>standard'");
+    }
+}

@@ -1,0 +1,194 @@
+//! Voice activity detection and endpointing: silero VAD (ONNX) through
+//! sherpa-onnx, fed 16 kHz audio in any block size, emitting speech-start
+//! and speech-end events with timestamps on the stream's own clock.
+//!
+//! One [`Endpointer`] per call leg: the detector is stateful.
+
+use sherpa_rs::silero_vad::{SileroVad, SileroVadConfig};
+use std::path::PathBuf;
+
+/// The detector works on 16 kHz audio.
+pub const VAD_RATE: u32 = 16_000;
+
+#[derive(Debug, Clone)]
+pub struct VadConfig {
+    /// silero_vad.onnx.
+    pub model: PathBuf,
+    /// Speech probability above which a window counts as speech.
+    pub threshold: f32,
+    /// Shorter bursts are ignored (clicks, breaths).
+    pub min_speech_ms: u32,
+    /// Silence that ends an utterance (end-of-speech), e.g. 500-800 ms.
+    pub end_silence_ms: u32,
+    /// An utterance longer than this is cut (and recognized) anyway.
+    pub max_speech_ms: u32,
+}
+
+impl VadConfig {
+    pub fn new(model: impl Into<PathBuf>) -> Self {
+        VadConfig {
+            model: model.into(),
+            threshold: 0.5,
+            min_speech_ms: 200,
+            end_silence_ms: 600,
+            max_speech_ms: 20_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum VadEvent {
+    /// Speech detected; `at_ms` is when it began (stream time).
+    SpeechStart { at_ms: u64 },
+    /// An utterance ended after `end_silence_ms` of silence (or was cut at
+    /// `max_speech_ms`, or the stream ended); its audio is attached.
+    SpeechEnd {
+        start_ms: u64,
+        end_ms: u64,
+        samples: Vec<f32>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VadError {
+    #[error("VAD model {path}: {reason}")]
+    Model { path: String, reason: String },
+}
+
+pub struct Endpointer {
+    vad: SileroVad,
+    config: VadConfig,
+    /// Samples fed so far.
+    fed: u64,
+    speaking: bool,
+    /// Audio since the current utterance began (for partial hypotheses).
+    current: Vec<f32>,
+    current_start: u64,
+}
+
+fn ms(samples: u64) -> u64 {
+    samples * 1000 / VAD_RATE as u64
+}
+
+impl Endpointer {
+    pub fn new(config: VadConfig) -> Result<Self, VadError> {
+        let path = config.model.display().to_string();
+        if !config.model.is_file() {
+            return Err(VadError::Model {
+                path,
+                reason: "no such file (run ./scripts/fetch-models.sh)".into(),
+            });
+        }
+        let vad = SileroVad::new(
+            SileroVadConfig {
+                model: path.clone(),
+                threshold: config.threshold,
+                min_speech_duration: config.min_speech_ms as f32 / 1000.0,
+                min_silence_duration: config.end_silence_ms as f32 / 1000.0,
+                max_speech_duration: config.max_speech_ms as f32 / 1000.0,
+                sample_rate: VAD_RATE,
+                window_size: 512,
+                num_threads: Some(1),
+                ..Default::default()
+            },
+            (config.max_speech_ms as f32 / 1000.0) + 10.0,
+        )
+        .map_err(|e| VadError::Model {
+            path,
+            reason: e.to_string(),
+        })?;
+        Ok(Endpointer {
+            vad,
+            config,
+            fed: 0,
+            speaking: false,
+            current: Vec::new(),
+            current_start: 0,
+        })
+    }
+
+    pub fn config(&self) -> &VadConfig {
+        &self.config
+    }
+
+    /// True between a speech start and its end.
+    pub fn in_speech(&self) -> bool {
+        self.speaking
+    }
+
+    /// Stream time (ms) of everything fed so far.
+    pub fn now_ms(&self) -> u64 {
+        ms(self.fed)
+    }
+
+    /// The current utterance's audio so far (empty when not in speech).
+    pub fn current_audio(&self) -> &[f32] {
+        &self.current
+    }
+
+    /// Feeds 16 kHz samples; returns what happened in them.
+    pub fn push(&mut self, samples: &[f32]) -> Vec<VadEvent> {
+        let mut events = Vec::new();
+        self.vad.accept_waveform(samples.to_vec());
+        self.fed += samples.len() as u64;
+        let detected = self.vad.is_speech();
+        if detected && !self.speaking {
+            self.speaking = true;
+            // The detector confirms speech after min_speech_ms of it.
+            let back = (self.config.min_speech_ms as u64 + 100) * VAD_RATE as u64 / 1000;
+            self.current_start = self.fed.saturating_sub(back);
+            self.current.clear();
+            events.push(VadEvent::SpeechStart {
+                at_ms: ms(self.current_start),
+            });
+        }
+        if self.speaking {
+            self.current.extend_from_slice(samples);
+        }
+        self.drain_segments(&mut events);
+        if !detected && self.speaking && self.vad.is_empty() {
+            self.speaking = false;
+            self.current.clear();
+        }
+        events
+    }
+
+    /// Ends the stream: an utterance still open is closed and returned.
+    pub fn flush(&mut self) -> Vec<VadEvent> {
+        let mut events = Vec::new();
+        self.vad.flush();
+        self.drain_segments(&mut events);
+        self.speaking = false;
+        self.current.clear();
+        events
+    }
+
+    /// Forgets everything buffered (e.g. audio heard while the robot spoke).
+    pub fn reset(&mut self) {
+        self.vad.clear();
+        self.speaking = false;
+        self.current.clear();
+    }
+
+    fn drain_segments(&mut self, events: &mut Vec<VadEvent>) {
+        while !self.vad.is_empty() {
+            let seg = self.vad.front();
+            self.vad.pop();
+            let start = seg.start.max(0) as u64;
+            let end = start + seg.samples.len() as u64;
+            if !self.speaking {
+                events.push(VadEvent::SpeechStart { at_ms: ms(start) });
+            }
+            events.push(VadEvent::SpeechEnd {
+                start_ms: ms(start),
+                end_ms: ms(end),
+                samples: seg.samples,
+            });
+            self.speaking = self.vad.is_speech();
+            self.current.clear();
+            if self.speaking {
+                self.current_start = self.fed;
+            }
+        }
+    }
+}

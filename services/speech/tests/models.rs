@@ -1,0 +1,179 @@
+//! The speech engines with their real models on real recordings: the VAD
+//! finds utterances in a stream, the recognizer transcribes them. Models
+//! come from ./scripts/fetch-models.sh (the test fails, naming what is
+//! missing, when they are absent), clips from the shared speech test data
+//! (HUIKUAN_SPEECH_TESTDATA, default ../shared/testdata/speech).
+
+use huikuan_core::Dialect;
+use huikuan_speech::asr::{RecognizeRequest, Recognizer, WhisperRecognizer};
+use huikuan_speech::audio::{self, Law, ASR_RATE};
+use huikuan_speech::text::CerCount;
+use huikuan_speech::vad::{Endpointer, VadConfig, VadEvent};
+use huikuan_speech::{DialectPacks, SpeechConfig};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+fn testdata() -> PathBuf {
+    if let Some(d) = std::env::var_os("HUIKUAN_SPEECH_TESTDATA") {
+        return PathBuf::from(d);
+    }
+    let candidates = [
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/speech"),
+        PathBuf::from("/work/shared/testdata/speech"),
+    ];
+    candidates
+        .into_iter()
+        .find(|p| p.is_dir())
+        .expect("speech test data not found: set HUIKUAN_SPEECH_TESTDATA")
+}
+
+fn clip(dialect: &str, name: &str) -> (Vec<f32>, String) {
+    let dir = testdata().join(dialect);
+    let items = huikuan_speech::eval::read_manifest(&dir).unwrap();
+    let item = items
+        .iter()
+        .find(|i| i.file.file_name().unwrap() == name)
+        .unwrap_or_else(|| panic!("{name} not in {}", dir.display()));
+    let c = audio::read_mono(&item.file).unwrap();
+    assert_eq!(c.rate, ASR_RATE);
+    (c.samples, item.reference.clone())
+}
+
+/// One recognizer for the whole test binary, as in a server.
+fn recognizer() -> &'static WhisperRecognizer {
+    static R: OnceLock<WhisperRecognizer> = OnceLock::new();
+    R.get_or_init(|| {
+        let cfg = SpeechConfig {
+            audio_ctx: "fit".into(),
+            ..Default::default()
+        };
+        WhisperRecognizer::load(cfg.whisper().unwrap())
+            .expect("whisper model missing: run ./scripts/fetch-models.sh")
+    })
+}
+
+fn transcribe(samples: &[f32], dialect: Dialect) -> String {
+    let packs = DialectPacks::builtin();
+    let pack = packs.get(dialect);
+    recognizer()
+        .recognize(&RecognizeRequest {
+            samples,
+            language: &pack.asr.language,
+            prompt: &pack.asr_prompt(),
+        })
+        .unwrap()
+        .text
+}
+
+fn silence(ms: usize) -> Vec<f32> {
+    vec![0.0; ms * 16]
+}
+
+#[test]
+fn vad_splits_a_stream_into_its_utterances_and_asr_transcribes_them() {
+    let (a, ref_a) = clip("mandarin", "aishell1_BAC009S0764W0121.wav");
+    let (b, ref_b) = clip("mandarin", "aishell1_BAC009S0764W0122.wav");
+    let mut stream = silence(1000);
+    stream.extend(&a);
+    let a_end_ms = stream.len() as u64 / 16;
+    stream.extend(silence(1500));
+    let b_start_ms = stream.len() as u64 / 16;
+    stream.extend(&b);
+    stream.extend(silence(1000));
+
+    let model = SpeechConfig::default().models_dir().join("silero_vad.onnx");
+    let mut ep = Endpointer::new(VadConfig::new(model)).expect("VAD model");
+    let mut events = Vec::new();
+    for block in stream.chunks(320) {
+        events.extend(ep.push(block));
+    }
+    events.extend(ep.flush());
+    let ends: Vec<(u64, u64, &Vec<f32>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            VadEvent::SpeechEnd {
+                start_ms,
+                end_ms,
+                samples,
+            } => Some((*start_ms, *end_ms, samples)),
+            _ => None,
+        })
+        .collect();
+    let starts = events
+        .iter()
+        .filter(|e| matches!(e, VadEvent::SpeechStart { .. }))
+        .count();
+    assert_eq!(
+        ends.len(),
+        2,
+        "utterances: {:?}",
+        ends.iter().map(|e| (e.0, e.1)).collect::<Vec<_>>()
+    );
+    assert_eq!(starts, 2);
+    // Boundaries within the silences that separate them.
+    assert!(
+        ends[0].0 >= 700 && ends[0].0 <= 1500,
+        "first start {}",
+        ends[0].0
+    );
+    assert!(
+        ends[0].1 <= b_start_ms,
+        "first end {} vs {b_start_ms}",
+        ends[0].1
+    );
+    assert!(ends[1].0 >= a_end_ms, "second start {}", ends[1].0);
+    // Each utterance's audio is recognized as what was said.
+    for ((_, _, samples), reference) in ends.iter().zip([&ref_a, &ref_b]) {
+        let text = transcribe(samples, Dialect::Mandarin);
+        let cer = CerCount::of(reference, &text).rate();
+        assert!(cer < 0.3, "{text} vs {reference}: CER {cer}");
+    }
+}
+
+#[test]
+fn silence_and_noise_make_no_utterance() {
+    let model = SpeechConfig::default().models_dir().join("silero_vad.onnx");
+    let mut ep = Endpointer::new(VadConfig::new(model)).unwrap();
+    let mut x = 12345u32;
+    let noise: Vec<f32> = (0..16000 * 3)
+        .map(|_| {
+            x = x.wrapping_mul(1103515245).wrapping_add(12345);
+            ((x >> 16) as f32 / 65536.0 - 0.5) * 0.002
+        })
+        .collect();
+    let mut events = Vec::new();
+    for block in noise.chunks(320) {
+        events.extend(ep.push(block));
+    }
+    events.extend(ep.flush());
+    assert!(events.is_empty(), "{events:?}");
+}
+
+#[test]
+fn telephone_band_audio_is_still_recognized_in_simplified_chinese() {
+    let (a, reference) = clip("mandarin", "aishell1_BAC009S0764W0123.wav");
+    let line = audio::telephone_band(&a, ASR_RATE, Law::Alaw).unwrap();
+    let text = transcribe(&line, Dialect::Mandarin);
+    assert_eq!(huikuan_speech::text::to_simplified(&text), text);
+    let cer = CerCount::of(&reference, &text).rate();
+    assert!(cer < 0.4, "{text} vs {reference}: CER {cer}");
+}
+
+#[test]
+fn a_missing_model_is_a_clear_error() {
+    let e = WhisperRecognizer::load(huikuan_speech::asr::WhisperConfig::new(
+        "/nonexistent/m.bin",
+    ))
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.contains("/nonexistent/m.bin") && e.contains("fetch-models"),
+        "{e}"
+    );
+    let e = Endpointer::new(VadConfig::new("/nonexistent/vad.onnx"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("/nonexistent/vad.onnx"), "{e}");
+}
