@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-deps.sh
+./scripts/fetch-models.sh
 cargo build --release -p huikuan-cli
 BIN=${CARGO_TARGET_DIR:-target}/release/huikuan
 export HUIKUAN_DATA_DIR=${HUIKUAN_DATA_DIR:-$HOME/.cache/huikuan/demo-data}
