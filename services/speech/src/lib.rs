@@ -15,6 +15,7 @@ pub mod config;
 pub mod eval;
 pub mod pack;
 pub mod text;
+pub mod tts;
 pub mod vad;
 
 pub use asr::{AsrPool, Recognizer, Transcript};

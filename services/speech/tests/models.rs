@@ -177,3 +177,34 @@ fn a_missing_model_is_a_clear_error() {
         .to_string();
     assert!(e.contains("/nonexistent/vad.onnx"), "{e}");
 }
+
+fn tts() -> &'static huikuan_speech::tts::TtsEngine {
+    static T: OnceLock<huikuan_speech::tts::TtsEngine> = OnceLock::new();
+    T.get_or_init(|| SpeechConfig::default().tts_engine().unwrap())
+}
+
+#[test]
+fn the_mandarin_voice_says_what_it_is_given_and_the_recognizer_hears_it() {
+    use huikuan_speech::tts::Synthesizer;
+    let engine = tts();
+    assert!(
+        engine.has_voice_for(Dialect::Mandarin),
+        "Mandarin voice missing: run ./scripts/fetch-models.sh"
+    );
+    let text = "您好，这里是回款服务中心。您的账单已逾期十五天，请在2026-12-01前还款¥3,250.50。";
+    let wide = engine.text(text, Dialect::Mandarin, 16_000).unwrap();
+    // Around 4-5 syllables a second: a real utterance, not silence or noise.
+    let secs = wide.len() as f64 / 16_000.0;
+    assert!((6.0..20.0).contains(&secs), "{secs} s");
+    let heard = transcribe(&wide, Dialect::Mandarin);
+    let said = huikuan_speech::tts::spoken::to_spoken(text);
+    let cer = CerCount::of(&said, &heard).rate();
+    assert!(cer < 0.25, "said {said}\nheard {heard}\nCER {cer}");
+    // And through the telephone band at 8 kHz.
+    let line = engine.text(text, Dialect::Mandarin, 8_000).unwrap();
+    assert!((line.len() as f64 / 8_000.0 - secs).abs() < 0.1);
+    let up = audio::convert(&line, 8_000, 16_000).unwrap();
+    let heard = transcribe(&up, Dialect::Mandarin);
+    let cer = CerCount::of(&said, &heard).rate();
+    assert!(cer < 0.3, "8 kHz: heard {heard}\nCER {cer}");
+}
