@@ -9,7 +9,9 @@ command -v psql >/dev/null || need+=(postgresql-client)
 command -v cmake >/dev/null || need+=(cmake)
 # whisper.cpp (whisper-rs) bindings are generated with libclang.
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
-command -v python3 >/dev/null || need+=(python3 python3-pip)
+dpkg -s libespeak-ng-dev >/dev/null 2>&1 || need+=(libespeak-ng-dev)
+dpkg -s espeak-ng-data >/dev/null 2>&1 || need+=(espeak-ng-data)
+command -v python3 >/dev/null || need+=(python3 python3-pip python3-venv)
 command -v unzip >/dev/null || need+=(unzip)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"

@@ -29,6 +29,9 @@ pub struct DecodeArgs {
     /// Encoder window: fit or full.
     #[arg(long)]
     audio_ctx: Option<String>,
+    /// Minimum encoder frames with --audio-ctx fit (50 per second; 1500 = 30 s).
+    #[arg(long)]
+    audio_ctx_min: Option<i32>,
     /// Decode without the dialect pack's prompt.
     #[arg(long)]
     no_prompt: bool,
@@ -51,6 +54,9 @@ impl DecodeArgs {
         }
         if let Some(a) = &self.audio_ctx {
             s.audio_ctx = a.clone();
+        }
+        if let Some(m) = self.audio_ctx_min {
+            s.audio_ctx_min = m;
         }
         if let Some(t) = self.threads {
             s.threads = t;

