@@ -11,14 +11,15 @@ OUT="${2:-target/bench-asr.jsonl}"
 ./scripts/fetch-models.sh >/dev/null
 cargo build --release -q -p huikuan-cli
 BIN="${CARGO_TARGET_DIR:-target}/release/huikuan"
-: > "$OUT"
+[ -n "${BENCH_APPEND:-}" ] || : > "$OUT"
 if [ -n "${BENCH_CONFIGS:-}" ]; then read -r -a ONLY <<< "$BENCH_CONFIGS"; fi
 CONFIGS=(
   "greedy-full-noprompt|--beam 0 --audio-ctx full --no-prompt"
   "greedy-full-prompt|--beam 0 --audio-ctx full"
-  "greedy-fit-prompt|--beam 0 --audio-ctx fit"
-  "greedy-fit-prompt-fallback|--beam 0 --audio-ctx fit --fallback"
-  "beam5-fit-prompt|--beam 5 --audio-ctx fit"
+  "greedy-fit256-prompt|--beam 0 --audio-ctx fit --audio-ctx-min 256"
+  "greedy-fit500-prompt|--beam 0 --audio-ctx fit --audio-ctx-min 500"
+  "greedy-fit256-prompt-fallback|--beam 0 --audio-ctx fit --audio-ctx-min 256 --fallback"
+  "beam5-fit256-prompt|--beam 5 --audio-ctx fit --audio-ctx-min 256"
   "beam5-full-prompt-fallback|--beam 5 --audio-ctx full --fallback"
 )
 for entry in "${CONFIGS[@]}"; do

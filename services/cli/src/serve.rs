@@ -19,9 +19,42 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
-    huikuan_orchestrator::serve(store.clone(), orch, listener, shutdown_signal()).await?;
+    let extra = speech_services(&config);
+    huikuan_orchestrator::serve_with(store.clone(), orch, listener, shutdown_signal(), extra)
+        .await?;
     store.close().await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The Speech service on the same port, behind the same token, when its
+/// models load; otherwise the orchestrator runs alone and says why.
+fn speech_services(config: &Config) -> huikuan_orchestrator::ExtraServices {
+    use huikuan_speech::service::{pb, SpeechService};
+    let mut extra = huikuan_orchestrator::ExtraServices::default();
+    if !config.speech.enabled {
+        tracing::info!("speech service disabled (speech.enabled = false)");
+        return extra;
+    }
+    let loaded = tokio::task::block_in_place(|| config.speech.engines());
+    match loaded {
+        Ok(engines) => {
+            tracing::info!(
+                recognizer = %engines.pool.recognizer().describe(),
+                "speech service ready"
+            );
+            let auth = huikuan_orchestrator::auth::BearerAuth::new(&config.server.token);
+            extra.routes =
+                extra
+                    .routes
+                    .add_service(pb::speech_server::SpeechServer::with_interceptor(
+                        SpeechService::new(engines),
+                        auth,
+                    ));
+            extra.descriptor_sets.push(pb::FILE_DESCRIPTOR_SET);
+        }
+        Err(e) => tracing::error!(error = %e, "speech service unavailable"),
+    }
+    extra
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -28,4 +28,4 @@ pub mod pb {
 }
 
 pub use config::OrchestratorConfig;
-pub use server::serve;
+pub use server::{serve, serve_with, ExtraServices};

@@ -11,6 +11,15 @@ use std::future::Future;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
+/// Other gRPC services to serve on the same port (the all-in-one binary
+/// adds the speech service), with their descriptors for reflection. They
+/// bring their own authentication.
+#[derive(Default)]
+pub struct ExtraServices {
+    pub routes: tonic::service::Routes,
+    pub descriptor_sets: Vec<&'static [u8]>,
+}
+
 /// Serves until `shutdown` resolves, then stops accepting, ends open event
 /// streams and the sweeper, and lets in-flight calls finish.
 pub async fn serve(
@@ -18,6 +27,17 @@ pub async fn serve(
     config: OrchestratorConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    serve_with(store, config, listener, shutdown, ExtraServices::default()).await
+}
+
+/// [`serve`] plus `extra` services.
+pub async fn serve_with(
+    store: Store,
+    config: OrchestratorConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+    extra: ExtraServices,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
         !config.token.is_empty(),
@@ -28,10 +48,13 @@ pub async fn serve(
     health
         .set_serving::<OrchestratorServer<OrchestratorService>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
+    let mut reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+    for set in extra.descriptor_sets {
+        reflection = reflection.register_encoded_file_descriptor_set(set);
+    }
+    let reflection = reflection.build_v1()?;
     let service = OrchestratorService::new(store.clone(), config.clone(), events.clone());
     let api = OrchestratorServer::with_interceptor(service, BearerAuth::new(&config.token));
 
@@ -47,10 +70,13 @@ pub async fn serve(
     };
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "orchestrator listening");
-    let result = tonic::transport::Server::builder()
+    let routes = extra
+        .routes
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(api)
+        .add_service(api);
+    let result = tonic::transport::Server::builder()
+        .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await;
     events.close();

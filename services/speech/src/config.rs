@@ -1,14 +1,19 @@
 //! The `[speech]` section of `huikuan.toml`: where the models are, how to
 //! decode, where the dialect packs are.
 
-use crate::asr::{AudioCtx, WhisperConfig};
+use crate::asr::{AsrError, AsrPool, AudioCtx, WhisperConfig, WhisperRecognizer};
 use crate::pack::{DialectPacks, PackError};
+use crate::service::SpeechEngines;
+use crate::vad::VadConfig;
 use serde::Deserialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SpeechConfig {
+    /// Serve the Speech gRPC service from `huikuan serve`.
+    pub enabled: bool,
     /// Model cache (default: $HUIKUAN_MODELS, else ~/.cache/huikuan/models).
     pub models_dir: Option<PathBuf>,
     /// Any ggml whisper model, e.g. a downloaded ggml-large-v3-turbo.bin
@@ -38,11 +43,18 @@ pub struct SpeechConfig {
     pub mandarin_voice_dir: Option<PathBuf>,
     /// Threads per synthesis.
     pub tts_threads: usize,
+    /// silero_vad.onnx (default: in the model cache).
+    pub vad_model: Option<PathBuf>,
+    /// Silence that ends an utterance.
+    pub end_silence_ms: u32,
+    /// Speech probability threshold of the VAD.
+    pub vad_threshold: f32,
 }
 
 impl Default for SpeechConfig {
     fn default() -> Self {
         SpeechConfig {
+            enabled: true,
             models_dir: None,
             whisper_model: None,
             threads: 2,
@@ -50,16 +62,31 @@ impl Default for SpeechConfig {
             beam_size: 0,
             best_of: 1,
             temperature_fallback: false,
-            audio_ctx: "full".into(),
-            audio_ctx_min: 256,
+            // Measured (docs/benchmarks.md): a 10 s window at least keeps
+            // full-window accuracy at a third of its cost.
+            audio_ctx: "fit".into(),
+            audio_ctx_min: 500,
             audio_ctx_margin: 64,
             use_prompt: true,
             dialects_dir: None,
             onnxruntime: None,
             mandarin_voice_dir: None,
             tts_threads: 1,
+            vad_model: None,
+            end_silence_ms: 600,
+            vad_threshold: 0.5,
         }
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Asr(#[from] AsrError),
+    #[error("VAD model {0}")]
+    Vad(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +181,38 @@ impl SpeechConfig {
             Err(e) => tracing::warn!(error = %e, "Cantonese voice unavailable"),
         }
         Ok(engine)
+    }
+
+    pub fn vad(&self) -> VadConfig {
+        let mut v = VadConfig::new(
+            self.vad_model
+                .clone()
+                .unwrap_or_else(|| self.models_dir().join("silero_vad.onnx")),
+        );
+        v.end_silence_ms = self.end_silence_ms;
+        v.threshold = self.vad_threshold;
+        v
+    }
+
+    /// Loads every engine once: the recognizer (shared by all streams), the
+    /// voices and the packs. Fails when the recognizer or VAD model is
+    /// missing; a missing voice only disables the dialects that use it.
+    pub fn engines(&self) -> Result<SpeechEngines, LoadError> {
+        let recognizer = WhisperRecognizer::load(self.whisper()?)?;
+        let vad = self.vad();
+        if !vad.model.is_file() {
+            return Err(LoadError::Vad(format!(
+                "{}: no such file (run ./scripts/fetch-models.sh)",
+                vad.model.display()
+            )));
+        }
+        Ok(SpeechEngines {
+            pool: AsrPool::new(Arc::new(recognizer), self.max_concurrent_decodes),
+            tts: Arc::new(self.tts_engine()?),
+            packs: self.packs()?,
+            vad,
+            use_prompt: self.use_prompt,
+        })
     }
 
     pub fn packs(&self) -> Result<DialectPacks, ConfigError> {

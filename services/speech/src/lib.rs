@@ -6,14 +6,19 @@
 //! (behind `Synthesizer`), the dialect packs that configure both, the
 //! dialect detector, and recognition scoring (CER).
 //!
-//! Not here: what the words mean (dialogue), SIP/RTP (dialer), and the gRPC
-//! transport of these engines (the speech service wraps this crate).
+//! The `huikuan.v1.Speech` gRPC service (streaming recognition, synthesis)
+//! is here too, without authentication: the server that mounts it adds that.
+//!
+//! Not here: what the words mean (dialogue) and SIP/RTP (dialer).
 
 pub mod asr;
 pub mod audio;
 pub mod config;
+pub mod detect;
 pub mod eval;
 pub mod pack;
+pub mod service;
+pub mod stream;
 pub mod text;
 pub mod tts;
 pub mod vad;

@@ -7,6 +7,7 @@
 use huikuan_core::Dialect;
 use huikuan_speech::asr::{RecognizeRequest, Recognizer, WhisperRecognizer};
 use huikuan_speech::audio::{self, Law, ASR_RATE};
+use huikuan_speech::service::SpeechEngines;
 use huikuan_speech::text::CerCount;
 use huikuan_speech::vad::{Endpointer, VadConfig, VadEvent};
 use huikuan_speech::{DialectPacks, SpeechConfig};
@@ -39,17 +40,21 @@ fn clip(dialect: &str, name: &str) -> (Vec<f32>, String) {
     (c.samples, item.reference.clone())
 }
 
-/// One recognizer for the whole test binary, as in a server.
-fn recognizer() -> &'static WhisperRecognizer {
-    static R: OnceLock<WhisperRecognizer> = OnceLock::new();
-    R.get_or_init(|| {
+/// The engines, loaded once for the whole test binary, as in a server.
+fn engines() -> &'static SpeechEngines {
+    static E: OnceLock<SpeechEngines> = OnceLock::new();
+    E.get_or_init(|| {
         let cfg = SpeechConfig {
             audio_ctx: "fit".into(),
             ..Default::default()
         };
-        WhisperRecognizer::load(cfg.whisper().unwrap())
-            .expect("whisper model missing: run ./scripts/fetch-models.sh")
+        cfg.engines()
+            .expect("speech models missing: run ./scripts/fetch-models.sh")
     })
+}
+
+fn recognizer() -> &'static dyn Recognizer {
+    engines().pool.recognizer().as_ref()
 }
 
 fn transcribe(samples: &[f32], dialect: Dialect) -> String {
@@ -178,19 +183,9 @@ fn a_missing_model_is_a_clear_error() {
     assert!(e.contains("/nonexistent/vad.onnx"), "{e}");
 }
 
-fn tts() -> &'static huikuan_speech::tts::TtsEngine {
-    static T: OnceLock<huikuan_speech::tts::TtsEngine> = OnceLock::new();
-    T.get_or_init(|| SpeechConfig::default().tts_engine().unwrap())
-}
-
 #[test]
 fn the_mandarin_voice_says_what_it_is_given_and_the_recognizer_hears_it() {
-    use huikuan_speech::tts::Synthesizer;
-    let engine = tts();
-    assert!(
-        engine.has_voice_for(Dialect::Mandarin),
-        "Mandarin voice missing: run ./scripts/fetch-models.sh"
-    );
+    let engine = engines().tts.clone();
     let text = "您好，这里是回款服务中心。您的账单已逾期十五天，请在2026-12-01前还款¥3,250.50。";
     let wide = engine.text(text, Dialect::Mandarin, 16_000).unwrap();
     // Around 4-5 syllables a second: a real utterance, not silence or noise.
@@ -207,4 +202,148 @@ fn the_mandarin_voice_says_what_it_is_given_and_the_recognizer_hears_it() {
     let heard = transcribe(&up, Dialect::Mandarin);
     let cer = CerCount::of(&said, &heard).rate();
     assert!(cer < 0.3, "8 kHz: heard {heard}\nCER {cer}");
+}
+
+mod grpc {
+    use super::*;
+    use huikuan_speech::service::pb::{
+        self, recognize_request::Msg, recognize_response::Event, speech_client::SpeechClient,
+        AudioEncoding,
+    };
+    use huikuan_speech::service::SpeechService;
+    use tokio_stream::StreamExt;
+
+    async fn start() -> SpeechClient<tonic::transport::Channel> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let svc = SpeechService::new(engines().clone()).into_server();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(svc)
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        SpeechClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn synthesize_on_the_line_then_recognize_it_back_over_grpc() {
+        let mut client = start().await;
+        let text = "您好，我是回款服务中心的客服。请问您什么时候方便还款？";
+        let mut stream = client
+            .synthesize(pb::SynthesizeRequest {
+                text: text.into(),
+                dialect: "mandarin".into(),
+                encoding: AudioEncoding::Pcmu as i32,
+                sample_rate: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut ulaw = Vec::new();
+        let mut sentences = Vec::new();
+        while let Some(m) = stream.next().await {
+            let m = m.unwrap();
+            assert_eq!(m.sample_rate, 8000);
+            sentences.push((m.sentence_index, m.last));
+            ulaw.extend(m.audio);
+        }
+        assert_eq!(sentences.len(), 2, "{sentences:?}");
+        assert_eq!(sentences.last(), Some(&(1, true)));
+
+        // Play it back as a caller would: silence, the speech, silence, in
+        // 20 ms packets of μ-law.
+        let silence = vec![0xFFu8; 8000];
+        let mut line = silence.clone();
+        line.extend(&ulaw);
+        line.extend(&silence);
+        let mut msgs = vec![pb::RecognizeRequest {
+            msg: Some(Msg::Config(pb::RecognizeConfig {
+                dialect: "mandarin".into(),
+                encoding: AudioEncoding::Pcmu as i32,
+                sample_rate: 8000,
+                partial_every_ms: 0,
+                end_silence_ms: 0,
+            })),
+        }];
+        msgs.extend(line.chunks(160).map(|c| pb::RecognizeRequest {
+            msg: Some(Msg::Audio(c.to_vec())),
+        }));
+        let mut events = client
+            .recognize(tokio_stream::iter(msgs))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut started = 0;
+        let mut finals = Vec::new();
+        while let Some(e) = events.next().await {
+            match e.unwrap().event.unwrap() {
+                Event::SpeechStartedMs(_) => started += 1,
+                Event::Final(h) => finals.push(h),
+                Event::Partial(_) => {}
+            }
+        }
+        assert!(started >= 1);
+        let heard: String = finals.iter().map(|h| h.text.as_str()).collect();
+        assert!(finals.iter().all(|h| h.dialect == "mandarin"));
+        assert!(finals[0].start_ms >= 700, "{:?}", finals[0]);
+        let cer = CerCount::of(text, &heard).rate();
+        assert!(cer < 0.3, "heard {heard}: CER {cer}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bad_requests_name_the_field() {
+        let mut client = start().await;
+        let audio_first = vec![pb::RecognizeRequest {
+            msg: Some(Msg::Audio(vec![0; 320])),
+        }];
+        let e = client
+            .recognize(tokio_stream::iter(audio_first))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert!(e.message().starts_with("config:"), "{}", e.message());
+        let bad = |c: pb::RecognizeConfig| {
+            vec![pb::RecognizeRequest {
+                msg: Some(Msg::Config(c)),
+            }]
+        };
+        let e = client
+            .recognize(tokio_stream::iter(bad(pb::RecognizeConfig {
+                dialect: "klingon".into(),
+                encoding: AudioEncoding::Pcmu as i32,
+                ..Default::default()
+            })))
+            .await
+            .unwrap_err();
+        assert!(
+            e.message().starts_with("config.dialect:"),
+            "{}",
+            e.message()
+        );
+        let e = client
+            .recognize(tokio_stream::iter(bad(pb::RecognizeConfig {
+                dialect: "mandarin".into(),
+                encoding: AudioEncoding::Linear16 as i32,
+                sample_rate: 100,
+                ..Default::default()
+            })))
+            .await
+            .unwrap_err();
+        assert!(
+            e.message().starts_with("config.sample_rate:"),
+            "{}",
+            e.message()
+        );
+        let e = client
+            .synthesize(pb::SynthesizeRequest {
+                text: " ".into(),
+                dialect: "mandarin".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.message(), "text: empty");
+    }
 }

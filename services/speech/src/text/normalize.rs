@@ -42,10 +42,47 @@ pub fn clean_transcript(text: &str) -> String {
         .join(" ")
 }
 
-/// Collapses a phrase (2 to 40 characters) said three or more times in a
-/// row to one: the decoding loop whisper falls into on short or noisy
-/// audio ("你好。你好。你好。..."). Shorter repeats (对对对, 哈哈哈) stay.
+/// Collapses the decoding loops whisper falls into on short or noisy audio:
+/// a phrase (2 to 40 characters) said three or more times in a row, or a
+/// whole sentence (ending in 。！？) said twice, becomes one; a dangling
+/// start of the same sentence after it is dropped. Short repeats (对对对,
+/// 好的好的) stay.
 pub fn collapse_repeats(text: &str) -> String {
+    collapse_sentence_loops(&collapse_phrase_loops(text))
+}
+
+fn collapse_sentence_loops(text: &str) -> String {
+    let c: Vec<char> = text.chars().collect();
+    let mut out: Vec<char> = Vec::with_capacity(c.len());
+    let mut i = 0;
+    'outer: while i < c.len() {
+        for len in (4..=60usize.min((c.len() - i) / 2)).rev() {
+            let unit = &c[i..i + len];
+            if !"。！？!?".contains(unit[len - 1]) {
+                continue;
+            }
+            if &c[i + len..i + 2 * len] == unit {
+                out.extend_from_slice(unit);
+                let mut j = i + 2 * len;
+                while j + len <= c.len() && &c[j..j + len] == unit {
+                    j += len;
+                }
+                // A trailing, cut-off start of the same sentence.
+                let rest = &c[j..];
+                if rest.len() >= 2 && rest.len() < len && unit.starts_with(rest) {
+                    j = c.len();
+                }
+                i = j;
+                continue 'outer;
+            }
+        }
+        out.push(c[i]);
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
+fn collapse_phrase_loops(text: &str) -> String {
     let c: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -110,5 +147,12 @@ mod tests {
         );
         assert_eq!(collapse_repeats("对对对，哈哈哈"), "对对对，哈哈哈");
         assert_eq!(collapse_repeats("好的好的"), "好的好的");
+        assert_eq!(
+            collapse_repeats(
+                "一二线城市虽然也处于调整中。一二线城市虽然也处于调整中。一二线城市虽"
+            ),
+            "一二线城市虽然也处于调整中。"
+        );
+        assert_eq!(collapse_repeats("我没钱。你听我说。"), "我没钱。你听我说。");
     }
 }

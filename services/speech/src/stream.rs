@@ -1,0 +1,219 @@
+//! Streaming recognition for one call leg: audio in (16 kHz, any block
+//! size), events out: speech started, partial hypotheses while the speaker
+//! talks (re-decoding the utterance so far, never more than one at a time
+//! and never holding up the audio), and a final hypothesis at end of
+//! speech, tagged with the dialect the detector settled on.
+
+use crate::asr::{AsrError, AsrPool, Transcript};
+use crate::detect::{Detection, DialectDetector};
+use crate::pack::DialectPacks;
+use crate::vad::{Endpointer, VadEvent};
+use huikuan_core::Dialect;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecognitionEvent {
+    SpeechStarted {
+        at_ms: u64,
+    },
+    Partial {
+        text: String,
+        start_ms: u64,
+        /// Stream time of the audio the partial covers.
+        upto_ms: u64,
+    },
+    Final {
+        text: String,
+        start_ms: u64,
+        end_ms: u64,
+        dialect: Dialect,
+        detection: Detection,
+        decode_ms: u64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct StreamOptions {
+    /// Decode the utterance so far every this many ms of speech (0: no partials).
+    pub partial_every_ms: u64,
+    /// Use the dialect pack's prompt.
+    pub use_prompt: bool,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            partial_every_ms: 0,
+            use_prompt: true,
+        }
+    }
+}
+
+struct PendingPartial {
+    start_ms: u64,
+    upto_ms: u64,
+    task: JoinHandle<Result<Transcript, AsrError>>,
+}
+
+pub struct StreamingRecognizer {
+    endpointer: Endpointer,
+    pool: AsrPool,
+    packs: DialectPacks,
+    detector: DialectDetector,
+    options: StreamOptions,
+    utterance_start_ms: u64,
+    last_partial_ms: u64,
+    partial: Option<PendingPartial>,
+}
+
+impl StreamingRecognizer {
+    pub fn new(
+        endpointer: Endpointer,
+        pool: AsrPool,
+        packs: DialectPacks,
+        prior: Dialect,
+        options: StreamOptions,
+    ) -> Self {
+        let detector = DialectDetector::new(&packs, prior);
+        StreamingRecognizer {
+            endpointer,
+            pool,
+            packs,
+            detector,
+            options,
+            utterance_start_ms: 0,
+            last_partial_ms: 0,
+            partial: None,
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.detector.current()
+    }
+
+    /// True while the speaker is talking (for barge-in).
+    pub fn in_speech(&self) -> bool {
+        self.endpointer.in_speech()
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.endpointer.now_ms()
+    }
+
+    fn decode_args(&self) -> (String, String) {
+        let pack = self.packs.get(self.detector.current());
+        let prompt = if self.options.use_prompt {
+            pack.asr_prompt()
+        } else {
+            String::new()
+        };
+        (pack.asr.language.clone(), prompt)
+    }
+
+    /// Feeds audio; returns the events it caused (finals are decoded
+    /// before this returns, partials are collected when ready).
+    pub async fn push(&mut self, samples: &[f32]) -> Result<Vec<RecognitionEvent>, AsrError> {
+        let vad_events = self.endpointer.push(samples);
+        let mut out = self.handle(vad_events).await?;
+        self.collect_partial(&mut out, false).await;
+        self.maybe_start_partial();
+        Ok(out)
+    }
+
+    /// End of stream: the open utterance, if any, is finalised.
+    pub async fn finish(&mut self) -> Result<Vec<RecognitionEvent>, AsrError> {
+        let vad_events = self.endpointer.flush();
+        self.handle(vad_events).await
+    }
+
+    /// Forget audio heard so far in the current utterance (e.g. the
+    /// robot's own echo before barge-in was confirmed).
+    pub fn reset(&mut self) {
+        self.endpointer.reset();
+        if let Some(p) = self.partial.take() {
+            p.task.abort();
+        }
+    }
+
+    async fn handle(&mut self, events: Vec<VadEvent>) -> Result<Vec<RecognitionEvent>, AsrError> {
+        let mut out = Vec::new();
+        for e in events {
+            match e {
+                VadEvent::SpeechStart { at_ms } => {
+                    self.utterance_start_ms = at_ms;
+                    self.last_partial_ms = at_ms;
+                    out.push(RecognitionEvent::SpeechStarted { at_ms });
+                }
+                VadEvent::SpeechEnd {
+                    start_ms,
+                    end_ms,
+                    samples,
+                } => {
+                    // A partial of this utterance is stale now.
+                    if let Some(p) = self.partial.take() {
+                        p.task.abort();
+                    }
+                    let (language, prompt) = self.decode_args();
+                    let t = self.pool.recognize(samples, language, prompt).await?;
+                    if t.text.trim().is_empty() {
+                        continue;
+                    }
+                    let detection = self.detector.observe(&t.text);
+                    out.push(RecognitionEvent::Final {
+                        text: t.text,
+                        start_ms,
+                        end_ms,
+                        dialect: detection.dialect,
+                        detection,
+                        decode_ms: t.decode_ms,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn collect_partial(&mut self, out: &mut Vec<RecognitionEvent>, wait: bool) {
+        let ready = self
+            .partial
+            .as_ref()
+            .is_some_and(|p| wait || p.task.is_finished());
+        if !ready {
+            return;
+        }
+        if let Some(p) = self.partial.take() {
+            if let Ok(Ok(t)) = p.task.await {
+                if !t.text.trim().is_empty() && self.endpointer.in_speech() {
+                    out.push(RecognitionEvent::Partial {
+                        text: t.text,
+                        start_ms: p.start_ms,
+                        upto_ms: p.upto_ms,
+                    });
+                }
+            }
+        }
+    }
+
+    fn maybe_start_partial(&mut self) {
+        let every = self.options.partial_every_ms;
+        if every == 0 || self.partial.is_some() || !self.endpointer.in_speech() {
+            return;
+        }
+        let now = self.endpointer.now_ms();
+        if now < self.last_partial_ms + every {
+            return;
+        }
+        self.last_partial_ms = now;
+        let audio = self.endpointer.current_audio().to_vec();
+        if audio.len() < 8_000 {
+            return;
+        }
+        let (language, prompt) = self.decode_args();
+        let pool = self.pool.clone();
+        self.partial = Some(PendingPartial {
+            start_ms: self.utterance_start_ms,
+            upto_ms: now,
+            task: tokio::spawn(async move { pool.recognize(audio, language, prompt).await }),
+        });
+    }
+}
