@@ -13,6 +13,10 @@ trap 'rm -rf "$WORK"' EXIT
 "$BIN" dev gen-portfolio --rows "$ROWS" -o "$WORK/p.csv"
 echo "== import $ROWS rows, SQLite"
 HUIKUAN_DATA_DIR="$WORK/sqlite" /usr/bin/time -f "peak RSS %M KiB, wall %e s" "$BIN" import "$WORK/p.csv" --campaign bench --quiet
+if [ -z "${HUIKUAN_BENCH_PG:-}" ] && command -v psql >/dev/null && psql postgres://postgres@127.0.0.1:5432/test -qc "SELECT 1" >/dev/null 2>&1; then
+  psql postgres://postgres@127.0.0.1:5432/test -qc "DROP DATABASE IF EXISTS huikuan_bench" -c "CREATE DATABASE huikuan_bench" >/dev/null
+  HUIKUAN_BENCH_PG=postgres://postgres@127.0.0.1:5432/huikuan_bench
+fi
 if [ -n "${HUIKUAN_BENCH_PG:-}" ]; then
   echo "== import $ROWS rows, PostgreSQL"
   DATABASE_URL="$HUIKUAN_BENCH_PG" /usr/bin/time -f "peak RSS %M KiB, wall %e s" "$BIN" import "$WORK/p.csv" --campaign bench --quiet
@@ -22,6 +26,8 @@ cat > "$WORK/bench.toml" <<TOML
 [dispatch]
 window_start = "00:00"
 window_end = "24:00"
+[speech]
+enabled = false
 TOML
 export HUIKUAN_TOKEN=bench HUIKUAN_LISTEN=127.0.0.1:50999
 HUIKUAN_DATA_DIR="$WORK/sqlite" "$BIN" --config "$WORK/bench.toml" serve 2>"$WORK/serve.log" & SERVER=$!

@@ -20,4 +20,9 @@ echo "--- dialer workers leasing and reporting calls for 3 s (calling window app
 "$BIN" dev bench-lease --endpoint "http://$HUIKUAN_LISTEN" --workers 2 --batch 5 --seconds 3
 "$BIN" campaign show demo
 "$BIN" accounts list --campaign demo --limit 5
-echo "The robot call itself (speech, telephony) arrives with the speech and dialer services."
+echo "--- speech engine: models, a robot line spoken at 8 kHz and heard back ---"
+"$BIN" check-models
+LINE="您好，这里是回款服务中心。您的借款已逾期十五天，请于2026-12-01前还款¥3,250.50。"
+"$BIN" tts "$LINE" --dialect mandarin --rate 8000 -o "$HUIKUAN_DATA_DIR/robot-line.wav"
+"$BIN" asr "$HUIKUAN_DATA_DIR/robot-line.wav" --dialect mandarin --telephone
+echo "The live robot call (dialogue policy, SIP dialer) arrives with the dialogue and dialer services."

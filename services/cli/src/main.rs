@@ -44,6 +44,8 @@ enum Command {
     Asr(speech::AsrArgs),
     /// Score the recognizer on DIR/transcripts.tsv: per-clip and total CER, real-time factor.
     EvalAsr(speech::EvalArgs),
+    /// Load every speech model and voice and report what works.
+    CheckModels,
     /// Speak text into a WAV file in a dialect's voice.
     Tts(speech::TtsArgs),
     /// Developer tools: synthetic data and load generators.
@@ -84,6 +86,7 @@ fn main() -> std::process::ExitCode {
             Command::Accounts(cmd) => admin::accounts(config, cmd).await,
             Command::Dev(cmd) => bench::run(config, cmd).await,
             Command::Asr(args) => tokio::task::block_in_place(|| speech::asr(config, args)),
+            Command::CheckModels => tokio::task::block_in_place(|| speech::check_models(config)),
             Command::Tts(args) => tokio::task::block_in_place(|| speech::tts(config, args)),
             Command::EvalAsr(args) => {
                 tokio::task::block_in_place(|| speech::eval_asr(config, args))

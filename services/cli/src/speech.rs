@@ -284,3 +284,50 @@ pub fn tts(config: Config, args: TtsArgs) -> anyhow::Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// `huikuan check-models`: loads every speech engine and says what works.
+pub fn check_models(config: Config) -> anyhow::Result<ExitCode> {
+    use huikuan_speech::tts::Synthesizer;
+    let speech = &config.speech;
+    let mut ok = true;
+    let mut report = |what: &str, r: Result<String, String>| match r {
+        Ok(s) => println!("ok      {what}: {s}"),
+        Err(e) => {
+            ok = false;
+            println!("MISSING {what}: {e}");
+        }
+    };
+    report(
+        "recognizer",
+        speech
+            .recognizer()
+            .map(|r| r.describe())
+            .map_err(|e| e.to_string()),
+    );
+    report(
+        "VAD",
+        huikuan_speech::vad::Endpointer::new(speech.vad())
+            .map(|_| speech.vad().model.display().to_string())
+            .map_err(|e| e.to_string()),
+    );
+    let tts = speech.tts_engine()?;
+    for dialect in [Dialect::Mandarin, Dialect::Sichuanese, Dialect::Cantonese] {
+        report(
+            &format!("voice ({dialect})"),
+            tts.sentence("您好。", dialect, 8_000)
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    if s.len() > 800 {
+                        Ok(format!("{:.2} s for 您好", s.len() as f64 / 8_000.0))
+                    } else {
+                        Err("produced no audio".into())
+                    }
+                }),
+        );
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,7 +1,8 @@
 //! The `[speech]` section of `huikuan.toml`: where the models are, how to
 //! decode, where the dialect packs are.
 
-use crate::asr::{AsrError, AsrPool, AudioCtx, WhisperConfig, WhisperRecognizer};
+use crate::asr::sherpa::SenseVoice;
+use crate::asr::{AsrError, AsrPool, AudioCtx, Recognizer, WhisperConfig, WhisperRecognizer};
 use crate::pack::{DialectPacks, PackError};
 use crate::service::SpeechEngines;
 use crate::vad::VadConfig;
@@ -19,6 +20,10 @@ pub struct SpeechConfig {
     /// Any ggml whisper model, e.g. a downloaded ggml-large-v3-turbo.bin
     /// (default: the converted whisper base in the model cache).
     pub whisper_model: Option<PathBuf>,
+    /// "whisper" (default) or "sense-voice" (a sherpa-onnx SenseVoice
+    /// model directory in `sherpa_model_dir`).
+    pub recognizer: String,
+    pub sherpa_model_dir: Option<PathBuf>,
     /// Threads per decode.
     pub threads: i32,
     /// Decodes running at once (each uses `threads`).
@@ -57,6 +62,8 @@ impl Default for SpeechConfig {
             enabled: true,
             models_dir: None,
             whisper_model: None,
+            recognizer: "whisper".into(),
+            sherpa_model_dir: None,
             threads: 2,
             max_concurrent_decodes: 1,
             beam_size: 0,
@@ -87,6 +94,44 @@ pub enum LoadError {
     Asr(#[from] AsrError),
     #[error("VAD model {0}")]
     Vad(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognizer_choice_is_validated_with_field_names() {
+        let c = SpeechConfig {
+            recognizer: "kaldi".into(),
+            ..Default::default()
+        };
+        let e = c.recognizer().err().unwrap().to_string();
+        assert!(e.starts_with("speech.recognizer:"), "{e}");
+        let c = SpeechConfig {
+            recognizer: "sense-voice".into(),
+            ..Default::default()
+        };
+        let e = c.recognizer().err().unwrap().to_string();
+        assert!(e.starts_with("speech.sherpa_model_dir:"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let c = SpeechConfig {
+            recognizer: "sense-voice".into(),
+            sherpa_model_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        let e = c.recognizer().err().unwrap().to_string();
+        assert!(e.contains("no model.onnx"), "{e}");
+        let c = SpeechConfig {
+            audio_ctx: "half".into(),
+            ..Default::default()
+        };
+        assert!(c
+            .whisper()
+            .unwrap_err()
+            .to_string()
+            .starts_with("speech.audio_ctx:"));
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +228,25 @@ impl SpeechConfig {
         Ok(engine)
     }
 
+    /// The configured recognizer, loaded.
+    pub fn recognizer(&self) -> Result<Arc<dyn Recognizer>, LoadError> {
+        match self.recognizer.as_str() {
+            "whisper" => Ok(Arc::new(WhisperRecognizer::load(self.whisper()?)?)),
+            "sense-voice" => {
+                let dir = self.sherpa_model_dir.as_ref().ok_or(ConfigError::Field {
+                    field: "sherpa_model_dir",
+                    reason: "required when recognizer = \"sense-voice\"".into(),
+                })?;
+                Ok(Arc::new(SenseVoice::load(dir, self.threads)?))
+            }
+            other => Err(ConfigError::Field {
+                field: "recognizer",
+                reason: format!("'{other}' is neither 'whisper' nor 'sense-voice'"),
+            }
+            .into()),
+        }
+    }
+
     pub fn vad(&self) -> VadConfig {
         let mut v = VadConfig::new(
             self.vad_model
@@ -198,7 +262,7 @@ impl SpeechConfig {
     /// voices and the packs. Fails when the recognizer or VAD model is
     /// missing; a missing voice only disables the dialects that use it.
     pub fn engines(&self) -> Result<SpeechEngines, LoadError> {
-        let recognizer = WhisperRecognizer::load(self.whisper()?)?;
+        let recognizer = self.recognizer()?;
         let vad = self.vad();
         if !vad.model.is_file() {
             return Err(LoadError::Vad(format!(
@@ -207,7 +271,7 @@ impl SpeechConfig {
             )));
         }
         Ok(SpeechEngines {
-            pool: AsrPool::new(Arc::new(recognizer), self.max_concurrent_decodes),
+            pool: AsrPool::new(recognizer, self.max_concurrent_decodes),
             tts: Arc::new(self.tts_engine()?),
             packs: self.packs()?,
             vad,

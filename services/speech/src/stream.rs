@@ -120,6 +120,13 @@ impl StreamingRecognizer {
         Ok(out)
     }
 
+    /// Waits for a partial decode in flight, if any, and returns it.
+    pub async fn settle(&mut self) -> Vec<RecognitionEvent> {
+        let mut out = Vec::new();
+        self.collect_partial(&mut out, true).await;
+        out
+    }
+
     /// End of stream: the open utterance, if any, is finalised.
     pub async fn finish(&mut self) -> Result<Vec<RecognitionEvent>, AsrError> {
         let vad_events = self.endpointer.flush();

@@ -347,3 +347,82 @@ mod grpc {
         assert_eq!(e.message(), "text: empty");
     }
 }
+
+#[test]
+fn the_cantonese_voice_speaks_and_numbers_are_read_out() {
+    let engine = engines().tts.clone();
+    let short = engine.text("你好。", Dialect::Cantonese, 8_000).unwrap();
+    let long = engine
+        .text(
+            "我哋听日再倾，你欠款三千二百蚊。",
+            Dialect::Cantonese,
+            8_000,
+        )
+        .unwrap();
+    let rms = |x: &[f32]| (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt();
+    assert!(rms(&long) > 0.01, "silent: rms {}", rms(&long));
+    // More words take longer: the text is spoken, not a fixed sound.
+    assert!(
+        long.len() > 3 * short.len(),
+        "{} vs {}",
+        long.len(),
+        short.len()
+    );
+    let digits = engine.text("3200", Dialect::Cantonese, 8_000).unwrap();
+    let words = engine.text("三千二百", Dialect::Cantonese, 8_000).unwrap();
+    let diff = (digits.len() as f64 - words.len() as f64).abs();
+    assert!(
+        diff <= words.len() as f64 * 0.02,
+        "{} vs {}",
+        digits.len(),
+        words.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_gives_partials_while_speaking_and_one_final_at_the_end() {
+    use huikuan_speech::stream::{RecognitionEvent, StreamOptions, StreamingRecognizer};
+    let (speech, reference) = clip("mandarin", "aishell1_BAC009S0764W0124.wav");
+    let e = engines();
+    let mut r = StreamingRecognizer::new(
+        Endpointer::new(e.vad.clone()).unwrap(),
+        e.pool.clone(),
+        e.packs.clone(),
+        Dialect::Mandarin,
+        StreamOptions {
+            partial_every_ms: 400,
+            use_prompt: true,
+        },
+    );
+    let mut stream = silence(500);
+    stream.extend(&speech);
+    stream.extend(silence(1200));
+    // Up to 2.5 s in (well inside the speech), then let the partial that
+    // is being decoded finish, as real time would, then the rest.
+    let (head, tail) = stream.split_at(16 * 2500);
+    let mut events = Vec::new();
+    for block in head.chunks(320) {
+        events.extend(r.push(block).await.unwrap());
+    }
+    events.extend(r.settle().await);
+    for block in tail.chunks(320) {
+        events.extend(r.push(block).await.unwrap());
+    }
+    events.extend(r.finish().await.unwrap());
+    let partials = events
+        .iter()
+        .filter(|e| matches!(e, RecognitionEvent::Partial { .. }))
+        .count();
+    let finals: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            RecognitionEvent::Final { text, .. } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert!(matches!(events[0], RecognitionEvent::SpeechStarted { .. }));
+    assert!(partials >= 1, "{events:?}");
+    assert_eq!(finals.len(), 1, "{events:?}");
+    let cer = CerCount::of(&reference, finals[0]).rate();
+    assert!(cer < 0.35, "{} vs {reference}", finals[0]);
+}

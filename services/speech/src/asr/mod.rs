@@ -3,6 +3,7 @@
 //! endpointed audio into partial and final hypotheses.
 
 pub mod pool;
+pub mod sherpa;
 pub mod whisper;
 
 pub use pool::AsrPool;
