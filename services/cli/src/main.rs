@@ -8,6 +8,7 @@ mod admin;
 mod bench;
 mod config;
 mod import;
+mod nlu;
 mod serve;
 mod speech;
 
@@ -44,6 +45,8 @@ enum Command {
     Asr(speech::AsrArgs),
     /// Score the recognizer on DIR/transcripts.tsv: per-clip and total CER, real-time factor.
     EvalAsr(speech::EvalArgs),
+    /// Understand debtor utterances (stdin, one per line) as JSON lines of intent and slots.
+    Nlu(nlu::NluArgs),
     /// Load every speech model and voice and report what works.
     CheckModels,
     /// Speak text into a WAV file in a dialect's voice.
@@ -86,6 +89,7 @@ fn main() -> std::process::ExitCode {
             Command::Accounts(cmd) => admin::accounts(config, cmd).await,
             Command::Dev(cmd) => bench::run(config, cmd).await,
             Command::Asr(args) => tokio::task::block_in_place(|| speech::asr(config, args)),
+            Command::Nlu(args) => tokio::task::block_in_place(|| nlu::run(args)),
             Command::CheckModels => tokio::task::block_in_place(|| speech::check_models(config)),
             Command::Tts(args) => tokio::task::block_in_place(|| speech::tts(config, args)),
             Command::EvalAsr(args) => {

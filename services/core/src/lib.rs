@@ -5,8 +5,10 @@
 //! contacts and debts that belong to them, dialects, regions and time zones,
 //! money in yuan, phone numbers, call dispositions and promises to pay), the
 //! validation of portfolio rows, and the collection rules that decide whether
-//! a contact may be called now (calling window, daily attempt cap), and how
-//! numbers are read aloud in Chinese.
+//! a contact may be called now (calling window, daily attempt cap), how
+//! numbers are read aloud in Chinese, and the dialect packs (`dialects/`,
+//! compiled in or read from a folder) that configure speech and
+//! understanding.
 //!
 //! What does not: persistence (`huikuan-store`), transport
 //! (`huikuan-orchestrator`), and anything speech or telephony.
@@ -17,6 +19,7 @@ pub mod dialect;
 pub mod disposition;
 pub mod money;
 pub mod numerals;
+pub mod pack;
 pub mod phone;
 pub mod portfolio;
 pub mod region;

@@ -16,7 +16,7 @@ pub mod audio;
 pub mod config;
 pub mod detect;
 pub mod eval;
-pub mod pack;
+pub use huikuan_core::pack;
 pub mod service;
 pub mod stream;
 pub mod text;

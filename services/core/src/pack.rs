@@ -7,7 +7,7 @@
 //! time (config `speech.dialects_dir`) replaces them, so a deployment can
 //! edit wording without a rebuild.
 
-use huikuan_core::Dialect;
+use crate::Dialect;
 use serde::Deserialize;
 use std::path::Path;
 

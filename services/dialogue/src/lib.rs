@@ -1,0 +1,22 @@
+//! Huikuan's dialogue brain, on text only: what a debtor's (possibly
+//! mis-recognised, possibly dialect) words mean, and what the robot says
+//! next.
+//!
+//! Here: normalisation of Sichuanese and Cantonese wording to standard
+//! Mandarin (dialect-pack lexicons, Traditional to Simplified, full-width
+//! forms, fillers), matching that tolerates homophone recognition errors
+//! (compared by pinyin as well as by character), intents from a closed set
+//! with the cues that fired, and slots (dates resolved to calendar days,
+//! amounts in yuan, callback times).
+//!
+//! Not here: audio (speech), calls (dialer), storage. Everything here is a
+//! pure function of its inputs and the data in `dialects/`.
+
+pub mod intent;
+pub mod matcher;
+pub mod nlu;
+pub mod normalize;
+pub mod slots;
+
+pub use intent::Intent;
+pub use nlu::{Nlu, NluResult};

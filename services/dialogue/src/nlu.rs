@@ -1,0 +1,252 @@
+//! One debtor turn to an intent and slots. Weighted phrases (data in
+//! `dialects/*/intents.toml`) are matched on the normalised text; the
+//! intent with the highest total wins, then a few rules about slots: a
+//! date with a paying verb is a promise, a clock time with nothing else is
+//! a callback request. Every result lists the cues that decided it.
+
+use crate::intent::Intent;
+use crate::matcher::{glyphs, Glyph, Matchable};
+use crate::normalize::Normalizer;
+use crate::slots::{self, number::format_hundredths};
+use chrono::{NaiveDate, NaiveDateTime};
+use huikuan_core::pack::DialectPacks;
+use huikuan_core::Dialect;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NluError {
+    #[error("{file}: {reason}")]
+    Invalid { file: String, reason: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntentFile {
+    intent: Vec<IntentEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntentEntry {
+    name: String,
+    phrases: Vec<(String, f32)>,
+}
+
+struct Phrase {
+    /// `None`: a neutral phrase that only uses characters up.
+    intent: Option<Intent>,
+    text: String,
+    glyphs: Vec<Glyph>,
+    weight: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Slots {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Yuan, as a decimal string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_time: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NluResult {
+    pub intent: Intent,
+    pub slots: Slots,
+    pub date: Option<NaiveDate>,
+    pub callback: Option<NaiveDateTime>,
+    /// The text as matched (standard Mandarin).
+    pub normalized: String,
+    /// "intent:phrase" for each phrase found ("~" when matched by sound),
+    /// and "rule:..." for slot rules.
+    pub cues: Vec<String>,
+}
+
+/// Intents in priority order for ties (the more consequential first).
+const PRIORITY: [Intent; 14] = [
+    Intent::Abusive,
+    Intent::Complaint,
+    Intent::RequestHuman,
+    Intent::AskIfRobot,
+    Intent::AlreadyPaid,
+    Intent::DisputeDebt,
+    Intent::DenyIdentity,
+    Intent::RequestInstallment,
+    Intent::FinancialHardship,
+    Intent::RefuseToPay,
+    Intent::BusyCallBack,
+    Intent::PromiseToPay,
+    Intent::AskDetails,
+    Intent::ConfirmIdentity,
+];
+
+const PAY_VERBS: &[char] = &['还', '给', '转', '付', '打', '凑', '交', '存', '处', '缴'];
+
+pub struct Nlu {
+    normalizer: Normalizer,
+    phrases: Vec<Phrase>,
+}
+
+impl Nlu {
+    /// The built-in packs and phrases.
+    pub fn builtin() -> Self {
+        Self::new(
+            &DialectPacks::builtin(),
+            &[(
+                "dialects/mandarin/intents.toml",
+                include_str!("../../../dialects/mandarin/intents.toml"),
+            )],
+        )
+        .expect("built-in intent phrases are valid")
+    }
+
+    pub fn new(packs: &DialectPacks, intent_files: &[(&str, &str)]) -> Result<Self, NluError> {
+        let mut phrases = Vec::new();
+        for (file, text) in intent_files {
+            let invalid = |reason: String| NluError::Invalid {
+                file: file.to_string(),
+                reason,
+            };
+            let f: IntentFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+            for entry in f.intent {
+                let intent = if entry.name == "neutral" {
+                    None
+                } else {
+                    Some(entry.name.parse::<Intent>().map_err(&invalid)?)
+                };
+                for (p, w) in entry.phrases {
+                    let norm = crate::normalize::simplify(&p);
+                    if norm.is_empty() {
+                        return Err(invalid(format!("intent {}: empty phrase", entry.name)));
+                    }
+                    phrases.push(Phrase {
+                        intent,
+                        glyphs: glyphs(&norm),
+                        text: norm,
+                        weight: w,
+                    });
+                }
+            }
+        }
+        // Longest first; among equals, the file order.
+        phrases.sort_by_key(|p| std::cmp::Reverse(p.glyphs.len()));
+        Ok(Nlu {
+            normalizer: Normalizer::new(packs),
+            phrases,
+        })
+    }
+
+    pub fn understand(&self, text: &str, dialect: Dialect, today: NaiveDate) -> NluResult {
+        let normalized = self.normalizer.normalize(text, dialect);
+        let mut scores = [0f32; 15];
+        let mut cues = Vec::new();
+        let mut m = Matchable::new(&normalized);
+        for p in &self.phrases {
+            let (count, by_sound) = m.take(&p.glyphs);
+            if count == 0 {
+                continue;
+            }
+            if let Some(intent) = p.intent {
+                scores[intent as usize] += p.weight * count as f32;
+                cues.push(format!(
+                    "{intent}:{}{}",
+                    p.text,
+                    if by_sound { "~" } else { "" }
+                ));
+            }
+        }
+        let date = slots::resolve_date(&normalized, today);
+        let amount = slots::resolve_amount(&normalized);
+        let callback = slots::resolve_callback(&normalized, today);
+        let pays = normalized.chars().any(|c| PAY_VERBS.contains(&c));
+        if (date.is_some() || amount.is_some()) && pays && callback.is_none() {
+            scores[Intent::PromiseToPay as usize] += 6.0;
+            cues.push("rule:date or amount with a paying verb".into());
+        }
+        if callback.is_some() {
+            scores[Intent::BusyCallBack as usize] += 3.0;
+            cues.push("rule:a clock time to call back".into());
+        }
+        let mut best = Intent::Unclear;
+        let mut best_score = 0.0;
+        for intent in PRIORITY {
+            let s = scores[intent as usize];
+            if s > best_score {
+                best = intent;
+                best_score = s;
+            }
+        }
+        NluResult {
+            intent: best,
+            slots: Slots {
+                date: date.map(|d| d.format("%Y-%m-%d").to_string()),
+                amount: amount.map(format_hundredths),
+                callback_time: callback.map(|t| t.format("%Y-%m-%dT%H:%M").to_string()),
+            },
+            date,
+            callback,
+            normalized,
+            cues,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nlu(text: &str, d: Dialect) -> NluResult {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        Nlu::builtin().understand(text, d, today)
+    }
+
+    #[test]
+    fn intents_with_their_cues() {
+        use Dialect::*;
+        use Intent::*;
+        for (text, d, want) in [
+            ("是我，什么事", Mandarin, ConfirmIdentity),
+            ("你打错了", Mandarin, DenyIdentity),
+            ("我是他老婆，他不在", Mandarin, DenyIdentity),
+            ("我明天还三千", Mandarin, PromiseToPay),
+            ("我就是不还，你们爱咋咋地", Mandarin, RefuseToPay),
+            ("我已经还了啊", Mandarin, AlreadyPaid),
+            ("我从来没借过钱", Mandarin, DisputeDebt),
+            ("最近失业了，手头紧", Mandarin, FinancialHardship),
+            ("能不能分期", Mandarin, RequestInstallment),
+            ("转人工", Mandarin, RequestHuman),
+            ("我在开会，晚点打", Mandarin, BusyCallBack),
+            ("欠了多少钱", Mandarin, AskDetails),
+            ("再打我就投诉你们", Mandarin, Complaint),
+            ("滚，傻逼", Mandarin, Abusive),
+            ("你是机器人吧", Mandarin, AskIfRobot),
+            ("今天天气不错", Mandarin, Unclear),
+            ("我莫得钱", Sichuanese, FinancialHardship),
+            ("要得，我后天还", Sichuanese, PromiseToPay),
+            ("我冇借过钱", Cantonese, DisputeDebt),
+            ("聽日還你", Cantonese, PromiseToPay),
+            ("你哋啲账单我已经换款了", Mandarin, AlreadyPaid),
+        ] {
+            let r = nlu(text, d);
+            assert_eq!(r.intent, want, "{text}: {:?} {:?}", r.cues, r.normalized);
+        }
+    }
+
+    #[test]
+    fn slots_come_out_resolved() {
+        let r = nlu("下个月15号还3500", Dialect::Mandarin);
+        assert_eq!(r.slots.date.as_deref(), Some("2026-12-15"));
+        assert_eq!(r.slots.amount.as_deref(), Some("3500"));
+        let r = nlu("听日先还五百蚊", Dialect::Cantonese);
+        assert_eq!(r.intent, Intent::PromiseToPay);
+        assert_eq!(r.slots.date.as_deref(), Some("2026-11-25"));
+        assert_eq!(r.slots.amount.as_deref(), Some("500"));
+        let r = nlu("你明天下午三点再打来", Dialect::Mandarin);
+        assert_eq!(r.intent, Intent::BusyCallBack);
+        assert_eq!(r.slots.callback_time.as_deref(), Some("2026-11-25T15:00"));
+        let r = nlu("好的", Dialect::Mandarin);
+        assert_eq!(r.slots, Slots::default());
+    }
+}
