@@ -51,3 +51,78 @@ pub fn run(args: NluArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(clap::Args)]
+pub struct EvalNluArgs {
+    /// A labelled file (tests/data/nlu/DIALECT.tsv).
+    file: std::path::PathBuf,
+    /// Default: the file's name (mandarin.tsv -> mandarin).
+    #[arg(long)]
+    dialect: Option<String>,
+    /// List the development split's misses with the cues that fired (the
+    /// held-out split's misses are never listed).
+    #[arg(long)]
+    errors: bool,
+}
+
+pub fn eval(args: EvalNluArgs) -> anyhow::Result<ExitCode> {
+    use huikuan_dialogue::eval::{evaluate, parse};
+    let path = args.file.display().to_string();
+    let name = args
+        .dialect
+        .clone()
+        .or_else(|| {
+            args.file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    let dialect: Dialect = name
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--dialect: {e}"))?;
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {path}"))?;
+    let examples = parse(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    let today = NaiveDate::from_ymd_opt(2026, 11, 24).expect("valid date");
+    let nlu = Nlu::builtin();
+    let (scores, misses) = evaluate(&nlu, &examples, dialect, today);
+    // Decision time per utterance, over many passes (measured, not asserted).
+    let mut times = Vec::with_capacity(examples.len() * 20);
+    for _ in 0..20 {
+        for ex in &examples {
+            let t = std::time::Instant::now();
+            std::hint::black_box(nlu.understand(&ex.text, dialect, today));
+            times.push(t.elapsed());
+        }
+    }
+    times.sort();
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
+    for (split, s) in &scores {
+        println!(
+            "{dialect}\t{split}\t{} utterances\tintent accuracy {:.1}%\tmacro-F1 {:.3}\tslot exact-match {:.1}%",
+            s.n,
+            s.accuracy() * 100.0,
+            s.macro_f1,
+            s.slot_exact() * 100.0
+        );
+    }
+    println!(
+        "{dialect}\tdecision time per utterance: p50 {:.1} µs, p99 {:.1} µs",
+        pct(0.5),
+        pct(0.99)
+    );
+    if args.errors {
+        for m in misses.iter().filter(|m| m.example.split != "test") {
+            println!(
+                "line {}: {}\twant {} {:?}\tgot {} {:?}\t{:?}",
+                m.example.line,
+                m.example.text,
+                m.example.intent,
+                m.example.slots,
+                m.got_intent,
+                m.got_slots,
+                m.cues
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -12,6 +12,7 @@
 //! Not here: audio (speech), calls (dialer), storage. Everything here is a
 //! pure function of its inputs and the data in `dialects/`.
 
+pub mod eval;
 pub mod intent;
 pub mod matcher;
 pub mod nlu;

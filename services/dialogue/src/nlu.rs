@@ -178,6 +178,12 @@ impl Nlu {
                 best_score = s;
             }
         }
+        // Small talk that happens to name a day ("今天天气不错") carries no slot.
+        let (date, amount, callback) = if best == Intent::Unclear {
+            (None, None, None)
+        } else {
+            (date, amount, callback)
+        };
         NluResult {
             intent: best,
             slots: Slots {

@@ -12,7 +12,7 @@ use huikuan_core::Dialect;
 
 /// Hesitation sounds that carry no meaning.
 const FILLERS: &[char] = &[
-    '呃', '额', '唔', '嗯', '啊', '哦', '噢', '呀', '哎', '诶', '哈', '喔',
+    '呃', '唔', '嗯', '啊', '哦', '噢', '呀', '哎', '诶', '哈', '喔',
 ];
 
 pub struct Normalizer {

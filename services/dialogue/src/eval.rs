@@ -1,0 +1,156 @@
+//! Scoring the NLU on a labelled file (`tests/data/nlu/*.tsv`): intent
+//! accuracy, macro-F1 over intents, slot exact-match, per split.
+
+use crate::intent::Intent;
+use crate::nlu::{Nlu, Slots};
+use chrono::NaiveDate;
+use huikuan_core::Dialect;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub line: usize,
+    pub split: String,
+    pub text: String,
+    pub intent: Intent,
+    pub slots: Slots,
+}
+
+/// Parses the TSV (header row first); errors name the line and field.
+pub fn parse(text: &str) -> Result<Vec<Example>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cells: Vec<&str> = line.split('\t').collect();
+        let cell = |k: usize| cells.get(k).map(|s| s.trim()).unwrap_or("");
+        let opt = |k: usize| Some(cell(k).to_string()).filter(|s| !s.is_empty());
+        if cell(1).is_empty() {
+            return Err(format!("line {}: text: empty", i + 1));
+        }
+        let intent = cell(2)
+            .parse::<Intent>()
+            .map_err(|e| format!("line {}: intent: {e}", i + 1))?;
+        out.push(Example {
+            line: i + 1,
+            split: cell(0).to_string(),
+            text: cell(1).to_string(),
+            intent,
+            slots: Slots {
+                date: opt(3),
+                amount: opt(4),
+                callback_time: opt(5),
+            },
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Score {
+    pub n: usize,
+    pub intent_correct: usize,
+    pub slots_exact: usize,
+    pub macro_f1: f64,
+}
+
+impl Score {
+    pub fn accuracy(&self) -> f64 {
+        self.intent_correct as f64 / self.n.max(1) as f64
+    }
+    pub fn slot_exact(&self) -> f64 {
+        self.slots_exact as f64 / self.n.max(1) as f64
+    }
+}
+
+pub struct Miss<'a> {
+    pub example: &'a Example,
+    pub got_intent: Intent,
+    pub got_slots: Slots,
+    pub cues: Vec<String>,
+}
+
+/// Scores per split ("dev", "test", "all").
+pub fn evaluate<'a>(
+    nlu: &Nlu,
+    examples: &'a [Example],
+    dialect: Dialect,
+    today: NaiveDate,
+) -> (BTreeMap<String, Score>, Vec<Miss<'a>>) {
+    let mut pairs: BTreeMap<String, Vec<(Intent, Intent)>> = BTreeMap::new();
+    let mut scores: BTreeMap<String, Score> = BTreeMap::new();
+    let mut misses = Vec::new();
+    for ex in examples {
+        let r = nlu.understand(&ex.text, dialect, today);
+        for split in [ex.split.as_str(), "all"] {
+            let s = scores.entry(split.to_string()).or_default();
+            s.n += 1;
+            s.intent_correct += usize::from(r.intent == ex.intent);
+            s.slots_exact += usize::from(r.slots == ex.slots);
+            pairs
+                .entry(split.to_string())
+                .or_default()
+                .push((ex.intent, r.intent));
+        }
+        if r.intent != ex.intent || r.slots != ex.slots {
+            misses.push(Miss {
+                example: ex,
+                got_intent: r.intent,
+                got_slots: r.slots,
+                cues: r.cues,
+            });
+        }
+    }
+    for (split, p) in pairs {
+        if let Some(s) = scores.get_mut(&split) {
+            s.macro_f1 = macro_f1(&p);
+        }
+    }
+    (scores, misses)
+}
+
+/// Mean F1 over the intents that occur as gold or prediction.
+pub fn macro_f1(pairs: &[(Intent, Intent)]) -> f64 {
+    let mut f1s = Vec::new();
+    for intent in Intent::ALL {
+        let tp = pairs
+            .iter()
+            .filter(|(g, p)| *g == intent && *p == intent)
+            .count() as f64;
+        let fp = pairs
+            .iter()
+            .filter(|(g, p)| *g != intent && *p == intent)
+            .count() as f64;
+        let fn_ = pairs
+            .iter()
+            .filter(|(g, p)| *g == intent && *p != intent)
+            .count() as f64;
+        if tp + fp + fn_ == 0.0 {
+            continue;
+        }
+        f1s.push(if tp == 0.0 {
+            0.0
+        } else {
+            2.0 * tp / (2.0 * tp + fp + fn_)
+        });
+    }
+    f1s.iter().sum::<f64>() / f1s.len().max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macro_f1_and_parse_errors() {
+        use Intent::*;
+        let perfect = [(Abusive, Abusive), (Complaint, Complaint)];
+        assert_eq!(macro_f1(&perfect), 1.0);
+        let half = [(Abusive, Abusive), (Complaint, Abusive)];
+        // abusive: tp1 fp1 -> 2/3; complaint: fn1 -> 0.
+        assert!((macro_f1(&half) - (2.0 / 3.0) / 2.0).abs() < 1e-9);
+        let e = parse("h\ndev\t你好\tgreeting\n").unwrap_err();
+        assert_eq!(e, "line 2: intent: unknown intent 'greeting'");
+    }
+}
