@@ -22,6 +22,13 @@ pub enum DevCommand {
         #[arg(long, default_value = "HK")]
         prefix: String,
     },
+    /// Time the dialogue policy per turn over the scripted conversations.
+    BenchDialogue {
+        #[arg(long, default_value = "tests/data/conversations")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+    },
     /// Load the dispatch API: N workers doing LeaseCalls + ReportOutcome.
     BenchLease {
         #[arg(long, default_value = "http://127.0.0.1:50051")]
@@ -73,6 +80,7 @@ pub async fn run(_config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
             println!("wrote {rows} rows to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+        DevCommand::BenchDialogue { dir, rounds } => bench_dialogue(&dir, rounds),
         DevCommand::BenchLease {
             endpoint,
             token,
@@ -189,6 +197,63 @@ async fn bench_lease(
         pct(&all.report_lat, 0.5),
         pct(&all.report_lat, 0.99),
         all.errors
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_dialogue(dir: &std::path::Path, rounds: usize) -> anyhow::Result<ExitCode> {
+    use huikuan_core::Dialect;
+    use huikuan_dialogue::{CallAccount, Engine};
+    let account = CallAccount {
+        name: "张伟".into(),
+        platform: "易贷".into(),
+        product: "消费贷".into(),
+        overdue_amount: "3250.50".into(),
+        due_date: "2026-10-20".into(),
+        days_past_due: 35,
+    };
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("valid date");
+    let engine = Engine::builtin();
+    let mut calls: Vec<(Dialect, Vec<String>)> = Vec::new();
+    for (file, dialect) in [
+        ("mandarin", Dialect::Mandarin),
+        ("sichuanese", Dialect::Sichuanese),
+        ("cantonese", Dialect::Cantonese),
+    ] {
+        let text = std::fs::read_to_string(dir.join(format!("{file}.txt")))?;
+        for block in format!("\n{text}").split("\n## ").skip(1) {
+            let turns = block
+                .lines()
+                .filter_map(|l| l.strip_prefix("> ").map(str::to_string))
+                .collect();
+            calls.push((dialect, turns));
+        }
+    }
+    let bar = ProgressBar::new(rounds as u64);
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        for (dialect, turns) in &calls {
+            let mut c = engine
+                .start(account.clone(), *dialect, today)
+                .map_err(anyhow::Error::msg)?;
+            std::hint::black_box(c.opening());
+            for t in turns {
+                let started = Instant::now();
+                std::hint::black_box(c.reply(t));
+                times.push(started.elapsed());
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    times.sort();
+    println!(
+        "{{\"calls\":{},\"turns\":{},\"turn_p50_us\":{:.1},\"turn_p99_us\":{:.1},\"turn_max_us\":{:.1}}}",
+        calls.len(),
+        times.len(),
+        pct(&times, 0.5) * 1000.0,
+        pct(&times, 0.99) * 1000.0,
+        pct(&times, 1.0) * 1000.0
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -47,6 +47,8 @@ enum Command {
     EvalAsr(speech::EvalArgs),
     /// Understand debtor utterances (stdin, one per line) as JSON lines of intent and slots.
     Nlu(nlu::NluArgs),
+    /// Talk to the collection robot in text (debtor lines on stdin); prints the outcome JSON.
+    Chat(nlu::ChatArgs),
     /// Score the NLU on a labelled file: accuracy, macro-F1, slot exact-match per split.
     EvalNlu(nlu::EvalNluArgs),
     /// Load every speech model and voice and report what works.
@@ -92,6 +94,7 @@ fn main() -> std::process::ExitCode {
             Command::Dev(cmd) => bench::run(config, cmd).await,
             Command::Asr(args) => tokio::task::block_in_place(|| speech::asr(config, args)),
             Command::Nlu(args) => tokio::task::block_in_place(|| nlu::run(args)),
+            Command::Chat(args) => tokio::task::block_in_place(|| nlu::chat(args)),
             Command::EvalNlu(args) => tokio::task::block_in_place(|| nlu::eval(args)),
             Command::CheckModels => tokio::task::block_in_place(|| speech::check_models(config)),
             Command::Tts(args) => tokio::task::block_in_place(|| speech::tts(config, args)),

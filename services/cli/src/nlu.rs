@@ -126,3 +126,65 @@ pub fn eval(args: EvalNluArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(clap::Args)]
+pub struct ChatArgs {
+    /// mandarin, sichuanese or cantonese.
+    #[arg(long, default_value = "mandarin")]
+    dialect: String,
+    /// JSON: {"name", "platform", "product", "overdue_amount", "due_date", "days_past_due"}.
+    #[arg(long)]
+    account: std::path::PathBuf,
+    /// The date the call happens on (default: today in China).
+    #[arg(long)]
+    today: Option<String>,
+}
+
+/// `huikuan chat`: robot lines out, debtor lines in (stdin), the outcome
+/// as JSON at the end.
+pub fn chat(args: ChatArgs) -> anyhow::Result<ExitCode> {
+    use huikuan_dialogue::{CallAccount, Engine};
+    let dialect: Dialect = args
+        .dialect
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--dialect: {e}"))?;
+    let path = args.account.display().to_string();
+    let text = std::fs::read_to_string(&args.account).with_context(|| format!("reading {path}"))?;
+    let account: CallAccount =
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    let today = match &args.today {
+        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .with_context(|| format!("--today: '{t}' is not a date in YYYY-MM-DD form"))?,
+        None => chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive(),
+    };
+    let engine = Engine::builtin();
+    let mut call = engine
+        .start(account, dialect, today)
+        .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    let mut out = std::io::stdout();
+    writeln!(out, "机器人: {}", call.opening())?;
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    while call.outcome().is_none() {
+        write!(out, "债务人> ")?;
+        out.flush()?;
+        let Some(line) = lines.next() else { break };
+        let line = line.context("reading stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let turn = call.reply(&line);
+        writeln!(out, "机器人: {}", turn.line)?;
+    }
+    writeln!(out)?;
+    match call.outcome() {
+        Some(o) => writeln!(out, "{}", serde_json::to_string_pretty(o)?)?,
+        None => writeln!(
+            out,
+            "{{\"disposition\": \"dropped\", \"summary\": \"the debtor hung up before the end\"}}"
+        )?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -139,6 +139,70 @@ pub fn spell_numbers(text: &str) -> String {
     out
 }
 
+/// 2 is said 两 before 千, 万 and 亿 at the head of a number (两万元).
+pub fn colloquial(number: &str) -> String {
+    for unit in ['千', '万', '亿'] {
+        let head: String = ['二', unit].iter().collect();
+        if let Some(rest) = number.strip_prefix(&head) {
+            return format!("两{unit}{rest}");
+        }
+    }
+    number.to_string()
+}
+
+/// Money in yuan as read on the phone: 3250.50 -> 三千二百五十元五角,
+/// 800 -> 八百元, 0.05 -> 五分.
+pub fn read_yuan(amount: &str) -> Option<String> {
+    let a = amount.replace([',', '，', ' '], "");
+    let (int, frac) = a.split_once('.').unwrap_or((&a, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let yuan: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let mut fd = frac.bytes().map(|b| (b - b'0') as u64);
+    let jiao = fd.next().unwrap_or(0);
+    let fen = fd.next().unwrap_or(0);
+    let mut out = String::new();
+    if yuan > 0 || (jiao == 0 && fen == 0) {
+        out.push_str(&colloquial(&read_integer(yuan)));
+        out.push('元');
+    }
+    if jiao > 0 {
+        out.push_str(&read_integer(jiao));
+        out.push('角');
+    }
+    if fen > 0 {
+        if jiao == 0 && yuan > 0 {
+            out.push('零');
+        }
+        out.push_str(&read_integer(fen));
+        out.push('分');
+    }
+    Some(out)
+}
+
+/// Digits of a phone number, with 1 read 幺 as Chinese operators do.
+pub fn read_phone(digits: &str) -> String {
+    read_digits(digits).replace('一', "幺")
+}
+
+/// Month and day (and the year when `with_year`): 2026-12-01 -> 十二月一日.
+pub fn read_date(year: i32, month: u32, day: u32, with_year: bool) -> String {
+    let mut out = String::new();
+    if with_year {
+        out.push_str(&read_digits(&year.to_string()));
+        out.push('年');
+    }
+    out.push_str(&read_integer(month as u64));
+    out.push('月');
+    out.push_str(&read_integer(day as u64));
+    out.push('日');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,12 +12,16 @@
 //! Not here: audio (speech), calls (dialer), storage. Everything here is a
 //! pure function of its inputs and the data in `dialects/`.
 
+pub mod conversation;
 pub mod eval;
 pub mod intent;
+pub mod lines;
 pub mod matcher;
 pub mod nlu;
 pub mod normalize;
+pub mod policy;
 pub mod slots;
 
+pub use conversation::{CallAccount, Conversation, Engine, Outcome, Turn};
 pub use intent::Intent;
 pub use nlu::{Nlu, NluResult};

@@ -22,8 +22,16 @@ impl Glyph {
         Glyph { ch, readings }
     }
 
-    fn sounds_like(&self, other: &Glyph) -> bool {
-        self.ch == other.ch || self.readings.iter().any(|r| other.readings.contains(r))
+    /// `self` is a character of the text, `phrase` one of the phrase: the
+    /// text character's everyday reading must be one of the phrase
+    /// character's readings (换 huàn sounds like 还 in 还款; 不 bù does not
+    /// sound like 服 fú, though 不 has a rare reading fǒu/fú).
+    fn sounds_like(&self, phrase: &Glyph) -> bool {
+        self.ch == phrase.ch
+            || self
+                .readings
+                .first()
+                .is_some_and(|r| phrase.readings.contains(r))
     }
 }
 
@@ -87,5 +95,8 @@ mod tests {
         // One character: exact only (对 does not match 队).
         let mut m = Matchable::new("球队");
         assert_eq!(m.take(&glyphs("对")).0, 0);
+        // A rare reading of the text's character does not count.
+        let mut m = Matchable::new("可不可以");
+        assert_eq!(m.take(&glyphs("客服")).0, 0);
     }
 }

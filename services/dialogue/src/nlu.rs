@@ -55,7 +55,10 @@ pub struct Slots {
 pub struct NluResult {
     pub intent: Intent,
     pub slots: Slots,
+    /// Slot values as found, even in turns whose intent is unclear (a bare
+    /// "明天吧" answers "which day?"); `slots` leaves them out there.
     pub date: Option<NaiveDate>,
+    pub amount_hundredths: Option<u64>,
     pub callback: Option<NaiveDateTime>,
     /// The text as matched (standard Mandarin).
     pub normalized: String,
@@ -81,6 +84,25 @@ const PRIORITY: [Intent; 14] = [
     Intent::AskDetails,
     Intent::ConfirmIdentity,
 ];
+
+/// A whole turn that is only a short yes ("好", "行", "得"): it accepts
+/// what the robot just proposed, but is not an identity confirmation.
+pub const SHORT_YES: &[&str] = &[
+    "好",
+    "行",
+    "得",
+    "成",
+    "好啊",
+    "好嘛",
+    "好呀",
+    "好咧",
+    "得啦",
+    "可以啊",
+    "ok",
+    "okay",
+    "嗯嗯",
+];
+pub const SHORT_YES_CUE: &str = "rule:a short yes";
 
 const PAY_VERBS: &[char] = &['还', '给', '转', '付', '打', '凑', '交', '存', '处', '缴'];
 
@@ -169,6 +191,10 @@ impl Nlu {
             scores[Intent::BusyCallBack as usize] += 3.0;
             cues.push("rule:a clock time to call back".into());
         }
+        if cues.is_empty() && SHORT_YES.contains(&normalized.as_str()) {
+            scores[Intent::ConfirmIdentity as usize] += 1.0;
+            cues.push(SHORT_YES_CUE.into());
+        }
         let mut best = Intent::Unclear;
         let mut best_score = 0.0;
         for intent in PRIORITY {
@@ -179,19 +205,20 @@ impl Nlu {
             }
         }
         // Small talk that happens to name a day ("今天天气不错") carries no slot.
-        let (date, amount, callback) = if best == Intent::Unclear {
-            (None, None, None)
+        let slots = if best == Intent::Unclear {
+            Slots::default()
         } else {
-            (date, amount, callback)
-        };
-        NluResult {
-            intent: best,
-            slots: Slots {
+            Slots {
                 date: date.map(|d| d.format("%Y-%m-%d").to_string()),
                 amount: amount.map(format_hundredths),
                 callback_time: callback.map(|t| t.format("%Y-%m-%dT%H:%M").to_string()),
-            },
+            }
+        };
+        NluResult {
+            intent: best,
+            slots,
             date,
+            amount_hundredths: amount,
             callback,
             normalized,
             cues,

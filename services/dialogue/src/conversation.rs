@@ -1,0 +1,416 @@
+//! One collection call as a conversation: the robot's opening, then a
+//! reply to every debtor turn, decided by the policy table and rendered in
+//! the call's dialect, until the call ends with a structured outcome.
+
+use crate::intent::Intent;
+use crate::lines::Lines;
+use crate::nlu::{Nlu, NluResult};
+use crate::policy::{Action, Policy, Stage};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use huikuan_core::{Dialect, Disposition, Money};
+use serde::{Deserialize, Serialize};
+use tera::Context;
+
+/// What the robot may know about the debtor (from the lease).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallAccount {
+    pub name: String,
+    /// The lender's name as the debtor knows it.
+    pub platform: String,
+    pub product: String,
+    /// Yuan, decimal string ("3250.50").
+    pub overdue_amount: String,
+    pub due_date: String,
+    pub days_past_due: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub disposition: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promise_date: Option<String>,
+    /// Yuan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promise_amount: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handoff_reason: Option<String>,
+    pub identity_verified: bool,
+    pub debt_disclosed: bool,
+    pub turns: u32,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub line: String,
+    pub intent: Intent,
+    pub cues: Vec<String>,
+    pub stage: Stage,
+    pub outcome: Option<Outcome>,
+}
+
+/// Everything loaded once and shared by all calls.
+pub struct Engine {
+    pub nlu: Nlu,
+    pub policy: Policy,
+    pub lines: Lines,
+}
+
+impl Engine {
+    pub fn builtin() -> Engine {
+        Engine {
+            nlu: Nlu::builtin(),
+            policy: Policy::builtin(),
+            lines: Lines::builtin(),
+        }
+    }
+
+    pub fn start<'e>(
+        &'e self,
+        account: CallAccount,
+        dialect: Dialect,
+        today: NaiveDate,
+    ) -> Result<Conversation<'e>, String> {
+        let overdue: Money = account
+            .overdue_amount
+            .parse()
+            .map_err(|e| format!("overdue_amount: {e}"))?;
+        NaiveDate::parse_from_str(&account.due_date, "%Y-%m-%d")
+            .map_err(|e| format!("due_date: '{}': {e}", account.due_date))?;
+        Ok(Conversation {
+            engine: self,
+            account,
+            overdue_fen: overdue.fen(),
+            dialect,
+            today,
+            stage: Stage::Identify,
+            verified: false,
+            disclosed: false,
+            turns: 0,
+            unclear_in_row: 0,
+            failed: 0,
+            refusals: 0,
+            promise_date: None,
+            promise_fen: None,
+            callback: None,
+            outcome: None,
+            path: Vec::new(),
+        })
+    }
+}
+
+pub struct Conversation<'e> {
+    engine: &'e Engine,
+    account: CallAccount,
+    overdue_fen: i64,
+    dialect: Dialect,
+    today: NaiveDate,
+    stage: Stage,
+    verified: bool,
+    disclosed: bool,
+    turns: u32,
+    unclear_in_row: u32,
+    failed: u32,
+    refusals: u32,
+    promise_date: Option<NaiveDate>,
+    promise_fen: Option<i64>,
+    callback: Option<NaiveDateTime>,
+    outcome: Option<Outcome>,
+    path: Vec<&'static str>,
+}
+
+/// Lines that state the debt: only ever said to a verified debtor.
+pub const DISCLOSING_LINES: &[&str] = &[
+    "disclose",
+    "details",
+    "confirm",
+    "closing_promise",
+    "date_too_late",
+    "amount_too_low",
+    "part_payment_offer",
+];
+
+impl<'e> Conversation<'e> {
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    pub fn stage(&self) -> Stage {
+        self.stage
+    }
+
+    fn min_fen(&self) -> i64 {
+        let share = self.engine.policy.limits.min_amount_share;
+        let raw = (self.overdue_fen as f64 * share).ceil() as i64;
+        (raw + 99) / 100 * 100
+    }
+
+    fn latest_date(&self) -> NaiveDate {
+        self.today + Duration::days(self.engine.policy.limits.latest_days)
+    }
+
+    fn context(&self) -> Context {
+        let mut c = Context::new();
+        c.insert("name", &self.account.name);
+        c.insert("platform", &self.account.platform);
+        if self.verified {
+            c.insert("product", &self.account.product);
+            c.insert("amount", &self.overdue_fen);
+            c.insert("due_date", &self.account.due_date);
+            c.insert("days_past_due", &self.account.days_past_due);
+            c.insert("min_amount", &self.min_fen());
+            c.insert("latest_date", &self.latest_date().to_string());
+            if let Some(d) = self.promise_date {
+                c.insert("promise_date", &d.to_string());
+            }
+            if let Some(f) = self.promise_fen {
+                c.insert("promise_amount", &f);
+            }
+        }
+        if let Some(t) = self.callback {
+            c.insert("callback_time", &t.format("%Y-%m-%dT%H:%M").to_string());
+        }
+        c
+    }
+
+    fn say(&mut self, name: &str) -> String {
+        if DISCLOSING_LINES.contains(&name) {
+            if !self.verified {
+                // Never reached by the policy; refuse rather than disclose.
+                return self.say("ask_identity_again");
+            }
+            self.disclosed = true;
+        }
+        match self
+            .engine
+            .lines
+            .render(self.dialect, name, &self.context())
+        {
+            Ok(s) => s,
+            Err(e) => {
+                // A broken template must not end the call in silence.
+                tracing_fallback(name, &e);
+                self.engine
+                    .lines
+                    .render(self.dialect, "reprompt", &self.context())
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    /// The first line: recording notice and the identity question.
+    pub fn opening(&mut self) -> String {
+        self.say("opening")
+    }
+
+    fn end(&mut self, disposition: Disposition, line: &str, handoff: Option<&str>) -> String {
+        let text = self.say(line);
+        let amount = self
+            .promise_fen
+            .map(|f| Money::from_fen(f).yuan().normalize().to_string());
+        let keep_promise = disposition == Disposition::PromiseToPay;
+        self.outcome = Some(Outcome {
+            disposition: disposition.as_str().to_string(),
+            promise_date: self
+                .promise_date
+                .filter(|_| keep_promise)
+                .map(|d| d.to_string()),
+            promise_amount: amount.filter(|_| keep_promise),
+            callback_time: self
+                .callback
+                .filter(|_| disposition == Disposition::CallbackRequested)
+                .map(|t| t.format("%Y-%m-%dT%H:%M").to_string()),
+            handoff_reason: handoff.map(str::to_string),
+            identity_verified: self.verified,
+            debt_disclosed: self.disclosed,
+            turns: self.turns,
+            summary: format!(
+                "{} after {} turns: {}",
+                disposition.as_str(),
+                self.turns,
+                self.path.join(" > ")
+            ),
+        });
+        text
+    }
+
+    fn repeat_question(&mut self) -> String {
+        match self.stage {
+            Stage::Identify => self.say("ask_identity_again"),
+            Stage::Pay => self.say("ask_date"),
+            Stage::Confirm => self.say("confirm"),
+            Stage::Callback => self.say("callback_ask"),
+        }
+    }
+
+    fn negotiate(&mut self, r: &NluResult) -> String {
+        self.stage = Stage::Pay;
+        if let Some(d) = r.date {
+            self.promise_date = Some(d);
+        }
+        if let Some(h) = r.amount_hundredths {
+            self.promise_fen = Some(h as i64);
+        }
+        let Some(date) = self.promise_date else {
+            return self.say("ask_date");
+        };
+        if date > self.latest_date() || date < self.today {
+            let line = self.say("date_too_late");
+            self.promise_date = None;
+            return line;
+        }
+        let Some(fen) = self.promise_fen else {
+            return self.say("ask_amount");
+        };
+        if fen < self.min_fen() {
+            let line = self.say("amount_too_low");
+            self.promise_fen = None;
+            return line;
+        }
+        self.stage = Stage::Confirm;
+        self.say("confirm")
+    }
+
+    /// The robot's reply to one debtor turn.
+    pub fn reply(&mut self, text: &str) -> Turn {
+        let r = self.engine.nlu.understand(text, self.dialect, self.today);
+        self.path.push(r.intent.as_str());
+        let line = if self.outcome.is_some() {
+            String::new()
+        } else {
+            self.turns += 1;
+            self.decide(&r)
+        };
+        Turn {
+            line,
+            intent: r.intent,
+            cues: r.cues,
+            stage: self.stage,
+            outcome: self.outcome.clone(),
+        }
+    }
+
+    fn decide(&mut self, r: &NluResult) -> String {
+        let limits = &self.engine.policy.limits;
+        if self.turns > limits.max_turns {
+            return self.end(Disposition::Failed, "turn_limit_close", None);
+        }
+        if r.intent == Intent::Unclear {
+            self.failed += 1;
+        } else {
+            self.unclear_in_row = 0;
+        }
+        if self.failed > limits.max_failed_turns {
+            return self.end(Disposition::HandedToAgent, "handoff", Some("failed_turns"));
+        }
+        // A date or an amount while paying or confirming is an answer to
+        // "when / how much", whatever else the turn sounded like.
+        let has_terms = r.date.is_some() || r.amount_hundredths.is_some();
+        let answers = matches!(
+            r.intent,
+            Intent::Unclear | Intent::ConfirmIdentity | Intent::PromiseToPay | Intent::DenyIdentity
+        );
+        if has_terms
+            && r.callback.is_none()
+            && matches!(self.stage, Stage::Pay | Stage::Confirm)
+            && answers
+        {
+            return self.negotiate(r);
+        }
+        let Some(rule) = self.engine.policy.rule(self.stage, r.intent).cloned() else {
+            self.failed += 1;
+            return self.repeat_question();
+        };
+        let line = rule.line.clone().unwrap_or_default();
+        match rule.action {
+            Action::Say => {
+                if r.intent != Intent::Unclear && self.stage == Stage::Identify {
+                    self.failed += 1;
+                }
+                self.say(&line)
+            }
+            Action::SayThenRepeat => {
+                let first = self.say(&line);
+                format!("{first}{}", self.repeat_question())
+            }
+            Action::Verify => {
+                // Identity needs words that say so, not a bare "好".
+                if r.cues.iter().all(|c| c == crate::nlu::SHORT_YES_CUE) {
+                    self.failed += 1;
+                    return self.say("ask_identity_again");
+                }
+                self.verified = true;
+                if self.overdue_fen >= limits.high_balance_yuan * 100 {
+                    return self.end(Disposition::HandedToAgent, "handoff", Some("high_balance"));
+                }
+                self.stage = Stage::Pay;
+                self.say("disclose")
+            }
+            Action::Negotiate => self.negotiate(r),
+            Action::Renegotiate => {
+                self.promise_date = None;
+                self.promise_fen = None;
+                self.stage = Stage::Pay;
+                self.say(&line)
+            }
+            Action::Accept => {
+                if self.promise_date.is_some() && self.promise_fen.is_some() {
+                    self.end(Disposition::PromiseToPay, "closing_promise", None)
+                } else {
+                    self.negotiate(r)
+                }
+            }
+            Action::OfferPart => {
+                self.stage = Stage::Pay;
+                self.promise_fen = None;
+                self.say(&line)
+            }
+            Action::PersuadeThenClose => {
+                self.refusals += 1;
+                if self.refusals >= 2 {
+                    self.end(Disposition::Refused, "refused_close", None)
+                } else {
+                    self.stage = Stage::Pay;
+                    self.say(&line)
+                }
+            }
+            Action::Callback => {
+                if let Some(t) = r.callback {
+                    self.callback = Some(t);
+                    self.end(Disposition::CallbackRequested, "callback_close", None)
+                } else if self.stage == Stage::Callback {
+                    self.end(
+                        Disposition::CallbackRequested,
+                        "callback_close_untimed",
+                        None,
+                    )
+                } else {
+                    self.stage = Stage::Callback;
+                    self.say("callback_ask")
+                }
+            }
+            Action::Reprompt => {
+                self.unclear_in_row += 1;
+                if self.unclear_in_row > limits.max_unclear {
+                    self.end(Disposition::Failed, "unclear_close", None)
+                } else {
+                    self.say("reprompt")
+                }
+            }
+            Action::Close(d) => {
+                let d: Disposition = d.parse().unwrap_or(Disposition::Failed);
+                self.end(d, &line, None)
+            }
+            Action::Handoff(reason) => {
+                self.end(Disposition::HandedToAgent, "handoff", Some(&reason))
+            }
+        }
+    }
+}
+
+fn tracing_fallback(name: &str, err: &str) {
+    tracing::error!(line = name, error = err, "robot line failed to render");
+}

@@ -1,0 +1,188 @@
+//! The conversation policy file (`dialects/policy.toml`): limits and the
+//! (stage, intent) -> action table. Actions are a fixed vocabulary the
+//! engine implements; everything else is data.
+
+use crate::intent::Intent;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    Identify,
+    Pay,
+    Confirm,
+    Callback,
+}
+
+impl Stage {
+    fn parse(s: &str) -> Option<Option<Stage>> {
+        Some(match s {
+            "*" => None,
+            "identify" => Some(Stage::Identify),
+            "pay" => Some(Stage::Pay),
+            "confirm" => Some(Stage::Confirm),
+            "callback" => Some(Stage::Callback),
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Identify => "identify",
+            Stage::Pay => "pay",
+            Stage::Confirm => "confirm",
+            Stage::Callback => "callback",
+        }
+    }
+}
+
+/// What the engine does with a turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Say the line, stay in the stage.
+    Say,
+    /// Say the line, then repeat the stage's question.
+    SayThenRepeat,
+    /// Identity confirmed: state the debt and ask for payment.
+    Verify,
+    /// Work the date and amount towards a promise within the limits.
+    Negotiate,
+    /// New date/amount in the confirmation stage.
+    Renegotiate,
+    /// The read-back was accepted: record the promise.
+    Accept,
+    /// Offer a part payment at the minimum amount.
+    OfferPart,
+    /// Persuade once; the second refusal ends the call.
+    PersuadeThenClose,
+    /// Ask for a time to call back, or end with it.
+    Callback,
+    /// Ask again; after `max_unclear` in a row, end politely.
+    Reprompt,
+    /// End the call with this disposition.
+    Close(String),
+    /// Hand the call to a person for this reason.
+    Handoff(String),
+}
+
+impl Action {
+    fn parse(s: &str) -> Option<Action> {
+        Some(match s {
+            "say" => Action::Say,
+            "say_then_repeat" => Action::SayThenRepeat,
+            "verify" => Action::Verify,
+            "negotiate" => Action::Negotiate,
+            "renegotiate" => Action::Renegotiate,
+            "accept" => Action::Accept,
+            "offer_part" => Action::OfferPart,
+            "persuade_then_close" => Action::PersuadeThenClose,
+            "callback" => Action::Callback,
+            "reprompt" => Action::Reprompt,
+            other => {
+                if let Some(d) = other.strip_prefix("close:") {
+                    d.parse::<huikuan_core::Disposition>().ok()?;
+                    Action::Close(d.to_string())
+                } else if let Some(r) = other.strip_prefix("handoff:") {
+                    Action::Handoff(r.to_string())
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub max_turns: u32,
+    pub max_unclear: u32,
+    pub max_failed_turns: u32,
+    pub latest_days: i64,
+    pub min_amount_share: f64,
+    pub high_balance_yuan: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    stage: String,
+    intent: String,
+    action: String,
+    line: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    limits: Limits,
+    rule: Vec<RuleFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub stage: Option<Stage>,
+    pub intent: Option<Intent>,
+    pub action: Action,
+    pub line: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub limits: Limits,
+    rules: Vec<Rule>,
+}
+
+impl Policy {
+    pub fn builtin() -> Policy {
+        Policy::parse(
+            "dialects/policy.toml",
+            include_str!("../../../dialects/policy.toml"),
+        )
+        .expect("built-in policy is valid")
+    }
+
+    /// Errors name the file, the rule number and the field.
+    pub fn parse(file: &str, text: &str) -> Result<Policy, String> {
+        let f: PolicyFile = toml::from_str(text).map_err(|e| format!("{file}: {e}"))?;
+        let mut rules = Vec::new();
+        for (i, r) in f.rule.iter().enumerate() {
+            let at = |field: &str, why: String| format!("{file}: rule {}: {field}: {why}", i + 1);
+            let stage = Stage::parse(&r.stage)
+                .ok_or_else(|| at("stage", format!("unknown stage '{}'", r.stage)))?;
+            let intent = if r.intent == "*" {
+                None
+            } else {
+                Some(r.intent.parse::<Intent>().map_err(|e| at("intent", e))?)
+            };
+            let action = Action::parse(&r.action)
+                .ok_or_else(|| at("action", format!("unknown action '{}'", r.action)))?;
+            rules.push(Rule {
+                stage,
+                intent,
+                action,
+                line: r.line.clone(),
+            });
+        }
+        Ok(Policy {
+            limits: f.limits,
+            rules,
+        })
+    }
+
+    /// The rule for this stage and intent, most specific first: this
+    /// stage and intent, any stage and this intent, this stage and any
+    /// intent, any stage and any intent.
+    pub fn rule(&self, stage: Stage, intent: Intent) -> Option<&Rule> {
+        let find = |s: Option<Stage>, i: Option<Intent>| {
+            self.rules.iter().find(|r| r.stage == s && r.intent == i)
+        };
+        find(Some(stage), Some(intent))
+            .or_else(|| find(None, Some(intent)))
+            .or_else(|| find(Some(stage), None))
+            .or_else(|| find(None, None))
+    }
+
+    pub fn lines_used(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().filter_map(|r| r.line.as_deref())
+    }
+}

@@ -1,0 +1,178 @@
+//! Scripted calls (tests/data/conversations/*.txt) through the whole
+//! policy: each must end with the expected outcome, start with the
+//! recording notice, and never state the debt where the script says so.
+
+use chrono::NaiveDate;
+use huikuan_core::Dialect;
+use huikuan_dialogue::{CallAccount, Engine};
+
+fn account() -> CallAccount {
+    CallAccount {
+        name: "张伟".into(),
+        platform: "易贷".into(),
+        product: "消费贷".into(),
+        overdue_amount: "3250.50".into(),
+        due_date: "2026-10-20".into(),
+        days_past_due: 35,
+    }
+}
+
+struct Script {
+    name: String,
+    turns: Vec<String>,
+    expect: Vec<(String, String)>,
+    no_disclosure: bool,
+}
+
+fn scripts(text: &str) -> Vec<Script> {
+    let mut out: Vec<Script> = Vec::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("## ") {
+            out.push(Script {
+                name: name.to_string(),
+                turns: Vec::new(),
+                expect: Vec::new(),
+                no_disclosure: false,
+            });
+        } else if let Some(t) = line.strip_prefix("> ") {
+            out.last_mut().unwrap().turns.push(t.to_string());
+        } else if let Some(e) = line.strip_prefix("= ") {
+            let s = out.last_mut().unwrap();
+            for kv in e.split_whitespace() {
+                match kv.split_once('=') {
+                    Some((k, v)) => s.expect.push((k.into(), v.into())),
+                    None if kv == "nodisclose" => s.no_disclosure = true,
+                    None => panic!("bad expectation '{kv}' in {}", s.name),
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn scripted_conversations_end_as_expected() {
+    let engine = Engine::builtin();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for (file, dialect) in [
+        ("mandarin", Dialect::Mandarin),
+        ("sichuanese", Dialect::Sichuanese),
+        ("cantonese", Dialect::Cantonese),
+    ] {
+        let path = format!(
+            "{}/../../tests/data/conversations/{file}.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let all = scripts(&text);
+        assert!(
+            all.len() >= 30,
+            "{file}: only {} scripted conversations",
+            all.len()
+        );
+        for s in all {
+            count += 1;
+            let mut c = engine.start(account(), dialect, today).unwrap();
+            let opening = c.opening();
+            let mut log = vec![format!("robot: {opening}")];
+            assert!(
+                opening.contains("录音"),
+                "{file}/{}: the first line must give the recording notice: {opening}",
+                s.name
+            );
+            for t in &s.turns {
+                let turn = c.reply(t);
+                log.push(format!("debtor: {t}  [{} {:?}]", turn.intent, turn.cues));
+                log.push(format!("robot: {}", turn.line));
+                if s.no_disclosure {
+                    assert!(
+                        !turn.line.contains("三千二百五十") && !turn.line.contains("逾期"),
+                        "{file}/{}: debt stated to an unverified party: {}",
+                        s.name,
+                        turn.line
+                    );
+                }
+            }
+            let Some(outcome) = c.outcome().cloned() else {
+                failures.push(format!(
+                    "{file}/{}: call did not end\n{}",
+                    s.name,
+                    log.join("\n")
+                ));
+                continue;
+            };
+            let json = serde_json::to_value(&outcome).unwrap();
+            for (k, v) in &s.expect {
+                let got = json
+                    .get(k)
+                    .map(|x| x.as_str().map(str::to_string).unwrap_or(x.to_string()));
+                if got.as_deref() != Some(v.as_str()) {
+                    failures.push(format!(
+                        "{file}/{}: {k}: want {v}, got {got:?}\n{}\n{json}",
+                        s.name,
+                        log.join("\n")
+                    ));
+                }
+            }
+            if s.no_disclosure && outcome.debt_disclosed {
+                failures.push(format!("{file}/{}: debt disclosed", s.name));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {count} failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn every_line_of_every_dialect_is_free_of_forbidden_wording() {
+    let engine = Engine::builtin();
+    let forbidden: Vec<&str> = include_str!("../../../dialects/forbidden.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    assert!(forbidden.len() >= 20);
+    let mut count = 0;
+    for (dialect, name, src) in engine.lines.sources() {
+        count += 1;
+        for f in &forbidden {
+            assert!(
+                !src.contains(f),
+                "{dialect}/{name} contains forbidden wording '{f}': {src}"
+            );
+        }
+    }
+    // Every line the policy names exists in every dialect.
+    for d in [Dialect::Mandarin, Dialect::Sichuanese, Dialect::Cantonese] {
+        for l in engine.policy.lines_used().chain(
+            huikuan_dialogue::conversation::DISCLOSING_LINES
+                .iter()
+                .copied(),
+        ) {
+            assert!(engine.lines.has(d, l), "{d} has no line '{l}'");
+        }
+        assert!(engine.lines.has(d, "opening"));
+    }
+    assert!(count >= 3 * 20, "{count} lines");
+}
+
+#[test]
+fn a_debt_line_cannot_render_before_identity_is_confirmed() {
+    let engine = Engine::builtin();
+    let ctx =
+        tera::Context::from_serialize(serde_json::json!({"name": "张伟", "platform": "易贷"}))
+            .unwrap();
+    let e = engine
+        .lines
+        .render(Dialect::Mandarin, "disclose", &ctx)
+        .unwrap_err();
+    assert!(
+        e.contains("product") || e.contains("days_past_due") || e.contains("amount"),
+        "{e}"
+    );
+}
