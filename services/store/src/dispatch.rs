@@ -229,48 +229,87 @@ impl Store {
             })
             .collect::<Result<_, sea_orm::DbErr>>()?;
 
-        let mut leased: Vec<(String, i64)> = Vec::with_capacity(candidates.len());
-        for c in candidates {
+        // One attempt per contact per batch: two campaigns must not ring the
+        // same phone at once. The others stay queued for the next call.
+        let mut seen = std::collections::HashSet::new();
+        let candidates: Vec<Candidate> = candidates
+            .into_iter()
+            .filter(|c| seen.insert(c.contact_id.clone()))
+            .collect();
+
+        // Count the attempt against each contact's daily cap, set-based per
+        // local day (usually one), only where the contact is callable.
+        let mut by_day: HashMap<String, Vec<&Candidate>> = HashMap::new();
+        for c in &candidates {
             let tz: Tz = c.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
             let day = rules.local_day(now, tz).format("%Y-%m-%d").to_string();
-            let counted = txn
-                .execute(stmt(
-                    backend,
-                    "UPDATE contacts SET attempts_today = CASE WHEN attempts_day = ? THEN attempts_today + 1 ELSE 1 END, \
-                     attempts_day = ? WHERE id = ? AND dnc = ? AND (attempts_day IS NULL OR attempts_day <> ? OR attempts_today < ?)",
-                    vec![day.clone().into(), day.clone().into(), c.contact_id.clone().into(), false.into(), day.clone().into(), (rules.daily_cap as i32).into()],
-                ))
-                .await?;
-            if counted.rows_affected() == 0 {
-                self.park_uncallable(&txn, &c, now, tz, rules).await?;
-                continue;
+            by_day.entry(day).or_default().push(c);
+        }
+        let mut counted: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for (day, group) in &by_day {
+            let sql = format!(
+                "UPDATE contacts SET attempts_today = CASE WHEN attempts_day = ? THEN attempts_today + 1 ELSE 1 END, \
+                 attempts_day = ? WHERE id IN ({}) AND dnc = ? AND (attempts_day IS NULL OR attempts_day <> ? OR attempts_today < ?) \
+                 RETURNING id",
+                placeholders(group.len())
+            );
+            let mut values: Vec<Value> = vec![day.clone().into(), day.clone().into()];
+            values.extend(group.iter().map(|c| Value::from(c.contact_id.as_str())));
+            values.extend([
+                false.into(),
+                day.clone().into(),
+                (rules.daily_cap as i32).into(),
+            ]);
+            for r in txn.query_all(stmt(backend, &sql, values)).await? {
+                counted.insert(r.try_get_by_index::<String>(0)?);
             }
-            let row = txn
-                .query_one(stmt(
+        }
+        let (callable, uncallable): (Vec<&Candidate>, Vec<&Candidate>) = candidates
+            .iter()
+            .partition(|c| counted.contains(&c.contact_id));
+        for c in uncallable {
+            let tz: Tz = c.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+            self.park_uncallable(&txn, c, now, tz, rules).await?;
+        }
+
+        let mut leased: Vec<(String, i64)> = Vec::with_capacity(callable.len());
+        if !callable.is_empty() {
+            // `+status` keeps SQLite's planner on the primary key: with the
+            // status index it would scan every queued attempt.
+            let status = if backend == DatabaseBackend::Sqlite {
+                "+status"
+            } else {
+                "status"
+            };
+            let sql = format!(
+                "UPDATE call_attempts SET status = ?, lease_owner = ?, lease_token = lease_token + 1, \
+                 leased_at_ms = ?, lease_expires_at_ms = ? WHERE id IN ({}) AND {status} = ? RETURNING id, lease_token",
+                placeholders(callable.len())
+            );
+            let mut values: Vec<Value> = vec![
+                AttemptStatus::Leased.as_str().into(),
+                worker.into(),
+                now_ms.into(),
+                expires.into(),
+            ];
+            values.extend(callable.iter().map(|c| Value::from(c.id.as_str())));
+            values.push(AttemptStatus::Queued.as_str().into());
+            for r in txn.query_all(stmt(backend, &sql, values)).await? {
+                leased.push((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
+            }
+        }
+        if leased.len() < callable.len() {
+            // Another process took some between our read and write: give
+            // their counts back.
+            let got: std::collections::HashSet<&str> =
+                leased.iter().map(|(id, _)| id.as_str()).collect();
+            for c in callable.iter().filter(|c| !got.contains(c.id.as_str())) {
+                txn.execute(stmt(
                     backend,
-                    "UPDATE call_attempts SET status = ?, lease_owner = ?, lease_token = lease_token + 1, \
-                     leased_at_ms = ?, lease_expires_at_ms = ? WHERE id = ? AND status = ? RETURNING lease_token",
-                    vec![
-                        AttemptStatus::Leased.as_str().into(),
-                        worker.into(),
-                        now_ms.into(),
-                        expires.into(),
-                        c.id.clone().into(),
-                        AttemptStatus::Queued.as_str().into(),
-                    ],
+                    "UPDATE contacts SET attempts_today = attempts_today - 1 WHERE id = ?",
+                    vec![c.contact_id.clone().into()],
                 ))
                 .await?;
-            match row {
-                Some(r) => leased.push((c.id, r.try_get("", "lease_token")?)),
-                None => {
-                    // Another process took it between our read and write: give the count back.
-                    txn.execute(stmt(
-                        backend,
-                        "UPDATE contacts SET attempts_today = attempts_today - 1 WHERE id = ?",
-                        vec![c.contact_id.into()],
-                    ))
-                    .await?;
-                }
             }
         }
         let leases = self.describe_leases(&txn, &leased, expires).await?;
