@@ -137,12 +137,10 @@ def tensor_plan(v, n_audio_layer, n_text_layer, n_state):
         yield f"{prefix}.bias", v[f"{ct2}/beta"], True
 
     s = n_state
-    yield "encoder.positional_embedding", v["encoder/position_encodings/encodings"], True
-    for i in (1, 2):
-        yield f"encoder.conv{i}.weight", v[f"encoder/conv{i}/weight"], False
-        yield f"encoder.conv{i}.bias", v[f"encoder/conv{i}/bias"], True
-    for n in range(n_audio_layer):
-        p, c = f"encoder.blocks.{n}", f"encoder/layer_{n}"
+
+    def self_attention(p, c):
+        # CT2 fuses query, key and value into one [3s, s] projection; the
+        # key has no bias (its rows are zero), so it is left out.
         yield from ln(f"{p}.attn_ln", f"{c}/self_attention/layer_norm")
         qkv_w, qkv_b = v[f"{c}/self_attention/linear_0/weight"], v[f"{c}/self_attention/linear_0/bias"]
         yield f"{p}.attn.query.weight", qkv_w.rows(0, s), False
@@ -151,6 +149,14 @@ def tensor_plan(v, n_audio_layer, n_text_layer, n_state):
         yield f"{p}.attn.value.weight", qkv_w.rows(2 * s, 3 * s), False
         yield f"{p}.attn.value.bias", qkv_b.rows(2 * s, 3 * s), True
         yield from lin(f"{p}.attn.out", f"{c}/self_attention/linear_1")
+
+    yield "encoder.positional_embedding", v["encoder/position_encodings/encodings"], True
+    for i in (1, 2):
+        yield f"encoder.conv{i}.weight", v[f"encoder/conv{i}/weight"], False
+        yield f"encoder.conv{i}.bias", v[f"encoder/conv{i}/bias"], True
+    for n in range(n_audio_layer):
+        p, c = f"encoder.blocks.{n}", f"encoder/layer_{n}"
+        yield from self_attention(p, c)
         yield from ln(f"{p}.mlp_ln", f"{c}/ffn/layer_norm")
         yield from lin(f"{p}.mlp.0", f"{c}/ffn/linear_0")
         yield from lin(f"{p}.mlp.2", f"{c}/ffn/linear_1")
@@ -159,14 +165,7 @@ def tensor_plan(v, n_audio_layer, n_text_layer, n_state):
     yield "decoder.token_embedding.weight", v["decoder/embeddings/weight"], False
     for n in range(n_text_layer):
         p, c = f"decoder.blocks.{n}", f"decoder/layer_{n}"
-        yield from ln(f"{p}.attn_ln", f"{c}/self_attention/layer_norm")
-        qkv_w, qkv_b = v[f"{c}/self_attention/linear_0/weight"], v[f"{c}/self_attention/linear_0/bias"]
-        yield f"{p}.attn.query.weight", qkv_w.rows(0, s), False
-        yield f"{p}.attn.query.bias", qkv_b.rows(0, s), True
-        yield f"{p}.attn.key.weight", qkv_w.rows(s, 2 * s), False
-        yield f"{p}.attn.value.weight", qkv_w.rows(2 * s, 3 * s), False
-        yield f"{p}.attn.value.bias", qkv_b.rows(2 * s, 3 * s), True
-        yield from lin(f"{p}.attn.out", f"{c}/self_attention/linear_1")
+        yield from self_attention(p, c)
         yield from ln(f"{p}.cross_attn_ln", f"{c}/attention/layer_norm")
         yield from lin(f"{p}.cross_attn.query", f"{c}/attention/linear_0")
         kv_w, kv_b = v[f"{c}/attention/linear_1/weight"], v[f"{c}/attention/linear_1/bias"]

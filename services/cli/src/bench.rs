@@ -204,14 +204,8 @@ async fn bench_lease(
 fn bench_dialogue(dir: &std::path::Path, rounds: usize) -> anyhow::Result<ExitCode> {
     use huikuan_core::Dialect;
     use huikuan_dialogue::{CallAccount, Engine};
-    let account = CallAccount {
-        name: "张伟".into(),
-        platform: "易贷".into(),
-        product: "消费贷".into(),
-        overdue_amount: "3250.50".into(),
-        due_date: "2026-10-20".into(),
-        days_past_due: 35,
-    };
+    // The account the scripted conversations are written for.
+    let account: CallAccount = serde_json::from_str(include_str!("../../../samples/account.json"))?;
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("valid date");
     let engine = Engine::builtin();
     let mut calls: Vec<(Dialect, Vec<String>)> = Vec::new();

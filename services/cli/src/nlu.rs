@@ -22,18 +22,23 @@ pub struct NluArgs {
     explain: bool,
 }
 
-pub fn run(args: NluArgs) -> anyhow::Result<ExitCode> {
-    let dialect: Dialect = args
-        .dialect
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("--dialect: {e}"))?;
-    let today = match &args.today {
+/// `--today`, or today's date in China.
+fn parse_today(arg: Option<&str>) -> anyhow::Result<NaiveDate> {
+    Ok(match arg {
         Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
             .with_context(|| format!("--today: '{t}' is not a date in YYYY-MM-DD form"))?,
         None => chrono::Utc::now()
             .with_timezone(&chrono_tz::Asia::Shanghai)
             .date_naive(),
-    };
+    })
+}
+
+pub fn run(args: NluArgs) -> anyhow::Result<ExitCode> {
+    let dialect: Dialect = args
+        .dialect
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--dialect: {e}"))?;
+    let today = parse_today(args.today.as_deref())?;
     let nlu = Nlu::builtin();
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
@@ -152,13 +157,7 @@ pub fn chat(args: ChatArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.account).with_context(|| format!("reading {path}"))?;
     let account: CallAccount =
         serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
-    let today = match &args.today {
-        Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
-            .with_context(|| format!("--today: '{t}' is not a date in YYYY-MM-DD form"))?,
-        None => chrono::Utc::now()
-            .with_timezone(&chrono_tz::Asia::Shanghai)
-            .date_naive(),
-    };
+    let today = parse_today(args.today.as_deref())?;
     let engine = Engine::builtin();
     let mut call = engine
         .start(account, dialect, today)

@@ -6,15 +6,9 @@ use chrono::NaiveDate;
 use huikuan_core::Dialect;
 use huikuan_dialogue::{CallAccount, Engine};
 
+/// The account the scripts are written for (also the demo's).
 fn account() -> CallAccount {
-    CallAccount {
-        name: "张伟".into(),
-        platform: "易贷".into(),
-        product: "消费贷".into(),
-        overdue_amount: "3250.50".into(),
-        due_date: "2026-10-20".into(),
-        days_past_due: 35,
-    }
+    serde_json::from_str(include_str!("../../../samples/account.json")).unwrap()
 }
 
 struct Script {
