@@ -25,4 +25,7 @@ echo "--- speech engine: models, a robot line spoken at 8 kHz and heard back ---
 LINE="您好，这里是回款服务中心。您的借款已逾期十五天，请于2026-12-01前还款¥3,250.50。"
 "$BIN" tts "$LINE" --dialect mandarin --rate 8000 -o "$HUIKUAN_DATA_DIR/robot-line.wav"
 "$BIN" asr "$HUIKUAN_DATA_DIR/robot-line.wav" --dialect mandarin --telephone
-echo "The live robot call (dialogue policy, SIP dialer) arrives with the dialogue and dialer services."
+echo "--- the collection robot in text: a Sichuanese debtor promises to pay ---"
+printf '是我噻\n我莫得那么多钱，下周五先还两千嘛\n对头\n' |
+  "$BIN" chat --dialect sichuanese --account samples/account.json
+echo "The live phone call (SIP dialer joining speech and dialogue) arrives with the dialer service."
