@@ -264,6 +264,17 @@ pub fn resolve_callback(text: &str, today: NaiveDate) -> Option<NaiveDateTime> {
         m = 15;
     }
     let before: String = c[..s].iter().collect();
+    // "一点" is more often "a little" (少一点, 减一点) than one o'clock:
+    // a bare 一点 counts only with a time of day or a day around it.
+    const CONTEXT: [&str; 14] = [
+        "上午", "下午", "晚上", "中午", "早上", "凌晨", "傍晚", "今晚", "明晚", "今天", "明天",
+        "后天", "夜里", "晚",
+    ];
+    let bare_one =
+        h == 1 && c[p] == '点' && m == 0 && !matches!(c.get(p + 1), Some('钟') | Some('整'));
+    if bare_one && !CONTEXT.iter().any(|w| before.contains(w)) {
+        return None;
+    }
     let pm = ["下午", "晚上", "傍晚", "今晚", "明晚", "夜里", "晚"]
         .iter()
         .any(|w| before.contains(w));
@@ -333,5 +344,7 @@ mod tests {
         assert_eq!(t("晚上八点半").as_deref(), Some("2026-11-24T20:30"));
         assert_eq!(t("明晚7点").as_deref(), Some("2026-11-25T19:00"));
         assert_eq!(t("我在开会"), None);
+        assert_eq!(t("利息减一点嘛"), None);
+        assert_eq!(t("下午一点").as_deref(), Some("2026-11-24T13:00"));
     }
 }
