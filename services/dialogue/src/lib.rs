@@ -7,11 +7,14 @@
 //! forms, fillers), matching that tolerates homophone recognition errors
 //! (compared by pinyin as well as by character), intents from a closed set
 //! with the cues that fired, and slots (dates resolved to calendar days,
-//! amounts in yuan, callback times).
+//! amounts in yuan, callback times); the collection conversation policy and
+//! the robot's lines; and what a carrier announcement (关机, 空号, 正在通话中,
+//! 留言) means as a call disposition.
 //!
 //! Not here: audio (speech), calls (dialer), storage. Everything here is a
 //! pure function of its inputs and the data in `dialects/`.
 
+pub mod announce;
 pub mod conversation;
 pub mod eval;
 pub mod intent;
