@@ -6,7 +6,8 @@
 //! money in yuan, phone numbers, call dispositions and promises to pay), the
 //! validation of portfolio rows, and the collection rules that decide whether
 //! a contact may be called now (calling window, daily attempt cap), how
-//! numbers are read aloud in Chinese, and the dialect packs (`dialects/`,
+//! numbers are read aloud in Chinese, script forms (Traditional/Simplified,
+//! full-width), and the dialect packs (`dialects/`,
 //! compiled in or read from a folder) that configure speech and
 //! understanding.
 //!
@@ -24,6 +25,7 @@ pub mod phone;
 pub mod portfolio;
 pub mod region;
 pub mod rules;
+pub mod script;
 pub mod synthetic;
 
 pub use account::{AccountRecord, ContactRecord, DebtRecord};

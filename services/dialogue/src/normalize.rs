@@ -69,13 +69,8 @@ impl Normalizer {
 
 /// Simplified script, half-width forms, lower case.
 pub fn simplify(text: &str) -> String {
-    fast2s::convert(text)
+    huikuan_core::script::half_width(&huikuan_core::script::to_simplified(text))
         .chars()
-        .map(|c| match c {
-            '\u{3000}' => ' ',
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            c => c,
-        })
         .flat_map(char::to_lowercase)
         .collect()
 }

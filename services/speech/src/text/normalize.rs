@@ -3,36 +3,7 @@
 //! out in Chinese).
 
 use huikuan_core::numerals::spell_numbers;
-
-/// Traditional forms of written-Cantonese characters the converter does
-/// not map.
-const EXTRA_T2S: &[(char, char)] = &[('搵', '揾')];
-
-/// Traditional -> Simplified.
-pub fn to_simplified(text: &str) -> String {
-    fast2s::convert(text)
-        .chars()
-        .map(|c| {
-            EXTRA_T2S
-                .iter()
-                .find(|(t, _)| *t == c)
-                .map(|(_, s)| *s)
-                .unwrap_or(c)
-        })
-        .collect()
-}
-
-/// Full-width ASCII forms (ＡＢＣ１２３) and the ideographic space to their
-/// ordinary forms.
-pub fn half_width(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\u{3000}' => ' ',
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            _ => c,
-        })
-        .collect()
-}
+pub use huikuan_core::script::{half_width, to_simplified};
 
 /// What the recognizer hands on: Simplified, half-width, trimmed.
 pub fn clean_transcript(text: &str) -> String {
