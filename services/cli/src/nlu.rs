@@ -2,9 +2,9 @@
 //! on stdout: `{"intent": "...", "slots": {"date": "YYYY-MM-DD", "amount":
 //! "3500", "callback_time": "YYYY-MM-DDTHH:MM"}}` (absent slots omitted).
 
+use crate::speech::parse_dialect;
 use anyhow::Context;
 use chrono::NaiveDate;
-use huikuan_core::Dialect;
 use huikuan_dialogue::Nlu;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -34,10 +34,7 @@ fn parse_today(arg: Option<&str>) -> anyhow::Result<NaiveDate> {
 }
 
 pub fn run(args: NluArgs) -> anyhow::Result<ExitCode> {
-    let dialect: Dialect = args
-        .dialect
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("--dialect: {e}"))?;
+    let dialect = parse_dialect(&args.dialect)?;
     let today = parse_today(args.today.as_deref())?;
     let nlu = Nlu::builtin();
     let stdin = std::io::stdin();
@@ -82,9 +79,7 @@ pub fn eval(args: EvalNluArgs) -> anyhow::Result<ExitCode> {
                 .map(|s| s.to_string_lossy().into_owned())
         })
         .unwrap_or_default();
-    let dialect: Dialect = name
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("--dialect: {e}"))?;
+    let dialect = parse_dialect(&name)?;
     let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {path}"))?;
     let examples = parse(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
     let today = NaiveDate::from_ymd_opt(2026, 11, 24).expect("valid date");
@@ -149,10 +144,7 @@ pub struct ChatArgs {
 /// as JSON at the end.
 pub fn chat(args: ChatArgs) -> anyhow::Result<ExitCode> {
     use huikuan_dialogue::{CallAccount, Engine};
-    let dialect: Dialect = args
-        .dialect
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("--dialect: {e}"))?;
+    let dialect = parse_dialect(&args.dialect)?;
     let path = args.account.display().to_string();
     let text = std::fs::read_to_string(&args.account).with_context(|| format!("reading {path}"))?;
     let account: CallAccount =

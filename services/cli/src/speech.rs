@@ -75,11 +75,10 @@ impl DecodeArgs {
     }
 }
 
-fn parse_dialect(s: &str) -> anyhow::Result<Dialect> {
-    let d: Dialect = s
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("--dialect: {e}"))?;
-    Ok(d)
+/// The `--dialect` argument of every command.
+pub(crate) fn parse_dialect(s: &str) -> anyhow::Result<Dialect> {
+    s.parse()
+        .map_err(|e: String| anyhow::anyhow!("--dialect: {e}"))
 }
 
 fn load(speech: &SpeechConfig) -> anyhow::Result<WhisperRecognizer> {
