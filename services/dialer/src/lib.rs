@@ -10,3 +10,4 @@
 //! session joining speech and dialogue, and the dialer worker.
 
 pub mod media;
+pub mod sdp;

@@ -1,0 +1,535 @@
+//! One call's RTP media over UDP, on a 20 ms clock: every tick sends one
+//! G.711 packet (queued speech, or silence when nothing is playing, so the
+//! far end and its NAT keep seeing a steady stream) and plays out one
+//! received frame from the jitter buffer (silence when it is lost). DTMF
+//! arrives and leaves as RFC 4733 events. Both directions go to the call
+//! recorder on the same clock.
+//!
+//! Network bytes never panic this task: malformed packets, packets of
+//! other payload types and bad DTMF are counted and dropped.
+
+use super::dtmf::{self, DtmfReceiver};
+use super::{CallRecorder, JitterBuffer, Playout};
+use crate::sdp::{AudioSession, Direction};
+use bytes::Bytes;
+use huikuan_speech::audio::g711::Law;
+use rtp::header::Header;
+use rtp::packet::Packet;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use webrtc_util::{Marshal, Unmarshal};
+
+pub const RATE: u32 = 8000;
+pub const FRAME: usize = 160;
+const SILENCE_LEVEL: f32 = 1e-4;
+
+/// What the media task hands to the call logic.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaEvent {
+    /// One 20 ms frame of the far end (8 kHz), at `at_ms` call time.
+    Audio {
+        at_ms: u64,
+        samples: Vec<f32>,
+    },
+    Dtmf {
+        at_ms: u64,
+        key: char,
+    },
+    /// The first non-silent frame of a queued utterance went out.
+    PlaybackStarted {
+        at_ms: u64,
+        id: u64,
+    },
+    /// The last frame of a queued utterance went out (not sent when
+    /// playback was stopped).
+    PlaybackFinished {
+        at_ms: u64,
+        id: u64,
+    },
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MediaStats {
+    pub sent: u64,
+    pub received: u64,
+    pub malformed: u64,
+    pub foreign_payload: u64,
+    pub dtmf_in: u64,
+    pub lost: u64,
+    pub late: u64,
+}
+
+struct Utterance {
+    id: u64,
+    samples: VecDeque<f32>,
+    started: bool,
+}
+
+struct Outgoing {
+    queue: VecDeque<Utterance>,
+    dtmf: VecDeque<[u8; 4]>,
+    remote: AudioSession,
+    next_id: u64,
+}
+
+/// Controls a running media session.
+#[derive(Clone)]
+pub struct MediaHandle {
+    out: Arc<Mutex<Outgoing>>,
+    stats: Arc<Mutex<MediaStats>>,
+    recorder: Arc<Mutex<CallRecorder>>,
+    started: Instant,
+    cancel: CancellationToken,
+    local: SocketAddr,
+}
+
+/// A bound RTP socket, before the peer's SDP is known.
+pub struct RtpSocket {
+    socket: UdpSocket,
+}
+
+impl RtpSocket {
+    /// Binds an even port on `ip` (RTP convention; RTCP is not used).
+    pub async fn bind(ip: std::net::IpAddr) -> std::io::Result<RtpSocket> {
+        for _ in 0..32 {
+            let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+            if socket.local_addr()?.port() % 2 == 0 {
+                return Ok(RtpSocket { socket });
+            }
+        }
+        let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+        Ok(RtpSocket { socket })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// Starts the 20 ms clock towards `remote`. Events go to the returned
+    /// receiver until the handle is stopped or the receiver dropped.
+    pub fn start(self, remote: AudioSession) -> (MediaHandle, mpsc::Receiver<MediaEvent>) {
+        let local = self.socket.local_addr().unwrap_or_else(|_| remote.rtp);
+        let (tx, rx) = mpsc::channel(256);
+        let handle = MediaHandle {
+            out: Arc::new(Mutex::new(Outgoing {
+                queue: VecDeque::new(),
+                dtmf: VecDeque::new(),
+                remote,
+                next_id: 1,
+            })),
+            stats: Arc::new(Mutex::new(MediaStats::default())),
+            recorder: Arc::new(Mutex::new(CallRecorder::new(RATE))),
+            started: Instant::now(),
+            cancel: CancellationToken::new(),
+            local,
+        };
+        tokio::spawn(run(self.socket, handle.clone(), tx));
+        (handle, rx)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl MediaHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Milliseconds since media started (the call clock).
+    pub fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Queues speech (8 kHz) after whatever is already playing; returns
+    /// its id for the playback events.
+    pub fn play(&self, samples: &[f32]) -> u64 {
+        let mut out = lock(&self.out);
+        let id = out.next_id;
+        out.next_id += 1;
+        out.queue.push_back(Utterance {
+            id,
+            samples: samples.iter().copied().collect(),
+            started: false,
+        });
+        id
+    }
+
+    /// Barge-in: drops everything queued; returns how many ms were cut.
+    pub fn stop_playback(&self) -> u64 {
+        let mut out = lock(&self.out);
+        let samples: usize = out.queue.iter().map(|u| u.samples.len()).sum();
+        out.queue.clear();
+        samples as u64 * 1000 / RATE as u64
+    }
+
+    pub fn is_playing(&self) -> bool {
+        !lock(&self.out).queue.is_empty()
+    }
+
+    /// Sends a DTMF key as RFC 4733 events (when the peer negotiated them).
+    pub fn send_dtmf(&self, key: char) -> bool {
+        let mut out = lock(&self.out);
+        if out.remote.dtmf_payload_type.is_none() {
+            return false;
+        }
+        match dtmf::key_payloads(key, 100) {
+            Some(p) => {
+                out.dtmf.extend(p);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A re-INVITE changed the far end (new address, codec or hold).
+    pub fn update_remote(&self, remote: AudioSession) {
+        lock(&self.out).remote = remote;
+    }
+
+    pub fn remote(&self) -> AudioSession {
+        lock(&self.out).remote.clone()
+    }
+
+    pub fn stats(&self) -> MediaStats {
+        *lock(&self.stats)
+    }
+
+    /// Stops the clock and returns the recording so far.
+    pub fn stop(&self) {
+        self.cancel.cancel();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    pub fn save_recording(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<u64, huikuan_speech::audio::wav::WavError> {
+        let rec = lock(&self.recorder);
+        rec.save(path)?;
+        Ok(rec.duration_ms())
+    }
+}
+
+fn decode(law: Law, payload: &[u8]) -> Vec<f32> {
+    law.decode(payload)
+        .into_iter()
+        .map(|s| s as f32 / 32768.0)
+        .collect()
+}
+
+fn encode(law: Law, samples: &[f32]) -> Vec<u8> {
+    let pcm: Vec<i16> = samples
+        .iter()
+        .map(|&s| huikuan_speech::audio::wav::to_i16(s))
+        .collect();
+    law.encode(&pcm)
+}
+
+/// What one tick sends: speech frame (and whether it began or ended an
+/// utterance), a DTMF payload, or silence.
+enum Tick {
+    Audio {
+        samples: Vec<f32>,
+        started: Option<u64>,
+        finished: Option<u64>,
+    },
+    Dtmf([u8; 4], bool),
+}
+
+fn next_tick(out: &mut Outgoing, dtmf_first: &mut bool) -> Tick {
+    if let Some(p) = out.dtmf.pop_front() {
+        let first = *dtmf_first;
+        *dtmf_first = out.dtmf.is_empty();
+        return Tick::Dtmf(p, first);
+    }
+    let Some(u) = out.queue.front_mut() else {
+        return Tick::Audio {
+            samples: vec![0.0; FRAME],
+            started: None,
+            finished: None,
+        };
+    };
+    let n = u.samples.len().min(FRAME);
+    let mut samples: Vec<f32> = u.samples.drain(..n).collect();
+    samples.resize(FRAME, 0.0);
+    let mut started = None;
+    if !u.started && samples.iter().any(|s| s.abs() > SILENCE_LEVEL) {
+        u.started = true;
+        started = Some(u.id);
+    }
+    let mut finished = None;
+    if u.samples.is_empty() {
+        finished = Some(u.id);
+        out.queue.pop_front();
+    }
+    Tick::Audio {
+        samples,
+        started,
+        finished,
+    }
+}
+
+async fn run(socket: UdpSocket, h: MediaHandle, events: mpsc::Sender<MediaEvent>) {
+    let ssrc: u32 = rand::random();
+    let mut seq: u16 = rand::random();
+    let mut timestamp: u32 = rand::random();
+    let mut dtmf_timestamp = timestamp;
+    let mut dtmf_first = true;
+    let first_pt = lock(&h.out).remote.payload_type;
+    let mut jitter = JitterBuffer::new(first_pt, 3);
+    let mut jitter_pt = first_pt;
+    let mut dtmf_rx = DtmfReceiver::default();
+    let mut law;
+    let mut ticker = tokio::time::interval(Duration::from_millis(20));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut buf = vec![0u8; 2048];
+    let mut tick_no: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = h.cancel.cancelled() => break,
+            _ = ticker.tick() => {
+                let at_ms = tick_no * 20;
+                tick_no += 1;
+                let (tick, remote) = {
+                    let mut out = lock(&h.out);
+                    (next_tick(&mut out, &mut dtmf_first), out.remote.clone())
+                };
+                if remote.payload_type != jitter_pt {
+                    jitter = JitterBuffer::new(remote.payload_type, 3);
+                    jitter_pt = remote.payload_type;
+                }
+                law = remote.law;
+                let sending = !matches!(remote.direction, Direction::RecvOnly | Direction::Inactive);
+                let (payload, pt, marker, ts) = match tick {
+                    Tick::Audio { samples, started, finished } => {
+                        lock(&h.recorder).robot(at_ms, &samples);
+                        if let Some(id) = started {
+                            let _ = events.try_send(MediaEvent::PlaybackStarted { at_ms, id });
+                        }
+                        if let Some(id) = finished {
+                            let _ = events.try_send(MediaEvent::PlaybackFinished { at_ms: at_ms + 20, id });
+                        }
+                        timestamp = timestamp.wrapping_add(FRAME as u32);
+                        dtmf_timestamp = timestamp;
+                        (encode(law, &samples), remote.payload_type, started.is_some(), timestamp)
+                    }
+                    Tick::Dtmf(p, first) => {
+                        timestamp = timestamp.wrapping_add(FRAME as u32);
+                        match remote.dtmf_payload_type {
+                            Some(pt) => (p.to_vec(), pt, first, dtmf_timestamp),
+                            None => continue,
+                        }
+                    }
+                };
+                if sending {
+                    let packet = Packet {
+                        header: Header {
+                            version: 2,
+                            marker,
+                            payload_type: pt,
+                            sequence_number: seq,
+                            timestamp: ts,
+                            ssrc,
+                            ..Default::default()
+                        },
+                        payload: Bytes::from(payload),
+                    };
+                    seq = seq.wrapping_add(1);
+                    if let Ok(bytes) = packet.marshal() {
+                        if socket.send_to(&bytes, remote.rtp).await.is_ok() {
+                            lock(&h.stats).sent += 1;
+                        }
+                    }
+                }
+                let samples = match jitter.pop() {
+                    Playout::Frame(p) => {
+                        let mut s = decode(law, &p);
+                        s.resize(FRAME, 0.0);
+                        s
+                    }
+                    Playout::Lost | Playout::Waiting => vec![0.0; FRAME],
+                };
+                lock(&h.recorder).debtor(at_ms, &samples);
+                if events.send(MediaEvent::Audio { at_ms, samples }).await.is_err() {
+                    break;
+                }
+                let js = jitter.stats();
+                let mut st = lock(&h.stats);
+                st.lost = js.lost;
+                st.late = js.late;
+            }
+            r = socket.recv_from(&mut buf) => {
+                let Ok((n, _from)) = r else { continue };
+                let mut slice = &buf[..n];
+                let packet = match Packet::unmarshal(&mut slice) {
+                    Ok(p) => p,
+                    Err(_) => {
+                        lock(&h.stats).malformed += 1;
+                        continue;
+                    }
+                };
+                let dtmf_pt = lock(&h.out).remote.dtmf_payload_type;
+                if Some(packet.header.payload_type) == dtmf_pt {
+                    match dtmf_rx.push(packet.header.timestamp, &packet.payload) {
+                        Ok(Some(key)) => {
+                            lock(&h.stats).dtmf_in += 1;
+                            let at_ms = tick_no * 20;
+                            let _ = events.try_send(MediaEvent::Dtmf { at_ms, key });
+                        }
+                        Ok(None) => {}
+                        Err(_) => lock(&h.stats).malformed += 1,
+                    }
+                    continue;
+                }
+                match jitter.push(packet) {
+                    Ok(()) => lock(&h.stats).received += 1,
+                    Err(_) => lock(&h.stats).foreign_payload += 1,
+                }
+            }
+        }
+    }
+    h.cancel.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdp::Direction;
+
+    fn session(rtp: SocketAddr) -> AudioSession {
+        AudioSession {
+            rtp,
+            law: Law::Ulaw,
+            payload_type: 0,
+            dtmf_payload_type: Some(101),
+            direction: Direction::SendRecv,
+            ptime_ms: 20,
+        }
+    }
+
+    async fn pair() -> (
+        (MediaHandle, mpsc::Receiver<MediaEvent>),
+        (MediaHandle, mpsc::Receiver<MediaEvent>),
+    ) {
+        let ip = "127.0.0.1".parse().unwrap();
+        let a = RtpSocket::bind(ip).await.unwrap();
+        let b = RtpSocket::bind(ip).await.unwrap();
+        let (aa, ba) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        (a.start(session(ba)), b.start(session(aa)))
+    }
+
+    #[tokio::test]
+    async fn speech_crosses_and_playback_is_reported() {
+        let ((a, mut _arx), (b, mut brx)) = pair().await;
+        let tone: Vec<f32> = (0..1600).map(|i| 0.3 * (i as f32 * 0.2).sin()).collect();
+        let id = a.play(&tone);
+        let mut heard = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            let Some(MediaEvent::Audio { samples, .. }) = brx.recv().await else {
+                continue;
+            };
+            heard.extend(samples);
+            if heard.iter().filter(|s| s.abs() > 0.01).count() > 1200 && !a.is_playing() {
+                break;
+            }
+        }
+        let loud = heard.iter().filter(|s| s.abs() > 0.01).count();
+        assert!(loud > 1200, "heard {loud} loud samples of 1600");
+        assert!(
+            a.stats().sent >= 10 && b.stats().received >= 10,
+            "{:?} {:?}",
+            a.stats(),
+            b.stats()
+        );
+        let mut events = Vec::new();
+        while let Ok(e) = _arx.try_recv() {
+            if !matches!(e, MediaEvent::Audio { .. }) {
+                events.push(e);
+            }
+        }
+        assert!(
+            matches!(events[0], MediaEvent::PlaybackStarted { id: i, .. } if i == id),
+            "{events:?}"
+        );
+        assert!(
+            matches!(events[1], MediaEvent::PlaybackFinished { id: i, .. } if i == id),
+            "{events:?}"
+        );
+        a.stop();
+        b.stop();
+    }
+
+    #[tokio::test]
+    async fn stop_playback_cuts_the_queue() {
+        let ((a, _arx), (b, _brx)) = pair().await;
+        a.play(&vec![0.2; 8000 * 5]);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let cut = a.stop_playback();
+        assert!(cut > 4000 && cut <= 5000, "cut {cut} ms");
+        assert!(!a.is_playing());
+        a.stop();
+        b.stop();
+    }
+
+    #[tokio::test]
+    async fn dtmf_goes_across_once_per_key() {
+        let ((a, _arx), (b, mut brx)) = pair().await;
+        assert!(a.send_dtmf('7'));
+        let mut keys = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(MediaEvent::Dtmf { key, .. })) =
+                tokio::time::timeout(Duration::from_millis(100), brx.recv()).await
+            {
+                keys.push(key);
+            }
+        }
+        assert_eq!(keys, vec!['7']);
+        a.stop();
+        b.stop();
+    }
+
+    #[tokio::test]
+    async fn garbage_datagrams_are_counted_not_fatal() {
+        let ((a, _arx), (b, mut brx)) = pair().await;
+        let junk = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        for d in [&b"x"[..], &[0x80, 0, 0][..], &[0xFF; 40][..]] {
+            junk.send_to(d, b.local_addr()).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            b.stats().malformed + b.stats().foreign_payload >= 2,
+            "{:?}",
+            b.stats()
+        );
+        assert!(brx.recv().await.is_some(), "the session is still running");
+        a.stop();
+        b.stop();
+    }
+
+    #[tokio::test]
+    async fn hold_stops_sending() {
+        let ((a, _arx), (b, _brx)) = pair().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut r = a.remote();
+        r.direction = Direction::Inactive;
+        a.update_remote(r);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let before = a.stats().sent;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(a.stats().sent, before);
+        a.stop();
+        b.stop();
+    }
+}
