@@ -11,3 +11,4 @@
 
 pub mod media;
 pub mod sdp;
+pub mod sip;

@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 /// Our dynamic payload type for telephone-event when we offer.
 pub const DTMF_PAYLOAD_TYPE: u8 = 101;
 
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum SdpError {
     #[error("SDP does not parse: {0}")]
     Syntax(String),

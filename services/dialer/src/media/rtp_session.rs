@@ -113,7 +113,7 @@ impl RtpSocket {
     /// Starts the 20 ms clock towards `remote`. Events go to the returned
     /// receiver until the handle is stopped or the receiver dropped.
     pub fn start(self, remote: AudioSession) -> (MediaHandle, mpsc::Receiver<MediaEvent>) {
-        let local = self.socket.local_addr().unwrap_or_else(|_| remote.rtp);
+        let local = self.socket.local_addr().unwrap_or(remote.rtp);
         let (tx, rx) = mpsc::channel(256);
         let handle = MediaHandle {
             out: Arc::new(Mutex::new(Outgoing {
