@@ -9,6 +9,9 @@
 //! Still to come here: the SIP user agent (rsipstack), the live call
 //! session joining speech and dialogue, and the dialer worker.
 
+pub mod call;
 pub mod media;
 pub mod sdp;
+pub mod sim;
+pub mod session;
 pub mod sip;

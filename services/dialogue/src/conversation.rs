@@ -91,6 +91,7 @@ impl Engine {
             disclosed: false,
             turns: 0,
             unclear_in_row: 0,
+            silences: 0,
             failed: 0,
             refusals: 0,
             promise_date: None,
@@ -113,6 +114,7 @@ pub struct Conversation<'e> {
     disclosed: bool,
     turns: u32,
     unclear_in_row: u32,
+    silences: u32,
     failed: u32,
     refusals: u32,
     promise_date: Option<NaiveDate>,
@@ -293,7 +295,49 @@ impl<'e> Conversation<'e> {
         }
     }
 
+    /// The debtor said nothing for the silence timeout: ask whether they
+    /// hear us, and after `max_silences` in a row end the call politely.
+    /// A turn with words resets the count.
+    pub fn silence(&mut self) -> Turn {
+        self.path.push("silence");
+        self.silences += 1;
+        let line = if self.outcome.is_some() {
+            String::new()
+        } else if self.silences > self.engine.policy.limits.max_silences {
+            let d = if self.turns == 0 {
+                Disposition::NoAnswer
+            } else {
+                Disposition::Dropped
+            };
+            self.end(d, "silence_close", None)
+        } else {
+            self.say("silence_prompt")
+        };
+        Turn {
+            line,
+            intent: Intent::Unclear,
+            cues: vec!["silence".into()],
+            stage: self.stage,
+            outcome: self.outcome.clone(),
+        }
+    }
+
+    /// The call ended without the robot closing it (the debtor hung up,
+    /// the line dropped, the maximum call length): the outcome as things
+    /// stand. An outcome already reached is kept.
+    pub fn interrupted(&mut self, why: &str) -> Outcome {
+        if self.outcome.is_none() {
+            self.path.push("interrupted");
+            let _ = self.end(Disposition::Dropped, "turn_limit_close", None);
+            if let Some(o) = self.outcome.as_mut() {
+                o.summary = format!("{} ({why})", o.summary);
+            }
+        }
+        self.outcome.clone().expect("set above")
+    }
+
     fn decide(&mut self, r: &NluResult) -> String {
+        self.silences = 0;
         let limits = &self.engine.policy.limits;
         if self.turns > limits.max_turns {
             return self.end(Disposition::Failed, "turn_limit_close", None);

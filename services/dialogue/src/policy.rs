@@ -96,6 +96,8 @@ impl Action {
 pub struct Limits {
     pub max_turns: u32,
     pub max_unclear: u32,
+    /// Silent turns in a row ("can you hear me?") before a polite end.
+    pub max_silences: u32,
     pub max_failed_turns: u32,
     pub latest_days: i64,
     pub min_amount_share: f64,

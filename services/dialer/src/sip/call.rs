@@ -173,6 +173,40 @@ impl ActiveCall {
     }
 }
 
+/// An established call driven by its own task: in-dialog events arrive on
+/// `events`; dropping `hangup` (or sending on it) ends the call with BYE.
+pub struct CallControl {
+    pub events: tokio::sync::mpsc::Receiver<CallEvent>,
+    pub hangup: tokio::sync::oneshot::Sender<()>,
+}
+
+impl ActiveCall {
+    /// Hands the call to a task that answers in-dialog requests at once
+    /// (a re-INVITE is never left waiting on the call logic).
+    pub fn spawn(mut self) -> CallControl {
+        let (tx, events) = tokio::sync::mpsc::channel(16);
+        let (hangup, mut hangup_rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut hangup_rx => {
+                        self.hangup().await;
+                        return;
+                    }
+                    e = self.next_event() => {
+                        let ended = matches!(e, CallEvent::Ended { .. });
+                        let _ = tx.send(e).await;
+                        if ended {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        CallControl { events, hangup }
+    }
+}
+
 impl Drop for ActiveCall {
     fn drop(&mut self) {
         if !self.ended {

@@ -13,7 +13,7 @@ pub mod outbound;
 pub mod status;
 
 pub use agent::{SipAgent, SipError};
-pub use call::{ActiveCall, CallEvent};
+pub use call::{ActiveCall, CallControl, CallEvent};
 pub use inbound::IncomingCall;
 pub use limits::CallLimiter;
 pub use outbound::{DialAttempt, DialStep, Trunk, TrunkConfig};

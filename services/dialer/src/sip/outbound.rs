@@ -144,6 +144,11 @@ impl Trunk {
         })
     }
 
+    /// The address our RTP should use: the one the SIP agent listens on.
+    pub fn local_ip(&self) -> std::net::IpAddr {
+        self.agent.local_addr().ip()
+    }
+
     pub fn limiter(&self) -> &CallLimiter {
         &self.limiter
     }

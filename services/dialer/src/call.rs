@@ -1,0 +1,178 @@
+//! One outbound collection call from dial to report: RTP socket, INVITE
+//! through the trunk, early media checked for carrier announcements, the
+//! robot conversation once answered, hang-up, and the stereo recording.
+
+use crate::media::{MediaEvent, MediaHandle, RtpSocket};
+use crate::session::{CallReport, Ear, RobotCall, RobotCallConfig, Speaker, TranscriptLine};
+use crate::sip::{DialStep, Trunk};
+use chrono::NaiveDate;
+use huikuan_core::Dialect;
+use huikuan_dialogue::announce::classify_announcement;
+use huikuan_dialogue::conversation::{CallAccount, Engine};
+use huikuan_speech::service::SpeechEngines;
+use huikuan_speech::stream::RecognitionEvent;
+use std::path::PathBuf;
+use tokio::sync::mpsc;
+
+pub struct CallRequest {
+    /// Names the recording file.
+    pub attempt_id: String,
+    pub number: String,
+    pub caller_id: Option<String>,
+    pub account: CallAccount,
+    pub dialect: Dialect,
+    pub today: NaiveDate,
+}
+
+pub struct Dialer<'a> {
+    pub trunk: &'a Trunk,
+    pub engines: &'a SpeechEngines,
+    pub dialogue: &'a Engine,
+    pub config: RobotCallConfig,
+    /// Recordings go here as ATTEMPT.wav; none when absent.
+    pub recordings: Option<PathBuf>,
+}
+
+fn failed(disposition: &str, why: String) -> CallReport {
+    CallReport {
+        disposition: disposition.to_string(),
+        ended_by: Some(why),
+        ..Default::default()
+    }
+}
+
+impl Dialer<'_> {
+    pub async fn call(&self, req: CallRequest) -> CallReport {
+        let conversation = match self.dialogue.start(req.account.clone(), req.dialect, req.today) {
+            Ok(c) => c,
+            Err(e) => return failed("failed", format!("account: {e}")),
+        };
+        let rtp_ip = self.trunk.local_ip();
+        let rtp = match RtpSocket::bind(rtp_ip).await {
+            Ok(s) => s,
+            Err(e) => return failed("failed", format!("RTP socket: {e}")),
+        };
+        let local_rtp = match rtp.local_addr() {
+            Ok(a) => a,
+            Err(e) => return failed("failed", format!("RTP socket: {e}")),
+        };
+        let mut attempt = match self
+            .trunk
+            .dial(&req.number, req.caller_id.as_deref(), local_rtp)
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => return failed("failed", e.to_string()),
+        };
+        let mut rtp = Some(rtp);
+        let mut media: Option<(MediaHandle, mpsc::Receiver<MediaEvent>)> = None;
+        let mut early_ear: Option<Ear> = None;
+        let mut announcement = None;
+        let mut heard_early = Vec::new();
+
+        let (call, remote) = loop {
+            let step = tokio::select! {
+                s = attempt.next() => s,
+                e = async {
+                    match media.as_mut() {
+                        Some((_, rx)) => rx.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if let (Some(MediaEvent::Audio { samples, .. }), Some(ear)) = (e, early_ear.as_mut()) {
+                        for ev in ear.hear(&samples).await {
+                            if let RecognitionEvent::Final { text, start_ms, .. } = ev {
+                                heard_early.push(TranscriptLine {
+                                    speaker: Speaker::Debtor,
+                                    at_ms: start_ms,
+                                    text: text.clone(),
+                                    interrupted: false,
+                                    intent: Some("early media".into()),
+                                });
+                                if announcement.is_none() {
+                                    if let Some(a) = classify_announcement(&text) {
+                                        announcement = Some(a);
+                                        attempt.cancel().await;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
+            };
+            match step {
+                DialStep::Progress { early_media, .. } => {
+                    if let Some(remote) = early_media {
+                        if let Some(sock) = rtp.take() {
+                            media = Some(sock.start(remote));
+                            early_ear = Ear::new(self.engines, req.dialect, None).ok();
+                        }
+                    }
+                }
+                DialStep::Answered { call, remote } => break (call, remote),
+                DialStep::Failed {
+                    code,
+                    disposition,
+                    reason,
+                } => {
+                    let mut report = failed(disposition.as_str(), reason);
+                    if let Some((d, phrase)) = announcement {
+                        report.disposition = d.as_str().to_string();
+                        report.ended_by = Some(format!("carrier announcement in early media: {phrase}"));
+                    } else if let Some(c) = code {
+                        report.ended_by = Some(format!("SIP {c}: {}", report.ended_by.unwrap_or_default()));
+                    }
+                    report.transcript = heard_early;
+                    if let Some((m, _)) = &media {
+                        report.duration_ms = m.now_ms();
+                        self.save(&req.attempt_id, m, &mut report);
+                        m.stop();
+                    }
+                    return report;
+                }
+            }
+        };
+        let (handle, events) = match (media, rtp) {
+            (Some((m, rx)), _) => {
+                m.update_remote(remote);
+                (m, rx)
+            }
+            (None, Some(sock)) => sock.start(remote),
+            (None, None) => return failed("failed", "RTP socket lost".into()),
+        };
+        let mut control = call.spawn();
+        let robot = RobotCall {
+            conversation,
+            dialect: req.dialect,
+            config: self.config.clone(),
+        };
+        let mut report = robot
+            .run(self.engines, handle.clone(), events, Some(&mut control.events))
+            .await;
+        let _ = control.hangup.send(());
+        handle.stop();
+        let mut all = heard_early;
+        all.append(&mut report.transcript);
+        report.transcript = all;
+        self.save(&req.attempt_id, &handle, &mut report);
+        report
+    }
+
+    fn save(&self, attempt_id: &str, media: &MediaHandle, report: &mut CallReport) {
+        let Some(dir) = &self.recordings else { return };
+        let safe: String = attempt_id
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .collect();
+        let path = dir.join(format!("{safe}.wav"));
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            tracing::error!(error = %e, dir = %dir.display(), "recording directory");
+            return;
+        }
+        match media.save_recording(&path) {
+            Ok(_) => report.recording = Some(path.display().to_string()),
+            Err(e) => tracing::error!(error = %e, path = %path.display(), "saving the recording"),
+        }
+    }
+}

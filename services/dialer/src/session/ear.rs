@@ -1,0 +1,83 @@
+//! Hearing one side of a call: 8 kHz line frames resampled to 16 kHz and
+//! fed to a streaming recognizer (VAD endpointing, then ASR), giving
+//! speech-start and final-transcript events on the call clock.
+
+use huikuan_core::Dialect;
+use huikuan_speech::audio::StreamResampler;
+use huikuan_speech::service::SpeechEngines;
+use huikuan_speech::stream::{RecognitionEvent, StreamOptions, StreamingRecognizer};
+use huikuan_speech::vad::Endpointer;
+
+pub struct Ear {
+    resampler: StreamResampler,
+    recognizer: StreamingRecognizer,
+    buf: Vec<f32>,
+}
+
+impl Ear {
+    /// `end_silence_ms` overrides the VAD's end-of-speech silence (the
+    /// main term of the robot's response time).
+    pub fn new(
+        engines: &SpeechEngines,
+        dialect: Dialect,
+        end_silence_ms: Option<u32>,
+    ) -> Result<Ear, String> {
+        let mut vad = engines.vad.clone();
+        if let Some(ms) = end_silence_ms {
+            vad.end_silence_ms = ms;
+        }
+        let endpointer = Endpointer::new(vad).map_err(|e| e.to_string())?;
+        let recognizer = StreamingRecognizer::new(
+            endpointer,
+            engines.pool.clone(),
+            engines.packs.clone(),
+            dialect,
+            StreamOptions {
+                partial_every_ms: 0,
+                use_prompt: engines.use_prompt,
+            },
+        );
+        Ok(Ear {
+            resampler: StreamResampler::new(8000, 16000, 160).map_err(|e| e.to_string())?,
+            recognizer,
+            buf: Vec::with_capacity(640),
+        })
+    }
+
+    /// One 8 kHz frame in; the events it completed out. Recognition errors
+    /// are logged and the audio dropped: a call goes on.
+    pub async fn hear(&mut self, frame: &[f32]) -> Vec<RecognitionEvent> {
+        self.buf.clear();
+        if let Err(e) = self.resampler.push(frame, &mut self.buf) {
+            tracing::warn!(error = %e, "resampling a line frame");
+            return Vec::new();
+        }
+        if self.buf.is_empty() {
+            return Vec::new();
+        }
+        let samples = std::mem::take(&mut self.buf);
+        let r = self.recognizer.push(&samples).await;
+        self.buf = samples;
+        match r {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!(error = %e, "recognition failed");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The speaker is talking now (VAD).
+    pub fn in_speech(&self) -> bool {
+        self.recognizer.in_speech()
+    }
+
+    /// End of the call: the open utterance, if any.
+    pub async fn finish(&mut self) -> Vec<RecognitionEvent> {
+        self.recognizer.finish().await.unwrap_or_default()
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.recognizer.dialect()
+    }
+}

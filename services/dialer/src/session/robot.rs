@@ -1,0 +1,445 @@
+//! The robot's side of one answered call. Line audio is heard ([`Ear`]),
+//! each finished debtor turn goes to the dialogue policy, and its reply is
+//! spoken ([`Voice`]). Around that loop:
+//!
+//! * Greeting: the robot first listens briefly. A carrier announcement or
+//!   voicemail greeting ("您拨打的电话已关机", "请在嘀声后留言") ends the
+//!   call with its disposition instead of talking to a recording.
+//! * Barge-in: debtor speech during robot speech stops playback at once;
+//!   if the words turn out to be only a backchannel (嗯, 对, 好) the cut
+//!   line is resumed from the sentence that was cut, otherwise they are
+//!   the next turn.
+//! * Silence: no speech for the timeout after the robot finished asks
+//!   "can you hear me?", then ends politely (policy `max_silences`).
+//! * The call ends when the policy reaches an outcome (after its last
+//!   line is played), when the debtor hangs up, or at the maximum length.
+
+use super::report::{CallReport, Speaker, TranscriptLine};
+use super::voice::{Queued, Voice};
+use super::Ear;
+use crate::media::{MediaEvent, MediaHandle};
+use crate::sip::CallEvent;
+use huikuan_core::Dialect;
+use huikuan_dialogue::announce::classify_announcement;
+use huikuan_dialogue::conversation::Conversation;
+use huikuan_speech::service::SpeechEngines;
+use huikuan_speech::stream::RecognitionEvent;
+use serde::Deserialize;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RobotCallConfig {
+    /// Silence that ends a debtor turn.
+    pub end_silence_ms: u32,
+    /// Listen this long after answer before the opening line.
+    pub greeting_wait_ms: u64,
+    /// No speech this long after the robot finished: a silence turn.
+    pub silence_timeout_ms: u64,
+    pub max_call_ms: u64,
+    pub barge_in: bool,
+}
+
+impl Default for RobotCallConfig {
+    fn default() -> Self {
+        RobotCallConfig {
+            end_silence_ms: 450,
+            greeting_wait_ms: 1200,
+            silence_timeout_ms: 6000,
+            max_call_ms: 300_000,
+            barge_in: true,
+        }
+    }
+}
+
+/// Only a backchannel: "I'm listening", not a turn.
+pub fn is_backchannel(text: &str) -> bool {
+    let core: Vec<char> = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation() && !"，。！？、…~".contains(*c))
+        .collect();
+    !core.is_empty() && core.len() <= 3 && core.iter().all(|c| "嗯啊哦噢喔呃额唔对係系是好行".contains(*c))
+}
+
+/// The line the robot is saying now.
+struct Saying {
+    generation: u64,
+    sentences: Vec<String>,
+    /// media id -> sentence index, as sentences reach the line.
+    media_ids: Vec<(u64, usize)>,
+    /// The sentence playing now.
+    playing: usize,
+    transcript_index: usize,
+    closing: bool,
+}
+
+pub struct RobotCall<'e> {
+    pub conversation: Conversation<'e>,
+    pub dialect: Dialect,
+    pub config: RobotCallConfig,
+}
+
+enum Next {
+    Continue,
+    Hangup,
+    PeerGone(String),
+}
+
+struct State<'a, 'e> {
+    conv: &'a mut Conversation<'e>,
+    dialect: Dialect,
+    config: &'a RobotCallConfig,
+    voice: Voice,
+    media: MediaHandle,
+    report: CallReport,
+    saying: Option<Saying>,
+    opened: bool,
+    opened_at_ms: u64,
+    /// End of the debtor turn a reply is owed for.
+    awaiting_reply_since: Option<u64>,
+    /// When the robot last finished speaking or the debtor last spoke.
+    quiet_since: u64,
+    barge: Option<Barge>,
+    announcement: Option<(huikuan_core::Disposition, &'static str)>,
+}
+
+struct Barge {
+    /// The cut line's remaining sentences, for a backchannel.
+    remaining: Vec<String>,
+}
+
+impl<'e> RobotCall<'e> {
+    /// Runs the call until it ends. `line` carries the SIP side (None for
+    /// local audio); the caller hangs up when this returns.
+    pub async fn run(
+        mut self,
+        engines: &SpeechEngines,
+        media: MediaHandle,
+        mut audio: mpsc::Receiver<MediaEvent>,
+        mut line: Option<&mut mpsc::Receiver<CallEvent>>,
+    ) -> CallReport {
+        let mut ear = match Ear::new(engines, self.dialect, Some(self.config.end_silence_ms)) {
+            Ok(e) => e,
+            Err(e) => {
+                let mut report = CallReport {
+                    ended_by: Some(format!("speech engines: {e}")),
+                    ..Default::default()
+                };
+                report.outcome = Some(self.conversation.interrupted("no speech engine"));
+                report.disposition = "failed".into();
+                return report;
+            }
+        };
+        let (voice, mut queued) = Voice::new(engines.tts.clone(), media.clone());
+        let mut st = State {
+            conv: &mut self.conversation,
+            dialect: self.dialect,
+            config: &self.config,
+            voice,
+            media: media.clone(),
+            report: CallReport::default(),
+            saying: None,
+            opened: false,
+            opened_at_ms: 0,
+            awaiting_reply_since: None,
+            quiet_since: 0,
+            barge: None,
+            announcement: None,
+        };
+        let mut ticker = tokio::time::interval(Duration::from_millis(100));
+        let ended_by: Option<String> = loop {
+            let next = tokio::select! {
+                e = audio.recv() => match e {
+                    Some(e) => st.on_media(e, &mut ear).await,
+                    None => Next::PeerGone("media stopped".into()),
+                },
+                q = queued.recv() => {
+                    if let Some(q) = q {
+                        st.on_queued(q);
+                    }
+                    Next::Continue
+                }
+                e = async {
+                    match line.as_deref_mut() {
+                        Some(rx) => rx.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => match e {
+                    Some(CallEvent::Ended { reason, .. }) => Next::PeerGone(reason),
+                    Some(CallEvent::MediaChanged(remote)) => {
+                        st.media.update_remote(remote);
+                        Next::Continue
+                    }
+                    Some(CallEvent::Dtmf(key)) => {
+                        st.note_dtmf(key);
+                        Next::Continue
+                    }
+                    None => Next::PeerGone("signalling closed".into()),
+                },
+                _ = ticker.tick() => st.on_tick(ear.in_speech()),
+            };
+            match next {
+                Next::Continue => {}
+                Next::Hangup => break None,
+                Next::PeerGone(why) => break Some(why),
+            }
+        };
+        st.voice.stop();
+        let mut report = std::mem::take(&mut st.report);
+        report.duration_ms = media.now_ms();
+        if let Some((d, phrase)) = st.announcement {
+            report.disposition = d.as_str().to_string();
+            report.ended_by = Some(format!("carrier announcement: {phrase}"));
+            return report;
+        }
+        let outcome = match (st.conv.outcome().cloned(), &ended_by) {
+            (Some(o), _) => o,
+            (None, Some(why)) => st.conv.interrupted(why),
+            (None, None) => st.conv.interrupted("ended"),
+        };
+        report.disposition = outcome.disposition.clone();
+        report.outcome = Some(outcome);
+        report.ended_by = ended_by;
+        report
+    }
+}
+
+impl<'a, 'e> State<'a, 'e> {
+    fn say(&mut self, text: &str, closing: bool) {
+        if text.trim().is_empty() {
+            return;
+        }
+        let (generation, sentences) = self.voice.say(text, self.dialect);
+        self.report.transcript.push(TranscriptLine {
+            speaker: Speaker::Robot,
+            at_ms: self.media.now_ms(),
+            text: text.to_string(),
+            interrupted: false,
+            intent: None,
+        });
+        self.saying = Some(Saying {
+            generation,
+            sentences,
+            media_ids: Vec::new(),
+            playing: 0,
+            transcript_index: self.report.transcript.len() - 1,
+            closing,
+        });
+    }
+
+    fn on_queued(&mut self, q: Queued) {
+        if let Some(s) = self.saying.as_mut() {
+            if s.generation == q.generation {
+                s.media_ids.push((q.media_id, q.sentence));
+            }
+        }
+    }
+
+    fn note_dtmf(&mut self, key: char) {
+        self.report.transcript.push(TranscriptLine {
+            speaker: Speaker::Debtor,
+            at_ms: self.media.now_ms(),
+            text: format!("[DTMF {key}]"),
+            interrupted: false,
+            intent: None,
+        });
+    }
+
+    fn closing(&self) -> bool {
+        self.saying.as_ref().is_some_and(|s| s.closing)
+    }
+
+    async fn on_media(&mut self, e: MediaEvent, ear: &mut Ear) -> Next {
+        match e {
+            MediaEvent::Audio { samples, .. } => {
+                let events = ear.hear(&samples).await;
+                for ev in events {
+                    if let Next::Hangup = self.on_speech(ev) {
+                        return Next::Hangup;
+                    }
+                }
+                Next::Continue
+            }
+            MediaEvent::Dtmf { key, .. } => {
+                self.note_dtmf(key);
+                Next::Continue
+            }
+            MediaEvent::PlaybackStarted { at_ms, id } => {
+                if let Some(s) = self.saying.as_mut() {
+                    if let Some(&(_, idx)) = s.media_ids.iter().find(|(m, _)| *m == id) {
+                        s.playing = idx;
+                        if idx == 0 {
+                            if let Some(since) = self.awaiting_reply_since.take() {
+                                self.report.response_ms.push(at_ms.saturating_sub(since));
+                            }
+                        }
+                    }
+                }
+                Next::Continue
+            }
+            MediaEvent::PlaybackFinished { at_ms, .. } => {
+                if !self.voice.busy() {
+                    self.quiet_since = at_ms;
+                    if self.closing() {
+                        return Next::Hangup;
+                    }
+                }
+                Next::Continue
+            }
+        }
+    }
+
+    fn on_speech(&mut self, ev: RecognitionEvent) -> Next {
+        match ev {
+            RecognitionEvent::SpeechStarted { at_ms } => {
+                self.quiet_since = self.media.now_ms();
+                if self.config.barge_in && self.voice.busy() && !self.closing() {
+                    self.barge_in(at_ms);
+                }
+                Next::Continue
+            }
+            RecognitionEvent::Partial { .. } => Next::Continue,
+            RecognitionEvent::Final {
+                text,
+                start_ms,
+                end_ms,
+                ..
+            } => self.on_turn(text, start_ms, end_ms),
+        }
+    }
+
+    fn barge_in(&mut self, speech_start_ms: u64) {
+        self.voice.stop();
+        let now = self.media.now_ms();
+        self.report
+            .barge_in_stop_ms
+            .push(now.saturating_sub(speech_start_ms));
+        if let Some(s) = self.saying.take() {
+            if let Some(line) = self.report.transcript.get_mut(s.transcript_index) {
+                line.interrupted = true;
+            }
+            self.barge = Some(Barge {
+                remaining: s.sentences[s.playing.min(s.sentences.len())..].to_vec(),
+            });
+        }
+        tracing::debug!(at_ms = now, "barge-in: playback stopped");
+    }
+
+    fn on_turn(&mut self, text: String, start_ms: u64, end_ms: u64) -> Next {
+        self.quiet_since = self.media.now_ms();
+        let barge = self.barge.take();
+        if let Some(b) = &barge {
+            if is_backchannel(&text) && !b.remaining.is_empty() {
+                self.note_debtor(&text, start_ms, Some("backchannel".into()));
+                let rest = b.remaining.join("");
+                self.say(&rest, false);
+                return Next::Continue;
+            }
+        }
+        if self.closing() {
+            // The last line is being said; words now change nothing.
+            self.note_debtor(&text, start_ms, None);
+            return Next::Continue;
+        }
+        if self.conv.outcome().is_none() && !self.has_debtor_turns() {
+            if let Some(a) = classify_announcement(&text) {
+                self.note_debtor(&text, start_ms, Some("announcement".into()));
+                self.announcement = Some(a);
+                return Next::Hangup;
+            }
+        }
+        if !self.opened || start_ms < self.opened_at_ms {
+            // "喂，你好" before the robot spoke: answer it with the opening.
+            self.note_debtor(&text, start_ms, Some("greeting".into()));
+            if !self.opened {
+                self.open(Some(end_ms));
+            }
+            return Next::Continue;
+        }
+        let turn = self.conv.reply(&text);
+        self.note_debtor(&text, start_ms, Some(turn.intent.as_str().to_string()));
+        self.awaiting_reply_since = Some(end_ms);
+        let closing = turn.outcome.is_some();
+        if turn.line.trim().is_empty() && closing {
+            return Next::Hangup;
+        }
+        self.say(&turn.line, closing);
+        Next::Continue
+    }
+
+    fn has_debtor_turns(&self) -> bool {
+        self.report
+            .transcript
+            .iter()
+            .any(|l| l.speaker == Speaker::Debtor && l.intent.as_deref() != Some("greeting"))
+    }
+
+    fn note_debtor(&mut self, text: &str, at_ms: u64, intent: Option<String>) {
+        self.report.transcript.push(TranscriptLine {
+            speaker: Speaker::Debtor,
+            at_ms,
+            text: text.to_string(),
+            interrupted: false,
+            intent,
+        });
+    }
+
+    fn open(&mut self, reply_to: Option<u64>) {
+        self.opened = true;
+        self.opened_at_ms = self.media.now_ms();
+        self.awaiting_reply_since = reply_to;
+        let line = self.conv.opening();
+        self.say(&line, false);
+    }
+
+    fn on_tick(&mut self, ear_in_speech: bool) -> Next {
+        let now = self.media.now_ms();
+        if now >= self.config.max_call_ms {
+            return Next::PeerGone("maximum call length".into());
+        }
+        let listening = !self.voice.busy() && self.barge.is_none() && !ear_in_speech;
+        if !self.opened {
+            if now >= self.config.greeting_wait_ms && listening {
+                self.open(None);
+            }
+            return Next::Continue;
+        }
+        if listening
+            && now.saturating_sub(self.quiet_since) >= self.config.silence_timeout_ms
+            && self.saying.as_ref().is_none_or(|s| !s.closing)
+        {
+            self.quiet_since = now;
+            let turn = self.conv.silence();
+            self.report.transcript.push(TranscriptLine {
+                speaker: Speaker::Debtor,
+                at_ms: now,
+                text: "[silence]".into(),
+                interrupted: false,
+                intent: Some("silence".into()),
+            });
+            let closing = turn.outcome.is_some();
+            self.say(&turn.line, closing);
+        }
+        Next::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_backchannel;
+
+    #[test]
+    fn backchannels_are_short_acknowledgements() {
+        for t in ["嗯", "嗯嗯", "对。", "好的", "係", "哦"] {
+            if t == "好的" {
+                assert!(!is_backchannel(t), "{t}");
+            } else {
+                assert!(is_backchannel(t), "{t}");
+            }
+        }
+        for t in ["我是", "不是我", "明天还", "嗯我明天还", ""] {
+            assert!(!is_backchannel(t), "{t}");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Speaking on a call: text synthesized at 8 kHz sentence by sentence on
+//! the blocking pool, each sentence queued on the line as soon as it is
+//! ready (so the first plays while the next is made). Every utterance has
+//! a generation number; barge-in bumps it, and sentences of an older
+//! generation still being made are thrown away.
+
+use crate::media::MediaHandle;
+use huikuan_core::Dialect;
+use huikuan_speech::tts::{split_sentences, Synthesizer};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// A sentence went onto the line: which utterance, which sentence of it,
+/// and its id in the media queue (see `MediaEvent::PlaybackStarted`).
+#[derive(Debug, Clone, Copy)]
+pub struct Queued {
+    pub generation: u64,
+    pub sentence: usize,
+    pub media_id: u64,
+}
+
+pub struct Voice {
+    tts: Arc<dyn Synthesizer>,
+    media: MediaHandle,
+    generation: Arc<AtomicU64>,
+    /// Sentences being synthesized and not yet queued.
+    making: Arc<AtomicUsize>,
+    queued: mpsc::UnboundedSender<Queued>,
+}
+
+/// Pause after each sentence, in 8 kHz samples (150 ms).
+const SENTENCE_PAUSE: usize = 1200;
+
+impl Voice {
+    pub fn new(tts: Arc<dyn Synthesizer>, media: MediaHandle) -> (Voice, mpsc::UnboundedReceiver<Queued>) {
+        let (queued, rx) = mpsc::unbounded_channel();
+        (
+            Voice {
+                tts,
+                media,
+                generation: Arc::new(AtomicU64::new(0)),
+                making: Arc::new(AtomicUsize::new(0)),
+                queued,
+            },
+            rx,
+        )
+    }
+
+    /// Starts saying `text`; returns its generation and its sentences.
+    pub fn say(&self, text: &str, dialect: Dialect) -> (u64, Vec<String>) {
+        let generation = self.generation.load(Ordering::SeqCst);
+        let sentences = split_sentences(text);
+        self.making.fetch_add(sentences.len(), Ordering::SeqCst);
+        let tts = self.tts.clone();
+        let media = self.media.clone();
+        let current = self.generation.clone();
+        let making = self.making.clone();
+        let queued = self.queued.clone();
+        let list = sentences.clone();
+        tokio::spawn(async move {
+            let total = list.len();
+            for (i, s) in list.into_iter().enumerate() {
+                let stale = current.load(Ordering::SeqCst) != generation;
+                let made = if stale {
+                    None
+                } else {
+                    let tts = tts.clone();
+                    tokio::task::spawn_blocking(move || tts.sentence(&s, dialect, 8000))
+                        .await
+                        .ok()
+                };
+                let fresh = current.load(Ordering::SeqCst) == generation;
+                match made {
+                    Some(Ok(mut samples)) if fresh => {
+                        samples.extend(std::iter::repeat_n(0.0, SENTENCE_PAUSE));
+                        let media_id = media.play(&samples);
+                        let _ = queued.send(Queued {
+                            generation,
+                            sentence: i,
+                            media_id,
+                        });
+                    }
+                    Some(Err(e)) => tracing::error!(error = %e, "synthesis failed"),
+                    _ => {}
+                }
+                making.fetch_sub(1, Ordering::SeqCst);
+                if !fresh {
+                    making.fetch_sub(total - i - 1, Ordering::SeqCst);
+                    return;
+                }
+            }
+        });
+        (generation, sentences)
+    }
+
+    /// Barge-in: stop what is playing and drop sentences not yet made.
+    /// Returns the ms of speech that were cut.
+    pub fn stop(&self) -> u64 {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.media.stop_playback()
+    }
+
+    /// Speaking, or about to (a sentence is being made).
+    pub fn busy(&self) -> bool {
+        self.making.load(Ordering::SeqCst) > 0 || self.media.is_playing()
+    }
+}

@@ -1,0 +1,194 @@
+//! Personas, one TOML file each, picked by the number dialed:
+//!
+//! ```toml
+//! number = "13800000001"
+//! dialect = "sichuanese"
+//! answer = "answer"        # answer | busy | no_answer | reject | announcement | early_announcement
+//! reject_code = 404        # with answer = "reject"
+//! announcement = "您拨打的电话已关机"
+//! ring_ms = 800
+//! greeting = "喂？"         # said on answer, before the robot speaks
+//!
+//! [[turns]]
+//! say = "是我，啥子事嘛？"   # the reply after the robot's line ("" = stay silent)
+//! barge_in_ms = 1500       # or: cut in this long after the robot starts
+//! hangup_ms = 1000         # or: hang up this long after the robot starts
+//! ```
+
+use huikuan_core::Dialect;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    #[default]
+    Answer,
+    Busy,
+    NoAnswer,
+    Reject,
+    /// Answered, then a recording plays (voicemail, a carrier message).
+    Announcement,
+    /// A carrier message as early media (183) before any answer.
+    EarlyAnnouncement,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PersonaTurn {
+    #[serde(default)]
+    pub say: String,
+    #[serde(default)]
+    pub barge_in_ms: Option<u64>,
+    #[serde(default)]
+    pub hangup_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Persona {
+    #[serde(default)]
+    pub name: String,
+    pub number: String,
+    pub dialect: String,
+    #[serde(default)]
+    pub answer: Answer,
+    #[serde(default)]
+    pub reject_code: Option<u16>,
+    #[serde(default)]
+    pub announcement: Option<String>,
+    #[serde(default = "default_ring")]
+    pub ring_ms: u64,
+    #[serde(default)]
+    pub greeting: Option<String>,
+    #[serde(default)]
+    pub turns: Vec<PersonaTurn>,
+}
+
+fn default_ring() -> u64 {
+    600
+}
+
+impl Persona {
+    pub fn dialect(&self) -> Dialect {
+        self.dialect.parse().unwrap_or(Dialect::Mandarin)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.dialect
+            .parse::<Dialect>()
+            .map_err(|e| format!("dialect: {e}"))?;
+        if self.number.trim().is_empty() {
+            return Err("number: empty".into());
+        }
+        match self.answer {
+            Answer::Reject if self.reject_code.is_none_or(|c| !(400..700).contains(&c)) => {
+                Err("reject_code: needs a SIP code 400-699 with answer = \"reject\"".into())
+            }
+            Answer::Announcement | Answer::EarlyAnnouncement if self.announcement.is_none() => {
+                Err("announcement: the recording's words are needed".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// All personas of a directory, by number.
+#[derive(Debug, Clone, Default)]
+pub struct PersonaSet {
+    by_number: HashMap<String, Persona>,
+}
+
+impl PersonaSet {
+    pub fn load_dir(dir: &Path) -> Result<PersonaSet, String> {
+        let mut set = PersonaSet::default();
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        entries.sort();
+        for path in entries {
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut p: Persona =
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            p.check().map_err(|e| format!("{}: {e}", path.display()))?;
+            if p.name.is_empty() {
+                p.name = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+            }
+            if let Some(other) = set.by_number.get(&p.number) {
+                return Err(format!(
+                    "{}: number: {} is already persona '{}'",
+                    path.display(),
+                    p.number,
+                    other.name
+                ));
+            }
+            set.by_number.insert(p.number.clone(), p);
+        }
+        Ok(set)
+    }
+
+    pub fn insert(&mut self, p: Persona) {
+        self.by_number.insert(p.number.clone(), p);
+    }
+
+    /// The persona for a dialed number (digits compared, so +86 prefixes
+    /// and separators do not matter).
+    pub fn for_number(&self, dialed: &str) -> Option<&Persona> {
+        let digits = |s: &str| -> String { s.chars().filter(|c| c.is_ascii_digit()).collect() };
+        let d = digits(dialed);
+        self.by_number.values().find(|p| {
+            let n = digits(&p.number);
+            !n.is_empty() && (d == n || d.ends_with(&n))
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_number.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_number.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn personas_load_and_bad_ones_name_the_file_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("promise.toml"),
+            "number = \"13800000001\"\ndialect = \"sichuanese\"\n[[turns]]\nsay = \"是我\"\n",
+        )
+        .unwrap();
+        let set = PersonaSet::load_dir(dir.path()).unwrap();
+        let p = set.for_number("+8613800000001").unwrap();
+        assert_eq!(p.name, "promise");
+        assert_eq!(p.dialect(), Dialect::Sichuanese);
+        assert!(set.for_number("13900000000").is_none());
+
+        std::fs::write(
+            dir.path().join("z_bad.toml"),
+            "number = \"2\"\ndialect = \"klingon\"\n",
+        )
+        .unwrap();
+        let e = PersonaSet::load_dir(dir.path()).unwrap_err();
+        assert!(e.contains("z_bad.toml: dialect"), "{e}");
+        std::fs::write(
+            dir.path().join("z_bad.toml"),
+            "number = \"2\"\ndialect = \"mandarin\"\nanswer = \"reject\"\n",
+        )
+        .unwrap();
+        let e = PersonaSet::load_dir(dir.path()).unwrap_err();
+        assert!(e.contains("reject_code"), "{e}");
+    }
+}

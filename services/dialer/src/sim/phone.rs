@@ -1,0 +1,332 @@
+//! The simulator's phone: answers (or not) per persona, speaks the
+//! persona's lines, listens to the robot and keeps a record of each call.
+//! Voice-to-voice latency is measured here, from outside the robot: from
+//! the end of the persona's line (its last RTP frame of speech) to the
+//! first frame of robot speech that follows.
+
+use super::persona::{Answer, Persona, PersonaSet};
+use crate::media::{MediaEvent, RtpSocket};
+use crate::session::{Ear, Voice};
+use crate::sip::{CallEvent, IncomingCall, SipAgent, SipError};
+use huikuan_speech::service::SpeechEngines;
+use huikuan_speech::stream::RecognitionEvent;
+use rsipstack::sip::StatusCode;
+use serde::Serialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HeardLine {
+    pub at_ms: u64,
+    pub text: String,
+}
+
+/// What the simulator's phone went through on one call.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct HeardCall {
+    pub persona: String,
+    pub number: String,
+    pub caller: String,
+    pub answered: bool,
+    /// What the robot said, as the simulator's ASR heard it.
+    pub heard: Vec<HeardLine>,
+    /// What the persona said.
+    pub said: Vec<HeardLine>,
+    /// End of each persona line to the robot's first audio after it.
+    pub response_ms: Vec<u64>,
+    pub ended_by: String,
+    pub duration_ms: u64,
+}
+
+impl HeardCall {
+    pub fn heard_text(&self) -> String {
+        self.heard
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+pub struct Simulator {
+    agent: Arc<SipAgent>,
+    calls: Arc<Mutex<Vec<HeardCall>>>,
+}
+
+const LOUD: f32 = 0.02;
+const REACTION_MS: u64 = 250;
+const MAX_CALL: Duration = Duration::from_secs(180);
+
+fn rms(samples: &[f32]) -> f32 {
+    (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt()
+}
+
+impl Simulator {
+    pub async fn start(
+        bind: SocketAddr,
+        personas: PersonaSet,
+        engines: SpeechEngines,
+        out_dir: Option<PathBuf>,
+    ) -> Result<Arc<Simulator>, SipError> {
+        let (tx, mut rx) = mpsc::channel::<IncomingCall>(64);
+        let agent = SipAgent::start(bind, "huikuan-sim", Some(tx)).await?;
+        let sim = Arc::new(Simulator {
+            agent: agent.clone(),
+            calls: Arc::new(Mutex::new(Vec::new())),
+        });
+        let calls = sim.calls.clone();
+        let personas = Arc::new(personas);
+        let rtp_ip = agent.local_addr().ip();
+        tokio::spawn(async move {
+            while let Some(call) = rx.recv().await {
+                let personas = personas.clone();
+                let engines = engines.clone();
+                let calls = calls.clone();
+                let out_dir = out_dir.clone();
+                tokio::spawn(async move {
+                    let Some(persona) = personas.for_number(&call.number).cloned() else {
+                        tracing::info!(number = %call.number, "no persona: 404");
+                        call.reject(StatusCode::NotFound);
+                        return;
+                    };
+                    let record = play_persona(call, persona, &engines, rtp_ip).await;
+                    if let Some(dir) = out_dir {
+                        let path = dir.join(format!(
+                            "{}-{}.json",
+                            record.number,
+                            chrono::Utc::now().format("%H%M%S%3f")
+                        ));
+                        if let Ok(json) = serde_json::to_string_pretty(&record) {
+                            let _ = std::fs::write(path, json);
+                        }
+                    }
+                    calls.lock().unwrap_or_else(|p| p.into_inner()).push(record);
+                });
+            }
+        });
+        Ok(sim)
+    }
+
+    pub fn sip_addr(&self) -> SocketAddr {
+        self.agent.local_addr()
+    }
+
+    /// Calls finished so far.
+    pub fn calls(&self) -> Vec<HeardCall> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn open_dialogs(&self) -> usize {
+        self.agent.open_dialogs()
+    }
+}
+
+async fn play_persona(
+    mut call: IncomingCall,
+    persona: Persona,
+    engines: &SpeechEngines,
+    rtp_ip: IpAddr,
+) -> HeardCall {
+    let mut record = HeardCall {
+        persona: persona.name.clone(),
+        number: call.number.clone(),
+        caller: call.caller.clone(),
+        ..Default::default()
+    };
+    let dialect = persona.dialect();
+    match persona.answer {
+        Answer::Busy => {
+            call.reject(StatusCode::BusyHere);
+            record.ended_by = "rejected busy".into();
+            return record;
+        }
+        Answer::Reject => {
+            let code = persona.reject_code.unwrap_or(480);
+            call.reject(StatusCode::from(code));
+            record.ended_by = format!("rejected {code}");
+            return record;
+        }
+        Answer::NoAnswer => {
+            let _ = call.ring(None);
+            let _ = tokio::time::timeout(MAX_CALL, call.wait_cancelled()).await;
+            record.ended_by = "rang out".into();
+            return record;
+        }
+        Answer::EarlyAnnouncement => {
+            let Ok(rtp) = RtpSocket::bind(rtp_ip).await else {
+                call.reject(StatusCode::ServerInternalError);
+                return record;
+            };
+            let addr = rtp.local_addr().unwrap_or(SocketAddr::new(rtp_ip, 0));
+            let Ok(offer) = call.offer.clone() else {
+                call.reject(StatusCode::NotAcceptableHere);
+                return record;
+            };
+            let _ = call.ring(Some(addr));
+            let (media, _events) = rtp.start(offer);
+            let (voice, _q) = Voice::new(engines.tts.clone(), media.clone());
+            let text = persona.announcement.clone().unwrap_or_default();
+            let started = Instant::now();
+            let waiting = call.wait_cancelled();
+            tokio::pin!(waiting);
+            loop {
+                if !voice.busy() {
+                    voice.say(&text, dialect);
+                }
+                tokio::select! {
+                    _ = &mut waiting => break,
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+                if started.elapsed() > MAX_CALL {
+                    break;
+                }
+            }
+            media.stop();
+            record.ended_by = "caller cancelled during the announcement".into();
+            return record;
+        }
+        Answer::Announcement | Answer::Answer => {}
+    }
+
+    let _ = call.ring(None);
+    tokio::time::sleep(Duration::from_millis(persona.ring_ms)).await;
+    let Ok(rtp) = RtpSocket::bind(rtp_ip).await else {
+        call.reject(StatusCode::ServerInternalError);
+        return record;
+    };
+    let addr = rtp.local_addr().unwrap_or(SocketAddr::new(rtp_ip, 0));
+    let Some((active, remote)) = call.answer(addr).await else {
+        record.ended_by = "caller gave up before answer".into();
+        return record;
+    };
+    record.answered = true;
+    let mut control = active.spawn();
+    let (media, mut audio) = rtp.start(remote);
+    let (voice, mut queued) = Voice::new(engines.tts.clone(), media.clone());
+    let mut ear = match Ear::new(engines, dialect, None) {
+        Ok(e) => e,
+        Err(e) => {
+            record.ended_by = format!("no speech engine: {e}");
+            let _ = control.hangup.send(());
+            return record;
+        }
+    };
+
+    let mut turn = 0usize;
+    let mut speak_at: Option<(Instant, String)> = None;
+    let mut hangup_at: Option<Instant> = None;
+    let mut my_speech_end: Option<u64> = None;
+    let mut robot_loud_at: u64 = 0;
+    let mut owed_turn = false;
+    let deadline = Instant::now() + MAX_CALL;
+    let far = Instant::now() + Duration::from_secs(3600);
+
+    if persona.answer == Answer::Announcement {
+        let text = persona.announcement.clone().unwrap_or_default();
+        voice.say(&text, dialect);
+        record.said.push(HeardLine { at_ms: 0, text });
+        hangup_at = Some(Instant::now() + Duration::from_secs(12));
+    } else if let Some(g) = &persona.greeting {
+        voice.say(g, dialect);
+        record.said.push(HeardLine {
+            at_ms: 0,
+            text: g.clone(),
+        });
+    }
+
+    let ended_by = loop {
+        tokio::select! {
+            e = audio.recv() => match e {
+                Some(MediaEvent::Audio { at_ms, samples }) => {
+                    if rms(&samples) > LOUD {
+                        if let Some(end) = my_speech_end.take() {
+                            // Only a reply if the robot was quiet when we finished.
+                            if end >= robot_loud_at + 300 {
+                                record.response_ms.push(at_ms.saturating_sub(end));
+                            }
+                        }
+                        robot_loud_at = at_ms;
+                    }
+                    for ev in ear.hear(&samples).await {
+                        match ev {
+                            RecognitionEvent::SpeechStarted { .. } => {
+                                if let Some(t) = persona.turns.get(turn) {
+                                    let now = Instant::now();
+                                    if let Some(ms) = t.barge_in_ms {
+                                        speak_at = Some((now + Duration::from_millis(ms), t.say.clone()));
+                                        turn += 1;
+                                    } else if let Some(ms) = t.hangup_ms {
+                                        hangup_at = Some(now + Duration::from_millis(ms));
+                                        turn += 1;
+                                    } else {
+                                        owed_turn = true;
+                                    }
+                                }
+                            }
+                            RecognitionEvent::Final { text, start_ms, .. } => {
+                                record.heard.push(HeardLine { at_ms: start_ms, text });
+                                if owed_turn && speak_at.is_none() {
+                                    owed_turn = false;
+                                    if let Some(t) = persona.turns.get(turn) {
+                                        turn += 1;
+                                        if !t.say.trim().is_empty() {
+                                            speak_at = Some((
+                                                Instant::now() + Duration::from_millis(REACTION_MS),
+                                                t.say.clone(),
+                                            ));
+                                        }
+                                    }
+                                }
+                            }
+                            RecognitionEvent::Partial { .. } => {}
+                        }
+                    }
+                }
+                Some(MediaEvent::PlaybackFinished { at_ms, .. }) => {
+                    if !voice.busy() {
+                        my_speech_end = Some(at_ms);
+                    }
+                }
+                Some(_) => {}
+                None => break "media stopped".to_string(),
+            },
+            _ = queued.recv() => {}
+            e = control.events.recv() => match e {
+                Some(CallEvent::Ended { .. }) | None => break "robot hung up".to_string(),
+                Some(CallEvent::MediaChanged(m)) => media.update_remote(m),
+                Some(CallEvent::Dtmf(_)) => {}
+            },
+            _ = tokio::time::sleep_until(speak_at.as_ref().map(|(t, _)| *t).unwrap_or(far)) => {
+                if let Some((_, text)) = speak_at.take() {
+                    my_speech_end = None;
+                    voice.say(&text, dialect);
+                    record.said.push(HeardLine { at_ms: media.now_ms(), text });
+                }
+            }
+            _ = tokio::time::sleep_until(hangup_at.unwrap_or(far)) => {
+                let _ = control.hangup.send(());
+                break "simulator hung up".to_string();
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                let _ = control.hangup.send(());
+                break "simulator time limit".to_string();
+            }
+        }
+    };
+    for ev in ear.finish().await {
+        if let RecognitionEvent::Final { text, start_ms, .. } = ev {
+            record.heard.push(HeardLine {
+                at_ms: start_ms,
+                text,
+            });
+        }
+    }
+    media.stop();
+    record.duration_ms = media.now_ms();
+    record.ended_by = ended_by;
+    record
+}

@@ -1,0 +1,196 @@
+//! The robot calling the debtor simulator over real SIP and RTP on
+//! loopback, with the real speech models on both ends: every persona in
+//! tests/data/personas ends with the disposition it should, the promise is
+//! stored exactly, a wrong party hears no debt, and each answered call
+//! leaves a playable stereo recording.
+
+use chrono::NaiveDate;
+use huikuan_core::Dialect;
+use huikuan_dialer::call::{CallRequest, Dialer};
+use huikuan_dialer::session::{CallReport, RobotCallConfig};
+use huikuan_dialer::sim::{HeardCall, PersonaSet, Simulator};
+use huikuan_dialer::sip::{SipAgent, Trunk, TrunkConfig};
+use huikuan_dialogue::conversation::{CallAccount, Engine};
+use huikuan_speech::service::SpeechEngines;
+use huikuan_speech::SpeechConfig;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn engines() -> SpeechEngines {
+    SpeechConfig::default()
+        .engines()
+        .expect("speech models missing: run ./scripts/fetch-models.sh")
+}
+
+fn account() -> CallAccount {
+    serde_json::from_str(&std::fs::read_to_string(repo().join("samples/account.json")).unwrap())
+        .unwrap()
+}
+
+struct Rig {
+    sim: Arc<Simulator>,
+    trunk: Trunk,
+    engines: SpeechEngines,
+    dialogue: Engine,
+    recordings: tempfile::TempDir,
+}
+
+async fn rig() -> Rig {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let engines = engines();
+    let personas = PersonaSet::load_dir(&repo().join("tests/data/personas")).unwrap();
+    let sim = Simulator::start("127.0.0.1:0".parse().unwrap(), personas, engines.clone(), None)
+        .await
+        .unwrap();
+    let agent = SipAgent::start("127.0.0.1:0".parse().unwrap(), "huikuan-test", None)
+        .await
+        .unwrap();
+    let trunk = Trunk::new(
+        TrunkConfig {
+            name: "sim".into(),
+            proxy: sim.sip_addr().to_string(),
+            domain: None,
+            username: None,
+            password: None,
+            caller_id: "4008001234".into(),
+            max_concurrent: 16,
+            calls_per_second: 20.0,
+            ring_timeout_secs: 4,
+            codec: "pcmu".into(),
+        },
+        agent,
+    )
+    .unwrap();
+    Rig {
+        sim,
+        trunk,
+        engines,
+        dialogue: Engine::builtin(),
+        recordings: tempfile::tempdir().unwrap(),
+    }
+}
+
+async fn call(rig: &Rig, number: &str, dialect: Dialect) -> (CallReport, Option<HeardCall>) {
+    let dialer = Dialer {
+        trunk: &rig.trunk,
+        engines: &rig.engines,
+        dialogue: &rig.dialogue,
+        config: RobotCallConfig::default(),
+        recordings: Some(rig.recordings.path().to_path_buf()),
+    };
+    let report = dialer
+        .call(CallRequest {
+            attempt_id: format!("attempt-{number}"),
+            number: number.into(),
+            caller_id: None,
+            account: account(),
+            dialect,
+            today: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+        })
+        .await;
+    // The simulator files its record when its side of the call is over.
+    let mut heard = None;
+    for _ in 0..50 {
+        heard = rig.sim.calls().into_iter().find(|c| c.number.ends_with(number));
+        if heard.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "--- {number}: {} ({:?})\n{}\nsimulator heard: {:?}\nrobot response ms {:?}, simulator measured {:?}, barge-in stop ms {:?}",
+        report.disposition,
+        report.ended_by,
+        report.transcript_text(),
+        heard.as_ref().map(|h| h.heard_text()),
+        report.response_ms,
+        heard.as_ref().map(|h| h.response_ms.clone()),
+        report.barge_in_stop_ms
+    );
+    (report, heard)
+}
+
+fn assert_recording(report: &CallReport) {
+    let path = report.recording.as_ref().expect("a recording path");
+    let r = hound::WavReader::open(path).expect("a playable WAV");
+    let spec = r.spec();
+    assert_eq!((spec.channels, spec.sample_rate), (2, 8000));
+    assert!(r.duration() > 8000, "more than a second of call");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promise_to_pay_is_stored_exactly() {
+    let rig = rig().await;
+    let (report, heard) = call(&rig, "13800000001", Dialect::Mandarin).await;
+    assert_eq!(report.disposition, "promise_to_pay");
+    let o = report.outcome.as_ref().unwrap();
+    assert_eq!(o.promise_date.as_deref(), Some("2026-12-02"));
+    assert_eq!(o.promise_amount.as_deref(), Some("3500"));
+    assert!(heard.unwrap().answered);
+    assert_recording(&report);
+}
+
+/// The rest of the personas, run as one small campaign (concurrently, as a
+/// dialer worker would).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_persona_ends_with_the_right_disposition() {
+    let rig = rig().await;
+    let cases: &[(&str, Dialect, &str)] = &[
+        ("13800000002", Dialect::Sichuanese, "wrong_party"),
+        ("13800000003", Dialect::Mandarin, "busy"),
+        ("13800000004", Dialect::Mandarin, "no_answer"),
+        ("13800000005", Dialect::Mandarin, "powered_off"),
+        ("13800000006", Dialect::Mandarin, "no_answer"),
+        ("13800000007", Dialect::Cantonese, "handed_to_agent"),
+        ("13800000008", Dialect::Mandarin, "refused"),
+        ("13800000009", Dialect::Mandarin, "dropped"),
+        ("13800000010", Dialect::Sichuanese, "promise_to_pay"),
+        ("13800000011", Dialect::Mandarin, "invalid_number"),
+    ];
+    let results = futures::future::join_all(
+        cases.iter().map(|(number, dialect, _)| call(&rig, number, *dialect)),
+    )
+    .await;
+    let mut wrong = Vec::new();
+    for ((number, _, want), (report, heard)) in cases.iter().zip(&results) {
+        if report.disposition != *want {
+            wrong.push(format!("{number}: {} (want {want})", report.disposition));
+        }
+        let answered = heard.as_ref().is_some_and(|h| h.answered);
+        if answered {
+            assert_recording(report);
+        }
+        match *number {
+            "13800000002" => {
+                let heard = heard.as_ref().unwrap().heard_text();
+                for secret in ["逾期", "消费贷", "三千", "3250", "3,250"] {
+                    assert!(!heard.contains(secret), "wrong party heard '{secret}': {heard}");
+                }
+                assert!(!report.outcome.as_ref().unwrap().debt_disclosed);
+            }
+            "13800000007" => assert_eq!(
+                report.outcome.as_ref().unwrap().handoff_reason.as_deref(),
+                Some("request_human")
+            ),
+            "13800000010" => {
+                assert!(!report.barge_in_stop_ms.is_empty(), "the robot was cut in on");
+                assert!(report.transcript.iter().any(|l| l.interrupted));
+                let o = report.outcome.as_ref().unwrap();
+                assert_eq!(o.promise_date.as_deref(), Some("2026-11-25"));
+                assert_eq!(o.promise_amount.as_deref(), Some("3000"));
+            }
+            _ => {}
+        }
+    }
+    assert!(wrong.is_empty(), "wrong dispositions: {wrong:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rig.sim.open_dialogs(), 0, "every dialog ended");
+}
