@@ -22,6 +22,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub dispatch: DispatchConfig,
     pub speech: huikuan_speech::SpeechConfig,
+    pub dialer: huikuan_dialer::DialerConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -53,6 +54,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             dispatch: DispatchConfig::default(),
             speech: huikuan_speech::SpeechConfig::default(),
+            dialer: huikuan_dialer::DialerConfig::default(),
         }
     }
 }

@@ -7,6 +7,7 @@
 mod admin;
 mod bench;
 mod config;
+mod dialer;
 mod import;
 mod nlu;
 mod serve;
@@ -55,6 +56,10 @@ enum Command {
     CheckModels,
     /// Speak text into a WAV file in a dialect's voice.
     Tts(speech::TtsArgs),
+    /// Run a dialer worker: lease calls from the orchestrator and place them through the SIP trunk.
+    Dialer(dialer::DialerArgs),
+    /// Run the debtor simulator: a SIP phone answering as scripted personas.
+    Sim(dialer::SimArgs),
     /// Developer tools: synthetic data and load generators.
     #[command(subcommand)]
     Dev(bench::DevCommand),
@@ -92,6 +97,8 @@ fn main() -> std::process::ExitCode {
             Command::Campaign(cmd) => admin::campaign(config, cmd).await,
             Command::Accounts(cmd) => admin::accounts(config, cmd).await,
             Command::Dev(cmd) => bench::run(config, cmd).await,
+            Command::Dialer(args) => dialer::dialer(config, args).await,
+            Command::Sim(args) => dialer::sim(config, args).await,
             Command::Asr(args) => tokio::task::block_in_place(|| speech::asr(config, args)),
             Command::Nlu(args) => tokio::task::block_in_place(|| nlu::run(args)),
             Command::Chat(args) => tokio::task::block_in_place(|| nlu::chat(args)),

@@ -15,3 +15,6 @@ pub mod sdp;
 pub mod sim;
 pub mod session;
 pub mod sip;
+pub mod worker;
+
+pub use worker::DialerConfig;

@@ -61,7 +61,7 @@ async fn rig() -> Rig {
             username: None,
             password: None,
             caller_id: "4008001234".into(),
-            max_concurrent: 16,
+            max_concurrent: 3,
             calls_per_second: 20.0,
             ring_timeout_secs: 4,
             codec: "pcmu".into(),

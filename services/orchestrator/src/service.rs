@@ -11,7 +11,7 @@ use huikuan_core::portfolio::RowError;
 use huikuan_core::{CampaignStatus, Disposition, Money};
 use huikuan_store::accounts::AccountFilter;
 use huikuan_store::import::Importer;
-use huikuan_store::{OutcomeReport, ReportResult, Store};
+use huikuan_store::{CallRecord, OutcomeReport, ReportResult, Store};
 use std::pin::Pin;
 use std::time::Duration;
 use tokio_stream::StreamExt;
@@ -108,6 +108,22 @@ fn parse_report(r: pb::ReportOutcomeRequest) -> Result<OutcomeReport, Status> {
     if r.note.len() > 4096 {
         return Err(invalid("note", "longer than 4096 bytes"));
     }
+    for (field, value) in [
+        ("transcript_json", &r.transcript_json),
+        ("metrics_json", &r.metrics_json),
+    ] {
+        if !value.is_empty() {
+            if value.len() > 1 << 20 {
+                return Err(invalid(field, "longer than 1 MiB"));
+            }
+            serde_json::from_str::<serde_json::Value>(value)
+                .map_err(|e| invalid(field, format!("not JSON: {e}")))?;
+        }
+    }
+    if r.recording_path.len() > 1024 {
+        return Err(invalid("recording_path", "longer than 1024 bytes"));
+    }
+    let some = |s: String| Some(s).filter(|s| !s.is_empty());
     Ok(OutcomeReport {
         attempt_id: r.attempt_id,
         lease_token: r.lease_token,
@@ -117,6 +133,11 @@ fn parse_report(r: pb::ReportOutcomeRequest) -> Result<OutcomeReport, Status> {
         duration_ms: r.duration_ms,
         promise,
         callback_at,
+        record: CallRecord {
+            recording_path: some(r.recording_path),
+            transcript: some(r.transcript_json),
+            metrics: some(r.metrics_json),
+        },
     })
 }
 

@@ -75,6 +75,18 @@ pub struct OutcomeReport {
     pub duration_ms: i64,
     pub promise: Option<(NaiveDate, Money)>,
     pub callback_at: Option<DateTime<Utc>>,
+    /// What the call left behind (absent for calls never answered).
+    pub record: CallRecord,
+}
+
+/// The recording path, transcript and measurements of a call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallRecord {
+    pub recording_path: Option<String>,
+    /// JSON.
+    pub transcript: Option<String>,
+    /// JSON.
+    pub metrics: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -546,6 +558,18 @@ impl Store {
             )
             .col_expr(call_attempt::Column::ReportedAtMs, Some(now_ms).into())
             .col_expr(
+                call_attempt::Column::RecordingPath,
+                report.record.recording_path.clone().into(),
+            )
+            .col_expr(
+                call_attempt::Column::Transcript,
+                report.record.transcript.clone().into(),
+            )
+            .col_expr(
+                call_attempt::Column::Metrics,
+                report.record.metrics.clone().into(),
+            )
+            .col_expr(
                 call_attempt::Column::LeaseOwner,
                 Some(report.worker_id.clone()).into(),
             )
@@ -651,6 +675,9 @@ impl Store {
             callback_at_ms: Set(None),
             reported_at_ms: Set(None),
             created_at_ms: Set(now.timestamp_millis()),
+            recording_path: Set(None),
+            transcript: Set(None),
+            metrics: Set(None),
         };
         call_attempt::Entity::insert(model)
             .on_conflict(

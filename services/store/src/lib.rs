@@ -30,7 +30,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 pub use accounts::{AccountFilter, AccountPage, AccountView};
 pub use campaigns::Campaign;
-pub use dispatch::{Lease, OutcomeReport, ReportResult};
+pub use dispatch::{CallRecord, Lease, OutcomeReport, ReportResult};
 pub use import::{BatchStats, ImportRun};
 
 /// Errors a store call can return; each maps to one gRPC status.

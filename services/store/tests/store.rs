@@ -223,6 +223,7 @@ fn report(lease: &huikuan_store::Lease, d: Disposition) -> OutcomeReport {
         duration_ms: 1_000,
         promise: None,
         callback_at: None,
+        record: Default::default(),
     }
 }
 

@@ -62,6 +62,10 @@ pub struct Persona {
     pub ring_ms: u64,
     #[serde(default)]
     pub greeting: Option<String>,
+    /// The language the persona actually speaks when it differs from the
+    /// account's dialect (a Cantonese account answered in Mandarin).
+    #[serde(default)]
+    pub speaks: Option<String>,
     #[serde(default)]
     pub turns: Vec<PersonaTurn>,
 }
@@ -75,10 +79,21 @@ impl Persona {
         self.dialect.parse().unwrap_or(Dialect::Mandarin)
     }
 
+    /// The voice and ear the simulator uses.
+    pub fn speaking(&self) -> Dialect {
+        self.speaks
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| self.dialect())
+    }
+
     fn check(&self) -> Result<(), String> {
         self.dialect
             .parse::<Dialect>()
             .map_err(|e| format!("dialect: {e}"))?;
+        if let Some(s) = &self.speaks {
+            s.parse::<Dialect>().map_err(|e| format!("speaks: {e}"))?;
+        }
         if self.number.trim().is_empty() {
             return Err("number: empty".into());
         }

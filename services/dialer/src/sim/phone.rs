@@ -137,7 +137,7 @@ async fn play_persona(
         caller: call.caller.clone(),
         ..Default::default()
     };
-    let dialect = persona.dialect();
+    let dialect = persona.speaking();
     match persona.answer {
         Answer::Busy => {
             call.reject(StatusCode::BusyHere);

@@ -245,40 +245,63 @@ impl DialAttempt {
     }
 
     /// The next thing that happens. After `Answered` or `Failed` the
-    /// attempt is over (further calls report `Failed`).
+    /// attempt is over (further calls report `Failed`). Cancel-safe: a
+    /// `select!` may drop this future and call it again.
     pub async fn next(&mut self) -> DialStep {
-        let (Some(mut join), Some(mut states)) = (self.join.take(), self.states.take()) else {
-            return DialStep::Failed {
-                code: None,
-                disposition: Disposition::Failed,
-                reason: "attempt already finished".into(),
-            };
-        };
+        enum Got {
+            Early(u16, Vec<u8>),
+            Done(Result<InviteAsyncResult, tokio::task::JoinError>),
+            Closed,
+            Timeout,
+        }
         loop {
-            tokio::select! {
-                // States first: a 183 queued before the 200 is still reported.
-                biased;
-                s = states.recv() => match s {
-                    Some(DialogState::Early(_, resp)) => {
-                        let code = resp.status_code.code();
-                        let early_media = if resp.body.is_empty() {
-                            None
-                        } else {
-                            sdp::parse(&resp.body, Some(self.law)).ok()
-                        };
-                        self.join = Some(join);
-                        self.states = Some(states);
-                        return DialStep::Progress { code, early_media };
-                    }
-                    Some(_) => {}
-                    None => {
+            let got = {
+                let (Some(join), Some(states)) = (self.join.as_mut(), self.states.as_mut()) else {
+                    return DialStep::Failed {
+                        code: None,
+                        disposition: Disposition::Failed,
+                        reason: "attempt already finished".into(),
+                    };
+                };
+                let deadline = self.deadline;
+                let cancelled = self.cancelled;
+                tokio::select! {
+                    // States first: a 183 queued before the 200 is still reported.
+                    biased;
+                    s = states.recv() => match s {
+                        Some(DialogState::Early(_, resp)) => Got::Early(resp.status_code.code(), resp.body),
+                        Some(_) => continue,
                         // The dialog dropped its sender; the join result follows.
-                        let r = (&mut join).await;
-                        return self.final_step(r, states);
-                    }
-                },
-                r = &mut join => return self.final_step(r, states),
-                _ = tokio::time::sleep_until(self.deadline), if !self.cancelled => {
+                        None => Got::Closed,
+                    },
+                    r = join => Got::Done(r),
+                    _ = tokio::time::sleep_until(deadline), if !cancelled => Got::Timeout,
+                }
+            };
+            match got {
+                Got::Early(code, body) => {
+                    let early_media = if body.is_empty() {
+                        None
+                    } else {
+                        sdp::parse(&body, Some(self.law)).ok()
+                    };
+                    return DialStep::Progress { code, early_media };
+                }
+                Got::Done(r) => {
+                    self.join = None;
+                    let states = self.states.take().expect("present until done");
+                    return self.final_step(r, states);
+                }
+                Got::Closed => {
+                    let r = match self.join.as_mut() {
+                        Some(j) => j.await,
+                        None => continue,
+                    };
+                    self.join = None;
+                    let states = self.states.take().expect("present until done");
+                    return self.final_step(r, states);
+                }
+                Got::Timeout => {
                     info!(call_id = %self.call_id(), "ring timeout: CANCEL");
                     self.cancel().await;
                 }

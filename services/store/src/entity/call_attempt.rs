@@ -27,6 +27,11 @@ pub struct Model {
     pub callback_at_ms: Option<i64>,
     pub reported_at_ms: Option<i64>,
     pub created_at_ms: i64,
+    pub recording_path: Option<String>,
+    /// JSON: the timed transcript of both sides.
+    pub transcript: Option<String>,
+    /// JSON: what the call measured (response times, barge-ins).
+    pub metrics: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,118 @@
+//! `huikuan dialer` (the worker placing robot calls) and `huikuan sim`
+//! (the debtor simulator answering them).
+
+use crate::config::Config;
+use clap::Args;
+use huikuan_dialer::sim::{PersonaSet, Simulator};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Args)]
+pub struct DialerArgs {
+    /// Stop after this many seconds with nothing left to call (default: run until SIGINT/SIGTERM).
+    #[arg(long)]
+    pub idle_exit_secs: Option<u64>,
+}
+
+#[derive(Args)]
+pub struct SimArgs {
+    /// SIP address to answer on (UDP).
+    #[arg(long, default_value = "127.0.0.1:5090")]
+    pub listen: SocketAddr,
+    /// Directory of persona TOML files.
+    #[arg(long, default_value = "tests/data/personas")]
+    pub personas: PathBuf,
+    /// Write one JSON record per call here (what the simulator heard and said).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub async fn dialer(config: Config, args: DialerArgs) -> anyhow::Result<ExitCode> {
+    let engines = config.speech.engines()?;
+    let recordings = if config.dialer.recordings.is_absolute() {
+        config.dialer.recordings.clone()
+    } else {
+        config.data_dir.join(&config.dialer.recordings)
+    };
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        crate::serve::shutdown_signal().await;
+        stop.cancel();
+    });
+    if let Some(secs) = args.idle_exit_secs {
+        let stop = shutdown.clone();
+        let endpoint = config.dialer.orchestrator.clone();
+        let token = config.server.token.clone();
+        tokio::spawn(async move { exit_when_idle(endpoint, token, secs, stop).await });
+    }
+    let stats = huikuan_dialer::worker::run(
+        config.dialer.clone(),
+        &config.server.token,
+        engines,
+        recordings,
+        shutdown,
+    )
+    .await?;
+    println!(
+        "dialer: {} calls, {} outcomes reported, {} reports failed",
+        stats.calls, stats.reported, stats.report_failures
+    );
+    Ok(if stats.report_failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Stops the worker once the orchestrator's events have been quiet (no
+/// call leased or reported) for `secs`.
+async fn exit_when_idle(endpoint: String, token: String, secs: u64, stop: CancellationToken) {
+    use huikuan_orchestrator::pb;
+    let Ok(mut client) = huikuan_orchestrator::client::connect(&endpoint, &token).await else {
+        return;
+    };
+    let Ok(stream) = client
+        .watch_events(pb::WatchEventsRequest::default())
+        .await
+    else {
+        return;
+    };
+    let mut stream = stream.into_inner();
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(secs), stream.message()).await {
+            Ok(Ok(Some(_))) => continue,
+            _ => break,
+        }
+    }
+    tracing::info!(secs, "no call activity: stopping");
+    stop.cancel();
+}
+
+pub async fn sim(config: Config, args: SimArgs) -> anyhow::Result<ExitCode> {
+    let personas = PersonaSet::load_dir(&args.personas).map_err(anyhow::Error::msg)?;
+    let engines = config.speech.engines()?;
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out)?;
+    }
+    let sim = Simulator::start(args.listen, personas.clone(), engines, args.out.clone()).await?;
+    println!(
+        "sim: {} personas answering on sip:{}",
+        personas.len(),
+        sim.sip_addr()
+    );
+    crate::serve::shutdown_signal().await;
+    for call in sim.calls() {
+        println!(
+            "{} {}: answered={} {} heard: {}",
+            call.number,
+            call.persona,
+            call.answered,
+            call.ended_by,
+            call.heard_text()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

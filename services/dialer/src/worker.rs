@@ -1,0 +1,262 @@
+//! The dialer worker: leases due call attempts from the orchestrator over
+//! gRPC, runs up to N calls at once through the trunk, and reports each
+//! outcome with its transcript, recording path and measured figures.
+//!
+//! Crash safety comes from the orchestrator's leases: an outcome is
+//! reported as soon as its call ends (and retried while the orchestrator is
+//! unreachable, within the lease); a worker that dies leaves its leases to
+//! expire, and the attempts go back to the queue.
+
+use crate::call::{CallRequest, Dialer};
+use crate::session::{CallReport, RobotCallConfig};
+use crate::sip::{SipAgent, Trunk, TrunkConfig};
+use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+use huikuan_core::Dialect;
+use huikuan_dialogue::conversation::{CallAccount, Engine};
+use huikuan_orchestrator::client;
+use huikuan_orchestrator::pb;
+use huikuan_speech::service::SpeechEngines;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+/// `[dialer]` in huikuan.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DialerConfig {
+    /// The orchestrator's gRPC address (the token is `server.token`).
+    pub orchestrator: String,
+    pub worker_id: String,
+    /// Calls at once (also capped by the trunk's own limit).
+    pub max_calls: usize,
+    /// Leases must outlast the longest call.
+    pub lease_seconds: u32,
+    /// Wait between lease requests when nothing was due.
+    pub idle_poll_ms: u64,
+    /// Local SIP address (UDP).
+    pub sip_listen: SocketAddr,
+    /// The lender's name as debtors know it (the robot says it).
+    pub platform: String,
+    /// Recordings directory; relative paths are under the data directory.
+    pub recordings: PathBuf,
+    pub robot: RobotCallConfig,
+    pub trunk: Option<TrunkConfig>,
+}
+
+impl Default for DialerConfig {
+    fn default() -> Self {
+        DialerConfig {
+            orchestrator: "http://127.0.0.1:50051".into(),
+            worker_id: format!("dialer-{}", std::process::id()),
+            max_calls: 4,
+            lease_seconds: 600,
+            idle_poll_ms: 1000,
+            sip_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            platform: "回款金融".into(),
+            recordings: PathBuf::from("recordings"),
+            robot: RobotCallConfig::default(),
+            trunk: None,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WorkerStats {
+    pub calls: u64,
+    pub reported: u64,
+    pub report_failures: u64,
+}
+
+/// Everything a call needs, shared by the worker's call tasks.
+struct Shared {
+    trunk: Trunk,
+    engines: SpeechEngines,
+    dialogue: Engine,
+    robot: RobotCallConfig,
+    recordings: PathBuf,
+    platform: String,
+    worker_id: String,
+}
+
+/// Runs until `shutdown`; then finishes the calls in progress.
+pub async fn run(
+    config: DialerConfig,
+    token: &str,
+    engines: SpeechEngines,
+    recordings: PathBuf,
+    shutdown: CancellationToken,
+) -> anyhow::Result<WorkerStats> {
+    let trunk_config = config
+        .trunk
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("dialer.trunk: no SIP trunk configured"))?;
+    let agent = SipAgent::start(config.sip_listen, "huikuan-dialer", None).await?;
+    let trunk = Trunk::new(trunk_config, agent)?;
+    let mut grpc = client::connect(&config.orchestrator, token).await?;
+    let shared = Arc::new(Shared {
+        trunk,
+        engines,
+        dialogue: Engine::builtin(),
+        robot: config.robot.clone(),
+        recordings,
+        platform: config.platform.clone(),
+        worker_id: config.worker_id.clone(),
+    });
+    info!(worker = %config.worker_id, max_calls = config.max_calls, "dialer worker started");
+    let mut calls: JoinSet<(bool, bool)> = JoinSet::new();
+    let mut stats = WorkerStats::default();
+    let max = config.max_calls.max(1);
+    loop {
+        while let Some(done) = calls.try_join_next() {
+            count(&mut stats, done);
+        }
+        if shutdown.is_cancelled() {
+            break;
+        }
+        let free = max - calls.len();
+        let mut leased = 0;
+        if free > 0 {
+            let req = pb::LeaseCallsRequest {
+                worker_id: config.worker_id.clone(),
+                max_calls: free as u32,
+                lease_seconds: config.lease_seconds,
+            };
+            match grpc.lease_calls(req).await {
+                Ok(resp) => {
+                    for lease in resp.into_inner().leases {
+                        leased += 1;
+                        let shared = shared.clone();
+                        let grpc = grpc.clone();
+                        calls.spawn(async move { run_lease(shared, grpc, lease).await });
+                    }
+                }
+                Err(e) => warn!(error = %e, "LeaseCalls failed; retrying"),
+            }
+        }
+        if leased == 0 {
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep(Duration::from_millis(config.idle_poll_ms)) => {}
+                Some(done) = calls.join_next(), if !calls.is_empty() => count(&mut stats, done),
+            }
+        }
+    }
+    info!(in_progress = calls.len(), "shutting down: finishing calls in progress");
+    while let Some(done) = calls.join_next().await {
+        count(&mut stats, done);
+    }
+    Ok(stats)
+}
+
+fn count(stats: &mut WorkerStats, done: Result<(bool, bool), tokio::task::JoinError>) {
+    stats.calls += 1;
+    match done {
+        Ok((true, _)) => stats.reported += 1,
+        Ok((false, _)) | Err(_) => stats.report_failures += 1,
+    }
+}
+
+/// The debtor's date where they live (for "明天", "下周三").
+fn debtor_today(time_zone: &str) -> NaiveDate {
+    match time_zone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => Utc::now().with_timezone(&tz).date_naive(),
+        Err(_) => Utc::now().date_naive(),
+    }
+}
+
+async fn run_lease(shared: Arc<Shared>, mut grpc: client::Client, lease: pb::CallLease) -> (bool, bool) {
+    let dialect: Dialect = lease.dialect.parse().unwrap_or(Dialect::Mandarin);
+    let dialer = Dialer {
+        trunk: &shared.trunk,
+        engines: &shared.engines,
+        dialogue: &shared.dialogue,
+        config: shared.robot.clone(),
+        recordings: Some(shared.recordings.clone()),
+    };
+    let request = CallRequest {
+        attempt_id: lease.attempt_id.clone(),
+        number: lease.phone.clone(),
+        caller_id: None,
+        account: CallAccount {
+            name: lease.debtor_name.clone(),
+            platform: shared.platform.clone(),
+            product: lease.product.clone(),
+            overdue_amount: lease.overdue_amount.clone(),
+            due_date: lease.due_date.clone(),
+            days_past_due: lease.days_past_due,
+        },
+        dialect,
+        today: debtor_today(&lease.time_zone),
+    };
+    info!(attempt = %lease.attempt_id, phone = %lease.phone, %dialect, "calling");
+    let report = dialer.call(request).await;
+    info!(attempt = %lease.attempt_id, disposition = %report.disposition, "call ended");
+    let answered = !report.transcript.is_empty();
+    let req = outcome_request(&lease, &shared.worker_id, &report);
+    for attempt in 0..5u32 {
+        match grpc.report_outcome(req.clone()).await {
+            Ok(_) => return (true, answered),
+            Err(s) if s.code() == tonic::Code::InvalidArgument || s.code() == tonic::Code::FailedPrecondition => {
+                error!(attempt = %lease.attempt_id, error = %s, "outcome refused");
+                return (false, answered);
+            }
+            Err(s) => {
+                warn!(attempt = %lease.attempt_id, error = %s, "ReportOutcome failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+            }
+        }
+    }
+    (false, answered)
+}
+
+/// The orchestrator's report for a finished call.
+pub fn outcome_request(lease: &pb::CallLease, worker_id: &str, report: &CallReport) -> pb::ReportOutcomeRequest {
+    let outcome = report.outcome.as_ref();
+    let callback_at = outcome
+        .and_then(|o| o.callback_time.as_deref())
+        .and_then(|t| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M").ok())
+        .and_then(|local| {
+            let tz: chrono_tz::Tz = lease.time_zone.parse().ok()?;
+            tz.from_local_datetime(&local).earliest()
+        })
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    let note = match (outcome, &report.ended_by) {
+        (Some(o), Some(why)) => format!("{} [{why}]", o.summary),
+        (Some(o), None) => o.summary.clone(),
+        (None, Some(why)) => why.clone(),
+        (None, None) => String::new(),
+    };
+    let metrics = serde_json::json!({
+        "response_ms": report.response_ms,
+        "barge_in_stop_ms": report.barge_in_stop_ms,
+        "handoff_reason": outcome.and_then(|o| o.handoff_reason.clone()),
+        "identity_verified": outcome.map(|o| o.identity_verified),
+        "debt_disclosed": outcome.map(|o| o.debt_disclosed),
+    });
+    let mut note = note;
+    note.truncate(note.char_indices().nth(1000).map(|(i, _)| i).unwrap_or(note.len()));
+    pb::ReportOutcomeRequest {
+        attempt_id: lease.attempt_id.clone(),
+        lease_token: lease.lease_token,
+        worker_id: worker_id.to_string(),
+        disposition: report.disposition.clone(),
+        note,
+        duration_ms: report.duration_ms as i64,
+        promise_date: outcome.and_then(|o| o.promise_date.clone()).unwrap_or_default(),
+        promise_amount: outcome.and_then(|o| o.promise_amount.clone()).unwrap_or_default(),
+        callback_at,
+        recording_path: report.recording.clone().unwrap_or_default(),
+        transcript_json: if report.transcript.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&report.transcript).unwrap_or_default()
+        },
+        metrics_json: metrics.to_string(),
+    }
+}
