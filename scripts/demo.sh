@@ -28,4 +28,35 @@ LINE="您好，这里是回款服务中心。您的借款已逾期十五天，�
 echo "--- the collection robot in text: a Sichuanese debtor promises to pay ---"
 printf '是我噻\n我莫得那么多钱，下周五先还两千嘛\n对头\n' |
   "$BIN" chat --dialect sichuanese --account samples/account.json
-echo "The live phone call (SIP dialer joining speech and dialogue) arrives with the dialer service."
+echo "--- live robot calls over SIP/RTP to simulated debtors in all three dialects ---"
+# The demo's simulated debtors answer at any hour: this server run uses a
+# 24-hour calling window, and the 1,000-account campaign above is paused.
+kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true
+"$BIN" campaign pause demo
+DEMO_CONF="$HUIKUAN_DATA_DIR/robot-demo.toml"
+cat > "$DEMO_CONF" <<CONF
+[server]
+listen = "$HUIKUAN_LISTEN"
+token = "$HUIKUAN_TOKEN"
+[dispatch]
+window_start = "00:00"
+window_end = "24:00"
+[dialer]
+orchestrator = "http://$HUIKUAN_LISTEN"
+max_calls = 3
+platform = "易贷"
+[dialer.trunk]
+name = "simulator"
+proxy = "127.0.0.1:5090"
+caller_id = "4008001234"
+ring_timeout_secs = 8
+CONF
+export HUIKUAN_CONFIG="$DEMO_CONF"
+"$BIN" import samples/robot-demo.csv --campaign robot-demo
+"$BIN" serve & SERVER=$!
+"$BIN" sim --listen 127.0.0.1:5090 --personas tests/data/personas --out "$HUIKUAN_DATA_DIR/sim" & SIM=$!
+trap 'kill $SERVER $SIM 2>/dev/null || true; wait $SERVER $SIM 2>/dev/null || true' EXIT
+for _ in $(seq 50); do (echo > /dev/tcp/${HUIKUAN_LISTEN%:*}/${HUIKUAN_LISTEN#*:}) 2>/dev/null && break; sleep 0.2; done
+sleep 2
+"$BIN" dialer --print-calls --idle-exit-secs 20
+"$BIN" campaign show robot-demo

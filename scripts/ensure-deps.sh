@@ -19,6 +19,8 @@ else
   python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
 fi
 command -v unzip >/dev/null || need+=(unzip)
+# SIPp: the independent SIP peer of the telephony interop tests.
+command -v sipp >/dev/null || need+=(sip-tester)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -14,6 +14,9 @@ pub struct DialerArgs {
     /// Stop after this many seconds with nothing left to call (default: run until SIGINT/SIGTERM).
     #[arg(long)]
     pub idle_exit_secs: Option<u64>,
+    /// Print each call's transcript and outcome as it ends.
+    #[arg(long)]
+    pub print_calls: bool,
 }
 
 #[derive(Args)]
@@ -48,8 +51,10 @@ pub async fn dialer(config: Config, args: DialerArgs) -> anyhow::Result<ExitCode
         let token = config.server.token.clone();
         tokio::spawn(async move { exit_when_idle(endpoint, token, secs, stop).await });
     }
+    let mut dialer_config = config.dialer.clone();
+    dialer_config.print_calls |= args.print_calls;
     let stats = huikuan_dialer::worker::run(
-        config.dialer.clone(),
+        dialer_config,
         &config.server.token,
         engines,
         recordings,

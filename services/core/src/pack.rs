@@ -138,6 +138,25 @@ impl DialectPack {
         }
         p
     }
+
+    /// Whether a transcript is only the prompt coming back (a known failure
+    /// of prompted recognizers on short or unclear audio: "利息、利息、分期"):
+    /// two or more pieces, each a vocabulary word or part of the prompt.
+    pub fn is_prompt_echo(&self, text: &str) -> bool {
+        let pieces: Vec<&str> = text
+            .split(|c: char| "、，,。.!！?？ ".contains(c))
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        if pieces.is_empty() {
+            return false;
+        }
+        let known = |p: &str| {
+            self.asr.vocabulary.iter().any(|v| v == p)
+                || (p.chars().count() >= 4 && self.asr.initial_prompt.contains(p))
+        };
+        (pieces.len() >= 2 || pieces[0].chars().count() >= 4) && pieces.iter().all(|p| known(p))
+    }
 }
 
 /// The three packs.
@@ -247,5 +266,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(e, "l.tsv: line 3: expected 'dialect<TAB>standard'");
+    }
+}
+
+#[cfg(test)]
+mod prompt_echo_tests {
+    use super::*;
+
+    #[test]
+    fn prompt_echoes_are_recognised() {
+        let packs = DialectPacks::builtin();
+        let m = packs.get(Dialect::Mandarin);
+        assert!(m.is_prompt_echo("利息、利息、分期。"));
+        assert!(m.is_prompt_echo("还款，逾期"));
+        assert!(m.is_prompt_echo("以下是普通话的句子。"));
+        assert!(!m.is_prompt_echo("利息"));
+        assert!(!m.is_prompt_echo("对，没问题。"));
+        assert!(!m.is_prompt_echo("利息太高了，分期吧"));
+        assert!(!m.is_prompt_echo(""));
     }
 }

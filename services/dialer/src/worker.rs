@@ -46,6 +46,8 @@ pub struct DialerConfig {
     pub recordings: PathBuf,
     pub robot: RobotCallConfig,
     pub trunk: Option<TrunkConfig>,
+    /// Print each call's transcript and outcome on stdout as it ends.
+    pub print_calls: bool,
 }
 
 impl Default for DialerConfig {
@@ -61,6 +63,7 @@ impl Default for DialerConfig {
             recordings: PathBuf::from("recordings"),
             robot: RobotCallConfig::default(),
             trunk: None,
+            print_calls: false,
         }
     }
 }
@@ -81,6 +84,7 @@ struct Shared {
     recordings: PathBuf,
     platform: String,
     worker_id: String,
+    print_calls: bool,
 }
 
 /// Runs until `shutdown`; then finishes the calls in progress.
@@ -106,6 +110,7 @@ pub async fn run(
         recordings,
         platform: config.platform.clone(),
         worker_id: config.worker_id.clone(),
+        print_calls: config.print_calls,
     });
     info!(worker = %config.worker_id, max_calls = config.max_calls, "dialer worker started");
     let mut calls: JoinSet<(bool, bool)> = JoinSet::new();
@@ -197,6 +202,21 @@ async fn run_lease(shared: Arc<Shared>, mut grpc: client::Client, lease: pb::Cal
     let report = dialer.call(request).await;
     info!(attempt = %lease.attempt_id, disposition = %report.disposition, "call ended");
     let answered = !report.transcript.is_empty();
+    if shared.print_calls {
+        let outcome = report
+            .outcome
+            .as_ref()
+            .and_then(|o| serde_json::to_string(o).ok())
+            .unwrap_or_default();
+        println!(
+            "=== {} {} ({dialect}): {}\n{}\noutcome: {outcome}\nrecording: {}\n",
+            lease.phone,
+            lease.debtor_name,
+            report.disposition,
+            report.transcript_text(),
+            report.recording.as_deref().unwrap_or("-"),
+        );
+    }
     let req = outcome_request(&lease, &shared.worker_id, &report);
     for attempt in 0..5u32 {
         match grpc.report_outcome(req.clone()).await {

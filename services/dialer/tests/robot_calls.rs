@@ -83,7 +83,12 @@ async fn call(rig: &Rig, number: &str, dialect: Dialect) -> (CallReport, Option<
         trunk: &rig.trunk,
         engines: &rig.engines,
         dialogue: &rig.dialogue,
-        config: RobotCallConfig::default(),
+        // Unoptimised test builds with both ends' recognizers on two
+        // cores: give the simulated debtors time to answer.
+        config: RobotCallConfig {
+            silence_timeout_ms: 12_000,
+            ..Default::default()
+        },
         recordings: Some(rig.recordings.path().to_path_buf()),
     };
     let report = dialer

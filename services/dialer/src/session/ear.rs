@@ -9,6 +9,7 @@ use huikuan_speech::stream::{RecognitionEvent, StreamOptions, StreamingRecognize
 use huikuan_speech::vad::Endpointer;
 
 pub struct Ear {
+    packs: huikuan_core::pack::DialectPacks,
     resampler: StreamResampler,
     recognizer: StreamingRecognizer,
     buf: Vec<f32>,
@@ -38,6 +39,7 @@ impl Ear {
             },
         );
         Ok(Ear {
+            packs: engines.packs.clone(),
             resampler: StreamResampler::new(8000, 16000, 160).map_err(|e| e.to_string())?,
             recognizer,
             buf: Vec::with_capacity(640),
@@ -59,11 +61,37 @@ impl Ear {
         let r = self.recognizer.push(&samples).await;
         self.buf = samples;
         match r {
-            Ok(events) => events,
+            Ok(events) => events.into_iter().map(|e| self.screen(e)).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "recognition failed");
                 Vec::new()
             }
+        }
+    }
+
+    /// A final that is only the recognizer's prompt coming back is heard
+    /// as unclear speech (empty text), not as words.
+    fn screen(&self, e: RecognitionEvent) -> RecognitionEvent {
+        match e {
+            RecognitionEvent::Final {
+                text,
+                start_ms,
+                end_ms,
+                dialect,
+                detection,
+                decode_ms,
+            } if self.packs.get(dialect).is_prompt_echo(&text) => {
+                tracing::debug!(%text, "prompt echo heard as unclear speech");
+                RecognitionEvent::Final {
+                    text: String::new(),
+                    start_ms,
+                    end_ms,
+                    dialect,
+                    detection,
+                    decode_ms,
+                }
+            }
+            e => e,
         }
     }
 

@@ -342,7 +342,7 @@ impl<'a, 'e> State<'a, 'e> {
             self.note_debtor(&text, start_ms, None);
             return Next::Continue;
         }
-        if self.conv.outcome().is_none() && !self.has_debtor_turns() {
+        if self.conv.outcome().is_none() && !self.has_debtor_turns() && !text.is_empty() {
             if let Some(a) = classify_announcement(&text) {
                 self.note_debtor(&text, start_ms, Some("announcement".into()));
                 self.announcement = Some(a);
@@ -358,7 +358,12 @@ impl<'a, 'e> State<'a, 'e> {
             return Next::Continue;
         }
         let turn = self.conv.reply(&text);
-        self.note_debtor(&text, start_ms, Some(turn.intent.as_str().to_string()));
+        let shown = if text.trim().is_empty() {
+            "[unclear]"
+        } else {
+            text.as_str()
+        };
+        self.note_debtor(shown, start_ms, Some(turn.intent.as_str().to_string()));
         self.awaiting_reply_since = Some(end_ms);
         let closing = turn.outcome.is_some();
         if turn.line.trim().is_empty() && closing {

@@ -61,6 +61,13 @@ const LOUD: f32 = 0.02;
 const REACTION_MS: u64 = 250;
 const MAX_CALL: Duration = Duration::from_secs(180);
 
+/// The robot asked to hear the last line again ("再说一遍", "听得到吗").
+fn asks_to_repeat(heard: &str) -> bool {
+    ["再说一遍", "再讲一次", "再说一次", "没有听清", "没听清", "听唔清", "听到我", "听得到", "听唔听到"]
+        .iter()
+        .any(|p| heard.contains(p))
+}
+
 fn rms(samples: &[f32]) -> f32 {
     (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt()
 }
@@ -254,31 +261,42 @@ async fn play_persona(
                     for ev in ear.hear(&samples).await {
                         match ev {
                             RecognitionEvent::SpeechStarted { .. } => {
-                                if let Some(t) = persona.turns.get(turn) {
-                                    let now = Instant::now();
-                                    if let Some(ms) = t.barge_in_ms {
+                                let now = Instant::now();
+                                match persona.turns.get(turn) {
+                                    Some(t) if t.barge_in_ms.is_some() => {
+                                        let ms = t.barge_in_ms.unwrap_or_default();
                                         speak_at = Some((now + Duration::from_millis(ms), t.say.clone()));
                                         turn += 1;
-                                    } else if let Some(ms) = t.hangup_ms {
-                                        hangup_at = Some(now + Duration::from_millis(ms));
-                                        turn += 1;
-                                    } else {
-                                        owed_turn = true;
                                     }
+                                    Some(t) if t.hangup_ms.is_some() => {
+                                        hangup_at = Some(now + Duration::from_millis(t.hangup_ms.unwrap_or_default()));
+                                        turn += 1;
+                                    }
+                                    _ => owed_turn = true,
                                 }
                             }
                             RecognitionEvent::Final { text, start_ms, .. } => {
+                                if text.trim().is_empty() {
+                                    continue;
+                                }
+                                let asks_again = asks_to_repeat(&text);
                                 record.heard.push(HeardLine { at_ms: start_ms, text });
                                 if owed_turn && speak_at.is_none() {
                                     owed_turn = false;
-                                    if let Some(t) = persona.turns.get(turn) {
-                                        turn += 1;
-                                        if !t.say.trim().is_empty() {
-                                            speak_at = Some((
-                                                Instant::now() + Duration::from_millis(REACTION_MS),
-                                                t.say.clone(),
-                                            ));
-                                        }
+                                    let last_said = record.said.last().map(|l| l.text.clone());
+                                    let next = match (asks_again, last_said) {
+                                        // Asked to say it again: a person repeats.
+                                        (true, Some(last)) => Some(last),
+                                        _ => persona.turns.get(turn).map(|t| {
+                                            turn += 1;
+                                            t.say.clone()
+                                        }),
+                                    };
+                                    if let Some(say) = next.filter(|s| !s.trim().is_empty()) {
+                                        speak_at = Some((
+                                            Instant::now() + Duration::from_millis(REACTION_MS),
+                                            say,
+                                        ));
                                     }
                                 }
                             }

@@ -1,0 +1,190 @@
+//! End to end, as deployed: `huikuan serve` (orchestrator on SQLite),
+//! `huikuan sim` (debtor personas on a SIP port) and `huikuan dialer` (the
+//! worker calling them through the SIP trunk with the real speech models).
+//! A small campaign: the promise is stored exactly, busy and wrong party
+//! end as such (the wrong party heard no debt), the request for a person
+//! is handed off, and every answered call has a playable recording and a
+//! transcript stored with its attempt.
+
+use chrono::Utc;
+use huikuan_core::Dialect;
+use huikuan_store::testing;
+use sea_orm::{ConnectionTrait, Statement};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_huikuan");
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn huikuan(dir: &Path, db_url: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("DATABASE_URL", db_url)
+        .env("HUIKUAN_DATA_DIR", dir)
+        .env("HUIKUAN_CONFIG", dir.join("huikuan.toml"))
+        .env("HUIKUAN_LOG", "warn")
+        .current_dir(dir)
+        .stdin(Stdio::null());
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_robot_campaign_against_simulated_debtors() {
+    let db = testing::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let grpc = free_port();
+    let sip = free_udp_port();
+    std::fs::write(
+        dir.path().join("huikuan.toml"),
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:{grpc}"
+token = "e2e-token"
+
+[dispatch]
+window_start = "00:00"
+window_end = "24:00"
+
+[dialer]
+orchestrator = "http://127.0.0.1:{grpc}"
+worker_id = "e2e-dialer"
+max_calls = 4
+platform = "易贷"
+
+# Test builds are unoptimised and the simulator's ears share two cores with
+# the robot's: give the simulated debtors time to answer.
+[dialer.robot]
+silence_timeout_ms = 12000
+
+[dialer.trunk]
+name = "sim"
+proxy = "127.0.0.1:{sip}"
+caller_id = "4008001234"
+ring_timeout_secs = 5
+"#
+        ),
+    )
+    .unwrap();
+    let csv = "account_id,name,phones,dnc_phones,dialect,province,city,timezone,loan_id,product,principal,overdue_amount,due_date,days_past_due\n\
+        E2E-PROMISE,张伟,13800000001,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
+        E2E-WRONG,张伟,13800000002,,sichuanese,四川,成都,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
+        E2E-BUSY,张伟,13800000003,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
+        E2E-HUMAN,张伟,13800000007,,cantonese,广东,广州,,,消费贷,5000.00,3250.50,2026-10-20,35\n";
+    std::fs::write(dir.path().join("portfolio.csv"), csv).unwrap();
+
+    let out = huikuan(dir.path(), &db.url)
+        .args(["import", "portfolio.csv", "--campaign", "e2e"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let _server = Killed(huikuan(dir.path(), &db.url).arg("serve").spawn().unwrap());
+    let sim_out = dir.path().join("sim");
+    let _sim = Killed(
+        huikuan(dir.path(), &db.url)
+            .args(["sim", "--listen", &format!("127.0.0.1:{sip}"), "--out"])
+            .arg(&sim_out)
+            .arg("--personas")
+            .arg(repo().join("tests/data/personas"))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut dialer = huikuan(dir.path(), &db.url)
+        .args(["dialer", "--idle-exit-secs", "25"])
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(900);
+    let status = loop {
+        if let Some(s) = dialer.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "dialer still running after 15 minutes");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(status.success(), "dialer exit {status}");
+
+    let conn = db.store.connection();
+    let rows = conn
+        .query_all(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT account_id, disposition, promise_date, promise_fen, recording_path, transcript, metrics \
+             FROM call_attempts WHERE status = 'completed' ORDER BY account_id",
+        ))
+        .await
+        .unwrap();
+    let mut seen = std::collections::HashMap::new();
+    for r in &rows {
+        let account: String = r.try_get_by_index(0).unwrap();
+        let disposition: String = r.try_get_by_index(1).unwrap();
+        let promise_date: Option<String> = r.try_get_by_index(2).unwrap();
+        let promise_fen: Option<i64> = r.try_get_by_index(3).unwrap();
+        let recording: Option<String> = r.try_get_by_index(4).unwrap();
+        let transcript: Option<String> = r.try_get_by_index(5).unwrap();
+        eprintln!("{account}: {disposition} {promise_date:?} {promise_fen:?} {recording:?}\n{}", transcript.clone().unwrap_or_default());
+        if disposition != "busy" {
+            let path = recording.expect("answered calls are recorded");
+            let wav = hound::WavReader::open(&path).expect("a playable recording");
+            assert_eq!(wav.spec().channels, 2);
+            let t: serde_json::Value = serde_json::from_str(&transcript.expect("a transcript")).unwrap();
+            assert!(t.as_array().is_some_and(|a| !a.is_empty()));
+        }
+        seen.insert(account, (disposition, promise_date, promise_fen));
+    }
+    // The date the debtor named, resolved in their time zone today.
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    let said = huikuan_dialogue::nlu::Nlu::builtin().understand("我下周三还三千五吧。", Dialect::Mandarin, today);
+    let want_date = said.date.unwrap().to_string();
+    assert_eq!(
+        seen.get("E2E-PROMISE"),
+        Some(&("promise_to_pay".to_string(), Some(want_date), Some(350_000)))
+    );
+    assert_eq!(seen.get("E2E-WRONG").map(|s| s.0.as_str()), Some("wrong_party"));
+    assert_eq!(seen.get("E2E-BUSY").map(|s| s.0.as_str()), Some("busy"));
+    assert_eq!(seen.get("E2E-HUMAN").map(|s| s.0.as_str()), Some("handed_to_agent"));
+
+    // What the wrong party's phone heard: no debt.
+    let mut wrong_heard = None;
+    for entry in std::fs::read_dir(&sim_out).unwrap() {
+        let path = entry.unwrap().path();
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if v["number"].as_str().is_some_and(|n| n.ends_with("13800000002")) {
+            wrong_heard = Some(v["heard"].to_string());
+        }
+    }
+    let heard = wrong_heard.expect("the simulator's record of the wrong-party call");
+    for secret in ["逾期", "消费贷", "3250", "三千二"] {
+        assert!(!heard.contains(secret), "the wrong party heard '{secret}': {heard}");
+    }
+}
