@@ -79,19 +79,13 @@ async fn exit_when_idle(endpoint: String, token: String, secs: u64, stop: Cancel
     let Ok(mut client) = huikuan_orchestrator::client::connect(&endpoint, &token).await else {
         return;
     };
-    let Ok(stream) = client
-        .watch_events(pb::WatchEventsRequest::default())
-        .await
-    else {
+    let Ok(stream) = client.watch_events(pb::WatchEventsRequest::default()).await else {
         return;
     };
     let mut stream = stream.into_inner();
-    loop {
-        match tokio::time::timeout(std::time::Duration::from_secs(secs), stream.message()).await {
-            Ok(Ok(Some(_))) => continue,
-            _ => break,
-        }
-    }
+    while let Ok(Ok(Some(_))) =
+        tokio::time::timeout(std::time::Duration::from_secs(secs), stream.message()).await
+    {}
     tracing::info!(secs, "no call activity: stopping");
     stop.cancel();
 }

@@ -104,7 +104,11 @@ ring_timeout_secs = 5
         .args(["import", "portfolio.csv", "--campaign", "e2e"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let _server = Killed(huikuan(dir.path(), &db.url).arg("serve").spawn().unwrap());
     let sim_out = dir.path().join("sim");
@@ -128,7 +132,10 @@ ring_timeout_secs = 5
         if let Some(s) = dialer.try_wait().unwrap() {
             break s;
         }
-        assert!(std::time::Instant::now() < deadline, "dialer still running after 15 minutes");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dialer still running after 15 minutes"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     assert!(status.success(), "dialer exit {status}");
@@ -150,12 +157,16 @@ ring_timeout_secs = 5
         let promise_fen: Option<i64> = r.try_get_by_index(3).unwrap();
         let recording: Option<String> = r.try_get_by_index(4).unwrap();
         let transcript: Option<String> = r.try_get_by_index(5).unwrap();
-        eprintln!("{account}: {disposition} {promise_date:?} {promise_fen:?} {recording:?}\n{}", transcript.clone().unwrap_or_default());
+        eprintln!(
+            "{account}: {disposition} {promise_date:?} {promise_fen:?} {recording:?}\n{}",
+            transcript.clone().unwrap_or_default()
+        );
         if disposition != "busy" {
             let path = recording.expect("answered calls are recorded");
             let wav = hound::WavReader::open(&path).expect("a playable recording");
             assert_eq!(wav.spec().channels, 2);
-            let t: serde_json::Value = serde_json::from_str(&transcript.expect("a transcript")).unwrap();
+            let t: serde_json::Value =
+                serde_json::from_str(&transcript.expect("a transcript")).unwrap();
             assert!(t.as_array().is_some_and(|a| !a.is_empty()));
         }
         seen.insert(account, (disposition, promise_date, promise_fen));
@@ -164,27 +175,44 @@ ring_timeout_secs = 5
     let today = Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive();
-    let said = huikuan_dialogue::nlu::Nlu::builtin().understand("我下周三还三千五吧。", Dialect::Mandarin, today);
+    let said = huikuan_dialogue::nlu::Nlu::builtin().understand(
+        "我下周三还三千五吧。",
+        Dialect::Mandarin,
+        today,
+    );
     let want_date = said.date.unwrap().to_string();
     assert_eq!(
         seen.get("E2E-PROMISE"),
         Some(&("promise_to_pay".to_string(), Some(want_date), Some(350_000)))
     );
-    assert_eq!(seen.get("E2E-WRONG").map(|s| s.0.as_str()), Some("wrong_party"));
+    assert_eq!(
+        seen.get("E2E-WRONG").map(|s| s.0.as_str()),
+        Some("wrong_party")
+    );
     assert_eq!(seen.get("E2E-BUSY").map(|s| s.0.as_str()), Some("busy"));
-    assert_eq!(seen.get("E2E-HUMAN").map(|s| s.0.as_str()), Some("handed_to_agent"));
+    assert_eq!(
+        seen.get("E2E-HUMAN").map(|s| s.0.as_str()),
+        Some("handed_to_agent")
+    );
 
     // What the wrong party's phone heard: no debt.
     let mut wrong_heard = None;
     for entry in std::fs::read_dir(&sim_out).unwrap() {
         let path = entry.unwrap().path();
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        if v["number"].as_str().is_some_and(|n| n.ends_with("13800000002")) {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if v["number"]
+            .as_str()
+            .is_some_and(|n| n.ends_with("13800000002"))
+        {
             wrong_heard = Some(v["heard"].to_string());
         }
     }
     let heard = wrong_heard.expect("the simulator's record of the wrong-party call");
     for secret in ["逾期", "消费贷", "3250", "三千二"] {
-        assert!(!heard.contains(secret), "the wrong party heard '{secret}': {heard}");
+        assert!(
+            !heard.contains(secret),
+            "the wrong party heard '{secret}': {heard}"
+        );
     }
 }

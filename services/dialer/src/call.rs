@@ -43,7 +43,10 @@ fn failed(disposition: &str, why: String) -> CallReport {
 
 impl Dialer<'_> {
     pub async fn call(&self, req: CallRequest) -> CallReport {
-        let conversation = match self.dialogue.start(req.account.clone(), req.dialect, req.today) {
+        let conversation = match self
+            .dialogue
+            .start(req.account.clone(), req.dialect, req.today)
+        {
             Ok(c) => c,
             Err(e) => return failed("failed", format!("account: {e}")),
         };
@@ -119,9 +122,11 @@ impl Dialer<'_> {
                     let mut report = failed(disposition.as_str(), reason);
                     if let Some((d, phrase)) = announcement {
                         report.disposition = d.as_str().to_string();
-                        report.ended_by = Some(format!("carrier announcement in early media: {phrase}"));
+                        report.ended_by =
+                            Some(format!("carrier announcement in early media: {phrase}"));
                     } else if let Some(c) = code {
-                        report.ended_by = Some(format!("SIP {c}: {}", report.ended_by.unwrap_or_default()));
+                        report.ended_by =
+                            Some(format!("SIP {c}: {}", report.ended_by.unwrap_or_default()));
                     }
                     report.transcript = heard_early;
                     if let Some((m, _)) = &media {
@@ -148,7 +153,12 @@ impl Dialer<'_> {
             config: self.config.clone(),
         };
         let mut report = robot
-            .run(self.engines, handle.clone(), events, Some(&mut control.events))
+            .run(
+                self.engines,
+                handle.clone(),
+                events,
+                Some(&mut control.events),
+            )
             .await;
         let _ = control.hangup.send(());
         handle.stop();
@@ -163,7 +173,13 @@ impl Dialer<'_> {
         let Some(dir) = &self.recordings else { return };
         let safe: String = attempt_id
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let path = dir.join(format!("{safe}.wav"));
         if let Err(e) = std::fs::create_dir_all(dir) {

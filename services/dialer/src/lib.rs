@@ -12,8 +12,8 @@
 pub mod call;
 pub mod media;
 pub mod sdp;
-pub mod sim;
 pub mod session;
+pub mod sim;
 pub mod sip;
 pub mod worker;
 

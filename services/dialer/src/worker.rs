@@ -151,7 +151,10 @@ pub async fn run(
             }
         }
     }
-    info!(in_progress = calls.len(), "shutting down: finishing calls in progress");
+    info!(
+        in_progress = calls.len(),
+        "shutting down: finishing calls in progress"
+    );
     while let Some(done) = calls.join_next().await {
         count(&mut stats, done);
     }
@@ -174,7 +177,11 @@ fn debtor_today(time_zone: &str) -> NaiveDate {
     }
 }
 
-async fn run_lease(shared: Arc<Shared>, mut grpc: client::Client, lease: pb::CallLease) -> (bool, bool) {
+async fn run_lease(
+    shared: Arc<Shared>,
+    mut grpc: client::Client,
+    lease: pb::CallLease,
+) -> (bool, bool) {
     let dialect: Dialect = lease.dialect.parse().unwrap_or(Dialect::Mandarin);
     let dialer = Dialer {
         trunk: &shared.trunk,
@@ -221,7 +228,10 @@ async fn run_lease(shared: Arc<Shared>, mut grpc: client::Client, lease: pb::Cal
     for attempt in 0..5u32 {
         match grpc.report_outcome(req.clone()).await {
             Ok(_) => return (true, answered),
-            Err(s) if s.code() == tonic::Code::InvalidArgument || s.code() == tonic::Code::FailedPrecondition => {
+            Err(s)
+                if s.code() == tonic::Code::InvalidArgument
+                    || s.code() == tonic::Code::FailedPrecondition =>
+            {
                 error!(attempt = %lease.attempt_id, error = %s, "outcome refused");
                 return (false, answered);
             }
@@ -235,7 +245,11 @@ async fn run_lease(shared: Arc<Shared>, mut grpc: client::Client, lease: pb::Cal
 }
 
 /// The orchestrator's report for a finished call.
-pub fn outcome_request(lease: &pb::CallLease, worker_id: &str, report: &CallReport) -> pb::ReportOutcomeRequest {
+pub fn outcome_request(
+    lease: &pb::CallLease,
+    worker_id: &str,
+    report: &CallReport,
+) -> pb::ReportOutcomeRequest {
     let outcome = report.outcome.as_ref();
     let callback_at = outcome
         .and_then(|o| o.callback_time.as_deref())
@@ -260,7 +274,12 @@ pub fn outcome_request(lease: &pb::CallLease, worker_id: &str, report: &CallRepo
         "debt_disclosed": outcome.map(|o| o.debt_disclosed),
     });
     let mut note = note;
-    note.truncate(note.char_indices().nth(1000).map(|(i, _)| i).unwrap_or(note.len()));
+    note.truncate(
+        note.char_indices()
+            .nth(1000)
+            .map(|(i, _)| i)
+            .unwrap_or(note.len()),
+    );
     pb::ReportOutcomeRequest {
         attempt_id: lease.attempt_id.clone(),
         lease_token: lease.lease_token,
@@ -268,8 +287,12 @@ pub fn outcome_request(lease: &pb::CallLease, worker_id: &str, report: &CallRepo
         disposition: report.disposition.clone(),
         note,
         duration_ms: report.duration_ms as i64,
-        promise_date: outcome.and_then(|o| o.promise_date.clone()).unwrap_or_default(),
-        promise_amount: outcome.and_then(|o| o.promise_amount.clone()).unwrap_or_default(),
+        promise_date: outcome
+            .and_then(|o| o.promise_date.clone())
+            .unwrap_or_default(),
+        promise_amount: outcome
+            .and_then(|o| o.promise_amount.clone())
+            .unwrap_or_default(),
         callback_at,
         recording_path: report.recording.clone().unwrap_or_default(),
         transcript_json: if report.transcript.is_empty() {

@@ -47,9 +47,14 @@ async fn rig() -> Rig {
         .try_init();
     let engines = engines();
     let personas = PersonaSet::load_dir(&repo().join("tests/data/personas")).unwrap();
-    let sim = Simulator::start("127.0.0.1:0".parse().unwrap(), personas, engines.clone(), None)
-        .await
-        .unwrap();
+    let sim = Simulator::start(
+        "127.0.0.1:0".parse().unwrap(),
+        personas,
+        engines.clone(),
+        None,
+    )
+    .await
+    .unwrap();
     let agent = SipAgent::start("127.0.0.1:0".parse().unwrap(), "huikuan-test", None)
         .await
         .unwrap();
@@ -103,8 +108,12 @@ async fn call(rig: &Rig, number: &str, dialect: Dialect) -> (CallReport, Option<
         .await;
     // The simulator files its record when its side of the call is over.
     let mut heard = None;
-    for _ in 0..50 {
-        heard = rig.sim.calls().into_iter().find(|c| c.number.ends_with(number));
+    for _ in 0..300 {
+        heard = rig
+            .sim
+            .calls()
+            .into_iter()
+            .find(|c| c.number.ends_with(number));
         if heard.is_some() {
             break;
         }
@@ -131,24 +140,13 @@ fn assert_recording(report: &CallReport) {
     assert!(r.duration() > 8000, "more than a second of call");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn promise_to_pay_is_stored_exactly() {
-    let rig = rig().await;
-    let (report, heard) = call(&rig, "13800000001", Dialect::Mandarin).await;
-    assert_eq!(report.disposition, "promise_to_pay");
-    let o = report.outcome.as_ref().unwrap();
-    assert_eq!(o.promise_date.as_deref(), Some("2026-12-02"));
-    assert_eq!(o.promise_amount.as_deref(), Some("3500"));
-    assert!(heard.unwrap().answered);
-    assert_recording(&report);
-}
-
-/// The rest of the personas, run as one small campaign (concurrently, as a
+/// Every persona, run as one small campaign (three calls at a time, as a
 /// dialer worker would).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_persona_ends_with_the_right_disposition() {
     let rig = rig().await;
     let cases: &[(&str, Dialect, &str)] = &[
+        ("13800000001", Dialect::Mandarin, "promise_to_pay"),
         ("13800000002", Dialect::Sichuanese, "wrong_party"),
         ("13800000003", Dialect::Mandarin, "busy"),
         ("13800000004", Dialect::Mandarin, "no_answer"),
@@ -161,7 +159,9 @@ async fn every_persona_ends_with_the_right_disposition() {
         ("13800000011", Dialect::Mandarin, "invalid_number"),
     ];
     let results = futures::future::join_all(
-        cases.iter().map(|(number, dialect, _)| call(&rig, number, *dialect)),
+        cases
+            .iter()
+            .map(|(number, dialect, _)| call(&rig, number, *dialect)),
     )
     .await;
     let mut wrong = Vec::new();
@@ -174,10 +174,18 @@ async fn every_persona_ends_with_the_right_disposition() {
             assert_recording(report);
         }
         match *number {
+            "13800000001" => {
+                let o = report.outcome.as_ref().unwrap();
+                assert_eq!(o.promise_date.as_deref(), Some("2026-12-02"));
+                assert_eq!(o.promise_amount.as_deref(), Some("3500"));
+            }
             "13800000002" => {
                 let heard = heard.as_ref().unwrap().heard_text();
                 for secret in ["逾期", "消费贷", "三千", "3250", "3,250"] {
-                    assert!(!heard.contains(secret), "wrong party heard '{secret}': {heard}");
+                    assert!(
+                        !heard.contains(secret),
+                        "wrong party heard '{secret}': {heard}"
+                    );
                 }
                 assert!(!report.outcome.as_ref().unwrap().debt_disclosed);
             }
@@ -186,7 +194,10 @@ async fn every_persona_ends_with_the_right_disposition() {
                 Some("request_human")
             ),
             "13800000010" => {
-                assert!(!report.barge_in_stop_ms.is_empty(), "the robot was cut in on");
+                assert!(
+                    !report.barge_in_stop_ms.is_empty(),
+                    "the robot was cut in on"
+                );
                 assert!(report.transcript.iter().any(|l| l.interrupted));
                 let o = report.outcome.as_ref().unwrap();
                 assert_eq!(o.promise_date.as_deref(), Some("2026-11-25"));

@@ -21,7 +21,9 @@ fn udp_port() -> u16 {
 
 fn sipp() -> Command {
     let mut c = Command::new("sipp");
-    c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     c
 }
 
@@ -30,7 +32,18 @@ async fn sipp_answers_the_robots_call_and_media_flows() {
     let port = udp_port();
     let media_port = udp_port() & !1;
     let mut uas = tokio::process::Command::from(sipp())
-        .args(["-sn", "uas", "-i", "127.0.0.1", "-m", "1", "-rtp_echo", "-timeout", "60", "-timeout_error"])
+        .args([
+            "-sn",
+            "uas",
+            "-i",
+            "127.0.0.1",
+            "-m",
+            "1",
+            "-rtp_echo",
+            "-timeout",
+            "60",
+            "-timeout_error",
+        ])
         .args(["-p", &port.to_string(), "-mp", &media_port.to_string()])
         .kill_on_drop(true)
         .spawn()
@@ -62,10 +75,15 @@ async fn sipp_answers_the_robots_call_and_media_flows() {
         .await
         .unwrap();
     let (mut call, remote) = loop {
-        match timeout(Duration::from_secs(10), attempt.next()).await.unwrap() {
+        match timeout(Duration::from_secs(10), attempt.next())
+            .await
+            .unwrap()
+        {
             DialStep::Progress { .. } => {}
             DialStep::Answered { call, remote } => break (call, remote),
-            DialStep::Failed { code, reason, .. } => panic!("sipp did not answer: {code:?} {reason}"),
+            DialStep::Failed { code, reason, .. } => {
+                panic!("sipp did not answer: {code:?} {reason}")
+            }
         }
     };
     let (media, mut events) = rtp.start(remote);
@@ -80,10 +98,16 @@ async fn sipp_answers_the_robots_call_and_media_flows() {
             echoed += samples.iter().filter(|s| s.abs() > 0.05).count();
         }
     }
-    assert!(echoed >= 4000, "SIPp echoed {echoed} loud samples of our 16000");
+    assert!(
+        echoed >= 4000,
+        "SIPp echoed {echoed} loud samples of our 16000"
+    );
     call.hangup().await;
     media.stop();
-    let status = timeout(Duration::from_secs(15), uas.wait()).await.unwrap().unwrap();
+    let status = timeout(Duration::from_secs(15), uas.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "SIPp's call did not complete: {status}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(agent.open_dialogs(), 0);
@@ -91,22 +115,42 @@ async fn sipp_answers_the_robots_call_and_media_flows() {
 
 #[tokio::test]
 async fn unexpected_and_malformed_sip_leaves_the_dialer_working() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let agent = SipAgent::start("127.0.0.1:0".parse().unwrap(), "huikuan-test", None)
         .await
         .unwrap();
     let target = agent.local_addr();
     // Datagrams that are not SIP at all.
     let junk = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    for d in [&b"\x00\x01\x02"[..], b"SIP/2.0 200\r\n\r\n", &[0xff; 1400][..], b"INVITE\r\n\r\n"] {
+    for d in [
+        &b"\x00\x01\x02"[..],
+        b"SIP/2.0 200\r\n\r\n",
+        &[0xff; 1400][..],
+        b"INVITE\r\n\r\n",
+    ] {
         junk.send_to(d, target).unwrap();
     }
-    let scenario = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/sipp/unexpected.xml");
+    let scenario =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/sipp/unexpected.xml");
     let port = udp_port();
     let out = tokio::process::Command::from(sipp())
         .arg(target.to_string())
         .args(["-sf"])
         .arg(&scenario)
-        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "-m", "1", "-timeout", "30", "-timeout_error"])
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-m",
+            "1",
+            "-timeout",
+            "30",
+            "-timeout_error",
+        ])
         .kill_on_drop(true)
         .output()
         .await

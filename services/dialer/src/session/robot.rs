@@ -59,7 +59,11 @@ pub fn is_backchannel(text: &str) -> bool {
         .chars()
         .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation() && !"，。！？、…~".contains(*c))
         .collect();
-    !core.is_empty() && core.len() <= 3 && core.iter().all(|c| "嗯啊哦噢喔呃额唔对係系是好行".contains(*c))
+    !core.is_empty()
+        && core.len() <= 3
+        && core
+            .iter()
+            .all(|c| "嗯啊哦噢喔呃额唔对係系是好行".contains(*c))
 }
 
 /// The line the robot is saying now.

@@ -33,7 +33,10 @@ pub struct Voice {
 const SENTENCE_PAUSE: usize = 1200;
 
 impl Voice {
-    pub fn new(tts: Arc<dyn Synthesizer>, media: MediaHandle) -> (Voice, mpsc::UnboundedReceiver<Queued>) {
+    pub fn new(
+        tts: Arc<dyn Synthesizer>,
+        media: MediaHandle,
+    ) -> (Voice, mpsc::UnboundedReceiver<Queued>) {
         let (queued, rx) = mpsc::unbounded_channel();
         (
             Voice {

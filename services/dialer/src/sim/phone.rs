@@ -63,9 +63,19 @@ const MAX_CALL: Duration = Duration::from_secs(180);
 
 /// The robot asked to hear the last line again ("再说一遍", "听得到吗").
 fn asks_to_repeat(heard: &str) -> bool {
-    ["再说一遍", "再讲一次", "再说一次", "没有听清", "没听清", "听唔清", "听到我", "听得到", "听唔听到"]
-        .iter()
-        .any(|p| heard.contains(p))
+    [
+        "再说一遍",
+        "再讲一次",
+        "再说一次",
+        "没有听清",
+        "没听清",
+        "听唔清",
+        "听到我",
+        "听得到",
+        "听唔听到",
+    ]
+    .iter()
+    .any(|p| heard.contains(p))
 }
 
 fn rms(samples: &[f32]) -> f32 {
