@@ -58,5 +58,5 @@ export HUIKUAN_CONFIG="$DEMO_CONF"
 trap 'kill $SERVER $SIM 2>/dev/null || true; wait $SERVER $SIM 2>/dev/null || true' EXIT
 for _ in $(seq 50); do (echo > /dev/tcp/${HUIKUAN_LISTEN%:*}/${HUIKUAN_LISTEN#*:}) 2>/dev/null && break; sleep 0.2; done
 sleep 2
-"$BIN" dialer --print-calls --idle-exit-secs 20
+"$BIN" dialer --print-calls --idle-exit-secs 8
 "$BIN" campaign show robot-demo

@@ -19,6 +19,8 @@ else
   python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
 fi
 command -v unzip >/dev/null || need+=(unzip)
+# ALSA headers for `huikuan talk` (cpal), which the suite builds and lints.
+dpkg -s libasound2-dev >/dev/null 2>&1 || need+=(libasound2-dev)
 # SIPp: the independent SIP peer of the telephony interop tests.
 command -v sipp >/dev/null || need+=(sip-tester)
 if [ ${#need[@]} -gt 0 ]; then

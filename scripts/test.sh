@@ -15,5 +15,5 @@ else
   echo "PostgreSQL tests: off (set HUIKUAN_TEST_PG=postgres://user@host:port/db to run them)"
 fi
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --features huikuan-cli/talk -- -D warnings
 cargo test --workspace

@@ -45,14 +45,11 @@ pub async fn dialer(config: Config, args: DialerArgs) -> anyhow::Result<ExitCode
         crate::serve::shutdown_signal().await;
         stop.cancel();
     });
-    if let Some(secs) = args.idle_exit_secs {
-        let stop = shutdown.clone();
-        let endpoint = config.dialer.orchestrator.clone();
-        let token = config.server.token.clone();
-        tokio::spawn(async move { exit_when_idle(endpoint, token, secs, stop).await });
-    }
     let mut dialer_config = config.dialer.clone();
     dialer_config.print_calls |= args.print_calls;
+    if args.idle_exit_secs.is_some() {
+        dialer_config.idle_exit_secs = args.idle_exit_secs;
+    }
     let stats = huikuan_dialer::worker::run(
         dialer_config,
         &config.server.token,
@@ -70,24 +67,6 @@ pub async fn dialer(config: Config, args: DialerArgs) -> anyhow::Result<ExitCode
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// Stops the worker once the orchestrator's events have been quiet (no
-/// call leased or reported) for `secs`.
-async fn exit_when_idle(endpoint: String, token: String, secs: u64, stop: CancellationToken) {
-    use huikuan_orchestrator::pb;
-    let Ok(mut client) = huikuan_orchestrator::client::connect(&endpoint, &token).await else {
-        return;
-    };
-    let Ok(stream) = client.watch_events(pb::WatchEventsRequest::default()).await else {
-        return;
-    };
-    let mut stream = stream.into_inner();
-    while let Ok(Ok(Some(_))) =
-        tokio::time::timeout(std::time::Duration::from_secs(secs), stream.message()).await
-    {}
-    tracing::info!(secs, "no call activity: stopping");
-    stop.cancel();
 }
 
 pub async fn sim(config: Config, args: SimArgs) -> anyhow::Result<ExitCode> {

@@ -12,6 +12,7 @@ mod import;
 mod nlu;
 mod serve;
 mod speech;
+mod talk;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ enum Command {
     Dialer(dialer::DialerArgs),
     /// Run the debtor simulator: a SIP phone answering as scripted personas.
     Sim(dialer::SimArgs),
+    /// Talk to the robot through the microphone and speakers (build with --features talk).
+    Talk(talk::TalkArgs),
     /// Developer tools: synthetic data and load generators.
     #[command(subcommand)]
     Dev(bench::DevCommand),
@@ -99,6 +102,7 @@ fn main() -> std::process::ExitCode {
             Command::Dev(cmd) => bench::run(config, cmd).await,
             Command::Dialer(args) => dialer::dialer(config, args).await,
             Command::Sim(args) => dialer::sim(config, args).await,
+            Command::Talk(args) => talk::run(config, args).await,
             Command::Asr(args) => tokio::task::block_in_place(|| speech::asr(config, args)),
             Command::Nlu(args) => tokio::task::block_in_place(|| nlu::run(args)),
             Command::Chat(args) => tokio::task::block_in_place(|| nlu::chat(args)),

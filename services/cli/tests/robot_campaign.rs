@@ -124,7 +124,7 @@ ring_timeout_secs = 5
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut dialer = huikuan(dir.path(), &db.url)
-        .args(["dialer", "--idle-exit-secs", "25"])
+        .args(["dialer", "--idle-exit-secs", "10"])
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(900);

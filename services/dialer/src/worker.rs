@@ -48,6 +48,9 @@ pub struct DialerConfig {
     pub trunk: Option<TrunkConfig>,
     /// Print each call's transcript and outcome on stdout as it ends.
     pub print_calls: bool,
+    /// Stop once nothing was due and no call was running for this long
+    /// (batch runs, demos); none: run until shut down.
+    pub idle_exit_secs: Option<u64>,
 }
 
 impl Default for DialerConfig {
@@ -64,6 +67,7 @@ impl Default for DialerConfig {
             robot: RobotCallConfig::default(),
             trunk: None,
             print_calls: false,
+            idle_exit_secs: None,
         }
     }
 }
@@ -116,6 +120,7 @@ pub async fn run(
     let mut calls: JoinSet<(bool, bool)> = JoinSet::new();
     let mut stats = WorkerStats::default();
     let max = config.max_calls.max(1);
+    let mut idle_since = tokio::time::Instant::now();
     loop {
         while let Some(done) = calls.try_join_next() {
             count(&mut stats, done);
@@ -142,6 +147,15 @@ pub async fn run(
                 }
                 Err(e) => warn!(error = %e, "LeaseCalls failed; retrying"),
             }
+        }
+        if leased > 0 || !calls.is_empty() {
+            idle_since = tokio::time::Instant::now();
+        } else if config
+            .idle_exit_secs
+            .is_some_and(|s| idle_since.elapsed() >= Duration::from_secs(s))
+        {
+            info!("nothing due and no call running: stopping");
+            break;
         }
         if leased == 0 {
             tokio::select! {

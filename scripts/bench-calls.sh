@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Live-call benchmark: the release `huikuan dialer` calls N simulated
+# debtors at once (each a promise-to-pay conversation of four turns) through
+# `huikuan sim` on loopback, for each N in BENCH_CONCURRENCY. The simulator
+# measures voice-to-voice latency from outside the robot: the end of each
+# debtor line (its last RTP frame) to the first robot audio after it.
+# Prints p50/p95 per N, the dialer's CPU seconds and peak memory.
+#   BENCH_CONCURRENCY="1 4 8 10" ./scripts/bench-calls.sh
+# The simulator's own recognizer and voice run on the same cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -p huikuan-cli
+BIN=$(realpath "${CARGO_TARGET_DIR:-target}/release/huikuan")
+ROOT=$PWD
+for N in ${BENCH_CONCURRENCY:-1 4 8 10}; do
+  WORK=$(mktemp -d)
+  GRPC=$((20000 + RANDOM % 20000)); SIP=$((40000 + RANDOM % 10000))
+  mkdir -p "$WORK/personas" "$WORK/sim"
+  echo "account_id,name,phones,dnc_phones,dialect,province,city,timezone,loan_id,product,principal,overdue_amount,due_date,days_past_due" > "$WORK/p.csv"
+  for i in $(seq 1 "$N"); do
+    num=$(printf "1390000%04d" "$i")
+    sed "s/^number = .*/number = \"$num\"/" "$ROOT/tests/data/personas/promise_mandarin.toml" > "$WORK/personas/p$i.toml"
+    echo "B$i,张伟,$num,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35" >> "$WORK/p.csv"
+  done
+  cat > "$WORK/huikuan.toml" <<TOML
+data_dir = "$WORK/data"
+[server]
+listen = "127.0.0.1:$GRPC"
+token = "bench"
+[dispatch]
+window_start = "00:00"
+window_end = "24:00"
+[dialer]
+orchestrator = "http://127.0.0.1:$GRPC"
+max_calls = $N
+platform = "易贷"
+[dialer.trunk]
+name = "sim"
+proxy = "127.0.0.1:$SIP"
+caller_id = "4008001234"
+max_concurrent = $N
+calls_per_second = 20
+TOML
+  export HUIKUAN_CONFIG="$WORK/huikuan.toml" HUIKUAN_LOG=warn
+  "$BIN" import "$WORK/p.csv" --campaign bench --quiet >/dev/null
+  "$BIN" serve & SERVER=$!
+  "$BIN" sim --listen "127.0.0.1:$SIP" --personas "$WORK/personas" --out "$WORK/sim" >/dev/null & SIM=$!
+  sleep 4
+  /usr/bin/time -f "%U %S %M" -o "$WORK/time" "$BIN" dialer --idle-exit-secs 5 >/dev/null
+  sleep 3 # the simulator files its last records after the robot's BYE
+  kill $SERVER $SIM 2>/dev/null || true; wait $SERVER $SIM 2>/dev/null || true
+  python3 - "$WORK" "$N" <<'PY'
+import json, glob, sys, statistics
+work, n = sys.argv[1], int(sys.argv[2])
+lat, ok = [], 0
+for f in glob.glob(f"{work}/sim/*.json"):
+    r = json.load(open(f))
+    lat += r["response_ms"]
+user, sys_, rss = open(f"{work}/time").read().split()
+cpu = float(user) + float(sys_)
+def pct(p):
+    s = sorted(lat)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else float("nan")
+print(f"N={n:>2}  turns={len(lat):>3}  p50={pct(50):>6.0f} ms  p95={pct(95):>6.0f} ms  max={max(lat) if lat else 0:>6.0f} ms  "
+      f"dialer CPU {cpu:.1f} s ({cpu / n:.1f} s/call)  peak RSS {int(rss) / 1024:.0f} MiB")
+PY
+  sqlite3 "$WORK/data/huikuan.db" "select disposition, count(*) from call_attempts where status='completed' group by 1" 2>/dev/null | tr '\n' ' ' || true
+  echo
+  rm -rf "$WORK"
+done
