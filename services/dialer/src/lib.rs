@@ -1,13 +1,21 @@
 //! Huikuan's dialer: everything between a phone line and the speech and
 //! dialogue engines.
 //!
-//! Here so far: RTP media for G.711 calls: parsing and building packets
-//! (the `rtp` crate), a jitter buffer that turns packets arriving early,
-//! late, twice or not at all into a steady 20 ms frame clock, and the call
-//! recorder (robot/agent on the left channel, debtor on the right).
+//! * [`sip`]: the SIP user agent on rsipstack: trunks (outbound proxy,
+//!   digest credentials, caller id, CPS and concurrency limits), outbound
+//!   calls with early media and ring timeout, SIP codes as dispositions,
+//!   hold by re-INVITE, and inbound calls for the simulator.
+//! * [`sdp`]: G.711 offer/answer with RFC 4733 telephone-event.
+//! * [`media`]: RTP on a 20 ms clock with a jitter buffer, DTMF, and the
+//!   stereo call recording.
+//! * [`session`]: the live robot call (hear, understand, decide, speak;
+//!   barge-in, silence, carrier announcements).
+//! * [`call`]: one outbound call from INVITE to report; [`worker`]: the
+//!   dialer worker leasing calls from the orchestrator.
+//! * [`sim`]: the debtor simulator (scripted personas on a SIP phone).
 //!
-//! Still to come here: the SIP user agent (rsipstack), the live call
-//! session joining speech and dialogue, and the dialer worker.
+//! Not here: what the robot says and decides (huikuan-dialogue), how it
+//! hears and speaks (huikuan-speech), the call queue (the orchestrator).
 
 pub mod call;
 pub mod media;

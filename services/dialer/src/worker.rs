@@ -282,6 +282,7 @@ pub fn outcome_request(
     };
     let metrics = serde_json::json!({
         "response_ms": report.response_ms,
+        "decode_ms": report.decode_ms,
         "barge_in_stop_ms": report.barge_in_stop_ms,
         "handoff_reason": outcome.and_then(|o| o.handoff_reason.clone()),
         "identity_verified": outcome.map(|o| o.identity_verified),

@@ -32,6 +32,8 @@ pub struct CallReport {
     pub transcript: Vec<TranscriptLine>,
     /// End of each debtor turn to the first robot audio of the reply.
     pub response_ms: Vec<u64>,
+    /// Recognizer time for each debtor turn.
+    pub decode_ms: Vec<u64>,
     /// Debtor speech start to robot playback stopped, per barge-in.
     pub barge_in_stop_ms: Vec<u64>,
     pub duration_ms: u64,

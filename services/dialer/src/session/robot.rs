@@ -308,8 +308,12 @@ impl<'a, 'e> State<'a, 'e> {
                 text,
                 start_ms,
                 end_ms,
+                decode_ms,
                 ..
-            } => self.on_turn(text, start_ms, end_ms),
+            } => {
+                self.report.decode_ms.push(decode_ms);
+                self.on_turn(text, start_ms, end_ms)
+            }
         }
     }
 

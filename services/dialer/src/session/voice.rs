@@ -29,8 +29,9 @@ pub struct Voice {
     queued: mpsc::UnboundedSender<Queued>,
 }
 
-/// Pause after each sentence, in 8 kHz samples (150 ms).
-const SENTENCE_PAUSE: usize = 1200;
+/// Pause after each sentence (its samples are queued with the sentence).
+pub const SENTENCE_PAUSE_MS: u64 = 150;
+const SENTENCE_PAUSE: usize = (SENTENCE_PAUSE_MS * 8) as usize;
 
 impl Voice {
     pub fn new(

@@ -316,7 +316,8 @@ async fn play_persona(
                 }
                 Some(MediaEvent::PlaybackFinished { at_ms, .. }) => {
                     if !voice.busy() {
-                        my_speech_end = Some(at_ms);
+                        // The line's words ended before its trailing pause.
+                        my_speech_end = Some(at_ms.saturating_sub(crate::session::voice::SENTENCE_PAUSE_MS));
                     }
                 }
                 Some(_) => {}
