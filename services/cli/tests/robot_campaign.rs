@@ -16,6 +16,10 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_huikuan");
 
+/// The tests here each run a whole system with live calls on two cores:
+/// one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -55,16 +59,9 @@ fn huikuan(dir: &Path, db_url: &str) -> Command {
     cmd
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_robot_campaign_against_simulated_debtors() {
-    let db = testing::sqlite().await;
-    let dir = tempfile::tempdir().unwrap();
-    let grpc = free_port();
-    let sip = free_udp_port();
-    std::fs::write(
-        dir.path().join("huikuan.toml"),
-        format!(
-            r#"
+fn config(grpc: u16, sip: u16, lease_seconds: u32) -> String {
+    format!(
+        r#"
 [server]
 listen = "127.0.0.1:{grpc}"
 token = "e2e-token"
@@ -75,8 +72,8 @@ window_end = "24:00"
 
 [dialer]
 orchestrator = "http://127.0.0.1:{grpc}"
-worker_id = "e2e-dialer"
 max_calls = 4
+lease_seconds = {lease_seconds}
 platform = "易贷"
 
 # Test builds are unoptimised and the simulator's ears share two cores with
@@ -90,9 +87,129 @@ proxy = "127.0.0.1:{sip}"
 caller_id = "4008001234"
 ring_timeout_secs = 5
 "#
-        ),
     )
-    .unwrap();
+}
+
+async fn rows(db: &testing::TestDb, sql: &str) -> Vec<(String, String, i64)> {
+    let conn = db.store.connection();
+    conn.query_all(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.try_get_by_index(0).unwrap(),
+                r.try_get_by_index(1).unwrap(),
+                r.try_get_by_index(2).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A dialer killed (SIGKILL) mid-call: the outcome it already reported
+/// stays as it was, the call it was on returns to the queue when its lease
+/// expires, and the next dialer completes it; nothing is left leased.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_dialer_loses_no_outcome_and_leaves_nothing_stuck() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let db = testing::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (grpc, sip) = (free_port(), free_udp_port());
+    std::fs::write(dir.path().join("huikuan.toml"), config(grpc, sip, 600)).unwrap();
+    std::fs::write(dir.path().join("short-lease.toml"), config(grpc, sip, 12)).unwrap();
+    let csv = "account_id,name,phones,dnc_phones,dialect,province,city,timezone,loan_id,product,principal,overdue_amount,due_date,days_past_due\n\
+        K-BUSY,张伟,13800000003,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
+        K-PROMISE,张伟,13800000001,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n";
+    std::fs::write(dir.path().join("portfolio.csv"), csv).unwrap();
+    let out = huikuan(dir.path(), &db.url)
+        .args(["import", "portfolio.csv", "--campaign", "crash"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _server = Killed(huikuan(dir.path(), &db.url).arg("serve").spawn().unwrap());
+    let _sim = Killed(
+        huikuan(dir.path(), &db.url)
+            .args(["sim", "--listen", &format!("127.0.0.1:{sip}"), "--personas"])
+            .arg(repo().join("tests/data/personas"))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let state = "SELECT account_id, status, lease_token FROM call_attempts WHERE disposition IS NOT NULL OR status = 'leased' ORDER BY account_id";
+    let mut first = Killed(
+        huikuan(dir.path(), &db.url)
+            .env("HUIKUAN_CONFIG", dir.path().join("short-lease.toml"))
+            .arg("dialer")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Wait until the busy call is reported and the promise call is under way.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let before = loop {
+        let r = rows(&db, state).await;
+        let busy_done = r.iter().any(|(a, s, _)| a == "K-BUSY" && s == "completed");
+        let promise_on = r.iter().any(|(a, s, _)| a == "K-PROMISE" && s == "leased");
+        if busy_done && promise_on {
+            break r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "calls did not start: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    first.0.kill().unwrap(); // SIGKILL, mid-call
+    let _ = first.0.wait();
+
+    // The lease (12 s) expires and the sweeper puts the attempt back.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = rows(&db, "SELECT account_id, status, lease_token FROM call_attempts WHERE account_id = 'K-PROMISE'").await;
+        if r.iter().all(|(_, s, _)| s == "queued") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the killed dialer's lease never expired: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let status = huikuan(dir.path(), &db.url)
+        .args(["dialer", "--idle-exit-secs", "10"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let after = rows(&db, "SELECT account_id, status, lease_token FROM call_attempts WHERE status <> 'queued' ORDER BY account_id").await;
+    // The busy outcome reported before the crash is untouched.
+    let busy_before = before.iter().find(|(a, _, _)| a == "K-BUSY").unwrap();
+    assert!(
+        after.contains(busy_before),
+        "{after:?} lost {busy_before:?}"
+    );
+    // The interrupted call was made again and completed, once.
+    let promise: Vec<_> = after.iter().filter(|(a, _, _)| a == "K-PROMISE").collect();
+    assert_eq!(promise.len(), 1, "{after:?}");
+    assert_eq!(promise[0].1, "completed");
+    assert!(after.iter().all(|(_, s, _)| s != "leased"), "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_robot_campaign_against_simulated_debtors() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let db = testing::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let grpc = free_port();
+    let sip = free_udp_port();
+    std::fs::write(dir.path().join("huikuan.toml"), config(grpc, sip, 600)).unwrap();
     let csv = "account_id,name,phones,dnc_phones,dialect,province,city,timezone,loan_id,product,principal,overdue_amount,due_date,days_past_due\n\
         E2E-PROMISE,张伟,13800000001,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
         E2E-WRONG,张伟,13800000002,,sichuanese,四川,成都,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
