@@ -109,7 +109,7 @@ impl Dialer<'_> {
                     if let Some(remote) = early_media {
                         if let Some(sock) = rtp.take() {
                             media = Some(sock.start(remote));
-                            early_ear = Ear::new(self.engines, req.dialect, None).ok();
+                            early_ear = Ear::new(self.engines, req.dialect, None, 0).ok();
                         }
                     }
                 }

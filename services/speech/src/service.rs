@@ -208,6 +208,7 @@ impl pb::speech_server::Speech for SpeechService {
             StreamOptions {
                 partial_every_ms: cfg.partial_every_ms as u64,
                 use_prompt: self.engines.use_prompt,
+                speculate_after_ms: 0,
             },
         );
         let out = async_stream::try_stream! {

@@ -38,6 +38,11 @@ pub struct StreamOptions {
     pub partial_every_ms: u64,
     /// Use the dialect pack's prompt.
     pub use_prompt: bool,
+    /// Start decoding the utterance once the speaker has been quiet this
+    /// long (0: off), instead of only when the end-of-speech silence has
+    /// passed; the result is used at end of speech if nothing was said in
+    /// between. Saves most of the end-of-speech wait on replies.
+    pub speculate_after_ms: u64,
 }
 
 impl Default for StreamOptions {
@@ -45,6 +50,7 @@ impl Default for StreamOptions {
         StreamOptions {
             partial_every_ms: 0,
             use_prompt: true,
+            speculate_after_ms: 0,
         }
     }
 }
@@ -55,7 +61,18 @@ struct PendingPartial {
     task: JoinHandle<Result<Transcript, AsrError>>,
 }
 
+/// A decode started when the speaker went quiet.
+struct Speculation {
+    task: JoinHandle<Result<Transcript, AsrError>>,
+}
+
+/// Below this RMS a block counts as quiet (about -50 dBFS).
+const QUIET_RMS: f32 = 0.003;
+
 pub struct StreamingRecognizer {
+    speculation: Option<Speculation>,
+    /// Milliseconds of quiet audio in a row.
+    quiet_ms: u64,
     endpointer: Endpointer,
     pool: AsrPool,
     packs: DialectPacks,
@@ -76,6 +93,8 @@ impl StreamingRecognizer {
     ) -> Self {
         let detector = DialectDetector::new(&packs, prior);
         StreamingRecognizer {
+            speculation: None,
+            quiet_ms: 0,
             endpointer,
             pool,
             packs,
@@ -113,11 +132,48 @@ impl StreamingRecognizer {
     /// Feeds audio; returns the events it caused (finals are decoded
     /// before this returns, partials are collected when ready).
     pub async fn push(&mut self, samples: &[f32]) -> Result<Vec<RecognitionEvent>, AsrError> {
+        self.track_quiet(samples);
         let vad_events = self.endpointer.push(samples);
         let mut out = self.handle(vad_events).await?;
         self.collect_partial(&mut out, false).await;
         self.maybe_start_partial();
+        self.maybe_speculate();
         Ok(out)
+    }
+
+    fn track_quiet(&mut self, samples: &[f32]) {
+        if samples.is_empty() {
+            return;
+        }
+        let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt();
+        if rms < QUIET_RMS {
+            self.quiet_ms += samples.len() as u64 * 1000 / 16_000;
+        } else {
+            self.quiet_ms = 0;
+            // The speaker went on: what was decoded is not the utterance.
+            if let Some(s) = self.speculation.take() {
+                s.task.abort();
+            }
+        }
+    }
+
+    fn maybe_speculate(&mut self) {
+        let after = self.options.speculate_after_ms;
+        if after == 0 || self.speculation.is_some() || !self.endpointer.in_speech() {
+            return;
+        }
+        if self.quiet_ms < after {
+            return;
+        }
+        let audio = self.endpointer.current_audio().to_vec();
+        if audio.len() < 8_000 {
+            return;
+        }
+        let (language, prompt) = self.decode_args();
+        let pool = self.pool.clone();
+        self.speculation = Some(Speculation {
+            task: tokio::spawn(async move { pool.recognize(audio, language, prompt).await }),
+        });
     }
 
     /// Waits for a partial decode in flight, if any, and returns it.
@@ -137,6 +193,10 @@ impl StreamingRecognizer {
     /// robot's own echo before barge-in was confirmed).
     pub fn reset(&mut self) {
         self.endpointer.reset();
+        self.quiet_ms = 0;
+        if let Some(s) = self.speculation.take() {
+            s.task.abort();
+        }
         if let Some(p) = self.partial.take() {
             p.task.abort();
         }
@@ -160,8 +220,18 @@ impl StreamingRecognizer {
                     if let Some(p) = self.partial.take() {
                         p.task.abort();
                     }
-                    let (language, prompt) = self.decode_args();
-                    let t = self.pool.recognize(samples, language, prompt).await?;
+                    // Decoded already if the speaker has been quiet since.
+                    let early = match self.speculation.take() {
+                        Some(s) => s.task.await.ok().and_then(Result::ok),
+                        None => None,
+                    };
+                    let t = match early {
+                        Some(t) => t,
+                        None => {
+                            let (language, prompt) = self.decode_args();
+                            self.pool.recognize(samples, language, prompt).await?
+                        }
+                    };
                     if t.text.trim().is_empty() {
                         continue;
                     }

@@ -392,6 +392,7 @@ async fn streaming_gives_partials_while_speaking_and_one_final_at_the_end() {
         StreamOptions {
             partial_every_ms: 400,
             use_prompt: true,
+            speculate_after_ms: 0,
         },
     );
     let mut stream = silence(500);
@@ -425,4 +426,56 @@ async fn streaming_gives_partials_while_speaking_and_one_final_at_the_end() {
     assert_eq!(finals.len(), 1, "{events:?}");
     let cer = CerCount::of(&reference, finals[0]).rate();
     assert!(cer < 0.35, "{} vs {reference}", finals[0]);
+}
+
+/// A decode started when the speaker goes quiet is used at end of speech
+/// (one final, as good as the plain one), and dropped when the speaker goes
+/// on after a short pause (one final covering both parts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speculative_decoding_at_the_start_of_silence() {
+    use huikuan_speech::stream::{RecognitionEvent, StreamOptions, StreamingRecognizer};
+    let (speech, reference) = clip("mandarin", "aishell1_BAC009S0764W0124.wav");
+    let e = engines();
+    let run = |speculate_after_ms: u64, stream: Vec<f32>| async move {
+        let mut r = StreamingRecognizer::new(
+            Endpointer::new(e.vad.clone()).unwrap(),
+            e.pool.clone(),
+            e.packs.clone(),
+            Dialect::Mandarin,
+            StreamOptions {
+                partial_every_ms: 0,
+                use_prompt: true,
+                speculate_after_ms,
+            },
+        );
+        let mut finals = Vec::new();
+        for block in stream.chunks(320) {
+            for ev in r.push(block).await.unwrap() {
+                if let RecognitionEvent::Final { text, .. } = ev {
+                    finals.push(text);
+                }
+            }
+        }
+        finals
+    };
+    let cer = |t: &str| CerCount::of(&reference, t).rate();
+    let mut one = silence(500);
+    one.extend(&speech);
+    one.extend(silence(1500));
+    let plain = run(0, one.clone()).await;
+    let early = run(150, one).await;
+    assert_eq!((plain.len(), early.len()), (1, 1), "{plain:?} {early:?}");
+    assert!(cer(&early[0]) < 0.35, "{} vs {reference}", early[0]);
+
+    // A 300 ms pause (shorter than the end-of-speech silence), then the
+    // rest: the decode started in the pause must not become the final.
+    let half = speech.len() / 2;
+    let mut paused = silence(500);
+    paused.extend(&speech[..half]);
+    paused.extend(silence(300));
+    paused.extend(&speech[half..]);
+    paused.extend(silence(1500));
+    let early = run(150, paused).await;
+    assert_eq!(early.len(), 1, "{early:?}");
+    assert!(cer(&early[0]) < 0.35, "{} vs {reference}", early[0]);
 }

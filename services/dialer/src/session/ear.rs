@@ -17,11 +17,13 @@ pub struct Ear {
 
 impl Ear {
     /// `end_silence_ms` overrides the VAD's end-of-speech silence (the
-    /// main term of the robot's response time).
+    /// main term of the robot's response time); with `speculate_after_ms`
+    /// the turn is decoded from that much quiet on, not only at its end.
     pub fn new(
         engines: &SpeechEngines,
         dialect: Dialect,
         end_silence_ms: Option<u32>,
+        speculate_after_ms: u64,
     ) -> Result<Ear, String> {
         let mut vad = engines.vad.clone();
         if let Some(ms) = end_silence_ms {
@@ -36,6 +38,7 @@ impl Ear {
             StreamOptions {
                 partial_every_ms: 0,
                 use_prompt: engines.use_prompt,
+                speculate_after_ms,
             },
         );
         Ok(Ear {

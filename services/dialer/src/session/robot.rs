@@ -39,6 +39,8 @@ pub struct RobotCallConfig {
     pub silence_timeout_ms: u64,
     pub max_call_ms: u64,
     pub barge_in: bool,
+    /// Start recognising a turn after this much quiet (0: only at its end).
+    pub speculate_after_ms: u64,
 }
 
 impl Default for RobotCallConfig {
@@ -49,6 +51,7 @@ impl Default for RobotCallConfig {
             silence_timeout_ms: 6000,
             max_call_ms: 300_000,
             barge_in: true,
+            speculate_after_ms: 150,
         }
     }
 }
@@ -123,7 +126,12 @@ impl<'e> RobotCall<'e> {
         mut audio: mpsc::Receiver<MediaEvent>,
         mut line: Option<&mut mpsc::Receiver<CallEvent>>,
     ) -> CallReport {
-        let mut ear = match Ear::new(engines, self.dialect, Some(self.config.end_silence_ms)) {
+        let mut ear = match Ear::new(
+            engines,
+            self.dialect,
+            Some(self.config.end_silence_ms),
+            self.config.speculate_after_ms,
+        ) {
             Ok(e) => e,
             Err(e) => {
                 let mut report = CallReport {

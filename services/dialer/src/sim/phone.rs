@@ -224,7 +224,7 @@ async fn play_persona(
     let mut control = active.spawn();
     let (media, mut audio) = rtp.start(remote);
     let (voice, mut queued) = Voice::new(engines.tts.clone(), media.clone());
-    let mut ear = match Ear::new(engines, dialect, None) {
+    let mut ear = match Ear::new(engines, dialect, None, 0) {
         Ok(e) => e,
         Err(e) => {
             record.ended_by = format!("no speech engine: {e}");
