@@ -292,11 +292,11 @@ async fn a_robot_campaign_against_simulated_debtors() {
     let today = Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive();
-    let said = huikuan_dialogue::nlu::Nlu::builtin().understand(
-        "我下周三还三千五吧。",
-        Dialect::Mandarin,
-        today,
-    );
+    let personas =
+        huikuan_dialer::sim::PersonaSet::load_dir(&repo().join("tests/data/personas")).unwrap();
+    let promise_line = &personas.for_number("13800000001").unwrap().turns[1].say;
+    let said =
+        huikuan_dialogue::nlu::Nlu::builtin().understand(promise_line, Dialect::Mandarin, today);
     let want_date = said.date.unwrap().to_string();
     assert_eq!(
         seen.get("E2E-PROMISE"),

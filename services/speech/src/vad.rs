@@ -63,6 +63,8 @@ pub struct Endpointer {
     speaking: bool,
     /// Audio since the current utterance began (for partial hypotheses).
     current: Vec<f32>,
+    /// The last moments of audio, for the start of an utterance.
+    recent: Vec<f32>,
     current_start: u64,
 }
 
@@ -103,6 +105,7 @@ impl Endpointer {
             fed: 0,
             speaking: false,
             current: Vec::new(),
+            recent: Vec::new(),
             current_start: 0,
         })
     }
@@ -132,18 +135,27 @@ impl Endpointer {
         self.vad.accept_waveform(samples.to_vec());
         self.fed += samples.len() as u64;
         let detected = self.vad.is_speech();
+        // The detector confirms speech after min_speech_ms of it.
+        let back = ((self.config.min_speech_ms as u64 + 100) * VAD_RATE as u64 / 1000) as usize;
         if detected && !self.speaking {
             self.speaking = true;
-            // The detector confirms speech after min_speech_ms of it.
-            let back = (self.config.min_speech_ms as u64 + 100) * VAD_RATE as u64 / 1000;
-            self.current_start = self.fed.saturating_sub(back);
+            self.current_start = self.fed.saturating_sub(back as u64);
+            // The utterance began before it was confirmed: keep its start.
             self.current.clear();
+            let lead = back.saturating_sub(samples.len()).min(self.recent.len());
+            self.current
+                .extend_from_slice(&self.recent[self.recent.len() - lead..]);
             events.push(VadEvent::SpeechStart {
                 at_ms: ms(self.current_start),
             });
         }
         if self.speaking {
             self.current.extend_from_slice(samples);
+        }
+        self.recent.extend_from_slice(samples);
+        if self.recent.len() > 2 * back {
+            let drop = self.recent.len() - back;
+            self.recent.drain(..drop);
         }
         self.drain_segments(&mut events);
         if !detected && self.speaking && self.vad.is_empty() {
@@ -166,6 +178,7 @@ impl Endpointer {
     /// Forgets everything buffered (e.g. audio heard while the robot spoke).
     pub fn reset(&mut self) {
         self.vad.clear();
+        self.recent.clear();
         self.speaking = false;
         self.current.clear();
     }

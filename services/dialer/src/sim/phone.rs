@@ -286,11 +286,11 @@ async fn play_persona(
                                 }
                             }
                             RecognitionEvent::Final { text, start_ms, .. } => {
-                                if text.trim().is_empty() {
-                                    continue;
-                                }
+                                // Words not made out still end the robot's turn.
                                 let asks_again = asks_to_repeat(&text);
-                                record.heard.push(HeardLine { at_ms: start_ms, text });
+                                if !text.trim().is_empty() {
+                                    record.heard.push(HeardLine { at_ms: start_ms, text });
+                                }
                                 if owed_turn && speak_at.is_none() {
                                     owed_turn = false;
                                     let last_said = record.said.last().map(|l| l.text.clone());
