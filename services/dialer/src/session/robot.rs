@@ -39,7 +39,8 @@ pub struct RobotCallConfig {
     pub silence_timeout_ms: u64,
     pub max_call_ms: u64,
     pub barge_in: bool,
-    /// Start recognising a turn after this much quiet (0: only at its end).
+    /// Start recognising a turn after this much quiet (0: only at its end;
+    /// off by default: short turns were misheard more often with it).
     pub speculate_after_ms: u64,
 }
 
@@ -51,7 +52,7 @@ impl Default for RobotCallConfig {
             silence_timeout_ms: 6000,
             max_call_ms: 300_000,
             barge_in: true,
-            speculate_after_ms: 150,
+            speculate_after_ms: 0,
         }
     }
 }
