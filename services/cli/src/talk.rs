@@ -32,10 +32,10 @@ pub async fn run(config: Config, args: TalkArgs) -> anyhow::Result<ExitCode> {
     use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
     use huikuan_core::Dialect;
     use huikuan_dialer::media::{MediaEvent, RtpSocket};
-    use huikuan_dialer::sdp::{AudioSession, Direction};
+    use huikuan_dialer::sdp::AudioSession;
     use huikuan_dialer::session::{RobotCall, RobotCallConfig};
     use huikuan_dialogue::conversation::{CallAccount, Engine};
-    use huikuan_speech::audio::{g711::Law, StreamResampler};
+    use huikuan_speech::audio::StreamResampler;
     use std::sync::{Arc, Mutex};
 
     let dialect: Dialect = crate::speech::parse_dialect(&args.dialect)?;
@@ -63,16 +63,10 @@ pub async fn run(config: Config, args: TalkArgs) -> anyhow::Result<ExitCode> {
     let ip = "127.0.0.1".parse()?;
     let robot_sock = RtpSocket::bind(ip).await?;
     let phone_sock = RtpSocket::bind(ip).await?;
-    let session = |rtp| AudioSession {
-        rtp,
-        law: Law::Ulaw,
-        payload_type: 0,
-        dtmf_payload_type: Some(101),
-        direction: Direction::SendRecv,
-        ptime_ms: 20,
-    };
-    let (robot_media, robot_events) = robot_sock.start(session(phone_sock.local_addr()?));
-    let (phone_media, mut phone_events) = phone_sock.start(session(robot_media.local_addr()));
+    let (robot_media, robot_events) =
+        robot_sock.start(AudioSession::pcmu(phone_sock.local_addr()?));
+    let (phone_media, mut phone_events) =
+        phone_sock.start(AudioSession::pcmu(robot_media.local_addr()));
 
     // Microphone -> 8 kHz -> the phone's outgoing RTP.
     let (mic_tx, mut mic_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<f32>>();

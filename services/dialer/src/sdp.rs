@@ -77,6 +77,21 @@ pub struct AudioSession {
     pub ptime_ms: u32,
 }
 
+impl AudioSession {
+    /// Our own kind of session with no negotiation: PCMU, telephone-event
+    /// 101, both ways, 20 ms (local legs such as `huikuan talk`).
+    pub fn pcmu(rtp: SocketAddr) -> AudioSession {
+        AudioSession {
+            rtp,
+            law: Law::Ulaw,
+            payload_type: 0,
+            dtmf_payload_type: Some(DTMF_PAYLOAD_TYPE),
+            direction: Direction::SendRecv,
+            ptime_ms: 20,
+        }
+    }
+}
+
 fn law_payload_type(law: Law) -> u8 {
     match law {
         Law::Ulaw => 0,

@@ -407,14 +407,7 @@ mod tests {
     use crate::sdp::Direction;
 
     fn session(rtp: SocketAddr) -> AudioSession {
-        AudioSession {
-            rtp,
-            law: Law::Ulaw,
-            payload_type: 0,
-            dtmf_payload_type: Some(101),
-            direction: Direction::SendRecv,
-            ptime_ms: 20,
-        }
+        AudioSession::pcmu(rtp)
     }
 
     async fn pair() -> (
