@@ -9,6 +9,8 @@
 # The simulator's own recognizer and voice run on the same cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/ensure-deps.sh
+./scripts/fetch-models.sh >/dev/null
 cargo build --release -p huikuan-cli
 BIN=$(realpath "${CARGO_TARGET_DIR:-target}/release/huikuan")
 ROOT=$PWD

@@ -29,7 +29,9 @@ pub enum DevCommand {
         #[arg(long, default_value_t = 200)]
         rounds: usize,
     },
-    /// Load the dispatch API: N workers doing LeaseCalls + ReportOutcome.
+    /// Load the dispatch API: N workers doing LeaseCalls, then reporting
+    /// every lease (one ReportOutcome each, or one ReportOutcomes for the
+    /// whole batch with --batch-reports).
     BenchLease {
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         endpoint: String,
@@ -42,6 +44,9 @@ pub enum DevCommand {
         batch: u32,
         #[arg(long, default_value_t = 20)]
         seconds: u64,
+        /// Report each leased batch with one ReportOutcomes call.
+        #[arg(long)]
+        batch_reports: bool,
     },
 }
 
@@ -87,12 +92,23 @@ pub async fn run(_config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
             workers,
             batch,
             seconds,
-        } => bench_lease(&endpoint, &token, workers, batch, seconds).await,
+            batch_reports,
+        } => {
+            let load = LeaseLoad {
+                workers,
+                batch,
+                seconds,
+                batch_reports,
+            };
+            bench_lease(&endpoint, &token, load).await
+        }
     }
 }
 
+#[derive(Default)]
 struct WorkerStats {
     leases: u64,
+    reported: u64,
     lease_lat: Vec<Duration>,
     report_lat: Vec<Duration>,
     errors: u64,
@@ -106,25 +122,28 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-async fn bench_lease(
-    endpoint: &str,
-    token: &str,
+#[derive(Clone, Copy)]
+struct LeaseLoad {
     workers: usize,
     batch: u32,
     seconds: u64,
-) -> anyhow::Result<ExitCode> {
+    batch_reports: bool,
+}
+
+async fn bench_lease(endpoint: &str, token: &str, load: LeaseLoad) -> anyhow::Result<ExitCode> {
+    let LeaseLoad {
+        workers,
+        batch,
+        seconds,
+        batch_reports,
+    } = load;
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..workers {
         let mut c = client::connect(endpoint, token).await?;
         tasks.push(tokio::spawn(async move {
-            let mut s = WorkerStats {
-                leases: 0,
-                lease_lat: Vec::new(),
-                report_lat: Vec::new(),
-                errors: 0,
-            };
+            let mut s = WorkerStats::default();
             let worker_id = format!("bench-{w}");
             while Instant::now() < deadline {
                 let t = Instant::now();
@@ -147,38 +166,69 @@ async fn bench_lease(
                 if leases.is_empty() {
                     break;
                 }
-                for l in leases {
-                    let t = Instant::now();
-                    let req = pb::ReportOutcomeRequest {
+                let reports: Vec<_> = leases
+                    .into_iter()
+                    .map(|l| pb::ReportOutcomeRequest {
                         attempt_id: l.attempt_id,
                         lease_token: l.lease_token,
                         worker_id: worker_id.clone(),
                         disposition: "refused".into(),
                         duration_ms: 30_000,
                         ..Default::default()
-                    };
+                    })
+                    .collect();
+                s.leases += reports.len() as u64;
+                if batch_reports {
+                    let t = Instant::now();
+                    let n = reports.len();
+                    match c
+                        .report_outcomes(pb::ReportOutcomesRequest { reports })
+                        .await
+                    {
+                        Ok(r) => {
+                            s.report_lat.push(t.elapsed());
+                            s.reported += n as u64;
+                            s.errors += r
+                                .into_inner()
+                                .results
+                                .iter()
+                                .filter(|r| {
+                                    matches!(
+                                        r.result,
+                                        Some(pb::report_outcome_result::Result::Error(_))
+                                    )
+                                })
+                                .count() as u64;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "batch report failed");
+                            s.errors += n as u64;
+                        }
+                    }
+                    continue;
+                }
+                for req in reports {
+                    let t = Instant::now();
                     match c.report_outcome(req).await {
-                        Ok(_) => s.report_lat.push(t.elapsed()),
+                        Ok(_) => {
+                            s.report_lat.push(t.elapsed());
+                            s.reported += 1;
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "report failed");
                             s.errors += 1;
                         }
                     }
-                    s.leases += 1;
                 }
             }
             s
         }));
     }
-    let mut all = WorkerStats {
-        leases: 0,
-        lease_lat: Vec::new(),
-        report_lat: Vec::new(),
-        errors: 0,
-    };
+    let mut all = WorkerStats::default();
     for t in tasks {
         let s = t.await?;
         all.leases += s.leases;
+        all.reported += s.reported;
         all.errors += s.errors;
         all.lease_lat.extend(s.lease_lat);
         all.report_lat.extend(s.report_lat);
@@ -187,11 +237,11 @@ async fn bench_lease(
     all.lease_lat.sort();
     all.report_lat.sort();
     println!(
-        "{{\"workers\":{workers},\"batch\":{batch},\"seconds\":{secs:.2},\"leases\":{},\"leases_per_s\":{:.0},\"reports_per_s\":{:.0},\
+        "{{\"workers\":{workers},\"batch\":{batch},\"batch_reports\":{batch_reports},\"seconds\":{secs:.2},\"leases\":{},\"leases_per_s\":{:.0},\"reports_per_s\":{:.0},\
          \"lease_rpc_p50_ms\":{:.2},\"lease_rpc_p99_ms\":{:.2},\"report_rpc_p50_ms\":{:.2},\"report_rpc_p99_ms\":{:.2},\"errors\":{}}}",
         all.leases,
         all.leases as f64 / secs,
-        all.report_lat.len() as f64 / secs,
+        all.reported as f64 / secs,
         pct(&all.lease_lat, 0.5),
         pct(&all.lease_lat, 0.99),
         pct(&all.report_lat, 0.5),

@@ -21,6 +21,7 @@ use tonic::{Request, Response, Status, Streaming};
 /// rejected rows is always complete.
 const MAX_REPORTED_ROW_ERRORS: usize = 10_000;
 const MAX_LEASES_PER_CALL: u32 = 500;
+const MAX_REPORTS_PER_CALL: usize = 500;
 
 pub struct OrchestratorService {
     store: Store,
@@ -67,6 +68,52 @@ impl OrchestratorService {
             }),
         );
         Ok(Response::new(self.campaign_with_stats(c).await?))
+    }
+}
+
+impl OrchestratorService {
+    /// Publishes a newly recorded outcome and builds its response.
+    fn recorded(&self, report: &OutcomeReport, result: ReportResult) -> pb::ReportOutcomeResponse {
+        match result {
+            ReportResult::AlreadyRecorded { .. } => pb::ReportOutcomeResponse {
+                already_recorded: true,
+                follow_up_attempt_id: String::new(),
+            },
+            ReportResult::Recorded {
+                campaign_id,
+                account_id,
+                follow_up,
+            } => {
+                self.events.publish(
+                    &campaign_id,
+                    Kind::OutcomeReported(pb::OutcomeReported {
+                        attempt_id: report.attempt_id.clone(),
+                        disposition: report.disposition.to_string(),
+                        account_id,
+                    }),
+                );
+                pb::ReportOutcomeResponse {
+                    already_recorded: false,
+                    follow_up_attempt_id: follow_up.unwrap_or_default(),
+                }
+            }
+        }
+    }
+}
+
+/// One report's error inside a batch, its message prefixed with where the
+/// report sits (`reports[3].disposition: ...`).
+fn report_error(prefix: &str, e: Status) -> pb::ReportOutcomeResult {
+    let message = if e.code() == tonic::Code::InvalidArgument {
+        format!("{prefix}{}", e.message())
+    } else {
+        format!("{}: {}", prefix.trim_end_matches('.'), e.message())
+    };
+    pb::ReportOutcomeResult {
+        result: Some(pb::report_outcome_result::Result::Error(pb::ReportError {
+            code: e.code() as i32,
+            message,
+        })),
     }
 }
 
@@ -403,29 +450,62 @@ impl Orchestrator for OrchestratorService {
             .report_outcome(&report, Utc::now(), &self.config.policy)
             .await
             .map_err(status)?;
-        Ok(Response::new(match result {
-            ReportResult::AlreadyRecorded { .. } => pb::ReportOutcomeResponse {
-                already_recorded: true,
-                follow_up_attempt_id: String::new(),
-            },
-            ReportResult::Recorded {
-                campaign_id,
-                account_id,
-                follow_up,
-            } => {
-                self.events.publish(
-                    &campaign_id,
-                    Kind::OutcomeReported(pb::OutcomeReported {
-                        attempt_id: report.attempt_id.clone(),
-                        disposition: report.disposition.to_string(),
-                        account_id,
-                    }),
-                );
-                pb::ReportOutcomeResponse {
-                    already_recorded: false,
-                    follow_up_attempt_id: follow_up.unwrap_or_default(),
+        Ok(Response::new(self.recorded(&report, result)))
+    }
+
+    async fn report_outcomes(
+        &self,
+        req: Request<pb::ReportOutcomesRequest>,
+    ) -> Result<Response<pb::ReportOutcomesResponse>, Status> {
+        let reports = req.into_inner().reports;
+        if reports.is_empty() || reports.len() > MAX_REPORTS_PER_CALL {
+            return Err(invalid(
+                "reports",
+                format!("must hold between 1 and {MAX_REPORTS_PER_CALL} reports"),
+            ));
+        }
+        // Parse every report; the good ones go to the store together and
+        // the results are put back in the order they came.
+        let mut results: Vec<Option<pb::ReportOutcomeResult>> = Vec::with_capacity(reports.len());
+        let mut parsed = Vec::with_capacity(reports.len());
+        for (i, r) in reports.into_iter().enumerate() {
+            match parse_report(r) {
+                Ok(report) => {
+                    parsed.push(report);
+                    results.push(None);
                 }
+                Err(e) => results.push(Some(report_error(&format!("reports[{i}]."), e))),
             }
+        }
+        let stored = self
+            .store
+            .report_outcomes(&parsed, Utc::now(), &self.config.policy)
+            .await
+            .map_err(status)?;
+        let mut stored = parsed.iter().zip(stored);
+        let mut recorded = 0usize;
+        for (i, slot) in results.iter_mut().enumerate() {
+            if slot.is_some() {
+                continue;
+            }
+            let Some((report, result)) = stored.next() else {
+                break;
+            };
+            *slot = Some(match result {
+                Ok(result) => {
+                    recorded += 1;
+                    pb::ReportOutcomeResult {
+                        result: Some(pb::report_outcome_result::Result::Recorded(
+                            self.recorded(report, result),
+                        )),
+                    }
+                }
+                Err(e) => report_error(&format!("reports[{i}]."), status(e)),
+            });
+        }
+        tracing::debug!(reports = results.len(), recorded, "batch of outcomes");
+        Ok(Response::new(pb::ReportOutcomesResponse {
+            results: results.into_iter().flatten().collect(),
         }))
     }
 

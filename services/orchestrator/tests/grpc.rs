@@ -213,7 +213,7 @@ async fn orchestrator_api_end_to_end() {
                 .already_recorded
         );
         assert!(
-            c.report_outcome(report)
+            c.report_outcome(report.clone())
                 .await
                 .unwrap()
                 .into_inner()
@@ -253,6 +253,52 @@ async fn orchestrator_api_end_to_end() {
             });
         }
         assert_eq!(kinds, vec!["import", "leased", "leased", "outcome"]);
+
+        // A batch: the other lease, a bad report and a repeat of the first.
+        let g2 = leases.iter().find(|l| l.account_id != "G1").unwrap();
+        let busy = pb::ReportOutcomeRequest {
+            attempt_id: g2.attempt_id.clone(),
+            lease_token: g2.lease_token,
+            worker_id: "w1".into(),
+            disposition: "busy".into(),
+            ..Default::default()
+        };
+        let no_worker = pb::ReportOutcomeRequest {
+            worker_id: String::new(),
+            ..busy.clone()
+        };
+        let results = c
+            .report_outcomes(pb::ReportOutcomesRequest {
+                reports: vec![no_worker, busy, report.clone()],
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .results
+            .into_iter()
+            .map(|r| r.result)
+            .collect::<Vec<_>>();
+        use pb::report_outcome_result::Result as R;
+        match &results[..] {
+            [Some(R::Error(e)), Some(R::Recorded(ok)), Some(R::Recorded(again))] => {
+                assert_eq!(e.code, Code::InvalidArgument as i32);
+                assert!(
+                    e.message.starts_with("reports[0].worker_id:"),
+                    "{}",
+                    e.message
+                );
+                assert!(!ok.already_recorded);
+                assert!(again.already_recorded);
+            }
+            other => panic!("unexpected batch results {other:?}"),
+        }
+        assert_eq!(
+            c.report_outcomes(pb::ReportOutcomesRequest { reports: vec![] })
+                .await
+                .unwrap_err()
+                .code(),
+            Code::InvalidArgument
+        );
 
         let paused = c
             .pause_campaign(pb::CampaignRef {

@@ -452,24 +452,58 @@ impl Store {
         now: DateTime<Utc>,
         policy: &DispatchPolicy,
     ) -> Result<ReportResult> {
-        match report.disposition {
-            Disposition::PromiseToPay if report.promise.is_none() => {
-                return Err(StoreError::InvalidArgument {
-                    field: "promise",
-                    reason: "promise_to_pay needs a date and an amount".into(),
-                })
-            }
-            Disposition::CallbackRequested if report.callback_at.is_none() => {
-                return Err(StoreError::InvalidArgument {
-                    field: "callback_at",
-                    reason: "callback_requested needs a callback time".into(),
-                })
-            }
-            _ => {}
-        }
-        let backend = self.backend();
+        check_report(report)?;
         let _guard = self.write_guard().await;
         let txn = self.db.begin().await?;
+        let result = self.record_outcome(&txn, report, now, policy).await?;
+        txn.commit().await?;
+        Ok(result)
+    }
+
+    /// Records many reports in one transaction, each inside its own
+    /// savepoint: one result per report, in order, and a report that fails
+    /// (bad, stale, unknown) leaves the others recorded. Only a failure of
+    /// the transaction itself fails the whole call, and then nothing of it
+    /// is kept.
+    pub async fn report_outcomes(
+        &self,
+        reports: &[OutcomeReport],
+        now: DateTime<Utc>,
+        policy: &DispatchPolicy,
+    ) -> Result<Vec<Result<ReportResult>>> {
+        let _guard = self.write_guard().await;
+        let txn = self.db.begin().await?;
+        let mut results = Vec::with_capacity(reports.len());
+        for report in reports {
+            if let Err(e) = check_report(report) {
+                results.push(Err(e));
+                continue;
+            }
+            let savepoint = txn.begin().await?;
+            match self.record_outcome(&savepoint, report, now, policy).await {
+                Ok(r) => {
+                    savepoint.commit().await?;
+                    results.push(Ok(r));
+                }
+                Err(e) => {
+                    savepoint.rollback().await?;
+                    results.push(Err(e));
+                }
+            }
+        }
+        txn.commit().await?;
+        Ok(results)
+    }
+
+    /// The body of a report inside the caller's transaction.
+    async fn record_outcome(
+        &self,
+        txn: &DatabaseTransaction,
+        report: &OutcomeReport,
+        now: DateTime<Utc>,
+        policy: &DispatchPolicy,
+    ) -> Result<ReportResult> {
+        let backend = self.backend();
         let lock = if backend == DatabaseBackend::Postgres {
             " FOR UPDATE"
         } else {
@@ -496,7 +530,7 @@ impl Store {
             )));
         }
         let attempt = call_attempt::Entity::find_by_id(report.attempt_id.clone())
-            .one(&txn)
+            .one(txn)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("attempt {}", report.attempt_id)))?;
         let status: AttemptStatus = attempt.status.parse().map_err(StoreError::Conflict)?;
@@ -578,7 +612,7 @@ impl Store {
                 Option::<i64>::None.into(),
             )
             .filter(call_attempt::Column::Id.eq(attempt.id.as_str()))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         if let (Disposition::PromiseToPay, Some((date, amount))) = (report.disposition, promise) {
             let p = promise::ActiveModel {
@@ -600,13 +634,12 @@ impl Store {
                         .to_owned(),
                 )
                 .do_nothing()
-                .exec(&txn)
+                .exec(txn)
                 .await?;
         }
         let follow_up = self
-            .queue_follow_up(&txn, &attempt, report, now, policy)
+            .queue_follow_up(txn, &attempt, report, now, policy)
             .await?;
-        txn.commit().await?;
         Ok(ReportResult::Recorded {
             campaign_id: attempt.campaign_id,
             account_id: attempt.account_id,
@@ -689,5 +722,22 @@ impl Store {
             .exec(txn)
             .await?;
         Ok(Some(id))
+    }
+}
+
+/// What a report must carry for its disposition, checked before any write.
+fn check_report(report: &OutcomeReport) -> Result<()> {
+    match report.disposition {
+        Disposition::PromiseToPay if report.promise.is_none() => Err(StoreError::InvalidArgument {
+            field: "promise",
+            reason: "promise_to_pay needs a date and an amount".into(),
+        }),
+        Disposition::CallbackRequested if report.callback_at.is_none() => {
+            Err(StoreError::InvalidArgument {
+                field: "callback_at",
+                reason: "callback_requested needs a callback time".into(),
+            })
+        }
+        _ => Ok(()),
     }
 }

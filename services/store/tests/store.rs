@@ -346,6 +346,89 @@ async fn repeated_outcome_report_is_recorded_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_reports_keeps_the_good_ones_and_names_each_failure() {
+    each_store(|store| async move {
+        import_text(
+            &store,
+            "c1",
+            &format!(
+                "{HEADER}\nB1,张三,13812345671,,,北京,,,,p,1,1,2026-10-01,\n\
+                 B2,李四,13812345672,,,北京,,,,p,1,1,2026-10-01,\n\
+                 B3,王五,13812345673,,,北京,,,,p,1,1,2026-10-01,\n"
+            ),
+        )
+        .await;
+        let now = beijing(1, 11);
+        let leases = store
+            .lease_calls("w1", 3, Duration::from_secs(60), now, &policy())
+            .await
+            .unwrap();
+        assert_eq!(leases.len(), 3);
+        let good = report(&leases[0], Disposition::Refused);
+        let mut no_promise = report(&leases[1], Disposition::PromiseToPay);
+        no_promise.promise = None;
+        let mut stale = report(&leases[2], Disposition::Busy);
+        stale.lease_token += 1;
+        let mut unknown = good.clone();
+        unknown.attempt_id = "nope".into();
+        let batch = [good.clone(), no_promise, stale, unknown, good.clone()];
+        let results = store.report_outcomes(&batch, now, &policy()).await.unwrap();
+        assert_eq!(results.len(), 5);
+        assert!(matches!(results[0], Ok(ReportResult::Recorded { .. })));
+        assert!(matches!(
+            results[1],
+            Err(StoreError::InvalidArgument {
+                field: "promise",
+                ..
+            })
+        ));
+        assert!(matches!(results[2], Err(StoreError::Conflict(_))));
+        assert!(matches!(results[3], Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            results[4],
+            Ok(ReportResult::AlreadyRecorded { .. })
+        ));
+        // Only the good report was written; the failed ones are still leased
+        // and can be reported correctly afterwards.
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM call_attempts WHERE status = 'completed'"
+            )
+            .await,
+            1
+        );
+        let mut fixed = report(&leases[1], Disposition::PromiseToPay);
+        fixed.promise = Some((
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            "800".parse::<Money>().unwrap(),
+        ));
+        let again = store
+            .report_outcomes(
+                &[fixed, report(&leases[2], Disposition::Busy)],
+                now,
+                &policy(),
+            )
+            .await
+            .unwrap();
+        assert!(again
+            .iter()
+            .all(|r| matches!(r, Ok(ReportResult::Recorded { .. }))));
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM call_attempts WHERE status = 'completed'"
+            )
+            .await,
+            3
+        );
+        let promised = store.get_account(&leases[1].account_id).await.unwrap();
+        assert_eq!(promised.promises.len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_are_only_leased_inside_the_debtors_calling_window() {
     each_store(|store| async move {
         let text = format!(
