@@ -44,7 +44,7 @@ pub fn classify_announcement(transcript: &str) -> Option<(Disposition, &'static 
     let lower = text.to_lowercase();
     for (phrase, d) in ANNOUNCEMENTS {
         let mut m = Matchable::new(&text);
-        if m.take(&glyphs(phrase)).0 > 0 {
+        if m.take(&glyphs(phrase), true).0 > 0 {
             return Some((*d, phrase));
         }
     }

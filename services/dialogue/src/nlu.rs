@@ -104,6 +104,24 @@ pub const SHORT_YES: &[&str] = &[
 ];
 pub const SHORT_YES_CUE: &str = "rule:a short yes";
 
+/// Complaint and regulator hotlines, in yuan hundredths: "打12378投诉"
+/// names a phone number, not an amount.
+const HOTLINES: &[u64] = &[12378 * 100, 12315 * 100, 12345 * 100, 12363 * 100];
+
+/// Questions about who is calling.
+const WHO_ASKS: &[&str] = &["你是谁", "哪位", "你是哪里", "哪里的"];
+
+/// "一分钱都没有", "一蚊都冇": not even one yuan, not an amount of one.
+const NOT_EVEN_ONE: &[&str] = &[
+    "一元都",
+    "一块都",
+    "一块钱都",
+    "一分钱都",
+    "一分都",
+    "一毛都",
+    "一毛钱都",
+];
+
 const PAY_VERBS: &[char] = &['还', '给', '转', '付', '打', '凑', '交', '存', '处', '缴'];
 
 pub struct Nlu {
@@ -165,22 +183,35 @@ impl Nlu {
         let mut scores = [0f32; 15];
         let mut cues = Vec::new();
         let mut m = Matchable::new(&normalized);
-        for p in &self.phrases {
-            let (count, by_sound) = m.take(&p.glyphs);
-            if count == 0 {
-                continue;
-            }
-            if let Some(intent) = p.intent {
-                scores[intent as usize] += p.weight * count as f32;
-                cues.push(format!(
-                    "{intent}:{}{}",
-                    p.text,
-                    if by_sound { "~" } else { "" }
-                ));
+        // What was said exactly first, then homophones in what is left.
+        for sound_pass in [false, true] {
+            for p in &self.phrases {
+                let (count, by_sound) = m.take(&p.glyphs, sound_pass);
+                if count == 0 {
+                    continue;
+                }
+                if let Some(intent) = p.intent {
+                    scores[intent as usize] += p.weight * count as f32;
+                    cues.push(format!(
+                        "{intent}:{}{}",
+                        p.text,
+                        if by_sound { "~" } else { "" }
+                    ));
+                }
             }
         }
         let date = slots::resolve_date(&normalized, today);
-        let amount = slots::resolve_amount(&normalized);
+        let mut amount = slots::resolve_amount(&normalized);
+        if amount.is_some_and(|a| HOTLINES.contains(&a))
+            && cues.iter().any(|c| c.starts_with("complaint:"))
+        {
+            amount = None;
+            cues.push("rule:a hotline number is not an amount".into());
+        }
+        if amount == Some(100) && NOT_EVEN_ONE.iter().any(|p| normalized.contains(p)) {
+            amount = None;
+            cues.push("rule:not even one yuan is not an amount".into());
+        }
         let callback = slots::resolve_callback(&normalized, today);
         let pays = normalized.chars().any(|c| PAY_VERBS.contains(&c));
         if (date.is_some() || amount.is_some()) && pays && callback.is_none() {
@@ -203,6 +234,19 @@ impl Nlu {
                 best = intent;
                 best_score = s;
             }
+        }
+        // "是我，你哪位": the debtor says it is them and asks who calls; the
+        // identity answer is what moves the call on (the opening names the
+        // caller again).
+        if best == Intent::AskDetails
+            && scores[Intent::ConfirmIdentity as usize] >= 4.0
+            && cues
+                .iter()
+                .filter_map(|c| c.strip_prefix("ask_details:"))
+                .all(|c| WHO_ASKS.contains(&c.trim_end_matches('~')))
+        {
+            best = Intent::ConfirmIdentity;
+            cues.push("rule:identity confirmed with a question back".into());
         }
         // Small talk that happens to name a day ("今天天气不错") carries no slot.
         let slots = if best == Intent::Unclear {
@@ -265,6 +309,31 @@ mod tests {
             let r = nlu(text, d);
             assert_eq!(r.intent, want, "{text}: {:?} {:?}", r.cues, r.normalized);
         }
+    }
+
+    #[test]
+    fn rules_about_what_is_not_said() {
+        // Exact words beat homophones: 没有钱 is not 没有欠 (dispute).
+        let r = nlu("我莫得钱", Dialect::Sichuanese);
+        assert_eq!(r.intent, Intent::FinancialHardship, "{:?}", r.cues);
+        // A hotline is not an amount; "not even one yuan" is not one yuan.
+        let r = nlu("我打12378投诉你们", Dialect::Mandarin);
+        assert_eq!(
+            (r.intent, r.slots.amount.as_deref()),
+            (Intent::Complaint, None)
+        );
+        let r = nlu("我而家一蚊都冇", Dialect::Cantonese);
+        assert_eq!(r.slots.amount, None, "{:?}", r.cues);
+        // "Two days ago" is not the 2nd.
+        let r = nlu("我前两日已经还晒", Dialect::Cantonese);
+        assert_eq!(
+            (r.intent, r.slots.date.as_deref()),
+            (Intent::AlreadyPaid, None)
+        );
+        // Identity confirmed, with a question back.
+        let r = nlu("是我，你哪位", Dialect::Mandarin);
+        assert_eq!(r.intent, Intent::ConfirmIdentity, "{:?}", r.cues);
+        assert_eq!(nlu("你哪位", Dialect::Mandarin).intent, Intent::AskDetails);
     }
 
     #[test]

@@ -223,7 +223,9 @@ pub fn resolve_date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
             while s > 0 && super::number::is_number_char(c[s - 1]) {
                 s -= 1;
             }
-            if s == i {
+            // 前两日, 这几日, 两日: a number of days, not a day of the month.
+            if s == i || c[s] == '两' || s > 0 && matches!(c[s - 1], '前' | '这' | '那' | '近')
+            {
                 continue;
             }
             let day: String = c[s..i].iter().collect();
