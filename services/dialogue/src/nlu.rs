@@ -108,6 +108,19 @@ pub const SHORT_YES_CUE: &str = "rule:a short yes";
 /// names a phone number, not an amount.
 const HOTLINES: &[u64] = &[12378 * 100, 12315 * 100, 12345 * 100, 12363 * 100];
 
+/// Days already gone: with a paying verb and a closing 了 the money was
+/// paid ("前天用支付宝还了").
+const PAST_DAYS: &[&str] = &[
+    "昨天",
+    "前天",
+    "上周",
+    "上个月",
+    "上个礼拜",
+    "上礼拜",
+    "前几天",
+    "前两天",
+];
+
 /// Questions about who is calling.
 const WHO_ASKS: &[&str] = &["你是谁", "哪位", "你是哪里", "哪里的"];
 
@@ -217,6 +230,14 @@ impl Nlu {
         if (date.is_some() || amount.is_some()) && pays && callback.is_none() {
             scores[Intent::PromiseToPay as usize] += 6.0;
             cues.push("rule:date or amount with a paying verb".into());
+        }
+        if pays
+            && !normalized.contains('没')
+            && PAST_DAYS.iter().any(|d| normalized.contains(d))
+            && normalized.ends_with('了')
+        {
+            scores[Intent::AlreadyPaid as usize] += 5.0;
+            cues.push("rule:a past day with a paying verb".into());
         }
         if callback.is_some() {
             scores[Intent::BusyCallBack as usize] += 3.0;
@@ -329,6 +350,15 @@ mod tests {
         assert_eq!(
             (r.intent, r.slots.date.as_deref()),
             (Intent::AlreadyPaid, None)
+        );
+        // A past day with a paying verb: already paid; not when it was not.
+        let r = nlu("钱我前天就用支付宝还了", Dialect::Sichuanese);
+        assert_eq!(r.intent, Intent::AlreadyPaid, "{:?}", r.cues);
+        let r = nlu("上个月没还上", Dialect::Mandarin);
+        assert!(
+            !r.cues.iter().any(|c| c.contains("past day")),
+            "{:?}",
+            r.cues
         );
         // Identity confirmed, with a question back.
         let r = nlu("是我，你哪位", Dialect::Mandarin);

@@ -455,16 +455,28 @@ impl Store {
         check_report(report)?;
         let _guard = self.write_guard().await;
         let txn = self.db.begin().await?;
-        let result = self.record_outcome(&txn, report, now, policy).await?;
+        let attempts = self
+            .lock_attempts(&txn, std::slice::from_ref(&report.attempt_id))
+            .await?;
+        let attempt = attempts
+            .get(&report.attempt_id)
+            .ok_or_else(|| StoreError::NotFound(format!("attempt {}", report.attempt_id)))?;
+        if let Some(done) = judge(attempt, report)? {
+            return Ok(done);
+        }
+        let result = self
+            .write_outcome(&txn, attempt, report, now, policy)
+            .await?;
         txn.commit().await?;
         Ok(result)
     }
 
-    /// Records many reports in one transaction, each inside its own
-    /// savepoint: one result per report, in order, and a report that fails
-    /// (bad, stale, unknown) leaves the others recorded. Only a failure of
-    /// the transaction itself fails the whole call, and then nothing of it
-    /// is kept.
+    /// Records many reports in one transaction: every attempt is read (and
+    /// locked) in one statement, each report is judged against it, and only
+    /// the good ones are written. One result per report, in order; a report
+    /// that fails (bad, stale, unknown) leaves the others recorded, and a
+    /// repeat inside the batch is `AlreadyRecorded`. Only a database failure
+    /// fails the whole call, and then nothing of it is kept.
     pub async fn report_outcomes(
         &self,
         reports: &[OutcomeReport],
@@ -473,93 +485,78 @@ impl Store {
     ) -> Result<Vec<Result<ReportResult>>> {
         let _guard = self.write_guard().await;
         let txn = self.db.begin().await?;
+        let mut ids: Vec<String> = reports.iter().map(|r| r.attempt_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let mut attempts = self.lock_attempts(&txn, &ids).await?;
         let mut results = Vec::with_capacity(reports.len());
         for report in reports {
-            if let Err(e) = check_report(report) {
-                results.push(Err(e));
-                continue;
+            let result = async {
+                check_report(report)?;
+                let attempt = attempts.get(&report.attempt_id).ok_or_else(|| {
+                    StoreError::NotFound(format!("attempt {}", report.attempt_id))
+                })?;
+                if let Some(done) = judge(attempt, report)? {
+                    return Ok(done);
+                }
+                self.write_outcome(&txn, attempt, report, now, policy).await
             }
-            let savepoint = txn.begin().await?;
-            match self.record_outcome(&savepoint, report, now, policy).await {
-                Ok(r) => {
-                    savepoint.commit().await?;
-                    results.push(Ok(r));
-                }
-                Err(e) => {
-                    savepoint.rollback().await?;
-                    results.push(Err(e));
-                }
+            .await;
+            if let (Ok(ReportResult::Recorded { .. }), Some(a)) =
+                (&result, attempts.get_mut(&report.attempt_id))
+            {
+                a.status = AttemptStatus::Completed.as_str().to_string();
+                a.disposition = Some(report.disposition.as_str().to_string());
+            }
+            match result {
+                Err(StoreError::Db(e)) => return Err(StoreError::Db(e)),
+                other => results.push(other),
             }
         }
         txn.commit().await?;
         Ok(results)
     }
 
-    /// The body of a report inside the caller's transaction.
-    async fn record_outcome(
+    /// Reads the attempts with these ids inside `txn`, holding them for the
+    /// rest of it: on SQLite by taking the write lock with a no-op update
+    /// first, on PostgreSQL with `FOR UPDATE` in id order.
+    async fn lock_attempts(
         &self,
         txn: &DatabaseTransaction,
+        ids: &[String],
+    ) -> Result<HashMap<String, call_attempt::Model>> {
+        let backend = self.backend();
+        let mut found = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let values: Vec<Value> = chunk.iter().map(|id| id.clone().into()).collect();
+            let sql = if backend == DatabaseBackend::Postgres {
+                format!("SELECT id FROM call_attempts WHERE id IN ({marks}) ORDER BY id FOR UPDATE")
+            } else {
+                format!("UPDATE call_attempts SET lease_token = lease_token WHERE id IN ({marks})")
+            };
+            txn.execute(stmt(backend, &sql, values)).await?;
+            for a in call_attempt::Entity::find()
+                .filter(call_attempt::Column::Id.is_in(chunk.iter().cloned()))
+                .all(txn)
+                .await?
+            {
+                found.insert(a.id.clone(), a);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes a judged report: the attempt's outcome, a promise, the
+    /// follow-up attempt.
+    async fn write_outcome(
+        &self,
+        txn: &DatabaseTransaction,
+        attempt: &call_attempt::Model,
         report: &OutcomeReport,
         now: DateTime<Utc>,
         policy: &DispatchPolicy,
     ) -> Result<ReportResult> {
-        let backend = self.backend();
-        let lock = if backend == DatabaseBackend::Postgres {
-            " FOR UPDATE"
-        } else {
-            ""
-        };
-        // Touch the row first so that on SQLite the transaction holds the write lock from here on.
-        txn.execute(stmt(
-            backend,
-            "UPDATE call_attempts SET lease_token = lease_token WHERE id = ?",
-            vec![report.attempt_id.clone().into()],
-        ))
-        .await?;
-        let row = txn
-            .query_one(stmt(
-                backend,
-                &format!("SELECT id FROM call_attempts WHERE id = ?{lock}"),
-                vec![report.attempt_id.clone().into()],
-            ))
-            .await?;
-        if row.is_none() {
-            return Err(StoreError::NotFound(format!(
-                "attempt {}",
-                report.attempt_id
-            )));
-        }
-        let attempt = call_attempt::Entity::find_by_id(report.attempt_id.clone())
-            .one(txn)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("attempt {}", report.attempt_id)))?;
-        let status: AttemptStatus = attempt.status.parse().map_err(StoreError::Conflict)?;
-        if status == AttemptStatus::Completed {
-            if attempt.disposition.as_deref() == Some(report.disposition.as_str())
-                && attempt.lease_token == report.lease_token
-            {
-                return Ok(ReportResult::AlreadyRecorded {
-                    campaign_id: attempt.campaign_id,
-                });
-            }
-            return Err(StoreError::Conflict(format!(
-                "attempt {} was already reported as {}",
-                attempt.id,
-                attempt.disposition.unwrap_or_default()
-            )));
-        }
-        if status == AttemptStatus::Cancelled {
-            return Err(StoreError::Conflict(format!(
-                "attempt {} was cancelled",
-                attempt.id
-            )));
-        }
-        if attempt.lease_token != report.lease_token || attempt.lease_token == 0 {
-            return Err(StoreError::Conflict(format!(
-                "lease token {} is stale for attempt {} (current {}): the lease expired and was handed out again",
-                report.lease_token, attempt.id, attempt.lease_token
-            )));
-        }
         let now_ms = now.timestamp_millis();
         let promise = report.promise;
         call_attempt::Entity::update_many()
@@ -638,11 +635,11 @@ impl Store {
                 .await?;
         }
         let follow_up = self
-            .queue_follow_up(txn, &attempt, report, now, policy)
+            .queue_follow_up(txn, attempt, report, now, policy)
             .await?;
         Ok(ReportResult::Recorded {
-            campaign_id: attempt.campaign_id,
-            account_id: attempt.account_id,
+            campaign_id: attempt.campaign_id.clone(),
+            account_id: attempt.account_id.clone(),
             follow_up,
         })
     }
@@ -740,4 +737,39 @@ fn check_report(report: &OutcomeReport) -> Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// Whether a report may be written over the attempt as it stands:
+/// `Some(AlreadyRecorded)` for a repeat of the recorded report, `None` to
+/// write it, an error when it conflicts (another outcome, a cancelled
+/// attempt, a lease that was handed out again).
+fn judge(attempt: &call_attempt::Model, report: &OutcomeReport) -> Result<Option<ReportResult>> {
+    let status: AttemptStatus = attempt.status.parse().map_err(StoreError::Conflict)?;
+    if status == AttemptStatus::Completed {
+        if attempt.disposition.as_deref() == Some(report.disposition.as_str())
+            && attempt.lease_token == report.lease_token
+        {
+            return Ok(Some(ReportResult::AlreadyRecorded {
+                campaign_id: attempt.campaign_id.clone(),
+            }));
+        }
+        return Err(StoreError::Conflict(format!(
+            "attempt {} was already reported as {}",
+            attempt.id,
+            attempt.disposition.as_deref().unwrap_or_default()
+        )));
+    }
+    if status == AttemptStatus::Cancelled {
+        return Err(StoreError::Conflict(format!(
+            "attempt {} was cancelled",
+            attempt.id
+        )));
+    }
+    if attempt.lease_token != report.lease_token || attempt.lease_token == 0 {
+        return Err(StoreError::Conflict(format!(
+            "lease token {} is stale for attempt {} (current {}): the lease expired and was handed out again",
+            report.lease_token, attempt.id, attempt.lease_token
+        )));
+    }
+    Ok(None)
 }

@@ -371,9 +371,19 @@ async fn a_batch_of_reports_keeps_the_good_ones_and_names_each_failure() {
         stale.lease_token += 1;
         let mut unknown = good.clone();
         unknown.attempt_id = "nope".into();
-        let batch = [good.clone(), no_promise, stale, unknown, good.clone()];
+        let mut contradicting = good.clone();
+        contradicting.disposition = Disposition::Busy;
+        let batch = [
+            good.clone(),
+            no_promise,
+            stale,
+            unknown,
+            good.clone(),
+            contradicting,
+        ];
         let results = store.report_outcomes(&batch, now, &policy()).await.unwrap();
-        assert_eq!(results.len(), 5);
+        assert_eq!(results.len(), 6);
+        assert!(matches!(results[5], Err(StoreError::Conflict(_))));
         assert!(matches!(results[0], Ok(ReportResult::Recorded { .. })));
         assert!(matches!(
             results[1],
