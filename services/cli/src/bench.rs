@@ -29,6 +29,14 @@ pub enum DevCommand {
         #[arg(long, default_value_t = 200)]
         rounds: usize,
     },
+    /// Cross-validate the NLU's classifier on the development split of
+    /// tests/data/nlu: precision and coverage of its confident answers.
+    CvNlu {
+        #[arg(long, default_value = "tests/data/nlu")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+    },
     /// Load the dispatch API: N workers doing LeaseCalls, then reporting
     /// every lease (one ReportOutcome each, or one ReportOutcomes for the
     /// whole batch with --batch-reports).
@@ -86,6 +94,7 @@ pub async fn run(_config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DevCommand::BenchDialogue { dir, rounds } => bench_dialogue(&dir, rounds),
+        DevCommand::CvNlu { dir, folds } => cv_nlu(&dir, folds),
         DevCommand::BenchLease {
             endpoint,
             token,
@@ -299,5 +308,38 @@ fn bench_dialogue(dir: &std::path::Path, rounds: usize) -> anyhow::Result<ExitCo
         pct(&times, 0.99) * 1000.0,
         pct(&times, 1.0) * 1000.0
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cv_nlu(dir: &std::path::Path, folds: usize) -> anyhow::Result<ExitCode> {
+    use huikuan_core::Dialect;
+    use huikuan_dialogue::eval::{cross_validate_model, parse};
+    let mut sets = Vec::new();
+    for (file, dialect) in [
+        ("mandarin", Dialect::Mandarin),
+        ("sichuanese", Dialect::Sichuanese),
+        ("cantonese", Dialect::Cantonese),
+    ] {
+        let path = dir.join(format!("{file}.tsv"));
+        let text = std::fs::read_to_string(&path)?;
+        let rows = parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        // Development rows only: the held-out split is never looked at here.
+        sets.push((
+            dialect,
+            rows.into_iter().filter(|r| r.split == "dev").collect(),
+        ));
+    }
+    let nlu = huikuan_dialogue::Nlu::phrases_only();
+    let thresholds = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
+    for c in cross_validate_model(&nlu, &sets, folds, &thresholds) {
+        println!(
+            "{{\"folds\":{folds},\"threshold\":{},\"utterances\":{},\"answered\":{},\"coverage\":{:.3},\"precision\":{:.3}}}",
+            c.threshold,
+            c.utterances,
+            c.answered,
+            c.answered as f64 / c.utterances.max(1) as f64,
+            c.correct as f64 / c.answered.max(1) as f64
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -110,6 +110,74 @@ pub fn evaluate<'a>(
     (scores, misses)
 }
 
+/// How the classifier alone does on utterances it was not trained on, at
+/// one probability threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelCheck {
+    pub threshold: f64,
+    pub utterances: usize,
+    /// Utterances given an intent other than unclear at this threshold.
+    pub answered: usize,
+    /// Of those, how many were right.
+    pub correct: usize,
+}
+
+/// K-fold cross-validation of the classifier over development rows of
+/// every dialect (each normalised in its own dialect): for each threshold,
+/// how many utterances get a confident answer and how many of those are
+/// right. Folds are every k-th row, so the result is repeatable.
+pub fn cross_validate_model(
+    nlu: &Nlu,
+    sets: &[(Dialect, Vec<Example>)],
+    folds: usize,
+    thresholds: &[f64],
+) -> Vec<ModelCheck> {
+    use crate::classifier::{IntentModel, TrainingExample};
+    let all: Vec<TrainingExample> = sets
+        .iter()
+        .flat_map(|(d, rows)| {
+            rows.iter().map(|r| TrainingExample {
+                normalized: nlu.normalize(&r.text, *d),
+                intent: r.intent,
+            })
+        })
+        .collect();
+    let mut checks: Vec<ModelCheck> = thresholds
+        .iter()
+        .map(|&threshold| ModelCheck {
+            threshold,
+            utterances: all.len(),
+            answered: 0,
+            correct: 0,
+        })
+        .collect();
+    let folds = folds.max(2);
+    for fold in 0..folds {
+        let train: Vec<TrainingExample> = all
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % folds != fold)
+            .map(|(_, e)| TrainingExample {
+                normalized: e.normalized.clone(),
+                intent: e.intent,
+            })
+            .collect();
+        let model = IntentModel::train(&train);
+        for (_, e) in all.iter().enumerate().filter(|(i, _)| i % folds == fold) {
+            let Some(p) = model.predict(&e.normalized) else {
+                continue;
+            };
+            for c in checks.iter_mut() {
+                if p.intent != Intent::Unclear && p.probability >= c.threshold {
+                    c.answered += 1;
+                    c.correct += usize::from(p.intent == e.intent);
+                }
+            }
+        }
+    }
+    checks
+}
+
 /// Mean F1 over the intents that occur as gold or prediction.
 pub fn macro_f1(pairs: &[(Intent, Intent)]) -> f64 {
     let mut f1s = Vec::new();

@@ -6,7 +6,8 @@
 //! Mandarin (dialect-pack lexicons, Traditional to Simplified, full-width
 //! forms, fillers), matching that tolerates homophone recognition errors
 //! (compared by pinyin as well as by character), intents from a closed set
-//! with the cues that fired, and slots (dates resolved to calendar days,
+//! with the cues that fired (phrase tables first, a small trained
+//! classifier for turns they say nothing about), and slots (dates resolved to calendar days,
 //! amounts in yuan, callback times); the collection conversation policy and
 //! the robot's lines; and what a carrier announcement (关机, 空号, 正在通话中,
 //! 留言) means as a call disposition.
@@ -15,6 +16,7 @@
 //! pure function of its inputs and the data in `dialects/`.
 
 pub mod announce;
+pub mod classifier;
 pub mod conversation;
 pub mod eval;
 pub mod intent;

@@ -2,8 +2,11 @@
 //! `dialects/*/intents.toml`) are matched on the normalised text; the
 //! intent with the highest total wins, then a few rules about slots: a
 //! date with a paying verb is a promise, a clock time with nothing else is
-//! a callback request. Every result lists the cues that decided it.
+//! a callback request. When no phrase and no rule spoke, a small trained
+//! classifier (`classifier`) is asked and its answer taken only when it is
+//! sure. Every result lists the cues that decided it.
 
+use crate::classifier::{IntentModel, TrainingExample};
 use crate::intent::Intent;
 use crate::matcher::{glyphs, Glyph, Matchable};
 use crate::normalize::Normalizer;
@@ -140,11 +143,51 @@ const PAY_VERBS: &[char] = &['还', '给', '转', '付', '打', '凑', '交', '�
 pub struct Nlu {
     normalizer: Normalizer,
     phrases: Vec<Phrase>,
+    /// For turns no phrase or rule speaks about.
+    model: Option<IntentModel>,
 }
 
+/// The classifier's answer is used only when it is at least this sure.
+pub const MODEL_MIN_PROBABILITY: f64 = 0.8;
+
+/// The labelled development utterances the classifier learns from: the
+/// `dev` rows of the evaluation sets (the `test` rows are held out).
+const TRAINING_SETS: [(Dialect, &str); 3] = [
+    (
+        Dialect::Mandarin,
+        include_str!("../../../tests/data/nlu/mandarin.tsv"),
+    ),
+    (
+        Dialect::Sichuanese,
+        include_str!("../../../tests/data/nlu/sichuanese.tsv"),
+    ),
+    (
+        Dialect::Cantonese,
+        include_str!("../../../tests/data/nlu/cantonese.tsv"),
+    ),
+];
+
 impl Nlu {
-    /// The built-in packs and phrases.
+    /// The built-in packs and phrases, and the classifier trained on the
+    /// development split.
     pub fn builtin() -> Self {
+        let mut nlu = Self::phrases_only();
+        let mut examples = Vec::new();
+        for (dialect, text) in TRAINING_SETS {
+            let rows = crate::eval::parse(text).expect("built-in evaluation sets are valid");
+            examples.extend(rows.into_iter().filter(|r| r.split == "dev").map(|r| {
+                TrainingExample {
+                    normalized: nlu.normalize(&r.text, dialect),
+                    intent: r.intent,
+                }
+            }));
+        }
+        nlu.model = Some(IntentModel::train(&examples));
+        nlu
+    }
+
+    /// The built-in packs and phrases without the classifier.
+    pub fn phrases_only() -> Self {
         Self::new(
             &DialectPacks::builtin(),
             &[(
@@ -188,7 +231,19 @@ impl Nlu {
         Ok(Nlu {
             normalizer: Normalizer::new(packs),
             phrases,
+            model: None,
         })
+    }
+
+    /// Replaces the classifier (cross-validation trains its own).
+    pub fn with_model(mut self, model: Option<IntentModel>) -> Self {
+        self.model = model;
+        self
+    }
+
+    /// `text` in standard Mandarin, as the phrases and the classifier see it.
+    pub fn normalize(&self, text: &str, dialect: Dialect) -> String {
+        self.normalizer.normalize(text, dialect)
     }
 
     pub fn understand(&self, text: &str, dialect: Dialect, today: NaiveDate) -> NluResult {
@@ -254,6 +309,21 @@ impl Nlu {
             if s > best_score {
                 best = intent;
                 best_score = s;
+            }
+        }
+        // Nothing in the phrase tables or slot rules spoke: ask the
+        // classifier, and take its answer only when it is sure.
+        if cues.is_empty() {
+            if let Some(p) = self.model.as_ref().and_then(|m| m.predict(&normalized)) {
+                if p.intent != Intent::Unclear && p.probability >= MODEL_MIN_PROBABILITY {
+                    best = p.intent;
+                    cues.push(format!(
+                        "model:{} p={:.2} ({})",
+                        p.intent,
+                        p.probability,
+                        p.evidence.join(", ")
+                    ));
+                }
             }
         }
         // "是我，你哪位": the debtor says it is them and asks who calls; the
