@@ -32,8 +32,6 @@ pub enum DevCommand {
     /// Cross-validate the NLU's classifier on the development split of
     /// tests/data/nlu: precision and coverage of its confident answers.
     CvNlu {
-        #[arg(long, default_value = "tests/data/nlu")]
-        dir: PathBuf,
         #[arg(long, default_value_t = 5)]
         folds: usize,
     },
@@ -94,7 +92,7 @@ pub async fn run(_config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DevCommand::BenchDialogue { dir, rounds } => bench_dialogue(&dir, rounds),
-        DevCommand::CvNlu { dir, folds } => cv_nlu(&dir, folds),
+        DevCommand::CvNlu { folds } => cv_nlu(folds),
         DevCommand::BenchLease {
             endpoint,
             token,
@@ -311,24 +309,10 @@ fn bench_dialogue(dir: &std::path::Path, rounds: usize) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-fn cv_nlu(dir: &std::path::Path, folds: usize) -> anyhow::Result<ExitCode> {
-    use huikuan_core::Dialect;
-    use huikuan_dialogue::eval::{cross_validate_model, parse};
-    let mut sets = Vec::new();
-    for (file, dialect) in [
-        ("mandarin", Dialect::Mandarin),
-        ("sichuanese", Dialect::Sichuanese),
-        ("cantonese", Dialect::Cantonese),
-    ] {
-        let path = dir.join(format!("{file}.tsv"));
-        let text = std::fs::read_to_string(&path)?;
-        let rows = parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        // Development rows only: the held-out split is never looked at here.
-        sets.push((
-            dialect,
-            rows.into_iter().filter(|r| r.split == "dev").collect(),
-        ));
-    }
+fn cv_nlu(folds: usize) -> anyhow::Result<ExitCode> {
+    use huikuan_dialogue::eval::{cross_validate_model, development_sets};
+    // Development rows only: the held-out split is never looked at here.
+    let sets = development_sets();
     let nlu = huikuan_dialogue::Nlu::phrases_only();
     let thresholds = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
     for c in cross_validate_model(&nlu, &sets, folds, &thresholds) {

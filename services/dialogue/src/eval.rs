@@ -47,6 +47,38 @@ pub fn parse(text: &str) -> Result<Vec<Example>, String> {
     Ok(out)
 }
 
+/// The labelled sets of `tests/data/nlu`, built in: (dialect, file text).
+pub const EVALUATION_SETS: [(Dialect, &str); 3] = [
+    (
+        Dialect::Mandarin,
+        include_str!("../../../tests/data/nlu/mandarin.tsv"),
+    ),
+    (
+        Dialect::Sichuanese,
+        include_str!("../../../tests/data/nlu/sichuanese.tsv"),
+    ),
+    (
+        Dialect::Cantonese,
+        include_str!("../../../tests/data/nlu/cantonese.tsv"),
+    ),
+];
+
+/// The `dev` rows of the built-in sets, per dialect: what the phrase
+/// tables were written from and the classifier learns from. The `test`
+/// rows are held out and never returned here.
+pub fn development_sets() -> Vec<(Dialect, Vec<Example>)> {
+    EVALUATION_SETS
+        .iter()
+        .map(|(dialect, text)| {
+            let rows = parse(text).expect("built-in evaluation sets are valid");
+            (
+                *dialect,
+                rows.into_iter().filter(|r| r.split == "dev").collect(),
+            )
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Score {
     pub n: usize,

@@ -150,38 +150,22 @@ pub struct Nlu {
 /// The classifier's answer is used only when it is at least this sure.
 pub const MODEL_MIN_PROBABILITY: f64 = 0.8;
 
-/// The labelled development utterances the classifier learns from: the
-/// `dev` rows of the evaluation sets (the `test` rows are held out).
-const TRAINING_SETS: [(Dialect, &str); 3] = [
-    (
-        Dialect::Mandarin,
-        include_str!("../../../tests/data/nlu/mandarin.tsv"),
-    ),
-    (
-        Dialect::Sichuanese,
-        include_str!("../../../tests/data/nlu/sichuanese.tsv"),
-    ),
-    (
-        Dialect::Cantonese,
-        include_str!("../../../tests/data/nlu/cantonese.tsv"),
-    ),
-];
-
 impl Nlu {
     /// The built-in packs and phrases, and the classifier trained on the
     /// development split.
     pub fn builtin() -> Self {
         let mut nlu = Self::phrases_only();
-        let mut examples = Vec::new();
-        for (dialect, text) in TRAINING_SETS {
-            let rows = crate::eval::parse(text).expect("built-in evaluation sets are valid");
-            examples.extend(rows.into_iter().filter(|r| r.split == "dev").map(|r| {
-                TrainingExample {
-                    normalized: nlu.normalize(&r.text, dialect),
-                    intent: r.intent,
-                }
-            }));
-        }
+        let examples: Vec<TrainingExample> = crate::eval::development_sets()
+            .into_iter()
+            .flat_map(|(dialect, rows)| {
+                rows.into_iter()
+                    .map(|r| TrainingExample {
+                        normalized: nlu.normalize(&r.text, dialect),
+                        intent: r.intent,
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         nlu.model = Some(IntentModel::train(&examples));
         nlu
     }
@@ -366,8 +350,9 @@ mod tests {
     use super::*;
 
     fn nlu(text: &str, d: Dialect) -> NluResult {
+        static NLU: std::sync::OnceLock<Nlu> = std::sync::OnceLock::new();
         let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        Nlu::builtin().understand(text, d, today)
+        NLU.get_or_init(Nlu::builtin).understand(text, d, today)
     }
 
     #[test]

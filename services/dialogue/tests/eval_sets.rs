@@ -3,26 +3,15 @@
 //! reported, by `huikuan eval-nlu`, never asserted or tuned on).
 
 use chrono::NaiveDate;
-use huikuan_core::Dialect;
-use huikuan_dialogue::eval::{evaluate, parse};
+use huikuan_dialogue::eval::{development_sets, evaluate};
 use huikuan_dialogue::Nlu;
 
 #[test]
 fn development_split_accuracy_does_not_regress() {
     let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
     let nlu = Nlu::builtin();
-    for (name, dialect) in [
-        ("mandarin", Dialect::Mandarin),
-        ("sichuanese", Dialect::Sichuanese),
-        ("cantonese", Dialect::Cantonese),
-    ] {
-        let path = format!(
-            "{}/../../tests/data/nlu/{name}.tsv",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap();
-        let examples = parse(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let dev: Vec<_> = examples.into_iter().filter(|e| e.split == "dev").collect();
+    for (dialect, dev) in development_sets() {
+        let name = dialect.to_string();
         assert!(dev.len() >= 50, "{name}: {} dev examples", dev.len());
         let (scores, misses) = evaluate(&nlu, &dev, dialect, today);
         let s = &scores["dev"];
@@ -52,24 +41,7 @@ fn development_split_accuracy_does_not_regress() {
 fn classifier_confident_answers_hold_up_in_cross_validation() {
     use huikuan_dialogue::eval::cross_validate_model;
     use huikuan_dialogue::nlu::MODEL_MIN_PROBABILITY;
-    let mut sets = Vec::new();
-    for (name, dialect) in [
-        ("mandarin", Dialect::Mandarin),
-        ("sichuanese", Dialect::Sichuanese),
-        ("cantonese", Dialect::Cantonese),
-    ] {
-        let path = format!(
-            "{}/../../tests/data/nlu/{name}.tsv",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let rows = parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        sets.push((
-            dialect,
-            rows.into_iter()
-                .filter(|r| r.split == "dev")
-                .collect::<Vec<_>>(),
-        ));
-    }
+    let sets = development_sets();
     let checks = cross_validate_model(
         &Nlu::phrases_only(),
         &sets,
