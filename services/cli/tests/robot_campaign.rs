@@ -59,6 +59,22 @@ fn huikuan(dir: &Path, db_url: &str) -> Command {
     cmd
 }
 
+/// Writes `rows` (portfolio CSV rows, no header) to DIR/portfolio.csv and
+/// imports them into `campaign`.
+fn import_portfolio(dir: &Path, db_url: &str, campaign: &str, rows: &str) {
+    let csv = format!("{}\n{rows}", huikuan_core::synthetic::CSV_HEADER);
+    std::fs::write(dir.join("portfolio.csv"), csv).unwrap();
+    let out = huikuan(dir, db_url)
+        .args(["import", "portfolio.csv", "--campaign", campaign])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn config(grpc: u16, sip: u16, lease_seconds: u32) -> String {
     format!(
         r#"
@@ -117,18 +133,12 @@ async fn a_killed_dialer_loses_no_outcome_and_leaves_nothing_stuck() {
     let (grpc, sip) = (free_port(), free_udp_port());
     std::fs::write(dir.path().join("huikuan.toml"), config(grpc, sip, 600)).unwrap();
     std::fs::write(dir.path().join("short-lease.toml"), config(grpc, sip, 12)).unwrap();
-    let csv = "account_id,name,phones,dnc_phones,dialect,province,city,timezone,loan_id,product,principal,overdue_amount,due_date,days_past_due\n\
-        K-BUSY,张伟,13800000003,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
-        K-PROMISE,张伟,13800000001,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n";
-    std::fs::write(dir.path().join("portfolio.csv"), csv).unwrap();
-    let out = huikuan(dir.path(), &db.url)
-        .args(["import", "portfolio.csv", "--campaign", "crash"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    import_portfolio(
+        dir.path(),
+        &db.url,
+        "crash",
+        "K-BUSY,张伟,13800000003,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
+         K-PROMISE,张伟,13800000001,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n",
     );
     let _server = Killed(huikuan(dir.path(), &db.url).arg("serve").spawn().unwrap());
     let _sim = Killed(
@@ -210,21 +220,14 @@ async fn a_robot_campaign_against_simulated_debtors() {
     let grpc = free_port();
     let sip = free_udp_port();
     std::fs::write(dir.path().join("huikuan.toml"), config(grpc, sip, 600)).unwrap();
-    let csv = "account_id,name,phones,dnc_phones,dialect,province,city,timezone,loan_id,product,principal,overdue_amount,due_date,days_past_due\n\
-        E2E-PROMISE,张伟,13800000001,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
-        E2E-WRONG,张伟,13800000002,,sichuanese,四川,成都,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
-        E2E-BUSY,张伟,13800000003,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
-        E2E-HUMAN,张伟,13800000007,,cantonese,广东,广州,,,消费贷,5000.00,3250.50,2026-10-20,35\n";
-    std::fs::write(dir.path().join("portfolio.csv"), csv).unwrap();
-
-    let out = huikuan(dir.path(), &db.url)
-        .args(["import", "portfolio.csv", "--campaign", "e2e"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    import_portfolio(
+        dir.path(),
+        &db.url,
+        "e2e",
+        "E2E-PROMISE,张伟,13800000001,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
+         E2E-WRONG,张伟,13800000002,,sichuanese,四川,成都,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
+         E2E-BUSY,张伟,13800000003,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
+         E2E-HUMAN,张伟,13800000007,,cantonese,广东,广州,,,消费贷,5000.00,3250.50,2026-10-20,35\n",
     );
 
     let _server = Killed(huikuan(dir.path(), &db.url).arg("serve").spawn().unwrap());

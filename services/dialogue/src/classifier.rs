@@ -47,7 +47,7 @@ fn ngrams(text: &str) -> Vec<String> {
 }
 
 impl IntentModel {
-    pub fn train(examples: &[TrainingExample]) -> Self {
+    pub fn train<'a>(examples: impl IntoIterator<Item = &'a TrainingExample>) -> Self {
         let mut docs = [0f64; CLASSES];
         let mut totals = [0f64; CLASSES];
         let mut counts: HashMap<String, [f64; CLASSES]> = HashMap::new();

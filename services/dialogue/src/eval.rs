@@ -185,16 +185,12 @@ pub fn cross_validate_model(
         .collect();
     let folds = folds.max(2);
     for fold in 0..folds {
-        let train: Vec<TrainingExample> = all
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % folds != fold)
-            .map(|(_, e)| TrainingExample {
-                normalized: e.normalized.clone(),
-                intent: e.intent,
-            })
-            .collect();
-        let model = IntentModel::train(&train);
+        let model = IntentModel::train(
+            all.iter()
+                .enumerate()
+                .filter(|(i, _)| i % folds != fold)
+                .map(|(_, e)| e),
+        );
         for (_, e) in all.iter().enumerate().filter(|(i, _)| i % folds == fold) {
             let Some(p) = model.predict(&e.normalized) else {
                 continue;

@@ -219,12 +219,6 @@ impl Nlu {
         })
     }
 
-    /// Replaces the classifier (cross-validation trains its own).
-    pub fn with_model(mut self, model: Option<IntentModel>) -> Self {
-        self.model = model;
-        self
-    }
-
     /// `text` in standard Mandarin, as the phrases and the classifier see it.
     pub fn normalize(&self, text: &str, dialect: Dialect) -> String {
         self.normalizer.normalize(text, dialect)

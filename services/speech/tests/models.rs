@@ -379,22 +379,31 @@ fn the_cantonese_voice_speaks_and_numbers_are_read_out() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn streaming_gives_partials_while_speaking_and_one_final_at_the_end() {
-    use huikuan_speech::stream::{RecognitionEvent, StreamOptions, StreamingRecognizer};
-    let (speech, reference) = clip("mandarin", "aishell1_BAC009S0764W0124.wav");
-    let e = engines();
-    let mut r = StreamingRecognizer::new(
+/// A streaming Mandarin recognizer with the pack's prompt.
+fn mandarin_stream(
+    e: &SpeechEngines,
+    partial_every_ms: u64,
+    speculate_after_ms: u64,
+) -> huikuan_speech::stream::StreamingRecognizer {
+    huikuan_speech::stream::StreamingRecognizer::new(
         Endpointer::new(e.vad.clone()).unwrap(),
         e.pool.clone(),
         e.packs.clone(),
         Dialect::Mandarin,
-        StreamOptions {
-            partial_every_ms: 400,
+        huikuan_speech::stream::StreamOptions {
+            partial_every_ms,
             use_prompt: true,
-            speculate_after_ms: 0,
+            speculate_after_ms,
         },
-    );
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_gives_partials_while_speaking_and_one_final_at_the_end() {
+    use huikuan_speech::stream::RecognitionEvent;
+    let (speech, reference) = clip("mandarin", "aishell1_BAC009S0764W0124.wav");
+    let e = engines();
+    let mut r = mandarin_stream(e, 400, 0);
     let mut stream = silence(500);
     stream.extend(&speech);
     stream.extend(silence(1200));
@@ -433,21 +442,11 @@ async fn streaming_gives_partials_while_speaking_and_one_final_at_the_end() {
 /// on after a short pause (one final covering both parts).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn speculative_decoding_at_the_start_of_silence() {
-    use huikuan_speech::stream::{RecognitionEvent, StreamOptions, StreamingRecognizer};
+    use huikuan_speech::stream::RecognitionEvent;
     let (speech, reference) = clip("mandarin", "aishell1_BAC009S0764W0124.wav");
     let e = engines();
     let run = |speculate_after_ms: u64, stream: Vec<f32>| async move {
-        let mut r = StreamingRecognizer::new(
-            Endpointer::new(e.vad.clone()).unwrap(),
-            e.pool.clone(),
-            e.packs.clone(),
-            Dialect::Mandarin,
-            StreamOptions {
-                partial_every_ms: 0,
-                use_prompt: true,
-                speculate_after_ms,
-            },
-        );
+        let mut r = mandarin_stream(e, 0, speculate_after_ms);
         let mut finals = Vec::new();
         for block in stream.chunks(320) {
             for ev in r.push(block).await.unwrap() {
