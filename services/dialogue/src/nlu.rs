@@ -375,6 +375,12 @@ mod tests {
             ("我冇借过钱", Cantonese, DisputeDebt),
             ("聽日還你", Cantonese, PromiseToPay),
             ("你哋啲账单我已经换款了", Mandarin, AlreadyPaid),
+            // 可不可以 asks; it does not accept.
+            ("可唔可以延遲一個月先還", Cantonese, RequestInstallment),
+            // 边个平台 is "which platform", not "who".
+            ("係邊個平台嘅貸款", Cantonese, AskDetails),
+            ("我係同真人傾緊定係電腦", Cantonese, AskIfRobot),
+            ("on9，唔好再打嚟", Cantonese, Abusive),
         ] {
             let r = nlu(text, d);
             assert_eq!(r.intent, want, "{text}: {:?} {:?}", r.cues, r.normalized);
