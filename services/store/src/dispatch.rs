@@ -11,7 +11,7 @@
 //! may have dialled even if its report never came).
 
 use crate::entity::{account, call_attempt, contact, debt, promise};
-use crate::{ids, Result, Store, StoreError};
+use crate::{ids, Result, Store, StoreError, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use huikuan_core::disposition::FollowUp;
@@ -168,14 +168,14 @@ impl Store {
             .db
             .query_all(stmt(
                 self.backend(),
-                "SELECT DISTINCT time_zone FROM accounts",
+                &format!("SELECT {DEBTOR_TIME_ZONE_COLUMN} FROM {DEBTOR_TIME_ZONES}"),
                 vec![],
             ))
             .await?;
         let zones = rows
             .iter()
             .map(|r| {
-                r.try_get::<String>("", "time_zone")
+                r.try_get::<String>("", DEBTOR_TIME_ZONE_COLUMN)
                     .map_err(StoreError::from)
             })
             .collect::<Result<Vec<_>>>()?;

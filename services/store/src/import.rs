@@ -6,10 +6,10 @@
 //! crash loses at most the batch in flight, never half of it.
 
 use crate::entity::{account, call_attempt, contact, debt, import_run};
-use crate::{ids, now_ms, Result, Store};
+use crate::{ids, now_ms, Result, Store, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
 use huikuan_core::portfolio::{self, FieldError, RawRow, RowError};
 use huikuan_core::{AccountRecord, AttemptStatus};
-use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QuerySelect, TransactionTrait,
@@ -20,7 +20,7 @@ use std::collections::HashMap;
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// Default rows per transaction.
-pub const DEFAULT_BATCH_ROWS: usize = 5_000;
+pub const DEFAULT_BATCH_ROWS: usize = 20_000;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchStats {
@@ -122,6 +122,20 @@ impl Store {
                 now.into(),
                 now.into(),
             ]));
+        }
+        txn.execute(backend.build(&q)).await?;
+
+        // The calling-window check asks which zones debtors live in; keep
+        // that small set instead of an index over every account.
+        let zones: std::collections::BTreeSet<&str> =
+            chunk.iter().map(|r| r.region.time_zone.name()).collect();
+        let zone_col = Alias::new(DEBTOR_TIME_ZONE_COLUMN);
+        let mut q = Query::insert();
+        q.into_table(Alias::new(DEBTOR_TIME_ZONES))
+            .columns([zone_col.clone()])
+            .on_conflict(OnConflict::column(zone_col).do_nothing().to_owned());
+        for z in zones {
+            q.values_panic([z.into()]);
         }
         txn.execute(backend.build(&q)).await?;
 

@@ -89,6 +89,11 @@ impl TimeZoneCache {
     }
 }
 
+/// The zones debtors live in (table and column): kept by the import,
+/// read by the calling-window check.
+pub(crate) const DEBTOR_TIME_ZONES: &str = "debtor_time_zones";
+pub(crate) const DEBTOR_TIME_ZONE_COLUMN: &str = "time_zone";
+
 /// The SQLite URL for a data directory (created if missing).
 pub fn sqlite_url_for_dir(dir: &Path) -> std::io::Result<String> {
     std::fs::create_dir_all(dir)?;

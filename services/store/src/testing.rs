@@ -27,6 +27,19 @@ pub async fn sqlite() -> TestDb {
 
 /// A new, empty PostgreSQL database, or `None` when `HUIKUAN_TEST_PG` is unset.
 pub async fn postgres() -> Option<TestDb> {
+    let url = empty_postgres_url().await?;
+    let store = Store::connect(&url).await.expect("postgres store");
+    Some(TestDb {
+        name: "postgres",
+        store,
+        url,
+        _dir: None,
+    })
+}
+
+/// The URL of a new PostgreSQL database with nothing in it (not even the
+/// schema), or `None` when `HUIKUAN_TEST_PG` is unset.
+pub async fn empty_postgres_url() -> Option<String> {
     let admin_url = std::env::var("HUIKUAN_TEST_PG")
         .ok()
         .filter(|s| !s.is_empty())?;
@@ -47,14 +60,7 @@ pub async fn postgres() -> Option<TestDb> {
         .rsplit_once('/')
         .map(|(r, _)| r.to_string())
         .unwrap_or(base);
-    let url = format!("{root}/{db_name}{query}");
-    let store = Store::connect(&url).await.expect("postgres store");
-    Some(TestDb {
-        name: "postgres",
-        store,
-        url,
-        _dir: None,
-    })
+    Some(format!("{root}/{db_name}{query}"))
 }
 
 /// Every backend this run can test: SQLite, and PostgreSQL when configured.

@@ -560,3 +560,54 @@ async fn wrong_number_moves_to_the_next_contact() {
     })
     .await;
 }
+
+/// A database made before the debtor time-zone set existed: the upgrade
+/// fills the set from the accounts already there, and their calls are still
+/// dispatched inside their own windows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_database_keeps_its_debtors_time_zones() {
+    use huikuan_store::migration::Migrator;
+    use sea_orm_migration::MigratorTrait;
+    let dir = tempfile::tempdir().unwrap();
+    let mut urls = vec![huikuan_store::sqlite_url_for_dir(dir.path()).unwrap()];
+    urls.extend(testing::empty_postgres_url().await);
+    for url in urls {
+        eprintln!("backend: {url}");
+        // The schema as the first two migrations left it, with one account.
+        let old = sea_orm::Database::connect(&url).await.unwrap();
+        Migrator::up(&old, Some(2)).await.unwrap();
+        for sql in [
+            "INSERT INTO campaigns (id, name, status, created_at_ms, updated_at_ms) VALUES ('c', 'c', 'active', 0, 0)",
+            "INSERT INTO accounts (id, campaign_id, name, dialect, province, city, time_zone, created_at_ms, updated_at_ms) \
+             VALUES ('U1', 'c', '王五', 'auto', '新疆', NULL, 'Asia/Urumqi', 0, 0)",
+            "INSERT INTO contacts (id, account_id, phone, priority, dnc, attempts_today) VALUES ('k', 'U1', '+8613812345678', 0, false, 0)",
+            "INSERT INTO call_attempts (id, campaign_id, account_id, contact_id, seq, status, not_before_ms, time_zone, lease_token, created_at_ms) \
+             VALUES ('a', 'c', 'U1', 'k', 0, 'queued', 0, 'Asia/Urumqi', 0, 0)",
+        ] {
+            old.execute_unprepared(sql).await.unwrap();
+        }
+        old.close().await.unwrap();
+
+        let store = Store::connect(&url).await.unwrap();
+        let zones = store
+            .connection()
+            .query_all(Statement::from_string(
+                store.backend(),
+                "SELECT time_zone FROM debtor_time_zones",
+            ))
+            .await
+            .unwrap();
+        let zones: Vec<String> = zones
+            .iter()
+            .map(|r| r.try_get_by_index(0).unwrap())
+            .collect();
+        assert_eq!(zones, vec!["Asia/Urumqi"]);
+        // 21:00 Beijing is 19:00 in Urumqi: inside that debtor's window.
+        let leases = store
+            .lease_calls("w", 10, Duration::from_secs(60), beijing(1, 21), &policy())
+            .await
+            .unwrap();
+        assert_eq!(leases.len(), 1);
+        store.close().await.unwrap();
+    }
+}
