@@ -67,12 +67,37 @@ impl Store {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             self.write_chunk(&txn, campaign_id, chunk, now).await?;
         }
+        if !rows.is_empty() {
+            self.remember_time_zones(&txn, &rows).await?;
+        }
         txn.commit().await?;
         self.tz_cache.invalidate();
         Ok(BatchStats {
             written: rows.len() as u64,
             folded: (records.len() - rows.len()) as u64,
         })
+    }
+
+    /// The calling-window check asks which zones debtors live in; the
+    /// batch adds its zones to that small set (one row per zone) instead
+    /// of an index over every account.
+    async fn remember_time_zones(
+        &self,
+        txn: &DatabaseTransaction,
+        rows: &[&AccountRecord],
+    ) -> Result<()> {
+        let zones: std::collections::BTreeSet<&str> =
+            rows.iter().map(|r| r.region.time_zone.name()).collect();
+        let zone_col = Alias::new(DEBTOR_TIME_ZONE_COLUMN);
+        let mut q = Query::insert();
+        q.into_table(Alias::new(DEBTOR_TIME_ZONES))
+            .columns([zone_col.clone()])
+            .on_conflict(OnConflict::column(zone_col).do_nothing().to_owned());
+        for z in zones {
+            q.values_panic([z.into()]);
+        }
+        txn.execute(self.backend().build(&q)).await?;
+        Ok(())
     }
 
     async fn write_chunk(
@@ -122,20 +147,6 @@ impl Store {
                 now.into(),
                 now.into(),
             ]));
-        }
-        txn.execute(backend.build(&q)).await?;
-
-        // The calling-window check asks which zones debtors live in; keep
-        // that small set instead of an index over every account.
-        let zones: std::collections::BTreeSet<&str> =
-            chunk.iter().map(|r| r.region.time_zone.name()).collect();
-        let zone_col = Alias::new(DEBTOR_TIME_ZONE_COLUMN);
-        let mut q = Query::insert();
-        q.into_table(Alias::new(DEBTOR_TIME_ZONES))
-            .columns([zone_col.clone()])
-            .on_conflict(OnConflict::column(zone_col).do_nothing().to_owned());
-        for z in zones {
-            q.values_panic([z.into()]);
         }
         txn.execute(backend.build(&q)).await?;
 
