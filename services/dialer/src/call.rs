@@ -171,17 +171,7 @@ impl Dialer<'_> {
 
     fn save(&self, attempt_id: &str, media: &MediaHandle, report: &mut CallReport) {
         let Some(dir) = &self.recordings else { return };
-        let safe: String = attempt_id
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let path = dir.join(format!("{safe}.wav"));
+        let path = dir.join(recording_file_name(attempt_id));
         if let Err(e) = std::fs::create_dir_all(dir) {
             tracing::error!(error = %e, dir = %dir.display(), "recording directory");
             return;
@@ -190,5 +180,33 @@ impl Dialer<'_> {
             Ok(_) => report.recording = Some(path.display().to_string()),
             Err(e) => tracing::error!(error = %e, path = %path.display(), "saving the recording"),
         }
+    }
+}
+
+/// The recording's file name for an attempt: the id with every byte outside
+/// `A-Z a-z 0-9 - _ .` percent-encoded, so that no id reaches outside the
+/// recordings directory and two ids never share a file.
+fn recording_file_name(attempt_id: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    const KEEP: &percent_encoding::AsciiSet =
+        &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+    format!("{}.wav", utf8_percent_encode(attempt_id, KEEP))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recording_file_name;
+
+    #[test]
+    fn recording_names_stay_in_the_directory_and_never_collide() {
+        let id = "HK-1.a/+8613812345678/0a1b2c3d-0123-4567-89ab-abcdef012345/0";
+        let name = recording_file_name(id);
+        assert_eq!(
+            name,
+            "HK-1.a%2F%2B8613812345678%2F0a1b2c3d-0123-4567-89ab-abcdef012345%2F0.wav"
+        );
+        assert_ne!(recording_file_name("A:B/1"), recording_file_name("A_B/1"));
+        assert_ne!(recording_file_name("A/1"), recording_file_name("A%2F1"));
+        assert!(!recording_file_name("../../etc/passwd").contains('/'));
     }
 }

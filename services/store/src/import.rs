@@ -6,15 +6,15 @@
 //! crash loses at most the batch in flight, never half of it.
 
 use crate::entity::{account, call_attempt, contact, debt, import_run};
-use crate::{ids, now_ms, Result, Store, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
+use crate::{ids, now_ms, Result, Store, StoreError, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
 use huikuan_core::portfolio::{self, FieldError, RawRow, RowError};
 use huikuan_core::{AccountRecord, AttemptStatus};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QuerySelect, QueryTrait, Statement, TransactionTrait,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Rows per INSERT statement: keeps bind parameters well under SQLite's limit.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -43,6 +43,26 @@ fn values<const N: usize>(v: [SimpleExpr; N]) -> [SimpleExpr; N] {
     v
 }
 
+/// One batch turned into statements, ready to run in one transaction.
+/// Building it is CPU work that needs no connection, so the importer does
+/// it while the previous batch is still being written.
+pub struct PreparedBatch {
+    campaign_id: String,
+    chunks: Vec<PreparedChunk>,
+    time_zones: Option<Statement>,
+    stats: BatchStats,
+}
+
+/// The statements for up to `ROWS_PER_STATEMENT` accounts.
+struct PreparedChunk {
+    /// Accounts, debts and contacts, in that order (foreign keys).
+    upserts: [Statement; 3],
+    /// The chunk's existing attempts: (id, campaign, contact, status).
+    existing_attempts: Statement,
+    dnc_contacts: HashSet<String>,
+    new_attempts: Option<Statement>,
+}
+
 impl Store {
     /// Writes one batch of validated records into `campaign_id` atomically.
     pub async fn import_batch(
@@ -50,7 +70,13 @@ impl Store {
         campaign_id: &str,
         records: &[AccountRecord],
     ) -> Result<BatchStats> {
-        // Last occurrence of an account id in the batch wins.
+        let batch = self.prepare_batch(campaign_id, records);
+        self.write_batch(batch).await
+    }
+
+    /// Builds a batch's statements; the last occurrence of an account id
+    /// in the batch wins.
+    pub fn prepare_batch(&self, campaign_id: &str, records: &[AccountRecord]) -> PreparedBatch {
         let mut last: HashMap<&str, usize> = HashMap::with_capacity(records.len());
         for (i, r) in records.iter().enumerate() {
             last.insert(r.external_id.as_str(), i);
@@ -62,244 +88,34 @@ impl Store {
             .map(|(_, r)| r)
             .collect();
         let now = now_ms();
+        let backend = self.backend();
+        PreparedBatch {
+            campaign_id: campaign_id.to_string(),
+            chunks: rows
+                .chunks(ROWS_PER_STATEMENT)
+                .map(|chunk| prepare_chunk(backend, campaign_id, chunk, now))
+                .collect(),
+            time_zones: (!rows.is_empty()).then(|| time_zones_statement(backend, &rows)),
+            stats: BatchStats {
+                written: rows.len() as u64,
+                folded: (records.len() - rows.len()) as u64,
+            },
+        }
+    }
+
+    /// Runs a prepared batch in one transaction.
+    pub async fn write_batch(&self, batch: PreparedBatch) -> Result<BatchStats> {
         let _guard = self.write_guard().await;
         let txn = self.db.begin().await?;
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            self.write_chunk(&txn, campaign_id, chunk, now).await?;
+        for chunk in batch.chunks {
+            write_chunk(&txn, &batch.campaign_id, chunk).await?;
         }
-        if !rows.is_empty() {
-            self.remember_time_zones(&txn, &rows).await?;
+        if let Some(zones) = batch.time_zones {
+            txn.execute(zones).await?;
         }
         txn.commit().await?;
         self.tz_cache.invalidate();
-        Ok(BatchStats {
-            written: rows.len() as u64,
-            folded: (records.len() - rows.len()) as u64,
-        })
-    }
-
-    /// The calling-window check asks which zones debtors live in; the
-    /// batch adds its zones to that small set (one row per zone) instead
-    /// of an index over every account.
-    async fn remember_time_zones(
-        &self,
-        txn: &DatabaseTransaction,
-        rows: &[&AccountRecord],
-    ) -> Result<()> {
-        let zones: std::collections::BTreeSet<&str> =
-            rows.iter().map(|r| r.region.time_zone.name()).collect();
-        let zone_col = Alias::new(DEBTOR_TIME_ZONE_COLUMN);
-        let mut q = Query::insert();
-        q.into_table(Alias::new(DEBTOR_TIME_ZONES))
-            .columns([zone_col.clone()])
-            .on_conflict(OnConflict::column(zone_col).do_nothing().to_owned());
-        for z in zones {
-            q.values_panic([z.into()]);
-        }
-        txn.execute(self.backend().build(&q)).await?;
-        Ok(())
-    }
-
-    async fn write_chunk(
-        &self,
-        txn: &DatabaseTransaction,
-        campaign_id: &str,
-        chunk: &[&AccountRecord],
-        now: i64,
-    ) -> Result<()> {
-        let backend = self.backend();
-        use account::Column as A;
-        let mut q = Query::insert();
-        q.into_table(account::Entity)
-            .columns([
-                A::Id,
-                A::CampaignId,
-                A::Name,
-                A::Dialect,
-                A::Province,
-                A::City,
-                A::TimeZone,
-                A::CreatedAtMs,
-                A::UpdatedAtMs,
-            ])
-            .on_conflict(
-                OnConflict::column(A::Id)
-                    .update_columns([
-                        A::CampaignId,
-                        A::Name,
-                        A::Dialect,
-                        A::Province,
-                        A::City,
-                        A::TimeZone,
-                        A::UpdatedAtMs,
-                    ])
-                    .to_owned(),
-            );
-        for r in chunk {
-            q.values_panic(values([
-                r.external_id.clone().into(),
-                campaign_id.into(),
-                r.name.clone().into(),
-                r.dialect.as_str().into(),
-                r.region.province.clone().into(),
-                r.region.city.clone().into(),
-                r.region.time_zone.name().into(),
-                now.into(),
-                now.into(),
-            ]));
-        }
-        txn.execute(backend.build(&q)).await?;
-
-        use debt::Column as D;
-        let mut q = Query::insert();
-        q.into_table(debt::Entity)
-            .columns([
-                D::Id,
-                D::AccountId,
-                D::LoanId,
-                D::Product,
-                D::PrincipalFen,
-                D::OverdueFen,
-                D::DueDate,
-                D::DaysPastDue,
-                D::UpdatedAtMs,
-            ])
-            .on_conflict(
-                OnConflict::column(D::Id)
-                    .update_columns([
-                        D::Product,
-                        D::PrincipalFen,
-                        D::OverdueFen,
-                        D::DueDate,
-                        D::DaysPastDue,
-                        D::UpdatedAtMs,
-                    ])
-                    .to_owned(),
-            );
-        for r in chunk {
-            let d = &r.debt;
-            q.values_panic(values([
-                ids::debt(&r.external_id, &d.loan_id).into(),
-                r.external_id.clone().into(),
-                d.loan_id.clone().into(),
-                d.product.clone().into(),
-                d.principal.fen().into(),
-                d.overdue_amount.fen().into(),
-                d.due_date.format("%Y-%m-%d").to_string().into(),
-                (d.days_past_due as i32).into(),
-                now.into(),
-            ]));
-        }
-        txn.execute(backend.build(&q)).await?;
-
-        use contact::Column as C;
-        let mut q = Query::insert();
-        q.into_table(contact::Entity)
-            .columns([
-                C::Id,
-                C::AccountId,
-                C::Phone,
-                C::Priority,
-                C::Dnc,
-                C::AttemptsToday,
-            ])
-            .on_conflict(
-                OnConflict::column(C::Id)
-                    .update_columns([C::Priority, C::Dnc])
-                    .to_owned(),
-            );
-        let mut dnc_contacts = Vec::new();
-        let mut first_callable: Vec<(&AccountRecord, String)> = Vec::with_capacity(chunk.len());
-        for r in chunk {
-            let mut first = None;
-            for (priority, c) in r.contacts.iter().enumerate() {
-                let id = ids::contact(&r.external_id, c.phone.e164());
-                if c.dnc {
-                    dnc_contacts.push(id.clone());
-                } else if first.is_none() {
-                    first = Some(id.clone());
-                }
-                q.values_panic(values([
-                    id.into(),
-                    r.external_id.clone().into(),
-                    c.phone.e164().into(),
-                    (priority as i32).into(),
-                    c.dnc.into(),
-                    0i32.into(),
-                ]));
-            }
-            if let Some(first) = first {
-                first_callable.push((r, first));
-            }
-        }
-        txn.execute(backend.build(&q)).await?;
-
-        // An account moved to this campaign stops being called by its old one;
-        // a number now marked do-not-call is never dialled again.
-        use call_attempt::Column as T;
-        let queued = AttemptStatus::Queued.as_str();
-        let cancelled = AttemptStatus::Cancelled.as_str();
-        // Look the chunk's existing attempts up by account (new accounts have
-        // none), decide here, then cancel by primary key: a status filter in
-        // the lookup would let the planner scan every queued attempt.
-        let existing = call_attempt::Entity::find()
-            .select_only()
-            .columns([T::Id, T::CampaignId, T::ContactId, T::Status])
-            .filter(T::AccountId.is_in(chunk.iter().map(|r| r.external_id.as_str())))
-            .into_tuple::<(String, String, String, String)>()
-            .all(txn)
-            .await?;
-        let dnc: std::collections::HashSet<&str> =
-            dnc_contacts.iter().map(String::as_str).collect();
-        let to_cancel: Vec<&str> = existing
-            .iter()
-            .filter(|(_, campaign, contact, status)| {
-                status == queued && (campaign != campaign_id || dnc.contains(contact.as_str()))
-            })
-            .map(|(id, ..)| id.as_str())
-            .collect();
-        if !to_cancel.is_empty() {
-            call_attempt::Entity::update_many()
-                .col_expr(T::Status, Expr::value(cancelled))
-                .filter(T::Id.is_in(to_cancel))
-                .filter(T::Status.eq(queued))
-                .exec(txn)
-                .await?;
-        }
-
-        if !first_callable.is_empty() {
-            let mut q = Query::insert();
-            q.into_table(call_attempt::Entity)
-                .columns([
-                    T::Id,
-                    T::CampaignId,
-                    T::AccountId,
-                    T::ContactId,
-                    T::Seq,
-                    T::Status,
-                    T::NotBeforeMs,
-                    T::TimeZone,
-                    T::LeaseToken,
-                    T::CreatedAtMs,
-                ])
-                .on_conflict(OnConflict::column(T::Id).do_nothing().to_owned());
-            for (r, contact_id) in &first_callable {
-                q.values_panic(values([
-                    ids::attempt(campaign_id, contact_id, 0).into(),
-                    campaign_id.into(),
-                    r.external_id.clone().into(),
-                    contact_id.clone().into(),
-                    0i32.into(),
-                    queued.into(),
-                    now.into(),
-                    r.region.time_zone.name().into(),
-                    0i64.into(),
-                    now.into(),
-                ]));
-            }
-            txn.execute(backend.build(&q)).await?;
-        }
-        Ok(())
+        Ok(batch.stats)
     }
 
     pub async fn start_import_run(
@@ -339,15 +155,259 @@ impl Store {
     }
 }
 
+/// The calling-window check asks which zones debtors live in; the batch
+/// adds its zones to that small set (one row per zone) instead of an index
+/// over every account.
+fn time_zones_statement(backend: DatabaseBackend, rows: &[&AccountRecord]) -> Statement {
+    let zones: BTreeSet<&str> = rows.iter().map(|r| r.region.time_zone.name()).collect();
+    let zone_col = Alias::new(DEBTOR_TIME_ZONE_COLUMN);
+    let mut q = Query::insert();
+    q.into_table(Alias::new(DEBTOR_TIME_ZONES))
+        .columns([zone_col.clone()])
+        .on_conflict(OnConflict::column(zone_col).do_nothing().to_owned());
+    for z in zones {
+        q.values_panic([z.into()]);
+    }
+    backend.build(&q)
+}
+
+fn prepare_chunk(
+    backend: DatabaseBackend,
+    campaign_id: &str,
+    chunk: &[&AccountRecord],
+    now: i64,
+) -> PreparedChunk {
+    use account::Column as A;
+    let mut accounts = Query::insert();
+    accounts
+        .into_table(account::Entity)
+        .columns([
+            A::Id,
+            A::CampaignId,
+            A::Name,
+            A::Dialect,
+            A::Province,
+            A::City,
+            A::TimeZone,
+            A::CreatedAtMs,
+            A::UpdatedAtMs,
+        ])
+        .on_conflict(
+            OnConflict::column(A::Id)
+                .update_columns([
+                    A::CampaignId,
+                    A::Name,
+                    A::Dialect,
+                    A::Province,
+                    A::City,
+                    A::TimeZone,
+                    A::UpdatedAtMs,
+                ])
+                .to_owned(),
+        );
+    for r in chunk {
+        accounts.values_panic(values([
+            r.external_id.clone().into(),
+            campaign_id.into(),
+            r.name.clone().into(),
+            r.dialect.as_str().into(),
+            r.region.province.clone().into(),
+            r.region.city.clone().into(),
+            r.region.time_zone.name().into(),
+            now.into(),
+            now.into(),
+        ]));
+    }
+
+    use debt::Column as D;
+    let mut debts = Query::insert();
+    debts
+        .into_table(debt::Entity)
+        .columns([
+            D::Id,
+            D::AccountId,
+            D::LoanId,
+            D::Product,
+            D::PrincipalFen,
+            D::OverdueFen,
+            D::DueDate,
+            D::DaysPastDue,
+            D::UpdatedAtMs,
+        ])
+        .on_conflict(
+            OnConflict::column(D::Id)
+                .update_columns([
+                    D::Product,
+                    D::PrincipalFen,
+                    D::OverdueFen,
+                    D::DueDate,
+                    D::DaysPastDue,
+                    D::UpdatedAtMs,
+                ])
+                .to_owned(),
+        );
+    for r in chunk {
+        let d = &r.debt;
+        debts.values_panic(values([
+            ids::debt(&r.external_id, &d.loan_id).into(),
+            r.external_id.clone().into(),
+            d.loan_id.clone().into(),
+            d.product.clone().into(),
+            d.principal.fen().into(),
+            d.overdue_amount.fen().into(),
+            d.due_date.format("%Y-%m-%d").to_string().into(),
+            (d.days_past_due as i32).into(),
+            now.into(),
+        ]));
+    }
+
+    use contact::Column as C;
+    let mut contacts = Query::insert();
+    contacts
+        .into_table(contact::Entity)
+        .columns([
+            C::Id,
+            C::AccountId,
+            C::Phone,
+            C::Priority,
+            C::Dnc,
+            C::AttemptsToday,
+        ])
+        .on_conflict(
+            OnConflict::column(C::Id)
+                .update_columns([C::Priority, C::Dnc])
+                .to_owned(),
+        );
+    let mut dnc_contacts = HashSet::new();
+    let mut first_callable: Vec<(&AccountRecord, String)> = Vec::with_capacity(chunk.len());
+    for r in chunk {
+        let mut first = None;
+        for (priority, c) in r.contacts.iter().enumerate() {
+            let id = ids::contact(&r.external_id, c.phone.e164());
+            if c.dnc {
+                dnc_contacts.insert(id.clone());
+            } else if first.is_none() {
+                first = Some(id.clone());
+            }
+            contacts.values_panic(values([
+                id.into(),
+                r.external_id.clone().into(),
+                c.phone.e164().into(),
+                (priority as i32).into(),
+                c.dnc.into(),
+                0i32.into(),
+            ]));
+        }
+        if let Some(first) = first {
+            first_callable.push((r, first));
+        }
+    }
+
+    // Look the chunk's existing attempts up by account (new accounts have
+    // none); `write_chunk` decides which to cancel and cancels them by
+    // primary key: a status filter in the lookup would let the planner scan
+    // every queued attempt.
+    use call_attempt::Column as T;
+    let existing_attempts = call_attempt::Entity::find()
+        .select_only()
+        .columns([T::Id, T::CampaignId, T::ContactId, T::Status])
+        .filter(T::AccountId.is_in(chunk.iter().map(|r| r.external_id.as_str())))
+        .build(backend);
+
+    let new_attempts = (!first_callable.is_empty()).then(|| {
+        let mut q = Query::insert();
+        q.into_table(call_attempt::Entity)
+            .columns([
+                T::Id,
+                T::CampaignId,
+                T::AccountId,
+                T::ContactId,
+                T::Seq,
+                T::Status,
+                T::NotBeforeMs,
+                T::TimeZone,
+                T::LeaseToken,
+                T::CreatedAtMs,
+            ])
+            .on_conflict(OnConflict::column(T::Id).do_nothing().to_owned());
+        for (r, contact_id) in &first_callable {
+            q.values_panic(values([
+                ids::attempt(campaign_id, contact_id, 0).into(),
+                campaign_id.into(),
+                r.external_id.clone().into(),
+                contact_id.clone().into(),
+                0i32.into(),
+                AttemptStatus::Queued.as_str().into(),
+                now.into(),
+                r.region.time_zone.name().into(),
+                0i64.into(),
+                now.into(),
+            ]));
+        }
+        backend.build(&q)
+    });
+    PreparedChunk {
+        upserts: [
+            backend.build(&accounts),
+            backend.build(&debts),
+            backend.build(&contacts),
+        ],
+        existing_attempts,
+        dnc_contacts,
+        new_attempts,
+    }
+}
+
+/// Runs one chunk's statements. An account moved to this campaign stops
+/// being called by its old one; a number now marked do-not-call is never
+/// dialled again.
+async fn write_chunk(
+    txn: &DatabaseTransaction,
+    campaign_id: &str,
+    chunk: PreparedChunk,
+) -> Result<()> {
+    for statement in chunk.upserts {
+        txn.execute(statement).await?;
+    }
+    let queued = AttemptStatus::Queued.as_str();
+    let mut to_cancel = Vec::new();
+    for row in txn.query_all(chunk.existing_attempts).await? {
+        let (id, campaign, contact, status): (String, String, String, String) =
+            row.try_get_many_by_index()?;
+        if status == queued && (campaign != campaign_id || chunk.dnc_contacts.contains(&contact)) {
+            to_cancel.push(id);
+        }
+    }
+    if !to_cancel.is_empty() {
+        use call_attempt::Column as T;
+        call_attempt::Entity::update_many()
+            .col_expr(T::Status, Expr::value(AttemptStatus::Cancelled.as_str()))
+            .filter(T::Id.is_in(to_cancel))
+            .filter(T::Status.eq(queued))
+            .exec(txn)
+            .await?;
+    }
+    if let Some(statement) = chunk.new_attempts {
+        txn.execute(statement).await?;
+    }
+    Ok(())
+}
+
 /// Validates rows as they arrive and writes them in batches; shared by the
 /// CLI import and the `ImportAccounts` gRPC stream so both apply one set of
 /// rules.
+///
+/// A full batch is written by a task of its own while the next one is read
+/// and validated, so reading and writing overlap on two cores; at most one
+/// batch is being written at a time, and a failed write is returned by the
+/// next `push` that fills a batch, or by `finish`.
 pub struct Importer<'a> {
     store: &'a Store,
     campaign_id: String,
     today: chrono::NaiveDate,
     batch_rows: usize,
     pending: Vec<AccountRecord>,
+    writing: Option<tokio::task::JoinHandle<Result<u64>>>,
     run: ImportRun,
 }
 
@@ -366,6 +426,7 @@ impl<'a> Importer<'a> {
             today,
             batch_rows: DEFAULT_BATCH_ROWS,
             pending: Vec::with_capacity(DEFAULT_BATCH_ROWS),
+            writing: None,
             run: ImportRun {
                 id,
                 accepted: 0,
@@ -401,16 +462,30 @@ impl<'a> Importer<'a> {
         }
     }
 
+    /// Turns the pending rows into statements, then hands them to a writer
+    /// task once the previous batch is written.
     async fn flush(&mut self) -> Result<()> {
         if self.pending.is_empty() {
-            return Ok(());
+            return self.wait_for_writer().await;
         }
-        let stats = self
-            .store
-            .import_batch(&self.campaign_id, &self.pending)
-            .await?;
-        self.run.accepted += stats.written + stats.folded;
+        let batch = self.store.prepare_batch(&self.campaign_id, &self.pending);
         self.pending.clear();
+        self.wait_for_writer().await?;
+        let store = self.store.clone();
+        self.writing = Some(tokio::spawn(async move {
+            let stats = store.write_batch(batch).await?;
+            Ok(stats.written + stats.folded)
+        }));
+        Ok(())
+    }
+
+    async fn wait_for_writer(&mut self) -> Result<()> {
+        if let Some(task) = self.writing.take() {
+            let accepted = task.await.map_err(|e| {
+                StoreError::Db(DbErr::Custom(format!("import batch writer stopped: {e}")))
+            })??;
+            self.run.accepted += accepted;
+        }
         Ok(())
     }
 
@@ -421,6 +496,7 @@ impl<'a> Importer<'a> {
 
     pub async fn finish(mut self) -> Result<ImportRun> {
         self.flush().await?;
+        self.wait_for_writer().await?;
         self.store
             .finish_import_run(&self.run.id, self.run.accepted, self.run.rejected)
             .await?;

@@ -154,26 +154,23 @@ impl Store {
 }
 
 /// Deterministic ids: the same natural key always yields the same id, which
-/// is what makes re-imports and repeated reports idempotent.
+/// is what makes re-imports and repeated reports idempotent. Each id is its
+/// natural key led by the account id, so rows of one account sit together
+/// and a portfolio sorted by account appends to the B-trees rather than
+/// scattering over them. `/` separates the parts: account ids never
+/// contain it (see `huikuan_core::portfolio`), so the account part is
+/// always everything before the first `/`.
 pub(crate) mod ids {
-    use uuid::Uuid;
-
-    const NAMESPACE: Uuid = Uuid::from_u128(0x6875_696b_7561_6e00_0000_0000_0000_0001);
-
-    fn v5(parts: &[&str]) -> String {
-        Uuid::new_v5(&NAMESPACE, parts.join("\u{1f}").as_bytes()).to_string()
-    }
-
     pub fn contact(account_id: &str, e164: &str) -> String {
-        v5(&["contact", account_id, e164])
+        format!("{account_id}/{e164}")
     }
 
     pub fn debt(account_id: &str, loan_id: &str) -> String {
-        v5(&["debt", account_id, loan_id])
+        format!("{account_id}/{loan_id}")
     }
 
     pub fn attempt(campaign_id: &str, contact_id: &str, seq: i32) -> String {
-        v5(&["attempt", campaign_id, contact_id, &seq.to_string()])
+        format!("{contact_id}/{campaign_id}/{seq}")
     }
 }
 

@@ -611,3 +611,128 @@ async fn an_upgraded_database_keeps_its_debtors_time_zones() {
         store.close().await.unwrap();
     }
 }
+
+/// A database made when contacts, debts and attempts had hashed ids: the
+/// upgrade rewrites them to account-ordered keys, the promise follows its
+/// attempt, re-importing the same account afterwards creates nothing new,
+/// and the queued attempt is leased under its new id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_database_moves_to_account_ordered_keys() {
+    use huikuan_store::migration::Migrator;
+    use sea_orm_migration::MigratorTrait;
+    let dir = tempfile::tempdir().unwrap();
+    let mut urls = vec![huikuan_store::sqlite_url_for_dir(dir.path()).unwrap()];
+    urls.extend(testing::empty_postgres_url().await);
+    for url in urls {
+        eprintln!("backend: {url}");
+        let old = sea_orm::Database::connect(&url).await.unwrap();
+        Migrator::up(&old, Some(3)).await.unwrap();
+        for sql in [
+            "INSERT INTO campaigns (id, name, status, created_at_ms, updated_at_ms) VALUES ('c', 'c', 'active', 0, 0)",
+            "INSERT INTO accounts (id, campaign_id, name, dialect, province, city, time_zone, created_at_ms, updated_at_ms) \
+             VALUES ('U1', 'c', '王五', 'mandarin', '北京', NULL, 'Asia/Shanghai', 0, 0)",
+            "INSERT INTO contacts (id, account_id, phone, priority, dnc, attempts_today) VALUES \
+             ('5b0e1c56-hashed-first', 'U1', '+8613812345678', 0, false, 0), \
+             ('0f3a9d2e-hashed-second', 'U1', '+8613912345678', 1, false, 0)",
+            "INSERT INTO debts (id, account_id, loan_id, product, principal_fen, overdue_fen, due_date, days_past_due, updated_at_ms) \
+             VALUES ('9c1d-hashed-debt', 'U1', 'L1', '现金贷', 500000, 123450, '2026-11-20', 4, 0)",
+            "INSERT INTO call_attempts (id, campaign_id, account_id, contact_id, seq, status, not_before_ms, time_zone, lease_token, created_at_ms, disposition) \
+             VALUES ('7e2b-hashed-attempt-0', 'c', 'U1', '5b0e1c56-hashed-first', 0, 'completed', 0, 'Asia/Shanghai', 1, 0, 'promise_to_pay')",
+            "INSERT INTO call_attempts (id, campaign_id, account_id, contact_id, seq, status, not_before_ms, time_zone, lease_token, created_at_ms) \
+             VALUES ('41aa-hashed-attempt-1', 'c', 'U1', '0f3a9d2e-hashed-second', 1, 'queued', 0, 'Asia/Shanghai', 0, 0)",
+            "INSERT INTO promises (id, account_id, attempt_id, promised_date, amount_fen, status, created_at_ms) \
+             VALUES ('p', 'U1', '7e2b-hashed-attempt-0', '2026-11-30', 123450, 'pending', 0)",
+        ] {
+            old.execute_unprepared(sql).await.unwrap();
+        }
+        old.close().await.unwrap();
+
+        let store = Store::connect(&url).await.unwrap();
+        let ids = |sql: &'static str| {
+            let store = store.clone();
+            async move {
+                let rows = store
+                    .connection()
+                    .query_all(Statement::from_string(store.backend(), sql))
+                    .await
+                    .unwrap();
+                rows.iter()
+                    .map(|r| r.try_get_by_index::<String>(0).unwrap())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            ids("SELECT id FROM contacts ORDER BY priority").await,
+            vec!["U1/+8613812345678", "U1/+8613912345678"]
+        );
+        assert_eq!(ids("SELECT id FROM debts").await, vec!["U1/L1"]);
+        assert_eq!(
+            ids("SELECT id || ' ' || contact_id FROM call_attempts ORDER BY seq").await,
+            vec![
+                "U1/+8613812345678/c/0 U1/+8613812345678",
+                "U1/+8613912345678/c/1 U1/+8613912345678"
+            ]
+        );
+        assert_eq!(
+            ids("SELECT attempt_id FROM promises").await,
+            vec!["U1/+8613812345678/c/0"]
+        );
+
+        let before = table_counts(&store).await;
+        let row = "U1,王五,13812345678;13912345678,,mandarin,北京,,,L1,现金贷,5000.00,1234.50,2026-11-20,4";
+        let (accepted, errors) = import_text(&store, "c", &format!("{HEADER}\n{row}\n")).await;
+        assert_eq!((accepted, errors.len()), (1, 0), "{errors:?}");
+        assert_eq!(table_counts(&store).await, before);
+
+        let leases = store
+            .lease_calls("w", 10, Duration::from_secs(60), beijing(1, 10), &policy())
+            .await
+            .unwrap();
+        let leased: Vec<&str> = leases.iter().map(|l| l.attempt_id.as_str()).collect();
+        assert_eq!(leased, vec!["U1/+8613912345678/c/1"]);
+        store.close().await.unwrap();
+    }
+}
+
+/// Re-importing an account into another campaign stops its old campaign's
+/// queued call; marking its number do-not-call stops every queued call to
+/// that number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reimport_cancels_calls_of_a_moved_account_and_of_a_do_not_call_number() {
+    each_store(|store| async move {
+        let row = |dnc: &str| {
+            format!("{HEADER}\nM1,张三,13800000009,{dnc},mandarin,北京,,,,现金贷,1000,500,2026-10-01,\n")
+        };
+        let status_by_campaign = |store: Store| async move {
+            let rows = store
+                .connection()
+                .query_all(Statement::from_string(
+                    store.backend(),
+                    "SELECT c.name || ' ' || a.status FROM call_attempts a \
+                     JOIN campaigns c ON c.id = a.campaign_id ORDER BY c.name",
+                ))
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| r.try_get_by_index::<String>(0).unwrap())
+                .collect::<Vec<_>>()
+        };
+        import_text(&store, "old", &row("")).await;
+        import_text(&store, "new", &row("")).await;
+        assert_eq!(
+            status_by_campaign(store.clone()).await,
+            vec!["new queued", "old cancelled"]
+        );
+        import_text(&store, "new", &row("13800000009")).await;
+        assert_eq!(
+            status_by_campaign(store.clone()).await,
+            vec!["new cancelled", "old cancelled"]
+        );
+        let leases = store
+            .lease_calls("w", 10, Duration::from_secs(60), beijing(1, 10), &policy())
+            .await
+            .unwrap();
+        assert!(leases.is_empty(), "{leases:?}");
+    })
+    .await;
+}

@@ -3,8 +3,9 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "call_attempts")]
 pub struct Model {
-    /// Deterministic: UUIDv5 of campaign, contact and sequence number, so that
-    /// re-imports and repeated outcome reports never create a second row.
+    /// Deterministic: `ACCOUNT/E164/CAMPAIGN/SEQ` (contact, campaign and
+    /// sequence number), so that re-imports and repeated outcome reports
+    /// never create a second row.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub campaign_id: String,

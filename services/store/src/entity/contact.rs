@@ -3,6 +3,7 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "contacts")]
 pub struct Model {
+    /// `ACCOUNT/E164`.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub account_id: String,

@@ -3,6 +3,7 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "debts")]
 pub struct Model {
+    /// `ACCOUNT/LOAN`.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub account_id: String,

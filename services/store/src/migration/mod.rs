@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261124_000001_foundation;
 mod m20261124_000002_call_record;
 mod m20261125_000003_import_indexes;
+mod m20261125_000004_account_ordered_keys;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_foundation::Migration),
             Box::new(m20261124_000002_call_record::Migration),
             Box::new(m20261125_000003_import_indexes::Migration),
+            Box::new(m20261125_000004_account_ordered_keys::Migration),
         ]
     }
 }
