@@ -36,18 +36,34 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("account {id}")))?;
+        let backend = self.backend();
         let contacts = contact::Entity::find()
-            .filter(contact::Column::AccountId.eq(id))
+            .filter(crate::of_accounts(
+                backend,
+                contact::Column::Id,
+                contact::Column::AccountId,
+                [id],
+            ))
             .order_by_asc(contact::Column::Priority)
             .all(&self.db)
             .await?;
         let debts = debt::Entity::find()
-            .filter(debt::Column::AccountId.eq(id))
+            .filter(crate::of_accounts(
+                backend,
+                debt::Column::Id,
+                debt::Column::AccountId,
+                [id],
+            ))
             .order_by_asc(debt::Column::LoanId)
             .all(&self.db)
             .await?;
         let attempts = call_attempt::Entity::find()
-            .filter(call_attempt::Column::AccountId.eq(id))
+            .filter(crate::of_accounts(
+                backend,
+                call_attempt::Column::Id,
+                call_attempt::Column::AccountId,
+                [id],
+            ))
             .order_by_asc(call_attempt::Column::CreatedAtMs)
             .order_by_asc(call_attempt::Column::Seq)
             .all(&self.db)

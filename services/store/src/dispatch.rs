@@ -142,9 +142,13 @@ impl Store {
             .db
             .query_all(stmt(
                 backend,
-                "UPDATE call_attempts SET status = ?, lease_owner = NULL, lease_expires_at_ms = NULL \
-                 WHERE status = ? AND lease_expires_at_ms < ? RETURNING id, campaign_id",
-                vec![AttemptStatus::Queued.as_str().into(), AttemptStatus::Leased.as_str().into(), now.timestamp_millis().into()],
+                &format!(
+                    "UPDATE call_attempts SET status = '{queued}', lease_owner = NULL, lease_expires_at_ms = NULL \
+                     WHERE status = '{leased}' AND lease_expires_at_ms < ? RETURNING id, campaign_id",
+                    queued = AttemptStatus::Queued.as_str(),
+                    leased = AttemptStatus::Leased.as_str(),
+                ),
+                vec![now.timestamp_millis().into()],
             ))
             .await?;
         rows.iter()
@@ -221,11 +225,12 @@ impl Store {
         };
         let sql = format!(
             "SELECT a.id, a.contact_id, a.time_zone FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id \
-             WHERE a.status = ? AND a.not_before_ms <= ? AND c.status = 'active' AND a.time_zone IN ({}) \
+             WHERE a.status = '{queued}' AND a.not_before_ms <= ? AND c.status = 'active' AND a.time_zone IN ({}) \
              ORDER BY a.not_before_ms LIMIT ?{lock}",
-            placeholders(open.len())
+            placeholders(open.len()),
+            queued = AttemptStatus::Queued.as_str(),
         );
-        let mut values: Vec<Value> = vec![AttemptStatus::Queued.as_str().into(), now_ms.into()];
+        let mut values: Vec<Value> = vec![now_ms.into()];
         values.extend(open.iter().map(|tz| Value::from(tz.as_str())));
         values.push(i64::from(max).into());
         let candidates: Vec<Candidate> = txn
@@ -390,7 +395,12 @@ impl Store {
             .collect();
         let mut debts: HashMap<String, debt::Model> = HashMap::new();
         for d in debt::Entity::find()
-            .filter(debt::Column::AccountId.is_in(account_ids))
+            .filter(crate::of_accounts(
+                txn.get_database_backend(),
+                debt::Column::Id,
+                debt::Column::AccountId,
+                account_ids,
+            ))
             .all(txn)
             .await?
         {
@@ -664,7 +674,12 @@ impl Store {
             ),
             FollowUp::NextContact => {
                 let contacts = contact::Entity::find()
-                    .filter(contact::Column::AccountId.eq(attempt.account_id.as_str()))
+                    .filter(crate::of_accounts(
+                        txn.get_database_backend(),
+                        contact::Column::Id,
+                        contact::Column::AccountId,
+                        [attempt.account_id.as_str()],
+                    ))
                     .all(txn)
                     .await?;
                 let current = contacts

@@ -60,6 +60,8 @@ pub struct Store {
     /// Other processes are still covered by SQLite's busy timeout.
     write_lock: Option<Arc<Mutex<()>>>,
     tz_cache: TimeZoneCache,
+    /// The database file, for SQLite databases kept in one.
+    sqlite_file: Option<Arc<std::path::PathBuf>>,
 }
 
 /// The set of debtor time zones, refreshed at most every few seconds.
@@ -94,6 +96,19 @@ impl TimeZoneCache {
 pub(crate) const DEBTOR_TIME_ZONES: &str = "debtor_time_zones";
 pub(crate) const DEBTOR_TIME_ZONE_COLUMN: &str = "time_zone";
 
+/// The file a SQLite URL names; `None` for an in-memory database.
+fn sqlite_file_of(url: &str) -> Result<Option<Arc<std::path::PathBuf>>> {
+    use sea_orm::sqlx::sqlite::SqliteConnectOptions;
+    use std::str::FromStr;
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Db(DbErr::Custom(format!("database URL: {e}"))))?;
+    let file = options.get_filename();
+    let in_memory = file.as_os_str().is_empty()
+        || file.as_os_str() == ":memory:"
+        || url.contains("mode=memory");
+    Ok((!in_memory).then(|| Arc::new(file.to_path_buf())))
+}
+
 /// The SQLite URL for a data directory (created if missing).
 pub fn sqlite_url_for_dir(dir: &Path) -> std::io::Result<String> {
     std::fs::create_dir_all(dir)?;
@@ -120,16 +135,27 @@ impl Store {
                 // 64 MiB of page cache per connection: an import batch's
                 // index pages stay in memory instead of spilling mid-transaction.
                 .pragma("cache_size", "-65536")
+                // 16 KiB pages for new databases: fewer, shallower B-tree
+                // pages per imported row (an existing file keeps its size).
+                .page_size(16384)
                 .pragma("temp_store", "memory")
         });
         let db = sea_orm::Database::connect(opts).await?;
         migration::Migrator::up(&db, None).await?;
+        let sqlite_file = if sqlite { sqlite_file_of(url)? } else { None };
         tracing::debug!(backend = ?db.get_database_backend(), "store connected and migrated");
         Ok(Store {
             db,
             write_lock: sqlite.then(|| Arc::new(Mutex::new(()))),
             tz_cache: TimeZoneCache::default(),
+            sqlite_file,
         })
+    }
+
+    /// The SQLite database file, unless the database is elsewhere (or in
+    /// memory).
+    pub(crate) fn sqlite_file(&self) -> Option<&Path> {
+        self.sqlite_file.as_deref().map(|p| p.as_path())
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -144,6 +170,14 @@ impl Store {
     async fn write_guard(&self) -> Option<MutexGuard<'_, ()>> {
         match &self.write_lock {
             Some(m) => Some(m.lock().await),
+            None => None,
+        }
+    }
+
+    /// The write lock as an owned guard, for work on another thread.
+    async fn write_guard_owned(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.write_lock {
+            Some(m) => Some(m.clone().lock_owned().await),
             None => None,
         }
     }
@@ -171,6 +205,33 @@ pub(crate) mod ids {
 
     pub fn attempt(campaign_id: &str, contact_id: &str, seq: i32) -> String {
         format!("{contact_id}/{campaign_id}/{seq}")
+    }
+}
+
+/// The rows of `accounts` in a table keyed by account-led ids (contacts,
+/// debts, call attempts). SQLite keeps no account index on those tables
+/// (migration 5): an account's rows are the key range after `ACCOUNT/`,
+/// which ends before `ACCOUNT0` (`0` follows `/` in byte order, SQLite's
+/// text order). PostgreSQL orders text by the database collation, so it
+/// finds them by its `account_id` indexes.
+pub(crate) fn of_accounts<'a, C: sea_orm::ColumnTrait>(
+    backend: DatabaseBackend,
+    id: C,
+    account_id: C,
+    accounts: impl IntoIterator<Item = &'a str>,
+) -> sea_orm::Condition {
+    if backend == DatabaseBackend::Sqlite {
+        accounts
+            .into_iter()
+            .fold(sea_orm::Condition::any(), |any, a| {
+                any.add(
+                    sea_orm::Condition::all()
+                        .add(id.gt(format!("{a}/")))
+                        .add(id.lt(format!("{a}0"))),
+                )
+            })
+    } else {
+        sea_orm::Condition::all().add(account_id.is_in(accounts))
     }
 }
 

@@ -6,6 +6,7 @@ mod m20261124_000001_foundation;
 mod m20261124_000002_call_record;
 mod m20261125_000003_import_indexes;
 mod m20261125_000004_account_ordered_keys;
+mod m20261201_000005_clustered_keys;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_call_record::Migration),
             Box::new(m20261125_000003_import_indexes::Migration),
             Box::new(m20261125_000004_account_ordered_keys::Migration),
+            Box::new(m20261201_000005_clustered_keys::Migration),
         ]
     }
 }

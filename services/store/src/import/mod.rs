@@ -3,7 +3,8 @@
 //!
 //! Idempotent: re-importing a file changes nothing that is already equal
 //! and never creates a second account, contact, debt or call attempt. A
-//! crash loses at most the batch in flight, never half of it.
+//! crash loses at most the batch being written and the one being read,
+//! never half of one.
 
 use crate::entity::{account, call_attempt, contact, debt, import_run};
 use crate::{ids, now_ms, Result, Store, StoreError, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
@@ -15,6 +16,9 @@ use sea_orm::{
     EntityTrait, QueryFilter, QuerySelect, QueryTrait, Statement, TransactionTrait,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+mod sqlite;
 
 /// Rows per INSERT statement: keeps bind parameters well under SQLite's limit.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -77,16 +81,7 @@ impl Store {
     /// Builds a batch's statements; the last occurrence of an account id
     /// in the batch wins.
     pub fn prepare_batch(&self, campaign_id: &str, records: &[AccountRecord]) -> PreparedBatch {
-        let mut last: HashMap<&str, usize> = HashMap::with_capacity(records.len());
-        for (i, r) in records.iter().enumerate() {
-            last.insert(r.external_id.as_str(), i);
-        }
-        let rows: Vec<&AccountRecord> = records
-            .iter()
-            .enumerate()
-            .filter(|(i, r)| last[r.external_id.as_str()] == *i)
-            .map(|(_, r)| r)
-            .collect();
+        let rows = last_of_each(records);
         let now = now_ms();
         let backend = self.backend();
         PreparedBatch {
@@ -311,7 +306,12 @@ fn prepare_chunk(
     let existing_attempts = call_attempt::Entity::find()
         .select_only()
         .columns([T::Id, T::CampaignId, T::ContactId, T::Status])
-        .filter(T::AccountId.is_in(chunk.iter().map(|r| r.external_id.as_str())))
+        .filter(crate::of_accounts(
+            backend,
+            T::Id,
+            T::AccountId,
+            chunk.iter().map(|r| r.external_id.as_str()),
+        ))
         .build(backend);
 
     let new_attempts = (!first_callable.is_empty()).then(|| {
@@ -358,6 +358,54 @@ fn prepare_chunk(
     }
 }
 
+/// For each row of a batch, whether it is the last with its account id
+/// (the one to write).
+fn is_last_of_its_account(records: &[AccountRecord]) -> Vec<bool> {
+    let mut last: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        last.insert(r.external_id.as_str(), i);
+    }
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| last[r.external_id.as_str()] == i)
+        .collect()
+}
+
+/// The rows of a batch to write: the last occurrence of each account id.
+fn last_of_each(records: &[AccountRecord]) -> Vec<&AccountRecord> {
+    records
+        .iter()
+        .zip(is_last_of_its_account(records))
+        .filter(|(_, last)| *last)
+        .map(|(r, _)| r)
+        .collect()
+}
+
+/// A call attempt already stored for an account being imported.
+struct ExistingAttempt {
+    id: String,
+    campaign_id: String,
+    contact_id: String,
+    status: String,
+}
+
+/// The queued attempts a re-import stops: an account moved to another
+/// campaign is no longer called by its old one, and a number now marked
+/// do-not-call is never dialled again.
+fn stale_attempts<'a>(
+    existing: &'a [ExistingAttempt],
+    campaign_id: &str,
+    is_dnc: impl Fn(&str) -> bool,
+) -> Vec<&'a str> {
+    let queued = AttemptStatus::Queued.as_str();
+    existing
+        .iter()
+        .filter(|a| a.status == queued && (a.campaign_id != campaign_id || is_dnc(&a.contact_id)))
+        .map(|a| a.id.as_str())
+        .collect()
+}
+
 /// Runs one chunk's statements. An account moved to this campaign stops
 /// being called by its old one; a number now marked do-not-call is never
 /// dialled again.
@@ -369,15 +417,18 @@ async fn write_chunk(
     for statement in chunk.upserts {
         txn.execute(statement).await?;
     }
-    let queued = AttemptStatus::Queued.as_str();
-    let mut to_cancel = Vec::new();
+    let mut existing = Vec::new();
     for row in txn.query_all(chunk.existing_attempts).await? {
-        let (id, campaign, contact, status): (String, String, String, String) =
-            row.try_get_many_by_index()?;
-        if status == queued && (campaign != campaign_id || chunk.dnc_contacts.contains(&contact)) {
-            to_cancel.push(id);
-        }
+        let (id, campaign_id, contact_id, status) = row.try_get_many_by_index()?;
+        existing.push(ExistingAttempt {
+            id,
+            campaign_id,
+            contact_id,
+            status,
+        });
     }
+    let queued = AttemptStatus::Queued.as_str();
+    let to_cancel = stale_attempts(&existing, campaign_id, |c| chunk.dnc_contacts.contains(c));
     if !to_cancel.is_empty() {
         use call_attempt::Column as T;
         call_attempt::Entity::update_many()
@@ -408,6 +459,8 @@ pub struct Importer<'a> {
     batch_rows: usize,
     pending: Vec<AccountRecord>,
     writing: Option<tokio::task::JoinHandle<Result<u64>>>,
+    /// SQLite databases in a file get the direct writer.
+    sqlite: Option<Arc<Mutex<sqlite::SqliteWriter>>>,
     run: ImportRun,
 }
 
@@ -420,6 +473,10 @@ impl<'a> Importer<'a> {
         today: chrono::NaiveDate,
     ) -> Result<Importer<'a>> {
         let id = store.start_import_run(source, sha256, campaign_id).await?;
+        let sqlite = match store.sqlite_file() {
+            Some(file) => Some(Arc::new(Mutex::new(sqlite::SqliteWriter::open(file)?))),
+            None => None,
+        };
         Ok(Importer {
             store,
             campaign_id: campaign_id.to_string(),
@@ -427,6 +484,7 @@ impl<'a> Importer<'a> {
             batch_rows: DEFAULT_BATCH_ROWS,
             pending: Vec::with_capacity(DEFAULT_BATCH_ROWS),
             writing: None,
+            sqlite,
             run: ImportRun {
                 id,
                 accepted: 0,
@@ -437,6 +495,15 @@ impl<'a> Importer<'a> {
 
     pub fn with_batch_rows(mut self, rows: usize) -> Self {
         self.batch_rows = rows.max(1);
+        self
+    }
+
+    /// Writes through the portable (sea-orm) writer, the one PostgreSQL
+    /// and in-memory SQLite use, even where the direct SQLite writer
+    /// could open the file; the test that both writers store the same
+    /// rows uses it.
+    pub fn with_portable_writer(mut self) -> Self {
+        self.sqlite = None;
         self
     }
 
@@ -462,20 +529,35 @@ impl<'a> Importer<'a> {
         }
     }
 
-    /// Turns the pending rows into statements, then hands them to a writer
-    /// task once the previous batch is written.
+    /// Hands the pending rows to a writer task once the previous batch is
+    /// written. The batch is prepared here first (statements for the
+    /// portable writer, bound values for the SQLite one), so that work
+    /// overlaps the previous write too.
     async fn flush(&mut self) -> Result<()> {
         if self.pending.is_empty() {
             return self.wait_for_writer().await;
         }
-        let batch = self.store.prepare_batch(&self.campaign_id, &self.pending);
-        self.pending.clear();
-        self.wait_for_writer().await?;
         let store = self.store.clone();
-        self.writing = Some(tokio::spawn(async move {
-            let stats = store.write_batch(batch).await?;
-            Ok(stats.written + stats.folded)
-        }));
+        let campaign_id = self.campaign_id.clone();
+        let task = if let Some(writer) = &self.sqlite {
+            let records = std::mem::replace(&mut self.pending, Vec::with_capacity(self.batch_rows));
+            let batch = sqlite::SqliteBatch::prepare(&campaign_id, records);
+            let writer = writer.clone();
+            self.wait_for_writer().await?;
+            tokio::spawn(async move {
+                let stats = sqlite::write_batch(&store, writer, batch).await?;
+                Ok(stats.written + stats.folded)
+            })
+        } else {
+            let batch = self.store.prepare_batch(&campaign_id, &self.pending);
+            self.pending.clear();
+            self.wait_for_writer().await?;
+            tokio::spawn(async move {
+                let stats = store.write_batch(batch).await?;
+                Ok(stats.written + stats.folded)
+            })
+        };
+        self.writing = Some(task);
         Ok(())
     }
 

@@ -1,0 +1,282 @@
+//! The import's writer for SQLite databases: its own connection to the
+//! database file, prepared statements bound straight from the records, one
+//! transaction per batch.
+//!
+//! It writes the same rows as the portable writer (`super::write_chunk`)
+//! with the same rules, but without building SQL text per batch or
+//! converting values for an async driver, which cost more than SQLite's
+//! own work on large portfolios. Foreign-key checks are off on this
+//! connection only: every row it writes refers to a row it has just
+//! written or found (the campaign exists before an import starts), and a
+//! test checks the result with `PRAGMA foreign_key_check`.
+
+use super::{stale_attempts, BatchStats, ExistingAttempt};
+use crate::ids;
+use huikuan_core::{AccountRecord, AttemptStatus};
+use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+pub struct SqliteWriter {
+    conn: Connection,
+}
+
+/// One batch as the writer binds it. The reading side makes it (the latest
+/// row per account, every id, the dates as text), so the thread holding
+/// SQLite's write lock does SQLite's work and little else.
+pub struct SqliteBatch {
+    campaign_id: String,
+    now: i64,
+    rows: Vec<PreparedRow>,
+    time_zones: BTreeSet<&'static str>,
+    stats: BatchStats,
+}
+
+struct PreparedRow {
+    record: AccountRecord,
+    debt_id: String,
+    due_date: String,
+    /// The ids of `record.contacts`, in their order.
+    contact_ids: Vec<String>,
+    /// The first callable contact's seq-0 attempt: (attempt id, contact index).
+    attempt: Option<(String, usize)>,
+}
+
+impl SqliteBatch {
+    pub fn prepare(campaign_id: &str, records: Vec<AccountRecord>) -> SqliteBatch {
+        let keep = super::is_last_of_its_account(&records);
+        let total = records.len();
+        let rows: Vec<PreparedRow> = records
+            .into_iter()
+            .zip(keep)
+            .filter(|(_, keep)| *keep)
+            .map(|(record, _)| PreparedRow::new(campaign_id, record))
+            .collect();
+        SqliteBatch {
+            campaign_id: campaign_id.to_string(),
+            now: crate::now_ms(),
+            time_zones: rows
+                .iter()
+                .map(|r| r.record.region.time_zone.name())
+                .collect(),
+            stats: BatchStats {
+                written: rows.len() as u64,
+                folded: (total - rows.len()) as u64,
+            },
+            rows,
+        }
+    }
+}
+
+impl PreparedRow {
+    fn new(campaign_id: &str, record: AccountRecord) -> PreparedRow {
+        let id = record.external_id.as_str();
+        let contact_ids: Vec<String> = record
+            .contacts
+            .iter()
+            .map(|c| ids::contact(id, c.phone.e164()))
+            .collect();
+        let attempt = record
+            .contacts
+            .iter()
+            .position(|c| !c.dnc)
+            .map(|i| (ids::attempt(campaign_id, &contact_ids[i], 0), i));
+        PreparedRow {
+            debt_id: ids::debt(id, &record.debt.loan_id),
+            due_date: record.debt.due_date.to_string(),
+            contact_ids,
+            attempt,
+            record,
+        }
+    }
+
+    /// Ids of the contacts marked do-not-call.
+    fn dnc_contacts(&self) -> impl Iterator<Item = &str> {
+        self.record
+            .contacts
+            .iter()
+            .zip(&self.contact_ids)
+            .filter(|(c, _)| c.dnc)
+            .map(|(_, id)| id.as_str())
+    }
+}
+
+const ACCOUNT: &str = "INSERT INTO accounts \
+    (id, campaign_id, name, dialect, province, city, time_zone, created_at_ms, updated_at_ms) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) \
+    ON CONFLICT (id) DO UPDATE SET campaign_id = excluded.campaign_id, name = excluded.name, \
+    dialect = excluded.dialect, province = excluded.province, city = excluded.city, \
+    time_zone = excluded.time_zone, updated_at_ms = excluded.updated_at_ms";
+
+const DEBT: &str = "INSERT INTO debts \
+    (id, account_id, loan_id, product, principal_fen, overdue_fen, due_date, days_past_due, updated_at_ms) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+    ON CONFLICT (id) DO UPDATE SET product = excluded.product, \
+    principal_fen = excluded.principal_fen, overdue_fen = excluded.overdue_fen, \
+    due_date = excluded.due_date, days_past_due = excluded.days_past_due, \
+    updated_at_ms = excluded.updated_at_ms";
+
+const CONTACT: &str = "INSERT INTO contacts \
+    (id, account_id, phone, priority, dnc, attempts_today) VALUES (?1, ?2, ?3, ?4, ?5, 0) \
+    ON CONFLICT (id) DO UPDATE SET priority = excluded.priority, dnc = excluded.dnc";
+
+const ATTEMPT: &str = "INSERT INTO call_attempts \
+    (id, campaign_id, account_id, contact_id, seq, status, not_before_ms, time_zone, lease_token, created_at_ms) \
+    VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, 0, ?6) ON CONFLICT (id) DO NOTHING";
+
+/// An account's attempts: the key range after `ACCOUNT/` (see `crate::of_accounts`).
+const ATTEMPTS_OF_ACCOUNT: &str =
+    "SELECT id, campaign_id, contact_id, status FROM call_attempts WHERE id > ?1 AND id < ?2";
+
+const CANCEL: &str = "UPDATE call_attempts SET status = ?2 WHERE id = ?1 AND status = ?3";
+
+fn db_error(e: rusqlite::Error) -> crate::StoreError {
+    crate::StoreError::Db(sea_orm::DbErr::Custom(format!("sqlite import: {e}")))
+}
+
+impl SqliteWriter {
+    pub fn open(file: &Path) -> crate::Result<SqliteWriter> {
+        let conn = Connection::open_with_flags(
+            file,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db_error)?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(db_error)?;
+        for (pragma, value) in [
+            ("synchronous", "NORMAL"),
+            ("cache_size", "-65536"),
+            ("temp_store", "MEMORY"),
+            ("foreign_keys", "OFF"),
+        ] {
+            conn.pragma_update(None, pragma, value).map_err(db_error)?;
+        }
+        Ok(SqliteWriter { conn })
+    }
+
+    /// Writes a prepared batch in one transaction.
+    pub fn write(&mut self, batch: &SqliteBatch) -> crate::Result<()> {
+        self.write_rows(batch).map_err(db_error)
+    }
+
+    fn write_rows(&mut self, batch: &SqliteBatch) -> rusqlite::Result<()> {
+        let queued = AttemptStatus::Queued.as_str();
+        let campaign_id = batch.campaign_id.as_str();
+        let now = batch.now;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut exists = tx.prepare_cached("SELECT 1 FROM accounts WHERE id = ?1")?;
+            let mut account = tx.prepare_cached(ACCOUNT)?;
+            let mut debt = tx.prepare_cached(DEBT)?;
+            let mut contact = tx.prepare_cached(CONTACT)?;
+            let mut attempt = tx.prepare_cached(ATTEMPT)?;
+            let mut attempts_of = tx.prepare_cached(ATTEMPTS_OF_ACCOUNT)?;
+            let mut cancel = tx.prepare_cached(CANCEL)?;
+            for row in &batch.rows {
+                let r = &row.record;
+                let id = r.external_id.as_str();
+                let time_zone = r.region.time_zone.name();
+                let existed = exists.exists([id])?;
+                account.execute(params![
+                    id,
+                    campaign_id,
+                    r.name,
+                    r.dialect.as_str(),
+                    r.region.province,
+                    r.region.city,
+                    time_zone,
+                    now,
+                ])?;
+                let d = &r.debt;
+                debt.execute(params![
+                    row.debt_id,
+                    id,
+                    d.loan_id,
+                    d.product,
+                    d.principal.fen(),
+                    d.overdue_amount.fen(),
+                    row.due_date,
+                    d.days_past_due,
+                    now,
+                ])?;
+                for (priority, (c, contact_id)) in
+                    r.contacts.iter().zip(&row.contact_ids).enumerate()
+                {
+                    contact.execute(params![
+                        contact_id,
+                        id,
+                        c.phone.e164(),
+                        priority as i64,
+                        c.dnc
+                    ])?;
+                }
+                if existed {
+                    let existing = attempts_of
+                        .query_map([format!("{id}/"), format!("{id}0")], |row| {
+                            Ok(ExistingAttempt {
+                                id: row.get(0)?,
+                                campaign_id: row.get(1)?,
+                                contact_id: row.get(2)?,
+                                status: row.get(3)?,
+                            })
+                        })?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    let dnc: Vec<&str> = row.dnc_contacts().collect();
+                    for stale in stale_attempts(&existing, campaign_id, |c| dnc.contains(&c)) {
+                        cancel.execute(params![
+                            stale,
+                            AttemptStatus::Cancelled.as_str(),
+                            queued
+                        ])?;
+                    }
+                }
+                if let Some((attempt_id, contact)) = &row.attempt {
+                    attempt.execute(params![
+                        attempt_id,
+                        campaign_id,
+                        id,
+                        row.contact_ids[*contact],
+                        queued,
+                        now,
+                        time_zone,
+                    ])?;
+                }
+            }
+            let mut zone = tx.prepare_cached(&format!(
+                "INSERT INTO {} ({}) VALUES (?1) ON CONFLICT DO NOTHING",
+                crate::DEBTOR_TIME_ZONES,
+                crate::DEBTOR_TIME_ZONE_COLUMN
+            ))?;
+            for z in &batch.time_zones {
+                zone.execute([z])?;
+            }
+        }
+        tx.commit()
+    }
+}
+
+/// Writes a prepared batch on the blocking pool, holding the store's write lock.
+pub async fn write_batch(
+    store: &crate::Store,
+    writer: std::sync::Arc<std::sync::Mutex<SqliteWriter>>,
+    batch: SqliteBatch,
+) -> crate::Result<BatchStats> {
+    let guard = store.write_guard_owned().await;
+    let stats = tokio::task::spawn_blocking(move || {
+        let _guard = guard;
+        let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
+        writer.write(&batch)?;
+        Ok::<_, crate::StoreError>(batch.stats)
+    })
+    .await
+    .map_err(|e| {
+        crate::StoreError::Db(sea_orm::DbErr::Custom(format!(
+            "import batch writer stopped: {e}"
+        )))
+    })??;
+    store.tz_cache.invalidate();
+    Ok(stats)
+}
