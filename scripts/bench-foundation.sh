@@ -2,7 +2,8 @@
 # Foundation benchmarks: import of N synthetic rows (SQLite, and PostgreSQL
 # when HUIKUAN_BENCH_PG names a database), then LeaseCalls+ReportOutcome
 # round trips with 8 workers against `huikuan serve` on SQLite, reporting
-# one outcome per call and then a whole leased batch per ReportOutcomes.
+# one outcome per call (one after another, then all of a leased batch at
+# once) and then a whole leased batch per ReportOutcomes.
 # Usage: scripts/bench-foundation.sh [ROWS]   (default 1000000)
 # BENCH_PG=0 skips the PostgreSQL import.
 set -euo pipefail
@@ -38,6 +39,8 @@ export HUIKUAN_TOKEN=bench HUIKUAN_LISTEN=127.0.0.1:50999
 HUIKUAN_DATA_DIR="$WORK/sqlite" "$BIN" --config "$WORK/bench.toml" serve 2>"$WORK/serve.log" & SERVER=$!
 for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/50999) 2>/dev/null && break; sleep 0.1; done
 "$BIN" dev bench-lease --endpoint http://127.0.0.1:50999 --workers 8 --batch 20 --seconds 20
+echo "== LeaseCalls + ReportOutcome, a leased batch's reports sent at once, 8 workers, SQLite"
+"$BIN" dev bench-lease --endpoint http://127.0.0.1:50999 --workers 8 --batch 20 --seconds 20 --concurrent-reports
 echo "== LeaseCalls + ReportOutcomes (one per leased batch), 8 workers, SQLite"
 "$BIN" dev bench-lease --endpoint http://127.0.0.1:50999 --workers 8 --batch 20 --seconds 20 --batch-reports
 kill $SERVER; wait $SERVER || true

@@ -51,8 +51,13 @@ pub enum DevCommand {
         #[arg(long, default_value_t = 20)]
         seconds: u64,
         /// Report each leased batch with one ReportOutcomes call.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "concurrent_reports")]
         batch_reports: bool,
+        /// Send a leased batch's ReportOutcome calls at once instead of
+        /// one after another (a dialer reporting its lines' calls as they
+        /// end).
+        #[arg(long)]
+        concurrent_reports: bool,
     },
 }
 
@@ -100,12 +105,14 @@ pub async fn run(_config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
             batch,
             seconds,
             batch_reports,
+            concurrent_reports,
         } => {
             let load = LeaseLoad {
                 workers,
                 batch,
                 seconds,
                 batch_reports,
+                concurrent_reports,
             };
             bench_lease(&endpoint, &token, load).await
         }
@@ -135,6 +142,7 @@ struct LeaseLoad {
     batch: u32,
     seconds: u64,
     batch_reports: bool,
+    concurrent_reports: bool,
 }
 
 async fn bench_lease(endpoint: &str, token: &str, load: LeaseLoad) -> anyhow::Result<ExitCode> {
@@ -143,6 +151,7 @@ async fn bench_lease(endpoint: &str, token: &str, load: LeaseLoad) -> anyhow::Re
         batch,
         seconds,
         batch_reports,
+        concurrent_reports,
     } = load;
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -214,11 +223,27 @@ async fn bench_lease(endpoint: &str, token: &str, load: LeaseLoad) -> anyhow::Re
                     }
                     continue;
                 }
-                for req in reports {
-                    let t = Instant::now();
-                    match c.report_outcome(req).await {
+                let one = |req: pb::ReportOutcomeRequest| {
+                    let mut c = c.clone();
+                    async move {
+                        let t = Instant::now();
+                        let r = c.report_outcome(req).await;
+                        (t.elapsed(), r)
+                    }
+                };
+                let results = if concurrent_reports {
+                    futures::future::join_all(reports.into_iter().map(one)).await
+                } else {
+                    let mut results = Vec::with_capacity(reports.len());
+                    for req in reports {
+                        results.push(one(req).await);
+                    }
+                    results
+                };
+                for (took, r) in results {
+                    match r {
                         Ok(_) => {
-                            s.report_lat.push(t.elapsed());
+                            s.report_lat.push(took);
                             s.reported += 1;
                         }
                         Err(e) => {
@@ -244,7 +269,7 @@ async fn bench_lease(endpoint: &str, token: &str, load: LeaseLoad) -> anyhow::Re
     all.lease_lat.sort();
     all.report_lat.sort();
     println!(
-        "{{\"workers\":{workers},\"batch\":{batch},\"batch_reports\":{batch_reports},\"seconds\":{secs:.2},\"leases\":{},\"leases_per_s\":{:.0},\"reports_per_s\":{:.0},\
+        "{{\"workers\":{workers},\"batch\":{batch},\"batch_reports\":{batch_reports},\"concurrent_reports\":{concurrent_reports},\"seconds\":{secs:.2},\"leases\":{},\"leases_per_s\":{:.0},\"reports_per_s\":{:.0},\
          \"lease_rpc_p50_ms\":{:.2},\"lease_rpc_p99_ms\":{:.2},\"report_rpc_p50_ms\":{:.2},\"report_rpc_p99_ms\":{:.2},\"errors\":{}}}",
         all.leases,
         all.leases as f64 / secs,

@@ -11,7 +11,7 @@ use huikuan_core::portfolio::RowError;
 use huikuan_core::{CampaignStatus, Disposition, Money};
 use huikuan_store::accounts::AccountFilter;
 use huikuan_store::import::Importer;
-use huikuan_store::{CallRecord, OutcomeReport, ReportResult, Store};
+use huikuan_store::{CallRecord, OutcomeReport, ReportQueue, ReportResult, Store};
 use std::pin::Pin;
 use std::time::Duration;
 use tokio_stream::StreamExt;
@@ -27,11 +27,15 @@ pub struct OrchestratorService {
     store: Store,
     config: OrchestratorConfig,
     events: EventBus,
+    /// Single outcome reports, written in groups when they arrive together.
+    reports: ReportQueue,
 }
 
 impl OrchestratorService {
+    /// Must be called inside the Tokio runtime (it starts the report writer).
     pub fn new(store: Store, config: OrchestratorConfig, events: EventBus) -> Self {
         OrchestratorService {
+            reports: ReportQueue::start(store.clone(), config.policy),
             store,
             config,
             events,
@@ -445,11 +449,7 @@ impl Orchestrator for OrchestratorService {
         req: Request<pb::ReportOutcomeRequest>,
     ) -> Result<Response<pb::ReportOutcomeResponse>, Status> {
         let report = parse_report(req.into_inner())?;
-        let result = self
-            .store
-            .report_outcome(&report, Utc::now(), &self.config.policy)
-            .await
-            .map_err(status)?;
+        let result = self.reports.report(report.clone()).await.map_err(status)?;
         Ok(Response::new(self.recorded(&report, result)))
     }
 

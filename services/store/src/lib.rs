@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod campaigns;
 pub mod dispatch;
 pub mod entity;
+pub mod group_commit;
 pub mod import;
 pub mod migration;
 
@@ -31,6 +32,7 @@ use tokio::sync::{Mutex, MutexGuard};
 pub use accounts::{AccountFilter, AccountPage, AccountView};
 pub use campaigns::Campaign;
 pub use dispatch::{CallRecord, Lease, OutcomeReport, ReportResult};
+pub use group_commit::ReportQueue;
 pub use import::{BatchStats, ImportRun};
 
 /// Errors a store call can return; each maps to one gRPC status.

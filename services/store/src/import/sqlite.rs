@@ -16,10 +16,14 @@ use huikuan_core::{AccountRecord, AttemptStatus};
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub struct SqliteWriter {
     conn: Connection,
+    /// Copies committed pages from the WAL into the database file while
+    /// the next batch is written (`conn` does not checkpoint itself).
+    checkpointer: Arc<std::sync::Mutex<Connection>>,
 }
 
 /// One batch as the writer binds it. The reading side makes it (the latest
@@ -137,22 +141,41 @@ fn db_error(e: rusqlite::Error) -> crate::StoreError {
 
 impl SqliteWriter {
     pub fn open(file: &Path) -> crate::Result<SqliteWriter> {
-        let conn = Connection::open_with_flags(
-            file,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(db_error)?;
-        conn.busy_timeout(Duration::from_secs(30))
-            .map_err(db_error)?;
+        let connect = || -> rusqlite::Result<Connection> {
+            let conn = Connection::open_with_flags(
+                file,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.busy_timeout(Duration::from_secs(30))?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            Ok(conn)
+        };
+        let conn = connect().map_err(db_error)?;
         for (pragma, value) in [
-            ("synchronous", "NORMAL"),
             ("cache_size", "-65536"),
             ("temp_store", "MEMORY"),
             ("foreign_keys", "OFF"),
+            ("wal_autocheckpoint", "0"),
         ] {
             conn.pragma_update(None, pragma, value).map_err(db_error)?;
         }
-        Ok(SqliteWriter { conn })
+        Ok(SqliteWriter {
+            conn,
+            checkpointer: Arc::new(std::sync::Mutex::new(connect().map_err(db_error)?)),
+        })
+    }
+
+    /// Starts a passive checkpoint on the blocking pool unless one is still
+    /// running; it waits for no one and no one waits for it.
+    fn checkpoint_in_background(&self) {
+        let checkpointer = self.checkpointer.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Ok(conn) = checkpointer.try_lock() {
+                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, "import checkpoint");
+                }
+            }
+        });
     }
 
     /// Writes a prepared batch in one transaction.
@@ -269,6 +292,7 @@ pub async fn write_batch(
         let _guard = guard;
         let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
         writer.write(&batch)?;
+        writer.checkpoint_in_background();
         Ok::<_, crate::StoreError>(batch.stats)
     })
     .await
