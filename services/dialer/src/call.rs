@@ -33,6 +33,65 @@ pub struct Dialer<'a> {
     pub recordings: Option<PathBuf>,
 }
 
+/// What the dialer hears before an answer: the carrier's recordings.
+#[derive(Default)]
+struct EarlyMedia {
+    ear: Option<Ear>,
+    heard: Vec<TranscriptLine>,
+    announcement: Option<(huikuan_core::Disposition, &'static str)>,
+}
+
+impl EarlyMedia {
+    async fn hear(&mut self, samples: &[f32]) -> Vec<RecognitionEvent> {
+        match self.ear.as_mut() {
+            Some(ear) => ear.hear(samples).await,
+            None => Vec::new(),
+        }
+    }
+
+    /// Keeps what was said; true when it was the first carrier
+    /// announcement heard (the call should be cancelled).
+    fn take_events(&mut self, events: Vec<RecognitionEvent>) -> bool {
+        let mut first = false;
+        for ev in events {
+            if let RecognitionEvent::Final { text, start_ms, .. } = ev {
+                if self.announcement.is_none() {
+                    if let Some(a) = classify_announcement(&text) {
+                        self.announcement = Some(a);
+                        first = true;
+                    }
+                }
+                self.heard.push(TranscriptLine {
+                    speaker: Speaker::Debtor,
+                    at_ms: start_ms,
+                    text,
+                    interrupted: false,
+                    intent: Some("early media".into()),
+                });
+            }
+        }
+        first
+    }
+
+    /// The dial ended: listens to the audio still queued and to the open
+    /// utterance.
+    async fn finish(&mut self, rx: &mut mpsc::Receiver<MediaEvent>) {
+        if self.ear.is_none() || self.announcement.is_some() {
+            return;
+        }
+        while let Ok(event) = rx.try_recv() {
+            if let MediaEvent::Audio { samples, .. } = event {
+                let events = self.hear(&samples).await;
+                self.take_events(events);
+            }
+        }
+        if let Some(ear) = self.ear.as_mut() {
+            let events = ear.finish().await;
+            self.take_events(events);
+        }
+    }
+}
+
 fn failed(disposition: &str, why: String) -> CallReport {
     CallReport {
         disposition: disposition.to_string(),
@@ -69,9 +128,7 @@ impl Dialer<'_> {
         };
         let mut rtp = Some(rtp);
         let mut media: Option<(MediaHandle, mpsc::Receiver<MediaEvent>)> = None;
-        let mut early_ear: Option<Ear> = None;
-        let mut announcement = None;
-        let mut heard_early = Vec::new();
+        let mut early = EarlyMedia::default();
 
         let (call, remote) = loop {
             let step = tokio::select! {
@@ -82,23 +139,10 @@ impl Dialer<'_> {
                         None => std::future::pending().await,
                     }
                 } => {
-                    if let (Some(MediaEvent::Audio { samples, .. }), Some(ear)) = (e, early_ear.as_mut()) {
-                        for ev in ear.hear(&samples).await {
-                            if let RecognitionEvent::Final { text, start_ms, .. } = ev {
-                                heard_early.push(TranscriptLine {
-                                    speaker: Speaker::Debtor,
-                                    at_ms: start_ms,
-                                    text: text.clone(),
-                                    interrupted: false,
-                                    intent: Some("early media".into()),
-                                });
-                                if announcement.is_none() {
-                                    if let Some(a) = classify_announcement(&text) {
-                                        announcement = Some(a);
-                                        attempt.cancel().await;
-                                    }
-                                }
-                            }
+                    if let Some(MediaEvent::Audio { samples, .. }) = e {
+                        let events = early.hear(&samples).await;
+                        if early.take_events(events) {
+                            attempt.cancel().await;
                         }
                     }
                     continue;
@@ -109,7 +153,7 @@ impl Dialer<'_> {
                     if let Some(remote) = early_media {
                         if let Some(sock) = rtp.take() {
                             media = Some(sock.start(remote));
-                            early_ear = Ear::new(self.engines, req.dialect, None, 0).ok();
+                            early.ear = Ear::new(self.engines, req.dialect, None, 0).ok();
                         }
                     }
                 }
@@ -119,8 +163,14 @@ impl Dialer<'_> {
                     disposition,
                     reason,
                 } => {
+                    // The call ended (ring timeout, say) while the carrier
+                    // may still have been talking: judge by what was heard,
+                    // including audio not yet listened to.
+                    if let Some((_, rx)) = media.as_mut() {
+                        early.finish(rx).await;
+                    }
                     let mut report = failed(disposition.as_str(), reason);
-                    if let Some((d, phrase)) = announcement {
+                    if let Some((d, phrase)) = early.announcement {
                         report.disposition = d.as_str().to_string();
                         report.ended_by =
                             Some(format!("carrier announcement in early media: {phrase}"));
@@ -128,7 +178,7 @@ impl Dialer<'_> {
                         report.ended_by =
                             Some(format!("SIP {c}: {}", report.ended_by.unwrap_or_default()));
                     }
-                    report.transcript = heard_early;
+                    report.transcript = early.heard;
                     if let Some((m, _)) = &media {
                         report.duration_ms = m.now_ms();
                         self.save(&req.attempt_id, m, &mut report);
@@ -162,7 +212,7 @@ impl Dialer<'_> {
             .await;
         let _ = control.hangup.send(());
         handle.stop();
-        let mut all = heard_early;
+        let mut all = early.heard;
         all.append(&mut report.transcript);
         report.transcript = all;
         self.save(&req.attempt_id, &handle, &mut report);
