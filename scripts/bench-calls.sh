@@ -6,7 +6,12 @@
 # debtor line (its last RTP frame) to the first robot audio after it.
 # Prints p50/p95 per N, the dialer's CPU seconds and peak memory.
 #   BENCH_CONCURRENCY="1 4 8 10" ./scripts/bench-calls.sh
-# The simulator's own recognizer and voice run on the same cores.
+# Calls are dialed at BENCH_CPS per second (default 1), so N calls overlap
+# for most of their length without every turn of every call coinciding.
+# The simulator's own recognizer and voice run on the same cores; with
+# BENCH_LISTEN=after_call its phones recognise the robot only after each
+# call, once no call is up (turns taken on end of speech), as phones on
+# other hosts would cost the robot's machine nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-deps.sh
@@ -21,7 +26,7 @@ for N in ${BENCH_CONCURRENCY:-1 4 8 10}; do
   echo "account_id,name,phones,dnc_phones,dialect,province,city,timezone,loan_id,product,principal,overdue_amount,due_date,days_past_due" > "$WORK/p.csv"
   for i in $(seq 1 "$N"); do
     num=$(printf "1390000%04d" "$i")
-    sed "s/^number = .*/number = \"$num\"/" "$ROOT/tests/data/personas/promise_mandarin.toml" > "$WORK/personas/p$i.toml"
+    sed "s/^number = .*/number = \"$num\"\nlisten = \"${BENCH_LISTEN:-live}\"/" "$ROOT/tests/data/personas/promise_mandarin.toml" > "$WORK/personas/p$i.toml"
     echo "B$i,张伟,$num,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35" >> "$WORK/p.csv"
   done
   cat > "$WORK/huikuan.toml" <<TOML
@@ -41,7 +46,7 @@ name = "sim"
 proxy = "127.0.0.1:$SIP"
 caller_id = "4008001234"
 max_concurrent = $N
-calls_per_second = 20
+calls_per_second = ${BENCH_CPS:-1}
 TOML
   export HUIKUAN_CONFIG="$WORK/huikuan.toml" HUIKUAN_LOG=warn
   "$BIN" import "$WORK/p.csv" --campaign bench --quiet >/dev/null
@@ -49,8 +54,17 @@ TOML
   "$BIN" sim --listen "127.0.0.1:$SIP" --personas "$WORK/personas" --out "$WORK/sim" >/dev/null & SIM=$!
   sleep 4
   /usr/bin/time -f "%U %S %M" -o "$WORK/time" "$BIN" dialer --idle-exit-secs 5 >/dev/null
-  sleep 3 # the simulator files its last records after the robot's BYE
+  # The simulator files each record after the robot's BYE (and, with
+  # listen = after_call, once it has recognised what it heard).
+  for _ in $(seq 240); do
+    [ "$(ls "$WORK/sim" | wc -l)" -ge "$N" ] && break
+    sleep 0.5
+  done
+  sleep 1
+  tck=$(getconf CLK_TCK)
+  sim_cpu=$(awk -v t="$tck" '{printf "%.1f", ($14+$15)/t}' /proc/$SIM/stat 2>/dev/null || echo "?")
   kill $SERVER $SIM 2>/dev/null || true; wait $SERVER $SIM 2>/dev/null || true
+  echo "      simulator CPU ${sim_cpu} s"
   python3 - "$WORK" "$N" <<'PY'
 import json, glob, sys, statistics
 work, n = sys.argv[1], int(sys.argv[2])
@@ -68,5 +82,15 @@ print(f"N={n:>2}  turns={len(lat):>3}  p50={pct(50):>6.0f} ms  p95={pct(95):>6.0
 PY
   sqlite3 "$WORK/data/huikuan.db" "select disposition, count(*) from call_attempts where status='completed' group by 1" 2>/dev/null | tr '\n' ' ' || true
   echo
-  rm -rf "$WORK"
+  # The dialer's own figures per turn: recognizer time and its response time.
+  sqlite3 "$WORK/data/huikuan.db" "select metrics from call_attempts where metrics is not null" 2>/dev/null | python3 -c '
+import json, sys, statistics
+dec, resp = [], []
+for line in sys.stdin:
+    m = json.loads(line)
+    dec += m.get("decode_ms", []); resp += m.get("response_ms", [])
+if dec:
+    print(f"      dialer: decode p50 {statistics.median(dec):.0f} ms max {max(dec)} ms; its own response p50 {statistics.median(resp) if resp else 0:.0f} ms")
+' || true
+  [ -n "${BENCH_KEEP:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
 done

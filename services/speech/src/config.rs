@@ -72,7 +72,7 @@ impl Default for SpeechConfig {
             // Measured (docs/benchmarks.md): a 10 s window at least keeps
             // full-window accuracy at a third of its cost.
             audio_ctx: "fit".into(),
-            audio_ctx_min: 500,
+            audio_ctx_min: 400,
             audio_ctx_margin: 64,
             use_prompt: true,
             dialects_dir: None,

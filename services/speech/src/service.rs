@@ -209,6 +209,7 @@ impl pb::speech_server::Speech for SpeechService {
                 partial_every_ms: cfg.partial_every_ms as u64,
                 use_prompt: self.engines.use_prompt,
                 speculate_after_ms: 0,
+                ..Default::default()
             },
         );
         let out = async_stream::try_stream! {

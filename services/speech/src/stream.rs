@@ -39,10 +39,17 @@ pub struct StreamOptions {
     /// Use the dialect pack's prompt.
     pub use_prompt: bool,
     /// Start decoding the utterance once the speaker has been quiet this
-    /// long (0: off), instead of only when the end-of-speech silence has
-    /// passed; the result is used at end of speech if nothing was said in
-    /// between. Saves most of the end-of-speech wait on replies.
+    /// long (0: off; at least `DECODE_TAIL_MS`), instead of only when the
+    /// end-of-speech silence has passed; the result is used at end of
+    /// speech if nothing was said in between. It decodes the samples the
+    /// final decode would, so it saves most of the end-of-speech wait on
+    /// replies without changing what is recognised.
     pub speculate_after_ms: u64,
+    /// Decode nothing while the stream runs: each utterance ends with an
+    /// empty final (for turn-taking) and its audio is kept for
+    /// [`StreamingRecognizer::decode_deferred`]. For listeners whose words
+    /// are only needed afterwards (a load test's simulated phones).
+    pub defer_decoding: bool,
 }
 
 impl Default for StreamOptions {
@@ -51,8 +58,15 @@ impl Default for StreamOptions {
             partial_every_ms: 0,
             use_prompt: true,
             speculate_after_ms: 0,
+            defer_decoding: false,
         }
     }
+}
+
+/// An utterance heard while decoding was deferred.
+struct HeldUtterance {
+    start_ms: u64,
+    samples: Vec<f32>,
 }
 
 struct PendingPartial {
@@ -69,6 +83,18 @@ struct Speculation {
 /// Below this RMS a block counts as quiet (about -50 dBFS).
 const QUIET_RMS: f32 = 0.003;
 
+/// Quiet kept at the end of an utterance's audio for decoding. Speculative
+/// and final decodes trim to the same tail, so they decode the same
+/// samples and speculation changes when a turn is recognised, not what.
+pub const DECODE_TAIL_MS: u64 = 120;
+
+/// `audio` without its trailing quiet beyond `DECODE_TAIL_MS`, given that
+/// its last `quiet_ms` were quiet.
+fn decode_audio(audio: &[f32], quiet_ms: u64) -> &[f32] {
+    let cut = (quiet_ms.saturating_sub(DECODE_TAIL_MS) * 16) as usize;
+    &audio[..audio.len() - cut.min(audio.len())]
+}
+
 pub struct StreamingRecognizer {
     speculation: Option<Speculation>,
     /// Milliseconds of quiet audio in a row.
@@ -81,6 +107,7 @@ pub struct StreamingRecognizer {
     utterance_start_ms: u64,
     last_partial_ms: u64,
     partial: Option<PendingPartial>,
+    held: Vec<HeldUtterance>,
 }
 
 impl StreamingRecognizer {
@@ -103,7 +130,26 @@ impl StreamingRecognizer {
             utterance_start_ms: 0,
             last_partial_ms: 0,
             partial: None,
+            held: Vec::new(),
         }
+    }
+
+    /// Decodes the utterances held with `defer_decoding`, in order, as
+    /// (start ms, text); unclear ones are left out.
+    pub async fn decode_deferred(&mut self) -> Vec<(u64, String)> {
+        let mut out = Vec::new();
+        for u in std::mem::take(&mut self.held) {
+            let (language, prompt) = self.decode_args();
+            match self.pool.recognize(u.samples, language, prompt).await {
+                Ok(t) if !t.text.trim().is_empty() => {
+                    self.detector.observe(&t.text);
+                    out.push((u.start_ms, t.text));
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "deferred decode failed"),
+            }
+        }
+        out
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -162,10 +208,15 @@ impl StreamingRecognizer {
         if after == 0 || self.speculation.is_some() || !self.endpointer.in_speech() {
             return;
         }
-        if self.quiet_ms < after {
+        if self.quiet_ms < after.max(DECODE_TAIL_MS) {
             return;
         }
-        let audio = self.endpointer.current_audio().to_vec();
+        // On a busy machine a speculation would only queue, and a wasted
+        // one would hold up real decodes: decode at end of speech instead.
+        if !self.pool.has_free_slot() {
+            return;
+        }
+        let audio = decode_audio(self.endpointer.current_audio(), self.quiet_ms).to_vec();
         if audio.len() < 8_000 {
             return;
         }
@@ -220,6 +271,21 @@ impl StreamingRecognizer {
                     if let Some(p) = self.partial.take() {
                         p.task.abort();
                     }
+                    if self.options.defer_decoding {
+                        self.held.push(HeldUtterance {
+                            start_ms,
+                            samples: decode_audio(&samples, self.quiet_ms).to_vec(),
+                        });
+                        out.push(RecognitionEvent::Final {
+                            text: String::new(),
+                            start_ms,
+                            end_ms,
+                            dialect: self.detector.current(),
+                            detection: self.detector.observe(""),
+                            decode_ms: 0,
+                        });
+                        continue;
+                    }
                     // Decoded already if the speaker has been quiet since.
                     let early = match self.speculation.take() {
                         Some(s) => s.task.await.ok().and_then(Result::ok),
@@ -229,6 +295,7 @@ impl StreamingRecognizer {
                         Some(t) => t,
                         None => {
                             let (language, prompt) = self.decode_args();
+                            let samples = decode_audio(&samples, self.quiet_ms).to_vec();
                             self.pool.recognize(samples, language, prompt).await?
                         }
                     };

@@ -41,7 +41,9 @@ pub enum VadEvent {
     /// Speech detected; `at_ms` is when it began (stream time).
     SpeechStart { at_ms: u64 },
     /// An utterance ended after `end_silence_ms` of silence (or was cut at
-    /// `max_speech_ms`, or the stream ended); its audio is attached.
+    /// `max_speech_ms`, or the stream ended); its audio is attached, from
+    /// shortly before speech was confirmed up to now (trailing silence
+    /// included).
     SpeechEnd {
         start_ms: u64,
         end_ms: u64,
@@ -192,10 +194,19 @@ impl Endpointer {
             if !self.speaking {
                 events.push(VadEvent::SpeechStart { at_ms: ms(start) });
             }
+            // The utterance as this endpointer held it (from just before
+            // speech was confirmed, up to now), which is what partial and
+            // speculative decodes saw too; the detector's own segment when
+            // nothing was held.
+            let samples = if self.current.is_empty() {
+                seg.samples
+            } else {
+                std::mem::take(&mut self.current)
+            };
             events.push(VadEvent::SpeechEnd {
                 start_ms: ms(start),
                 end_ms: ms(end),
-                samples: seg.samples,
+                samples,
             });
             self.speaking = self.vad.is_speech();
             self.current.clear();

@@ -394,6 +394,7 @@ fn mandarin_stream(
             partial_every_ms,
             use_prompt: true,
             speculate_after_ms,
+            ..Default::default()
         },
     )
 }
@@ -438,12 +439,12 @@ async fn streaming_gives_partials_while_speaking_and_one_final_at_the_end() {
 }
 
 /// A decode started when the speaker goes quiet is used at end of speech
-/// (one final, as good as the plain one), and dropped when the speaker goes
+/// and gives exactly the final the plain path gives (both decode the same
+/// samples), on several real clips; it is dropped when the speaker goes
 /// on after a short pause (one final covering both parts).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn speculative_decoding_at_the_start_of_silence() {
     use huikuan_speech::stream::RecognitionEvent;
-    let (speech, reference) = clip("mandarin", "aishell1_BAC009S0764W0124.wav");
     let e = engines();
     let run = |speculate_after_ms: u64, stream: Vec<f32>| async move {
         let mut r = mandarin_stream(e, 0, speculate_after_ms);
@@ -457,14 +458,24 @@ async fn speculative_decoding_at_the_start_of_silence() {
         }
         finals
     };
+    for file in [
+        "aishell1_BAC009S0764W0121.wav",
+        "aishell1_BAC009S0764W0123.wav",
+        "aishell1_BAC009S0764W0124.wav",
+        "cosyvoice_zero_shot_prompt.wav",
+    ] {
+        let (speech, _) = clip("mandarin", file);
+        let mut one = silence(500);
+        one.extend(&speech);
+        one.extend(silence(1500));
+        let plain = run(0, one.clone()).await;
+        let early = run(150, one).await;
+        assert_eq!(plain.len(), 1, "{file}: {plain:?}");
+        assert_eq!(early, plain, "{file}");
+    }
+
+    let (speech, reference) = clip("mandarin", "aishell1_BAC009S0764W0124.wav");
     let cer = |t: &str| CerCount::of(&reference, t).rate();
-    let mut one = silence(500);
-    one.extend(&speech);
-    one.extend(silence(1500));
-    let plain = run(0, one.clone()).await;
-    let early = run(150, one).await;
-    assert_eq!((plain.len(), early.len()), (1, 1), "{plain:?} {early:?}");
-    assert!(cer(&early[0]) < 0.35, "{} vs {reference}", early[0]);
 
     // A 300 ms pause (shorter than the end-of-speech silence), then the
     // rest: the decode started in the pause must not become the final.
@@ -477,4 +488,55 @@ async fn speculative_decoding_at_the_start_of_silence() {
     let early = run(150, paused).await;
     assert_eq!(early.len(), 1, "{early:?}");
     assert!(cer(&early[0]) < 0.35, "{} vs {reference}", early[0]);
+}
+
+/// With decoding deferred the stream only marks where each utterance ends
+/// (one empty final each), and recognising them afterwards gives exactly
+/// what the live path gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deferred_decoding_marks_turns_then_hears_them_after() {
+    use huikuan_speech::stream::{RecognitionEvent, StreamOptions, StreamingRecognizer};
+    let e = engines();
+    let (a, _) = clip("mandarin", "aishell1_BAC009S0764W0121.wav");
+    let (b, _) = clip("mandarin", "cosyvoice_zero_shot_prompt.wav");
+    let mut stream = silence(500);
+    stream.extend(&a);
+    stream.extend(silence(1500));
+    stream.extend(&b);
+    stream.extend(silence(1500));
+    let recognizer = |defer_decoding: bool| {
+        StreamingRecognizer::new(
+            Endpointer::new(e.vad.clone()).unwrap(),
+            e.pool.clone(),
+            e.packs.clone(),
+            Dialect::Mandarin,
+            StreamOptions {
+                defer_decoding,
+                ..Default::default()
+            },
+        )
+    };
+    let finals = |events: &[RecognitionEvent]| -> Vec<(u64, String)> {
+        events
+            .iter()
+            .filter_map(|ev| match ev {
+                RecognitionEvent::Final { text, start_ms, .. } => Some((*start_ms, text.clone())),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut live = recognizer(false);
+    let mut deferred = recognizer(true);
+    let (mut live_events, mut deferred_events) = (Vec::new(), Vec::new());
+    for block in stream.chunks(320) {
+        live_events.extend(live.push(block).await.unwrap());
+        deferred_events.extend(deferred.push(block).await.unwrap());
+    }
+    let live_finals = finals(&live_events);
+    let marks = finals(&deferred_events);
+    assert_eq!(live_finals.len(), 2, "{live_finals:?}");
+    assert_eq!(marks.len(), 2, "{marks:?}");
+    assert!(marks.iter().all(|(_, t)| t.is_empty()), "{marks:?}");
+    assert_eq!(deferred.decode_deferred().await, live_finals);
+    assert!(deferred.decode_deferred().await.is_empty());
 }

@@ -25,6 +25,23 @@ impl Ear {
         end_silence_ms: Option<u32>,
         speculate_after_ms: u64,
     ) -> Result<Ear, String> {
+        Ear::build(engines, dialect, end_silence_ms, speculate_after_ms, false)
+    }
+
+    /// An ear that only finds where utterances end while the call runs
+    /// (empty finals) and recognises them afterwards
+    /// ([`Ear::decode_deferred`]).
+    pub fn deferring(engines: &SpeechEngines, dialect: Dialect) -> Result<Ear, String> {
+        Ear::build(engines, dialect, None, 0, true)
+    }
+
+    fn build(
+        engines: &SpeechEngines,
+        dialect: Dialect,
+        end_silence_ms: Option<u32>,
+        speculate_after_ms: u64,
+        defer_decoding: bool,
+    ) -> Result<Ear, String> {
         let mut vad = engines.vad.clone();
         if let Some(ms) = end_silence_ms {
             vad.end_silence_ms = ms;
@@ -39,6 +56,7 @@ impl Ear {
                 partial_every_ms: 0,
                 use_prompt: engines.use_prompt,
                 speculate_after_ms,
+                defer_decoding,
             },
         );
         Ok(Ear {
@@ -106,6 +124,21 @@ impl Ear {
     /// End of the call: the open utterance, if any.
     pub async fn finish(&mut self) -> Vec<RecognitionEvent> {
         self.recognizer.finish().await.unwrap_or_default()
+    }
+
+    /// What a deferring ear heard, recognised now: (start ms, text),
+    /// prompt echoes left out.
+    pub async fn decode_deferred(&mut self) -> Vec<(u64, String)> {
+        let heard = self.recognizer.decode_deferred().await;
+        heard
+            .into_iter()
+            .filter(|(_, text)| {
+                !self
+                    .packs
+                    .get(self.recognizer.dialect())
+                    .is_prompt_echo(text)
+            })
+            .collect()
     }
 
     pub fn dialect(&self) -> Dialect {

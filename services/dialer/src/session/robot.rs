@@ -39,8 +39,9 @@ pub struct RobotCallConfig {
     pub silence_timeout_ms: u64,
     pub max_call_ms: u64,
     pub barge_in: bool,
-    /// Start recognising a turn after this much quiet (0: only at its end;
-    /// off by default: short turns were misheard more often with it).
+    /// Start recognising a turn after this much quiet (0: only at its end).
+    /// It decodes what the end-of-turn decode would, so it only moves the
+    /// decode earlier.
     pub speculate_after_ms: u64,
 }
 
@@ -52,7 +53,7 @@ impl Default for RobotCallConfig {
             silence_timeout_ms: 6000,
             max_call_ms: 300_000,
             barge_in: true,
-            speculate_after_ms: 0,
+            speculate_after_ms: 120,
         }
     }
 }

@@ -7,5 +7,5 @@
 pub mod persona;
 pub mod phone;
 
-pub use persona::{Answer, Persona, PersonaSet, PersonaTurn};
+pub use persona::{Answer, Listen, Persona, PersonaSet, PersonaTurn};
 pub use phone::{HeardCall, Simulator};

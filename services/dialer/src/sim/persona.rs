@@ -8,6 +8,9 @@
 //! announcement = "您拨打的电话已关机"
 //! ring_ms = 800
 //! greeting = "喂？"         # said on answer, before the robot speaks
+//! listen = "live"          # or "after_call": take turns on end of speech only
+//!                          # and recognise what was heard after the call
+//!                          # (load tests; the persona cannot be asked to repeat)
 //!
 //! [[turns]]
 //! say = "是我，啥子事嘛？"   # the reply after the robot's line ("" = stay silent)
@@ -32,6 +35,18 @@ pub enum Answer {
     Announcement,
     /// A carrier message as early media (183) before any answer.
     EarlyAnnouncement,
+}
+
+/// When the simulated phone recognises what the robot says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Listen {
+    /// During the call (the persona can be asked to repeat itself).
+    #[default]
+    Live,
+    /// After the call: during it, only where the robot's lines end is
+    /// found, so a load test's phones take little of the machine.
+    AfterCall,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -66,6 +81,8 @@ pub struct Persona {
     /// account's dialect (a Cantonese account answered in Mandarin).
     #[serde(default)]
     pub speaks: Option<String>,
+    #[serde(default)]
+    pub listen: Listen,
     #[serde(default)]
     pub turns: Vec<PersonaTurn>,
 }

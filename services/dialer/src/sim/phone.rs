@@ -4,7 +4,7 @@
 //! the end of the persona's line (its last RTP frame of speech) to the
 //! first frame of robot speech that follows.
 
-use super::persona::{Answer, Persona, PersonaSet};
+use super::persona::{Answer, Listen, Persona, PersonaSet};
 use crate::media::{MediaEvent, RtpSocket};
 use crate::session::{Ear, Voice};
 use crate::sip::{CallEvent, IncomingCall, SipAgent, SipError};
@@ -97,6 +97,8 @@ impl Simulator {
         });
         let calls = sim.calls.clone();
         let personas = Arc::new(personas);
+        // Calls up right now.
+        let active = Arc::new(tokio::sync::watch::Sender::new(0usize));
         let rtp_ip = agent.local_addr().ip();
         tokio::spawn(async move {
             while let Some(call) = rx.recv().await {
@@ -104,13 +106,24 @@ impl Simulator {
                 let engines = engines.clone();
                 let calls = calls.clone();
                 let out_dir = out_dir.clone();
+                let active = active.clone();
                 tokio::spawn(async move {
                     let Some(persona) = personas.for_number(&call.number).cloned() else {
                         tracing::info!(number = %call.number, "no persona: 404");
                         call.reject(StatusCode::NotFound);
                         return;
                     };
-                    let record = play_persona(call, persona, &engines, rtp_ip).await;
+                    active.send_modify(|n| *n += 1);
+                    let (mut record, ear) = play_persona(call, persona, &engines, rtp_ip).await;
+                    active.send_modify(|n| *n -= 1);
+                    if let Some(mut ear) = ear {
+                        // Recognised once no call is up, so it takes no
+                        // CPU from calls in progress.
+                        let _ = active.subscribe().wait_for(|n| *n == 0).await;
+                        for (at_ms, text) in ear.decode_deferred().await {
+                            record.heard.push(HeardLine { at_ms, text });
+                        }
+                    }
                     if let Some(dir) = out_dir {
                         let path = dir.join(format!(
                             "{}-{}.json",
@@ -142,12 +155,14 @@ impl Simulator {
     }
 }
 
+/// Plays one call; with `listen = "after_call"` also returns the ear
+/// holding what was heard, still to be recognised.
 async fn play_persona(
     mut call: IncomingCall,
     persona: Persona,
     engines: &SpeechEngines,
     rtp_ip: IpAddr,
-) -> HeardCall {
+) -> (HeardCall, Option<Ear>) {
     let mut record = HeardCall {
         persona: persona.name.clone(),
         number: call.number.clone(),
@@ -159,29 +174,29 @@ async fn play_persona(
         Answer::Busy => {
             call.reject(StatusCode::BusyHere);
             record.ended_by = "rejected busy".into();
-            return record;
+            return (record, None);
         }
         Answer::Reject => {
             let code = persona.reject_code.unwrap_or(480);
             call.reject(StatusCode::from(code));
             record.ended_by = format!("rejected {code}");
-            return record;
+            return (record, None);
         }
         Answer::NoAnswer => {
             let _ = call.ring(None);
             let _ = tokio::time::timeout(MAX_CALL, call.wait_cancelled()).await;
             record.ended_by = "rang out".into();
-            return record;
+            return (record, None);
         }
         Answer::EarlyAnnouncement => {
             let Ok(rtp) = RtpSocket::bind(rtp_ip).await else {
                 call.reject(StatusCode::ServerInternalError);
-                return record;
+                return (record, None);
             };
             let addr = rtp.local_addr().unwrap_or(SocketAddr::new(rtp_ip, 0));
             let Ok(offer) = call.offer.clone() else {
                 call.reject(StatusCode::NotAcceptableHere);
-                return record;
+                return (record, None);
             };
             let _ = call.ring(Some(addr));
             let (media, _events) = rtp.start(offer);
@@ -204,7 +219,7 @@ async fn play_persona(
             }
             media.stop();
             record.ended_by = "caller cancelled during the announcement".into();
-            return record;
+            return (record, None);
         }
         Answer::Announcement | Answer::Answer => {}
     }
@@ -213,23 +228,28 @@ async fn play_persona(
     tokio::time::sleep(Duration::from_millis(persona.ring_ms)).await;
     let Ok(rtp) = RtpSocket::bind(rtp_ip).await else {
         call.reject(StatusCode::ServerInternalError);
-        return record;
+        return (record, None);
     };
     let addr = rtp.local_addr().unwrap_or(SocketAddr::new(rtp_ip, 0));
     let Some((active, remote)) = call.answer(addr).await else {
         record.ended_by = "caller gave up before answer".into();
-        return record;
+        return (record, None);
     };
     record.answered = true;
     let mut control = active.spawn();
     let (media, mut audio) = rtp.start(remote);
     let (voice, mut queued) = Voice::new(engines.tts.clone(), media.clone());
-    let mut ear = match Ear::new(engines, dialect, None, 0) {
+    let listen = persona.listen;
+    let ear = match listen {
+        Listen::Live => Ear::new(engines, dialect, None, 0),
+        Listen::AfterCall => Ear::deferring(engines, dialect),
+    };
+    let mut ear = match ear {
         Ok(e) => e,
         Err(e) => {
             record.ended_by = format!("no speech engine: {e}");
             let _ = control.hangup.send(());
-            return record;
+            return (record, None);
         }
     };
 
@@ -348,14 +368,16 @@ async fn play_persona(
     };
     for ev in ear.finish().await {
         if let RecognitionEvent::Final { text, start_ms, .. } = ev {
-            record.heard.push(HeardLine {
-                at_ms: start_ms,
-                text,
-            });
+            if !text.is_empty() {
+                record.heard.push(HeardLine {
+                    at_ms: start_ms,
+                    text,
+                });
+            }
         }
     }
     media.stop();
     record.duration_ms = media.now_ms();
     record.ended_by = ended_by;
-    record
+    (record, (listen == Listen::AfterCall).then_some(ear))
 }

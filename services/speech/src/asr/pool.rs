@@ -20,18 +20,26 @@ impl AsrPool {
         }
     }
 
+    /// A decode could start now without waiting.
+    pub fn has_free_slot(&self) -> bool {
+        self.permits.available_permits() > 0
+    }
+
     pub fn recognizer(&self) -> &Arc<dyn Recognizer> {
         &self.recognizer
     }
 
-    /// Decodes queued behind at most `max_concurrent` others.
+    /// Decodes queued behind at most `max_concurrent` others. The permit
+    /// goes with the decode onto its blocking thread: a caller that gives
+    /// up (an aborted speculative decode) cannot stop a decode once it
+    /// runs, and its permit is held until that decode is done.
     pub async fn recognize(
         &self,
         samples: Vec<f32>,
         language: String,
         prompt: String,
     ) -> Result<Transcript, AsrError> {
-        let _permit = self
+        let permit = self
             .permits
             .clone()
             .acquire_owned()
@@ -39,6 +47,7 @@ impl AsrPool {
             .map_err(|_| AsrError::Closed)?;
         let r = self.recognizer.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             r.recognize(&RecognizeRequest {
                 samples: &samples,
                 language: &language,

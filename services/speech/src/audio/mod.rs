@@ -31,6 +31,29 @@ pub fn frames(samples: &[f32], rate: u32) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// Below this RMS (about -45 dBFS) a 10 ms window holds no speech.
+const QUIET_RMS: f32 = 0.0056;
+
+/// `samples` without the quiet before the first and after the last
+/// non-quiet 10 ms window, keeping `keep_ms` of it at each end; all of it
+/// when nothing is louder than quiet.
+pub fn trim_quiet(samples: &[f32], rate: u32, keep_ms: u32) -> &[f32] {
+    let window = (rate / 100).max(1) as usize;
+    let loud =
+        |w: &[f32]| (w.iter().map(|x| x * x).sum::<f32>() / w.len() as f32).sqrt() >= QUIET_RMS;
+    let windows: Vec<&[f32]> = samples.chunks(window).collect();
+    let (Some(first), Some(last)) = (
+        windows.iter().position(|w| loud(w)),
+        windows.iter().rposition(|w| loud(w)),
+    ) else {
+        return samples;
+    };
+    let keep = (rate * keep_ms / 1000) as usize;
+    let start = (first * window).saturating_sub(keep);
+    let end = ((last + 1) * window + keep).min(samples.len());
+    &samples[start..end]
+}
+
 /// What a telephone line does to 16 kHz audio: down to 8 kHz, through a
 /// G.711 codec, and back up to 16 kHz for the recognizer.
 pub fn telephone_band(
@@ -51,6 +74,21 @@ pub fn telephone_band(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trimming_keeps_the_sound_and_a_little_quiet_around_it() {
+        let mut s = vec![0.0; 800]; // 100 ms quiet at 8 kHz
+        s.extend(vec![0.001; 400]); // 50 ms of line hiss, still quiet
+        s.extend(vec![0.2; 1600]); // 200 ms of sound
+        s.extend(vec![0.0; 2400]); // 300 ms quiet
+        let t = trim_quiet(&s, LINE_RATE, 40);
+        assert_eq!(t.len(), 320 + 1600 + 320);
+        assert_eq!(t[320], 0.2);
+        assert_eq!(t[319], 0.001);
+        let quiet = vec![0.0; 1000];
+        assert_eq!(trim_quiet(&quiet, LINE_RATE, 40).len(), 1000);
+        assert!(trim_quiet(&[], LINE_RATE, 40).is_empty());
+    }
 
     #[test]
     fn twenty_ms_frames() {

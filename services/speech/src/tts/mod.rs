@@ -84,6 +84,9 @@ pub fn split_sentences(text: &str) -> Vec<String> {
     out
 }
 
+/// Quiet kept before and after each synthesized sentence.
+pub const EDGE_QUIET_MS: u32 = 40;
+
 /// The voices of all dialect packs, by name, and the packs that pick them.
 pub struct TtsEngine {
     packs: DialectPacks,
@@ -120,8 +123,11 @@ impl Synthesizer for TtsEngine {
             })?;
         let spoken = spoken::to_spoken(text);
         let native = voice.speak_sentence(&spoken, pack.tts.speed)?;
-        audio::convert(&native, voice.rate(), rate)
-            .map_err(|e| SynthError::Synthesis(e.to_string()))
+        // Voices start and end with silence of their own (up to ~300 ms):
+        // dead air before a reply. Callers put their own pauses between
+        // sentences.
+        let native = audio::trim_quiet(&native, voice.rate(), EDGE_QUIET_MS);
+        audio::convert(native, voice.rate(), rate).map_err(|e| SynthError::Synthesis(e.to_string()))
     }
 }
 
