@@ -3,8 +3,10 @@
 # debtors at once (each a promise-to-pay conversation of four turns) through
 # `huikuan sim` on loopback, for each N in BENCH_CONCURRENCY. The simulator
 # measures voice-to-voice latency from outside the robot: the end of each
-# debtor line (its last RTP frame) to the first robot audio after it.
-# Prints p50/p95 per N, the dialer's CPU seconds and peak memory.
+# debtor line (its last RTP frame) to the arrival of the first RTP packet of
+# the robot's reply, and ("heard") to the first loud frame of it out of the
+# phone's jitter buffer. Prints p50/p95 per N, the dialer's CPU seconds and
+# peak memory.
 #   BENCH_CONCURRENCY="1 4 8 10" ./scripts/bench-calls.sh
 # Calls are dialed at BENCH_CPS per second (default 1), so N calls overlap
 # for most of their length without every turn of every call coinciding.
@@ -16,8 +18,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-deps.sh
 ./scripts/fetch-models.sh >/dev/null
-cargo build --release -p huikuan-cli
-BIN=$(realpath "${CARGO_TARGET_DIR:-target}/release/huikuan")
+# BENCH_BIN measures another build of huikuan (an A/B against an older
+# commit) with the same script.
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$(realpath "$BENCH_BIN")
+else
+  cargo build --release -p huikuan-cli
+  BIN=$(realpath "${CARGO_TARGET_DIR:-target}/release/huikuan")
+fi
 ROOT=$PWD
 for N in ${BENCH_CONCURRENCY:-1 4 8 10}; do
   WORK=$(mktemp -d)
@@ -68,16 +76,18 @@ TOML
   python3 - "$WORK" "$N" <<'PY'
 import json, glob, sys, statistics
 work, n = sys.argv[1], int(sys.argv[2])
-lat, ok = [], 0
+lat, heard = [], []
 for f in glob.glob(f"{work}/sim/*.json"):
     r = json.load(open(f))
     lat += r["response_ms"]
+    heard += r.get("heard_response_ms", [])
 user, sys_, rss = open(f"{work}/time").read().split()
 cpu = float(user) + float(sys_)
-def pct(p):
-    s = sorted(lat)
+def pct(xs, p):
+    s = sorted(xs)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else float("nan")
-print(f"N={n:>2}  turns={len(lat):>3}  p50={pct(50):>6.0f} ms  p95={pct(95):>6.0f} ms  max={max(lat) if lat else 0:>6.0f} ms  "
+print(f"N={n:>2}  turns={len(lat):>3}  p50={pct(lat, 50):>6.0f} ms  p95={pct(lat, 95):>6.0f} ms  max={max(lat) if lat else 0:>6.0f} ms  "
+      f"(heard: p50={pct(heard, 50):.0f} p95={pct(heard, 95):.0f} ms)  "
       f"dialer CPU {cpu:.1f} s ({cpu / n:.1f} s/call)  peak RSS {int(rss) / 1024:.0f} MiB")
 PY
   sqlite3 "$WORK/data/huikuan.db" "select disposition, count(*) from call_attempts where status='completed' group by 1" 2>/dev/null | tr '\n' ' ' || true

@@ -220,6 +220,7 @@ impl Dialer<'_> {
     }
 
     fn save(&self, attempt_id: &str, media: &MediaHandle, report: &mut CallReport) {
+        report.media = Some(media.stats());
         let Some(dir) = &self.recordings else { return };
         let path = dir.join(recording_file_name(attempt_id));
         if let Err(e) = std::fs::create_dir_all(dir) {

@@ -284,6 +284,7 @@ pub fn outcome_request(
         "response_ms": report.response_ms,
         "decode_ms": report.decode_ms,
         "barge_in_stop_ms": report.barge_in_stop_ms,
+        "media": report.media,
         "handoff_reason": outcome.and_then(|o| o.handoff_reason.clone()),
         "identity_verified": outcome.map(|o| o.identity_verified),
         "debt_disclosed": outcome.map(|o| o.debt_disclosed),

@@ -120,13 +120,14 @@ async fn call(rig: &Rig, number: &str, dialect: Dialect) -> (CallReport, Option<
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!(
-        "--- {number}: {} ({:?})\n{}\nsimulator heard: {:?}\nrobot response ms {:?}, simulator measured {:?}, barge-in stop ms {:?}",
+        "--- {number}: {} ({:?})\n{}\nsimulator heard: {:?}\nrobot response ms {:?}, simulator measured {:?} (heard {:?}), barge-in stop ms {:?}",
         report.disposition,
         report.ended_by,
         report.transcript_text(),
         heard.as_ref().map(|h| h.heard_text()),
         report.response_ms,
         heard.as_ref().map(|h| h.response_ms.clone()),
+        heard.as_ref().map(|h| h.heard_response_ms.clone()),
         report.barge_in_stop_ms
     );
     (report, heard)
@@ -178,6 +179,18 @@ async fn every_persona_ends_with_the_right_disposition() {
                 let o = report.outcome.as_ref().unwrap();
                 assert_eq!(o.promise_date.as_deref(), Some("2026-12-02"));
                 assert_eq!(o.promise_amount.as_deref(), Some("3500"));
+                // The simulator timed the robot's replies both as they
+                // arrived and as its phone played them; a reply is heard
+                // no earlier than its first packet arrives.
+                let h = heard.as_ref().unwrap();
+                assert!(!h.response_ms.is_empty(), "replies timed on arrival");
+                assert!(!h.heard_response_ms.is_empty(), "replies timed as heard");
+                assert!(
+                    h.heard_response_ms.iter().min() >= h.response_ms.iter().min(),
+                    "heard {:?} before arriving {:?}",
+                    h.heard_response_ms,
+                    h.response_ms
+                );
             }
             "13800000002" => {
                 let heard = heard.as_ref().unwrap().heard_text();

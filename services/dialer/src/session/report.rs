@@ -39,6 +39,9 @@ pub struct CallReport {
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recording: Option<String>,
+    /// RTP figures of the call's media (packets, loss, jitter, playout delay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<crate::media::MediaStats>,
     /// Why the call ended when the robot did not close it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ended_by: Option<String>,

@@ -279,6 +279,7 @@ impl<'a, 'e> State<'a, 'e> {
                 self.note_dtmf(key);
                 Next::Continue
             }
+            MediaEvent::TalkspurtArrived { .. } => Next::Continue,
             MediaEvent::PlaybackStarted { at_ms, id } => {
                 if let Some(s) = self.saying.as_mut() {
                     if let Some(&(_, idx)) = s.media_ids.iter().find(|(m, _)| *m == id) {

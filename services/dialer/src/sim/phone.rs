@@ -2,7 +2,9 @@
 //! persona's lines, listens to the robot and keeps a record of each call.
 //! Voice-to-voice latency is measured here, from outside the robot: from
 //! the end of the persona's line (its last RTP frame of speech) to the
-//! first frame of robot speech that follows.
+//! first RTP packet of the robot's reply as it arrives (`response_ms`), and
+//! to the first loud frame of it out of this phone's jitter buffer, as
+//! the debtor's ear gets it (`heard_response_ms`).
 
 use super::persona::{Answer, Listen, Persona, PersonaSet};
 use crate::media::{MediaEvent, RtpSocket};
@@ -36,8 +38,12 @@ pub struct HeardCall {
     pub heard: Vec<HeardLine>,
     /// What the persona said.
     pub said: Vec<HeardLine>,
-    /// End of each persona line to the robot's first audio after it.
+    /// End of each persona line to the arrival of the first RTP packet of
+    /// the robot's reply (the marker packet of its talkspurt).
     pub response_ms: Vec<u64>,
+    /// End of each persona line to the first loud frame of the reply out
+    /// of this phone's jitter buffer (what a listener hears).
+    pub heard_response_ms: Vec<u64>,
     pub ended_by: String,
     pub duration_ms: u64,
 }
@@ -256,7 +262,10 @@ async fn play_persona(
     let mut turn = 0usize;
     let mut speak_at: Option<(Instant, String)> = None;
     let mut hangup_at: Option<Instant> = None;
-    let mut my_speech_end: Option<u64> = None;
+    // The end of the persona's last line, until the robot's reply to it
+    // arrives (first packet) and is heard (first loud frame).
+    let mut awaiting_packet: Option<u64> = None;
+    let mut awaiting_sound: Option<u64> = None;
     let mut robot_loud_at: u64 = 0;
     let mut owed_turn = false;
     let deadline = Instant::now() + MAX_CALL;
@@ -280,10 +289,10 @@ async fn play_persona(
             e = audio.recv() => match e {
                 Some(MediaEvent::Audio { at_ms, samples }) => {
                     if rms(&samples) > LOUD {
-                        if let Some(end) = my_speech_end.take() {
+                        if let Some(end) = awaiting_sound.take() {
                             // Only a reply if the robot was quiet when we finished.
                             if end >= robot_loud_at + 300 {
-                                record.response_ms.push(at_ms.saturating_sub(end));
+                                record.heard_response_ms.push(at_ms.saturating_sub(end));
                             }
                         }
                         robot_loud_at = at_ms;
@@ -334,10 +343,20 @@ async fn play_persona(
                         }
                     }
                 }
+                Some(MediaEvent::TalkspurtArrived { at_ms }) => {
+                    if let Some(end) = awaiting_packet.take() {
+                        // Only a reply if the robot was quiet when we finished.
+                        if end >= robot_loud_at + 300 {
+                            record.response_ms.push(at_ms.saturating_sub(end));
+                        }
+                    }
+                }
                 Some(MediaEvent::PlaybackFinished { at_ms, .. }) => {
                     if !voice.busy() {
                         // The line's words ended before its trailing pause.
-                        my_speech_end = Some(at_ms.saturating_sub(crate::session::voice::SENTENCE_PAUSE_MS));
+                        let end = at_ms.saturating_sub(crate::session::voice::SENTENCE_PAUSE_MS);
+                        awaiting_packet = Some(end);
+                        awaiting_sound = Some(end);
                     }
                 }
                 Some(_) => {}
@@ -351,7 +370,8 @@ async fn play_persona(
             },
             _ = tokio::time::sleep_until(speak_at.as_ref().map(|(t, _)| *t).unwrap_or(far)) => {
                 if let Some((_, text)) = speak_at.take() {
-                    my_speech_end = None;
+                    awaiting_packet = None;
+                    awaiting_sound = None;
                     voice.say(&text, dialect);
                     record.said.push(HeardLine { at_ms: media.now_ms(), text });
                 }
