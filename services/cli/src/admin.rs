@@ -10,7 +10,18 @@ use std::process::ExitCode;
 #[derive(clap::Subcommand)]
 pub enum CampaignCommand {
     /// Create an (active) campaign.
-    Create { name: String },
+    Create {
+        name: String,
+        /// The number its calls present (default: the trunk's caller id).
+        #[arg(long)]
+        caller_id: Option<String>,
+    },
+    /// Set the number a campaign's calls present; without a number, its
+    /// calls present the trunk's caller id again.
+    CallerId {
+        campaign: String,
+        caller_id: Option<String>,
+    },
     /// List campaigns.
     List,
     /// Show a campaign (id or name) with its progress.
@@ -47,11 +58,12 @@ async fn open(config: &Config) -> anyhow::Result<Store> {
 
 fn print_campaign(c: &huikuan_store::Campaign) {
     println!(
-        "{}\t{}\t{}\t{}",
+        "{}\t{}\t{}\t{}\tcaller id {}",
         c.id,
         c.name,
         c.status,
-        crate_time(c.created_at_ms)
+        crate_time(c.created_at_ms),
+        c.caller_id.as_deref().unwrap_or("(trunk's)")
     );
 }
 
@@ -64,7 +76,20 @@ fn crate_time(ms: i64) -> String {
 pub async fn campaign(config: Config, cmd: CampaignCommand) -> anyhow::Result<ExitCode> {
     let store = open(&config).await?;
     match cmd {
-        CampaignCommand::Create { name } => print_campaign(&store.create_campaign(&name).await?),
+        CampaignCommand::Create { name, caller_id } => {
+            print_campaign(&store.create_campaign(&name, caller_id.as_deref()).await?)
+        }
+        CampaignCommand::CallerId {
+            campaign,
+            caller_id,
+        } => {
+            let c = store.find_campaign(&campaign).await?;
+            print_campaign(
+                &store
+                    .set_campaign_caller_id(&c.id, caller_id.as_deref())
+                    .await?,
+            );
+        }
         CampaignCommand::List => {
             for c in store.list_campaigns().await? {
                 print_campaign(&c);

@@ -64,13 +64,19 @@ fn huikuan(dir: &Path, db_url: &str) -> Command {
 fn import_portfolio(dir: &Path, db_url: &str, campaign: &str, rows: &str) {
     let csv = format!("{}\n{rows}", huikuan_core::synthetic::CSV_HEADER);
     std::fs::write(dir.join("portfolio.csv"), csv).unwrap();
-    let out = huikuan(dir, db_url)
-        .args(["import", "portfolio.csv", "--campaign", campaign])
-        .output()
-        .unwrap();
+    run_ok(
+        dir,
+        db_url,
+        &["import", "portfolio.csv", "--campaign", campaign],
+    );
+}
+
+/// Runs a `huikuan` command to its end and checks that it succeeded.
+fn run_ok(dir: &Path, db_url: &str, args: &[&str]) {
+    let out = huikuan(dir, db_url).args(args).output().unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "huikuan {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
@@ -230,6 +236,13 @@ async fn a_robot_campaign_against_simulated_debtors() {
          E2E-HUMAN,张伟,13800000007,,cantonese,广东,广州,,,消费贷,5000.00,3250.50,2026-10-20,35\n",
     );
 
+    // This campaign's calls present its own number, not the trunk's.
+    run_ok(
+        dir.path(),
+        &db.url,
+        &["campaign", "caller-id", "e2e", "95188"],
+    );
+
     let _server = Killed(huikuan(dir.path(), &db.url).arg("serve").spawn().unwrap());
     let sim_out = dir.path().join("sim");
     let _sim = Killed(
@@ -321,6 +334,11 @@ async fn a_robot_campaign_against_simulated_debtors() {
         let path = entry.unwrap().path();
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            v["caller"], "95188",
+            "caller id presented to {}",
+            v["number"]
+        );
         if v["number"]
             .as_str()
             .is_some_and(|n| n.ends_with("13800000002"))

@@ -207,7 +207,7 @@ async fn run_lease(
     let request = CallRequest {
         attempt_id: lease.attempt_id.clone(),
         number: lease.phone.clone(),
-        caller_id: None,
+        caller_id: Some(lease.caller_id.clone()).filter(|c| !c.is_empty()),
         account: CallAccount {
             name: lease.debtor_name.clone(),
             platform: shared.platform.clone(),

@@ -48,6 +48,7 @@ pub fn campaign(c: Campaign, stats: Option<CampaignStats>) -> pb::Campaign {
         name: c.name,
         status: c.status.to_string(),
         created_at: time(c.created_at_ms),
+        caller_id: c.caller_id.unwrap_or_default(),
         stats: stats.map(|s| pb::CampaignStats {
             accounts: s.accounts,
             queued: s.queued,
@@ -139,6 +140,7 @@ pub fn lease(l: Lease) -> pb::CallLease {
         lease_token: l.lease_token,
         expires_at: time(l.expires_at_ms),
         campaign_id: l.campaign_id,
+        caller_id: l.caller_id.unwrap_or_default(),
         account_id: l.account_id,
         debtor_name: l.debtor_name,
         phone: l.phone,

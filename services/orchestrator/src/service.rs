@@ -200,9 +200,10 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::CreateCampaignRequest>,
     ) -> Result<Response<pb::Campaign>, Status> {
+        let req = req.into_inner();
         let c = self
             .store
-            .create_campaign(&req.into_inner().name)
+            .create_campaign(&req.name, Some(&req.caller_id))
             .await
             .map_err(status)?;
         tracing::info!(campaign = %c.name, id = %c.id, "campaign created");
@@ -254,6 +255,28 @@ impl Orchestrator for OrchestratorService {
     ) -> Result<Response<pb::Campaign>, Status> {
         self.set_status(&req.into_inner().campaign, CampaignStatus::Active)
             .await
+    }
+
+    async fn set_campaign_caller_id(
+        &self,
+        req: Request<pb::SetCampaignCallerIdRequest>,
+    ) -> Result<Response<pb::Campaign>, Status> {
+        let req = req.into_inner();
+        if req.campaign.trim().is_empty() {
+            return Err(invalid("campaign", "required"));
+        }
+        let c = self
+            .store
+            .find_campaign(&req.campaign)
+            .await
+            .map_err(status)?;
+        let c = self
+            .store
+            .set_campaign_caller_id(&c.id, Some(&req.caller_id))
+            .await
+            .map_err(status)?;
+        tracing::info!(campaign = %c.name, caller_id = ?c.caller_id, "campaign caller id changed");
+        Ok(Response::new(self.campaign_with_stats(c).await?))
     }
 
     async fn import_accounts(

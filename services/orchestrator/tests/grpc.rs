@@ -81,7 +81,10 @@ async fn orchestrator_api_end_to_end() {
         let mut c = client::connect(&endpoint, TOKEN).await.unwrap();
         // Validation names the field.
         let e = c
-            .create_campaign(pb::CreateCampaignRequest { name: " ".into() })
+            .create_campaign(pb::CreateCampaignRequest {
+                name: " ".into(),
+                ..Default::default()
+            })
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument);
@@ -164,6 +167,26 @@ async fn orchestrator_api_end_to_end() {
             Code::NotFound
         );
 
+        // The campaign's caller id: checked, then carried by its leases.
+        let e = c
+            .set_campaign_caller_id(pb::SetCampaignCallerIdRequest {
+                campaign: "grpc".into(),
+                caller_id: "400-800".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+        assert!(e.message().starts_with("caller_id:"), "{}", e.message());
+        let campaign = c
+            .set_campaign_caller_id(pb::SetCampaignCallerIdRequest {
+                campaign: "grpc".into(),
+                caller_id: "4008001234".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(campaign.caller_id, "4008001234");
+
         // Lease, report, report again.
         let leases = c
             .lease_calls(pb::LeaseCallsRequest {
@@ -176,6 +199,7 @@ async fn orchestrator_api_end_to_end() {
             .into_inner()
             .leases;
         assert_eq!(leases.len(), 2);
+        assert!(leases.iter().all(|l| l.caller_id == "4008001234"));
         assert_eq!(
             leases
                 .iter()

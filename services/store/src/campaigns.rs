@@ -15,6 +15,9 @@ pub struct Campaign {
     pub status: CampaignStatus,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// The number this campaign's calls present (the SIP From user);
+    /// `None`: the trunk's own caller id.
+    pub caller_id: Option<String>,
 }
 
 /// How far a campaign has got.
@@ -36,6 +39,7 @@ impl TryFrom<campaign::Model> for Campaign {
             status,
             created_at_ms: m.created_at_ms,
             updated_at_ms: m.updated_at_ms,
+            caller_id: m.caller_id,
         })
     }
 }
@@ -51,9 +55,29 @@ fn validate_name(name: &str) -> Result<&str> {
     Ok(name)
 }
 
+/// A caller id as carriers accept it: digits, optionally after `+`,
+/// 3-20 of them (mobile, landline, 400/95 service numbers, E.164).
+/// Blank means none.
+pub fn validate_caller_id(caller_id: Option<&str>) -> Result<Option<String>> {
+    let Some(c) = caller_id.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let digits = c.strip_prefix('+').unwrap_or(c);
+    if !(3..=20).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(StoreError::InvalidArgument {
+            field: "caller_id",
+            reason: format!("'{c}' is not a phone number (3-20 digits, optionally after +)"),
+        });
+    }
+    Ok(Some(c.to_string()))
+}
+
 impl Store {
-    pub async fn create_campaign(&self, name: &str) -> Result<Campaign> {
+    /// Creates an active campaign; its calls present `caller_id` (blank or
+    /// `None`: the trunk's own).
+    pub async fn create_campaign(&self, name: &str, caller_id: Option<&str>) -> Result<Campaign> {
         let name = validate_name(name)?;
+        let caller_id = validate_caller_id(caller_id)?;
         if self.campaign_by_name(name).await?.is_some() {
             return Err(StoreError::AlreadyExists(format!("campaign '{name}'")));
         }
@@ -64,6 +88,7 @@ impl Store {
             status: Set(CampaignStatus::Active.as_str().to_string()),
             created_at_ms: Set(now),
             updated_at_ms: Set(now),
+            caller_id: Set(caller_id),
         };
         let _guard = self.write_guard().await;
         let inserted = campaign::Entity::insert(model)
@@ -81,7 +106,7 @@ impl Store {
 
     /// The campaign of this name, created active if it does not exist yet.
     pub async fn ensure_campaign(&self, name: &str) -> Result<Campaign> {
-        match self.create_campaign(name).await {
+        match self.create_campaign(name, None).await {
             Err(StoreError::AlreadyExists(_)) => self
                 .campaign_by_name(name.trim())
                 .await?
@@ -130,12 +155,31 @@ impl Store {
     }
 
     pub async fn set_campaign_status(&self, id: &str, status: CampaignStatus) -> Result<Campaign> {
+        self.update_campaign(id, campaign::Column::Status, status.as_str().into())
+            .await
+    }
+
+    /// Changes the number a campaign's calls present (blank or `None`:
+    /// the trunk's own); calls already leased keep the one they had.
+    pub async fn set_campaign_caller_id(
+        &self,
+        id: &str,
+        caller_id: Option<&str>,
+    ) -> Result<Campaign> {
+        let caller_id = validate_caller_id(caller_id)?;
+        self.update_campaign(id, campaign::Column::CallerId, caller_id.into())
+            .await
+    }
+
+    async fn update_campaign(
+        &self,
+        id: &str,
+        column: campaign::Column,
+        value: sea_orm::Value,
+    ) -> Result<Campaign> {
         let _guard = self.write_guard().await;
         let res = campaign::Entity::update_many()
-            .col_expr(
-                campaign::Column::Status,
-                sea_orm::sea_query::Expr::value(status.as_str()),
-            )
+            .col_expr(column, sea_orm::sea_query::Expr::value(value))
             .col_expr(
                 campaign::Column::UpdatedAtMs,
                 sea_orm::sea_query::Expr::value(now_ms()),

@@ -10,7 +10,7 @@
 //! contact under its daily cap (counted per lease, conservatively: a lease
 //! may have dialled even if its report never came).
 
-use crate::entity::{account, call_attempt, contact, debt, promise};
+use crate::entity::{account, call_attempt, campaign, contact, debt, promise};
 use crate::{ids, Result, Store, StoreError, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -54,6 +54,8 @@ pub struct Lease {
     pub lease_token: i64,
     pub expires_at_ms: i64,
     pub campaign_id: String,
+    /// The campaign's caller id; `None`: the trunk's own.
+    pub caller_id: Option<String>,
     pub account_id: String,
     pub debtor_name: String,
     pub phone: String,
@@ -393,6 +395,13 @@ impl Store {
             .into_iter()
             .map(|c| (c.id.clone(), c))
             .collect();
+        let caller_ids: HashMap<String, Option<String>> = campaign::Entity::find()
+            .filter(campaign::Column::Id.is_in(attempts.iter().map(|a| a.campaign_id.as_str())))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.caller_id))
+            .collect();
         let mut debts: HashMap<String, debt::Model> = HashMap::new();
         for d in debt::Entity::find()
             .filter(crate::of_accounts(
@@ -438,6 +447,7 @@ impl Store {
                 lease_token: tokens.get(a.id.as_str()).copied().unwrap_or(a.lease_token),
                 attempt_id: a.id,
                 expires_at_ms: expires,
+                caller_id: caller_ids.get(&a.campaign_id).cloned().flatten(),
                 campaign_id: a.campaign_id,
                 account_id: a.account_id,
                 debtor_name: acc.name.clone(),

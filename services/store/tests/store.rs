@@ -467,6 +467,92 @@ async fn calls_are_only_leased_inside_the_debtors_calling_window() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaigns_caller_id_goes_with_its_leases() {
+    each_store(|store| async move {
+        let e = store
+            .create_campaign("bad", Some("95-555"))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("caller_id"), "{e}");
+        assert!(store.campaign_by_name("bad").await.unwrap().is_none());
+        let shown = store
+            .create_campaign("shown", Some(" +864008001234 "))
+            .await
+            .unwrap();
+        assert_eq!(shown.caller_id.as_deref(), Some("+864008001234"));
+        import_text(
+            &store,
+            "shown",
+            &format!("{HEADER}\nS1,张三,13812345678,,,北京,,,,p,1,1,2026-10-01,\n"),
+        )
+        .await;
+        import_text(
+            &store,
+            "plain",
+            &format!("{HEADER}\nP1,李四,13912345678,,,北京,,,,p,1,1,2026-10-01,\n"),
+        )
+        .await;
+        let p = policy();
+        let leases = store
+            .lease_calls("w", 10, Duration::from_secs(60), beijing(1, 10), &p)
+            .await
+            .unwrap();
+        let caller = |acc: &str| {
+            leases
+                .iter()
+                .find(|l| l.account_id == acc)
+                .map(|l| l.caller_id.clone())
+        };
+        assert_eq!(caller("S1"), Some(Some("+864008001234".to_string())));
+        assert_eq!(caller("P1"), Some(None));
+        // Cleared, the campaign's next calls present the trunk's number; a
+        // bad change is refused and keeps the number it had.
+        let plain = store.campaign_by_name("plain").await.unwrap().unwrap();
+        let set = store
+            .set_campaign_caller_id(&plain.id, Some("95555"))
+            .await
+            .unwrap();
+        assert_eq!(set.caller_id.as_deref(), Some("95555"));
+        assert!(store
+            .set_campaign_caller_id(&plain.id, Some("nine"))
+            .await
+            .is_err());
+        assert_eq!(
+            store
+                .get_campaign(&plain.id)
+                .await
+                .unwrap()
+                .caller_id
+                .as_deref(),
+            Some("95555")
+        );
+        let cleared = store
+            .set_campaign_caller_id(&shown.id, Some(" "))
+            .await
+            .unwrap();
+        assert_eq!(cleared.caller_id, None);
+        store.expire_leases(beijing(1, 11)).await.unwrap();
+        let again = store
+            .lease_calls("w", 10, Duration::from_secs(60), beijing(1, 11), &p)
+            .await
+            .unwrap();
+        let caller = |acc: &str| {
+            again
+                .iter()
+                .find(|l| l.account_id == acc)
+                .map(|l| l.caller_id.clone())
+        };
+        assert_eq!(caller("S1"), Some(None));
+        assert_eq!(caller("P1"), Some(Some("95555".to_string())));
+        assert!(store
+            .set_campaign_caller_id("no-such-campaign", None)
+            .await
+            .is_err());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daily_cap_stops_a_contact_until_the_next_local_day() {
     each_store(|store| async move {
         import_text(

@@ -10,6 +10,8 @@ pub struct Model {
     pub status: String,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// Presented to debtors on this campaign's calls; `None`: the trunk's.
+    pub caller_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

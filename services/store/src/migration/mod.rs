@@ -7,6 +7,7 @@ mod m20261124_000002_call_record;
 mod m20261125_000003_import_indexes;
 mod m20261125_000004_account_ordered_keys;
 mod m20261201_000005_clustered_keys;
+mod m20261202_000006_campaign_caller_id;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_import_indexes::Migration),
             Box::new(m20261125_000004_account_ordered_keys::Migration),
             Box::new(m20261201_000005_clustered_keys::Migration),
+            Box::new(m20261202_000006_campaign_caller_id::Migration),
         ]
     }
 }
