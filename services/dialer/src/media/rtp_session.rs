@@ -52,8 +52,9 @@ pub enum MediaEvent {
         id: u64,
     },
     /// An audio packet with the marker bit (the first packet of the far
-    /// end's talkspurt, RFC 3551) arrived, at `at_ms` call time: when it
-    /// came off the network, before the jitter buffer holds it.
+    /// end's talkspurt, RFC 3551) arrived, at `at_ms` call time (the tick
+    /// clock of the other events): when it came off the network, before
+    /// the jitter buffer holds it.
     TalkspurtArrived {
         at_ms: u64,
     },
@@ -317,12 +318,17 @@ async fn run(socket: UdpSocket, h: MediaHandle, events: mpsc::Sender<MediaEvent>
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut buf = vec![0u8; 2048];
     let mut tick_no: u64 = 0;
+    // The call clock is the tick count (it lags the wall clock when the
+    // task is starved, then catches up); arrivals are placed on it within
+    // the tick they came in.
+    let mut tick_wall = Instant::now();
     loop {
         tokio::select! {
             _ = h.cancel.cancelled() => break,
             _ = ticker.tick() => {
                 let at_ms = tick_no * 20;
                 tick_no += 1;
+                tick_wall = Instant::now();
                 let (tick, remote) = {
                     let mut out = lock(&h.out);
                     (next_tick(&mut out, &mut dtmf_first), out.remote.clone())
@@ -419,7 +425,8 @@ async fn run(socket: UdpSocket, h: MediaHandle, events: mpsc::Sender<MediaEvent>
                     continue;
                 }
                 if packet.header.marker && packet.header.payload_type == jitter_pt {
-                    let at_ms = h.now_ms();
+                    let into_tick = tick_wall.elapsed().as_millis().min(19) as u64;
+                    let at_ms = tick_no.saturating_sub(1) * 20 + into_tick;
                     let _ = events.try_send(MediaEvent::TalkspurtArrived { at_ms });
                 }
                 let arrival_ms = h.started.elapsed().as_secs_f64() * 1000.0;
