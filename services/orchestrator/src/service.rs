@@ -11,7 +11,7 @@ use huikuan_core::portfolio::RowError;
 use huikuan_core::{CampaignStatus, Disposition, Money};
 use huikuan_store::accounts::AccountFilter;
 use huikuan_store::import::Importer;
-use huikuan_store::{CallRecord, OutcomeReport, ReportQueue, ReportResult, Store};
+use huikuan_store::{CallRecord, Campaign, OutcomeReport, ReportQueue, ReportResult, Store};
 use std::pin::Pin;
 use std::time::Duration;
 use tokio_stream::StreamExt;
@@ -50,15 +50,20 @@ impl OrchestratorService {
         Ok(convert::campaign(c, Some(stats)))
     }
 
+    /// The campaign a request names (`campaign`: id or name, required).
+    async fn named_campaign(&self, campaign: &str) -> Result<Campaign, Status> {
+        if campaign.trim().is_empty() {
+            return Err(invalid("campaign", "required"));
+        }
+        self.store.find_campaign(campaign).await.map_err(status)
+    }
+
     async fn set_status(
         &self,
         campaign: &str,
         to: CampaignStatus,
     ) -> Result<Response<pb::Campaign>, Status> {
-        if campaign.trim().is_empty() {
-            return Err(invalid("campaign", "required"));
-        }
-        let c = self.store.find_campaign(campaign).await.map_err(status)?;
+        let c = self.named_campaign(campaign).await?;
         let c = self
             .store
             .set_campaign_status(&c.id, to)
@@ -220,11 +225,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::GetCampaignRequest>,
     ) -> Result<Response<pb::Campaign>, Status> {
-        let key = req.into_inner().campaign;
-        if key.trim().is_empty() {
-            return Err(invalid("campaign", "required"));
-        }
-        let c = self.store.find_campaign(&key).await.map_err(status)?;
+        let c = self.named_campaign(&req.into_inner().campaign).await?;
         Ok(Response::new(self.campaign_with_stats(c).await?))
     }
 
@@ -262,14 +263,7 @@ impl Orchestrator for OrchestratorService {
         req: Request<pb::SetCampaignCallerIdRequest>,
     ) -> Result<Response<pb::Campaign>, Status> {
         let req = req.into_inner();
-        if req.campaign.trim().is_empty() {
-            return Err(invalid("campaign", "required"));
-        }
-        let c = self
-            .store
-            .find_campaign(&req.campaign)
-            .await
-            .map_err(status)?;
+        let c = self.named_campaign(&req.campaign).await?;
         let c = self
             .store
             .set_campaign_caller_id(&c.id, Some(&req.caller_id))

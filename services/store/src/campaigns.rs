@@ -58,7 +58,7 @@ fn validate_name(name: &str) -> Result<&str> {
 /// A caller id as carriers accept it: digits, optionally after `+`,
 /// 3-20 of them (mobile, landline, 400/95 service numbers, E.164).
 /// Blank means none.
-pub fn validate_caller_id(caller_id: Option<&str>) -> Result<Option<String>> {
+fn validate_caller_id(caller_id: Option<&str>) -> Result<Option<String>> {
     let Some(c) = caller_id.map(str::trim).filter(|c| !c.is_empty()) else {
         return Ok(None);
     };

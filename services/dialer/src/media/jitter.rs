@@ -11,7 +11,6 @@
 //! come and fewer than the target are held, and shrinks by dropping quiet
 //! frames once it has held more than it needs for a second.
 
-use bytes::Buf;
 use rtp::packet::Packet;
 use std::collections::BTreeMap;
 use webrtc_util::Unmarshal;
@@ -103,6 +102,10 @@ impl Target {
             self.last_timed = Some((ext, arrival_ms, timestamp));
         }
     }
+}
+
+fn parse(mut datagram: &[u8]) -> Result<Packet, RtpError> {
+    Packet::unmarshal(&mut datagram).map_err(|e| RtpError::Malformed(e.to_string()))
 }
 
 /// Whether a G.711 payload (by its static payload type) is near silence.
@@ -205,10 +208,7 @@ impl JitterBuffer {
 
     /// Parses and queues a datagram.
     pub fn push_datagram(&mut self, datagram: &[u8]) -> Result<(), RtpError> {
-        let mut buf = datagram;
-        let packet = Packet::unmarshal(&mut buf).map_err(|e| RtpError::Malformed(e.to_string()))?;
-        let _ = buf.remaining();
-        self.push(packet)
+        self.push_at(parse(datagram)?, None)
     }
 
     /// Parses and queues a datagram that arrived at `arrival_ms`.
@@ -217,9 +217,7 @@ impl JitterBuffer {
         datagram: &[u8],
         arrival_ms: f64,
     ) -> Result<(), RtpError> {
-        let mut buf = datagram;
-        let packet = Packet::unmarshal(&mut buf).map_err(|e| RtpError::Malformed(e.to_string()))?;
-        self.push_timed(packet, arrival_ms)
+        self.push_at(parse(datagram)?, Some(arrival_ms))
     }
 
     /// Queues a packet without timing it (it does not move an adaptive
@@ -286,7 +284,7 @@ impl JitterBuffer {
         if self.target.adaptive && !self.pending.contains_key(&next) && self.depth() < target {
             // The frame due has not come and the buffer is short of its
             // target: wait a tick for it (the delay grows by one frame).
-            if !self.pending.is_empty() || self.depth() > 0 {
+            if !self.pending.is_empty() {
                 self.stats.stretched += 1;
             }
             return Playout::Waiting;
@@ -422,10 +420,7 @@ mod tests {
             let now = t as f64 * 20.0;
             while i < arrivals.len() && arrivals[i].1 <= now {
                 let (seq, at, b) = arrivals[i];
-                let mut d = packet(seq, b);
-                let p = Packet::unmarshal(&mut &d[..]).unwrap();
-                d.clear();
-                jb.push_timed(p, at).unwrap();
+                jb.push_datagram_timed(&packet(seq, b), at).unwrap();
                 i += 1;
             }
             out.push(first_byte(&jb.pop()));
