@@ -1,8 +1,9 @@
 //! Huikuan's speech engine: everything between telephone audio and text.
 //!
-//! Here: G.711 and rate conversion, WAV files, voice activity detection and
-//! endpointing, speech recognition (whisper, behind the `Recognizer` trait,
-//! loaded once per process and shared by all calls), speech synthesis
+//! Here: G.711 and rate conversion, WAV files, line echo cancellation,
+//! voice activity detection and endpointing, speech recognition (whisper,
+//! behind the `Recognizer` trait, loaded once per process and shared by all
+//! calls), speech synthesis
 //! (behind `Synthesizer`), the dialect packs that configure both, the
 //! dialect detector, and recognition scoring (CER).
 //!
@@ -15,6 +16,7 @@ pub mod asr;
 pub mod audio;
 pub mod config;
 pub mod detect;
+pub mod echo;
 pub mod eval;
 pub use huikuan_core::pack;
 pub mod service;

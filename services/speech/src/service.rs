@@ -135,6 +135,7 @@ fn to_response(e: RecognitionEvent) -> pb::RecognizeResponse {
     use recognize_response::Event;
     let event = match e {
         RecognitionEvent::SpeechStarted { at_ms } => Event::SpeechStartedMs(at_ms),
+        RecognitionEvent::Onset { at_ms } => Event::SpeechOnsetMs(at_ms),
         RecognitionEvent::Partial {
             text,
             start_ms,
@@ -198,6 +199,15 @@ impl pb::speech_server::Speech for SpeechService {
                 ));
             }
             vad.end_silence_ms = cfg.end_silence_ms;
+        }
+        if cfg.onset_ms > 0 {
+            if !(32..=vad.min_speech_ms).contains(&cfg.onset_ms) {
+                return Err(Status::invalid_argument(format!(
+                    "config.onset_ms: must be within 32..={} (speech is confirmed after {} ms)",
+                    vad.min_speech_ms, vad.min_speech_ms
+                )));
+            }
+            vad.onset_ms = cfg.onset_ms;
         }
         let endpointer = Endpointer::new(vad).map_err(|e| Status::unavailable(e.to_string()))?;
         let mut recognizer = StreamingRecognizer::new(

@@ -13,6 +13,10 @@ use tokio::task::JoinHandle;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecognitionEvent {
+    /// Possible speech (see `VadConfig::onset_ms`): not yet confirmed.
+    Onset {
+        at_ms: u64,
+    },
     SpeechStarted {
         at_ms: u64,
     },
@@ -257,6 +261,7 @@ impl StreamingRecognizer {
         let mut out = Vec::new();
         for e in events {
             match e {
+                VadEvent::Onset { at_ms } => out.push(RecognitionEvent::Onset { at_ms }),
                 VadEvent::SpeechStart { at_ms } => {
                     self.utterance_start_ms = at_ms;
                     self.last_partial_ms = at_ms;

@@ -3,6 +3,13 @@
 //! and speech-end events with timestamps on the stream's own clock.
 //!
 //! One [`Endpointer`] per call leg: the detector is stateful.
+//!
+//! Speech is confirmed after `min_speech_ms` of it, which keeps clicks and
+//! breaths from becoming utterances. A caller that must react sooner (the
+//! robot stopping its voice when the debtor cuts in) asks for an onset
+//! detector as well: a second silero instance that reports speech after
+//! only `onset_ms` ([`VadEvent::Onset`]), which may still turn out to be
+//! a click that is never confirmed.
 
 use sherpa_rs::silero_vad::{SileroVad, SileroVadConfig};
 use std::path::PathBuf;
@@ -22,6 +29,9 @@ pub struct VadConfig {
     pub end_silence_ms: u32,
     /// An utterance longer than this is cut (and recognized) anyway.
     pub max_speech_ms: u32,
+    /// Report a possible speech onset after this much speech, before
+    /// `min_speech_ms` confirms it (0: no onset events).
+    pub onset_ms: u32,
 }
 
 impl VadConfig {
@@ -32,12 +42,16 @@ impl VadConfig {
             min_speech_ms: 200,
             end_silence_ms: 600,
             max_speech_ms: 20_000,
+            onset_ms: 0,
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum VadEvent {
+    /// Possible speech: `onset_ms` of it heard (see [`VadConfig::onset_ms`]),
+    /// not yet confirmed. `at_ms` is when it began (stream time).
+    Onset { at_ms: u64 },
     /// Speech detected; `at_ms` is when it began (stream time).
     SpeechStart { at_ms: u64 },
     /// An utterance ended after `end_silence_ms` of silence (or was cut at
@@ -59,6 +73,9 @@ pub enum VadError {
 
 pub struct Endpointer {
     vad: SileroVad,
+    /// The quick detector for onsets, when asked for.
+    onset: Option<SileroVad>,
+    onset_active: bool,
     config: VadConfig,
     /// Samples fed so far.
     fed: u64,
@@ -83,26 +100,37 @@ impl Endpointer {
                 reason: "no such file (run ./scripts/fetch-models.sh)".into(),
             });
         }
-        let vad = SileroVad::new(
-            SileroVadConfig {
-                model: path.clone(),
-                threshold: config.threshold,
-                min_speech_duration: config.min_speech_ms as f32 / 1000.0,
-                min_silence_duration: config.end_silence_ms as f32 / 1000.0,
-                max_speech_duration: config.max_speech_ms as f32 / 1000.0,
-                sample_rate: VAD_RATE,
-                window_size: 512,
-                num_threads: Some(1),
-                ..Default::default()
-            },
-            (config.max_speech_ms as f32 / 1000.0) + 10.0,
-        )
-        .map_err(|e| VadError::Model {
-            path,
-            reason: e.to_string(),
-        })?;
+        let detector = |min_speech_ms: u32, min_silence_ms: u32| {
+            SileroVad::new(
+                SileroVadConfig {
+                    model: path.clone(),
+                    threshold: config.threshold,
+                    min_speech_duration: min_speech_ms as f32 / 1000.0,
+                    min_silence_duration: min_silence_ms as f32 / 1000.0,
+                    max_speech_duration: config.max_speech_ms as f32 / 1000.0,
+                    sample_rate: VAD_RATE,
+                    window_size: 512,
+                    num_threads: Some(1),
+                    ..Default::default()
+                },
+                (config.max_speech_ms as f32 / 1000.0) + 10.0,
+            )
+            .map_err(|e| VadError::Model {
+                path: path.clone(),
+                reason: e.to_string(),
+            })
+        };
+        let vad = detector(config.min_speech_ms, config.end_silence_ms)?;
+        // The onset detector only needs to notice speech coming back after
+        // a short gap; its segments are thrown away.
+        let onset = match config.onset_ms {
+            0 => None,
+            ms => Some(detector(ms, 100)?),
+        };
         Ok(Endpointer {
             vad,
+            onset,
+            onset_active: false,
             config,
             fed: 0,
             speaking: false,
@@ -136,6 +164,7 @@ impl Endpointer {
         let mut events = Vec::new();
         self.vad.accept_waveform(samples.to_vec());
         self.fed += samples.len() as u64;
+        self.detect_onset(samples, &mut events);
         let detected = self.vad.is_speech();
         // The detector confirms speech after min_speech_ms of it.
         let back = ((self.config.min_speech_ms as u64 + 100) * VAD_RATE as u64 / 1000) as usize;
@@ -167,6 +196,26 @@ impl Endpointer {
         events
     }
 
+    /// The onset detector's view of `samples` (already counted in `fed`).
+    fn detect_onset(&mut self, samples: &[f32], events: &mut Vec<VadEvent>) {
+        let Some(onset) = self.onset.as_mut() else {
+            return;
+        };
+        onset.accept_waveform(samples.to_vec());
+        let active = onset.is_speech();
+        while !onset.is_empty() {
+            onset.pop();
+        }
+        if active && !self.onset_active && !self.speaking {
+            // The detector reports speech one window after onset_ms of it.
+            let back = (self.config.onset_ms as u64 + 32) * VAD_RATE as u64 / 1000;
+            events.push(VadEvent::Onset {
+                at_ms: ms(self.fed.saturating_sub(back)),
+            });
+        }
+        self.onset_active = active;
+    }
+
     /// Ends the stream: an utterance still open is closed and returned.
     pub fn flush(&mut self) -> Vec<VadEvent> {
         let mut events = Vec::new();
@@ -180,6 +229,10 @@ impl Endpointer {
     /// Forgets everything buffered (e.g. audio heard while the robot spoke).
     pub fn reset(&mut self) {
         self.vad.clear();
+        if let Some(o) = self.onset.as_mut() {
+            o.clear();
+        }
+        self.onset_active = false;
         self.recent.clear();
         self.speaking = false;
         self.current.clear();

@@ -74,6 +74,71 @@ fn silence(ms: usize) -> Vec<f32> {
     vec![0.0; ms * 16]
 }
 
+/// Feeds `stream` in 20 ms blocks to an endpointer with onsets after
+/// 64 ms; returns its events with the stream time (ms) each came at.
+fn onset_events(stream: &[f32]) -> Vec<(u64, VadEvent)> {
+    let model = SpeechConfig::default().models_dir().join("silero_vad.onnx");
+    let mut config = VadConfig::new(model);
+    config.onset_ms = 64;
+    let mut ep = Endpointer::new(config).expect("VAD model");
+    let mut events = Vec::new();
+    for block in stream.chunks(320) {
+        for e in ep.push(block) {
+            events.push((ep.now_ms(), e));
+        }
+    }
+    events.extend(ep.flush().into_iter().map(|e| (u64::MAX, e)));
+    events
+}
+
+#[test]
+fn an_onset_comes_well_before_speech_is_confirmed_and_a_short_sound_is_only_an_onset() {
+    let (a, _) = clip("mandarin", "aishell1_BAC009S0764W0121.wav");
+    let mut stream = silence(1000);
+    stream.extend(&a);
+    stream.extend(silence(1000));
+    let events = onset_events(&stream);
+    let first_onset = events
+        .iter()
+        .find(|(_, e)| matches!(e, VadEvent::Onset { .. }))
+        .map(|(at, _)| *at)
+        .expect("an onset");
+    let confirmed = events
+        .iter()
+        .find(|(_, e)| matches!(e, VadEvent::SpeechStart { .. }))
+        .map(|(at, _)| *at)
+        .expect("speech confirmed");
+    // Both on the stream's clock: the onset needs 64 ms of speech, the
+    // confirmation 200 ms.
+    assert!(
+        first_onset + 100 <= confirmed,
+        "onset at {first_onset} ms, confirmed at {confirmed} ms"
+    );
+
+    // The loudest 128 ms of the clip alone: an onset, never speech.
+    let len = 16 * 128;
+    let start = (0..a.len() - len)
+        .step_by(160)
+        .max_by(|&x, &y| {
+            let e = |i: usize| a[i..i + len].iter().map(|s| s * s).sum::<f32>();
+            e(x).total_cmp(&e(y))
+        })
+        .unwrap();
+    let mut stream = silence(1000);
+    stream.extend(&a[start..start + len]);
+    stream.extend(silence(1000));
+    let events = onset_events(&stream);
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|(_, e)| match e {
+            VadEvent::Onset { .. } => "onset",
+            VadEvent::SpeechStart { .. } => "start",
+            VadEvent::SpeechEnd { .. } => "end",
+        })
+        .collect();
+    assert_eq!(kinds, vec!["onset"], "a 128 ms sound");
+}
+
 #[test]
 fn vad_splits_a_stream_into_its_utterances_and_asr_transcribes_them() {
     let (a, ref_a) = clip("mandarin", "aishell1_BAC009S0764W0121.wav");
@@ -265,6 +330,7 @@ mod grpc {
                 sample_rate: 8000,
                 partial_every_ms: 0,
                 end_silence_ms: 0,
+                onset_ms: 64,
             })),
         }];
         msgs.extend(line.chunks(160).map(|c| pb::RecognizeRequest {
@@ -276,15 +342,24 @@ mod grpc {
             .unwrap()
             .into_inner();
         let mut started = 0;
+        let mut onsets = Vec::new();
         let mut finals = Vec::new();
         while let Some(e) = events.next().await {
             match e.unwrap().event.unwrap() {
                 Event::SpeechStartedMs(_) => started += 1,
+                // An onset comes before the start it announces.
+                Event::SpeechOnsetMs(at) => onsets.push((at, started)),
                 Event::Final(h) => finals.push(h),
                 Event::Partial(_) => {}
             }
         }
         assert!(started >= 1);
+        assert!(
+            onsets
+                .first()
+                .is_some_and(|&(at, before)| before == 0 && at >= 700),
+            "{onsets:?}"
+        );
         let heard: String = finals.iter().map(|h| h.text.as_str()).collect();
         assert!(finals.iter().all(|h| h.dialect == "mandarin"));
         assert!(finals[0].start_ms >= 700, "{:?}", finals[0]);
@@ -333,6 +408,21 @@ mod grpc {
             .unwrap_err();
         assert!(
             e.message().starts_with("config.sample_rate:"),
+            "{}",
+            e.message()
+        );
+        let e = client
+            .recognize(tokio_stream::iter(bad(pb::RecognizeConfig {
+                dialect: "mandarin".into(),
+                encoding: AudioEncoding::Pcmu as i32,
+                sample_rate: 8000,
+                onset_ms: 5_000,
+                ..Default::default()
+            })))
+            .await
+            .unwrap_err();
+        assert!(
+            e.message().starts_with("config.onset_ms:"),
             "{}",
             e.message()
         );
