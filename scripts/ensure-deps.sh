@@ -21,8 +21,12 @@ fi
 command -v unzip >/dev/null || need+=(unzip)
 # ALSA headers for `huikuan talk` (cpal), which the suite builds and lints.
 dpkg -s libasound2-dev >/dev/null 2>&1 || need+=(libasound2-dev)
-# SIPp: the independent SIP peer of the telephony interop tests.
+# Independent SIP peers of the telephony interop tests: SIPp (scripted
+# UAS/UAC), Kamailio (a carrier trunk with digest authentication) and
+# baresip (a debtor's softphone).
 command -v sipp >/dev/null || need+=(sip-tester)
+command -v kamailio >/dev/null || need+=(kamailio)
+command -v baresip >/dev/null || need+=(baresip-core)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

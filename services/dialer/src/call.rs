@@ -3,7 +3,9 @@
 //! robot conversation once answered, hang-up, and the stereo recording.
 
 use crate::media::{MediaEvent, MediaHandle, RtpSocket};
-use crate::session::{CallReport, Ear, RobotCall, RobotCallConfig, Speaker, TranscriptLine};
+use crate::session::{
+    CallReport, Ear, EarOptions, RobotCall, RobotCallConfig, Speaker, TranscriptLine,
+};
 use crate::sip::{DialStep, Trunk};
 use chrono::NaiveDate;
 use huikuan_core::Dialect;
@@ -44,7 +46,8 @@ struct EarlyMedia {
 impl EarlyMedia {
     async fn hear(&mut self, samples: &[f32]) -> Vec<RecognitionEvent> {
         match self.ear.as_mut() {
-            Some(ear) => ear.hear(samples).await,
+            // Nothing is sent before an answer: no echo to cancel.
+            Some(ear) => ear.hear(samples, &[]).await,
             None => Vec::new(),
         }
     }
@@ -153,7 +156,8 @@ impl Dialer<'_> {
                     if let Some(remote) = early_media {
                         if let Some(sock) = rtp.take() {
                             media = Some(sock.start(remote));
-                            early.ear = Ear::new(self.engines, req.dialect, None, 0).ok();
+                            early.ear =
+                                Ear::new(self.engines, req.dialect, EarOptions::default()).ok();
                         }
                     }
                 }

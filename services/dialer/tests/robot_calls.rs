@@ -1,13 +1,17 @@
 //! The robot calling the debtor simulator over real SIP and RTP on
 //! loopback, with the real speech models on both ends: every persona in
 //! tests/data/personas ends with the disposition it should, the promise is
-//! stored exactly, a wrong party hears no debt, and each answered call
-//! leaves a playable stereo recording.
+//! stored exactly, a wrong party hears no debt, a line that echoes the
+//! robot's voice back does not make it cut itself off, and each answered
+//! call leaves a playable stereo recording. Separately: a sound too short
+//! to be speech only pauses the robot, whose line then goes on.
 
 use chrono::NaiveDate;
 use huikuan_core::Dialect;
 use huikuan_dialer::call::{CallRequest, Dialer};
-use huikuan_dialer::session::{CallReport, RobotCallConfig};
+use huikuan_dialer::media::{MediaEvent, RtpSocket};
+use huikuan_dialer::sdp::AudioSession;
+use huikuan_dialer::session::{CallReport, RobotCall, RobotCallConfig};
 use huikuan_dialer::sim::{HeardCall, PersonaSet, Simulator};
 use huikuan_dialer::sip::{SipAgent, Trunk, TrunkConfig};
 use huikuan_dialogue::conversation::{CallAccount, Engine};
@@ -120,7 +124,7 @@ async fn call(rig: &Rig, number: &str, dialect: Dialect) -> (CallReport, Option<
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!(
-        "--- {number}: {} ({:?})\n{}\nsimulator heard: {:?}\nrobot response ms {:?}, simulator measured {:?} (heard {:?}), barge-in stop ms {:?}",
+        "--- {number}: {} ({:?})\n{}\nsimulator heard: {:?}\nrobot response ms {:?}, simulator measured {:?} (heard {:?}), barge-in stop ms {:?} (simulator {:?}), onsets resumed {}, echo {:?}",
         report.disposition,
         report.ended_by,
         report.transcript_text(),
@@ -128,7 +132,10 @@ async fn call(rig: &Rig, number: &str, dialect: Dialect) -> (CallReport, Option<
         report.response_ms,
         heard.as_ref().map(|h| h.response_ms.clone()),
         heard.as_ref().map(|h| h.heard_response_ms.clone()),
-        report.barge_in_stop_ms
+        report.barge_in_stop_ms,
+        heard.as_ref().map(|h| h.barge_in_stop_ms.clone()),
+        report.onsets_resumed,
+        report.echo
     );
     (report, heard)
 }
@@ -158,6 +165,7 @@ async fn every_persona_ends_with_the_right_disposition() {
         ("13800000009", Dialect::Mandarin, "dropped"),
         ("13800000010", Dialect::Sichuanese, "promise_to_pay"),
         ("13800000011", Dialect::Mandarin, "invalid_number"),
+        ("13800000012", Dialect::Mandarin, "promise_to_pay"),
     ];
     let results = futures::future::join_all(
         cases
@@ -212,9 +220,32 @@ async fn every_persona_ends_with_the_right_disposition() {
                     "the robot was cut in on"
                 );
                 assert!(report.transcript.iter().any(|l| l.interrupted));
+                // Timed from the debtor's side too.
+                assert!(
+                    !heard.as_ref().unwrap().barge_in_stop_ms.is_empty(),
+                    "the simulator timed the robot falling silent"
+                );
                 let o = report.outcome.as_ref().unwrap();
                 assert_eq!(o.promise_date.as_deref(), Some("2026-11-25"));
                 assert_eq!(o.promise_amount.as_deref(), Some("3000"));
+            }
+            "13800000012" => {
+                // The robot's voice came back loud enough to be heard as
+                // speech, and was cancelled well below it.
+                let echo = report.echo.expect("echo figures");
+                assert!(echo.returned_dbfs > -45.0, "no echo came back: {echo:?}");
+                assert!(
+                    echo.residual_dbfs < echo.returned_dbfs - 15.0,
+                    "echo not cancelled: {echo:?}"
+                );
+                assert!(
+                    report.barge_in_stop_ms.is_empty()
+                        && !report.transcript.iter().any(|l| l.interrupted),
+                    "the robot cut itself off on its own echo"
+                );
+                let o = report.outcome.as_ref().unwrap();
+                assert_eq!(o.promise_date.as_deref(), Some("2026-12-02"));
+                assert_eq!(o.promise_amount.as_deref(), Some("3500"));
             }
             _ => {}
         }
@@ -222,4 +253,94 @@ async fn every_persona_ends_with_the_right_disposition() {
     assert!(wrong.is_empty(), "wrong dispositions: {wrong:?}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(rig.sim.open_dialogs(), 0, "every dialog ended");
+}
+
+fn rms(x: &[f32]) -> f32 {
+    (x.iter().map(|s| s * s).sum::<f32>() / x.len().max(1) as f32).sqrt()
+}
+
+/// A sound from the debtor's side too short to be speech (the first
+/// 200 ms of a word, as a cough or a word broken off would be) pauses the
+/// robot's opening at once, but the VAD does not confirm it: the line
+/// goes on where it paused, uncut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sound_too_short_for_speech_only_pauses_the_robot() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let engines = engines();
+    let ip = "127.0.0.1".parse().unwrap();
+    let robot_sock = RtpSocket::bind(ip).await.unwrap();
+    let phone_sock = RtpSocket::bind(ip).await.unwrap();
+    let (robot_media, robot_events) =
+        robot_sock.start(AudioSession::pcmu(phone_sock.local_addr().unwrap()));
+    let (phone, mut phone_events) = phone_sock.start(AudioSession::pcmu(robot_media.local_addr()));
+    let phone_line = phone.clone();
+    let word = engines
+        .tts
+        .sentence("喂，你好", Dialect::Mandarin, 8000)
+        .unwrap();
+    let start = word
+        .chunks(160)
+        .position(|f| rms(f) > 0.02)
+        .expect("a spoken word")
+        * 160;
+    let burst = word[start..start + 8 * 200].to_vec();
+
+    let dialogue = Engine::builtin();
+    let robot = RobotCall {
+        conversation: dialogue
+            .start(
+                account(),
+                Dialect::Mandarin,
+                NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+            )
+            .unwrap(),
+        dialect: Dialect::Mandarin,
+        config: RobotCallConfig {
+            max_call_ms: 14_000,
+            silence_timeout_ms: 30_000,
+            ..Default::default()
+        },
+    };
+    let played = tokio::spawn(async move {
+        // Into the robot's opening, once it has talked for a second.
+        let mut loud_ms = 0;
+        let mut sent_at = None;
+        while let Some(e) = phone_events.recv().await {
+            if let MediaEvent::Audio { at_ms, samples, .. } = e {
+                if rms(&samples) > 0.02 {
+                    loud_ms += 20;
+                }
+                if loud_ms >= 1_000 && sent_at.is_none() {
+                    phone.play(&burst);
+                    sent_at = Some(at_ms);
+                }
+            }
+        }
+        sent_at
+    });
+    let report = robot
+        .run(&engines, robot_media.clone(), robot_events, None)
+        .await;
+    robot_media.stop();
+    phone_line.stop();
+    eprintln!(
+        "{}\nonsets resumed {}, barge-in stop ms {:?}",
+        report.transcript_text(),
+        report.onsets_resumed,
+        report.barge_in_stop_ms
+    );
+    assert!(played.await.unwrap().is_some(), "the sound was played");
+    assert!(
+        report.onsets_resumed >= 1,
+        "the robot did not pause for the sound"
+    );
+    assert!(report.barge_in_stop_ms.is_empty(), "{report:?}");
+    assert!(
+        !report.transcript.iter().any(|l| l.interrupted),
+        "the opening was cut: {}",
+        report.transcript_text()
+    );
 }

@@ -7,4 +7,4 @@ pub mod rtp_session;
 
 pub use jitter::{JitterBuffer, Playout};
 pub use recorder::CallRecorder;
-pub use rtp_session::{MediaEvent, MediaHandle, MediaStats, RtpSocket};
+pub use rtp_session::{LineSimulation, MediaEvent, MediaHandle, MediaStats, RtpSocket};

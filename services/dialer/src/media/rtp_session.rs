@@ -3,7 +3,14 @@
 //! far end and its NAT keep seeing a steady stream) and plays out one
 //! received frame from the jitter buffer (silence when it is lost). DTMF
 //! arrives and leaves as RFC 4733 events. Both directions go to the call
-//! recorder on the same clock.
+//! recorder on the same clock, and each received frame is handed up with
+//! the frame sent on the same tick (the reference an echo canceller
+//! needs).
+//!
+//! Playback can be paused (a possible barge-in: silence goes out, the
+//! queue waits) and resumed, or stopped (the queue is dropped). A test
+//! phone can make its side of the line echo and hiss like a real one
+//! ([`LineSimulation`]).
 //!
 //! Network bytes never panic this task: malformed packets, packets of
 //! other payload types and bad DTMF are counted and dropped.
@@ -31,10 +38,12 @@ const SILENCE_LEVEL: f32 = 1e-4;
 /// What the media task hands to the call logic.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MediaEvent {
-    /// One 20 ms frame of the far end (8 kHz), at `at_ms` call time.
+    /// One 20 ms frame of the far end (8 kHz), at `at_ms` call time, and
+    /// the frame this side sent on the same tick (silence when none).
     Audio {
         at_ms: u64,
         samples: Vec<f32>,
+        sent: Vec<f32>,
     },
     Dtmf {
         at_ms: u64,
@@ -44,6 +53,11 @@ pub enum MediaEvent {
     PlaybackStarted {
         at_ms: u64,
         id: u64,
+    },
+    /// Playback was paused or stopped mid-utterance: this tick was the
+    /// first to send silence instead.
+    PlaybackCut {
+        at_ms: u64,
     },
     /// The last frame of a queued utterance went out (not sent when
     /// playback was stopped).
@@ -85,8 +99,61 @@ struct Utterance {
     started: bool,
 }
 
+/// What a real line adds to a phone's outgoing audio: the echo of what
+/// it receives (a hybrid or a loudspeaker), `echo_delay_ms` later and
+/// `echo_db` quieter, and steady noise at `noise_dbfs` (test phones only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineSimulation {
+    #[serde(default)]
+    pub echo_delay_ms: u64,
+    /// Echo level relative to what was received (e.g. -12); none if absent.
+    #[serde(default)]
+    pub echo_db: Option<f32>,
+    /// White noise level (e.g. -55); none if absent.
+    #[serde(default)]
+    pub noise_dbfs: Option<f32>,
+}
+
+struct LineState {
+    sim: LineSimulation,
+    /// Received frames waiting to come back as echo.
+    echo: VecDeque<Vec<f32>>,
+}
+
+impl LineState {
+    /// Adds this tick's echo and noise to `out`; `received` is this
+    /// tick's frame from the far end.
+    fn apply(&mut self, out: &mut [f32], received: &[f32]) {
+        if let Some(db) = self.sim.echo_db {
+            self.echo.push_back(received.to_vec());
+            let frames = (self.sim.echo_delay_ms / 20) as usize + 1;
+            if self.echo.len() >= frames {
+                let gain = 10f32.powf(db / 20.0);
+                if let Some(e) = self.echo.pop_front() {
+                    for (o, x) in out.iter_mut().zip(e) {
+                        *o += gain * x;
+                    }
+                }
+            }
+        }
+        if let Some(db) = self.sim.noise_dbfs {
+            // Uniform noise of this RMS: amplitude sqrt(3) * rms.
+            let a = 3f32.sqrt() * 10f32.powf(db / 20.0);
+            for o in out.iter_mut() {
+                *o += a * (2.0 * rand::random::<f32>() - 1.0);
+            }
+        }
+    }
+}
+
 struct Outgoing {
     queue: VecDeque<Utterance>,
+    /// Playback held (silence goes out, the queue waits).
+    paused: bool,
+    /// Playing speech was paused or stopped; the next tick reports it.
+    cut: bool,
+    line: Option<LineState>,
     dtmf: VecDeque<[u8; 4]>,
     remote: AudioSession,
     next_id: u64,
@@ -133,6 +200,9 @@ impl RtpSocket {
         let handle = MediaHandle {
             out: Arc::new(Mutex::new(Outgoing {
                 queue: VecDeque::new(),
+                paused: false,
+                cut: false,
+                line: None,
                 dtmf: VecDeque::new(),
                 remote,
                 next_id: 1,
@@ -180,12 +250,40 @@ impl MediaHandle {
     pub fn stop_playback(&self) -> u64 {
         let mut out = lock(&self.out);
         let samples: usize = out.queue.iter().map(|u| u.samples.len()).sum();
+        out.cut |= samples > 0 && !out.paused;
         out.queue.clear();
+        out.paused = false;
         samples as u64 * 1000 / RATE as u64
     }
 
+    /// A possible barge-in: silence goes out from the next tick, and what
+    /// is queued waits for [`MediaHandle::resume_playback`] (or is
+    /// dropped by [`MediaHandle::stop_playback`]).
+    pub fn pause_playback(&self) {
+        let mut out = lock(&self.out);
+        out.cut |= !out.queue.is_empty() && !out.paused;
+        out.paused = true;
+    }
+
+    pub fn resume_playback(&self) {
+        lock(&self.out).paused = false;
+    }
+
+    pub fn is_paused(&self) -> bool {
+        lock(&self.out).paused
+    }
+
+    /// Something is queued (playing, or paused).
     pub fn is_playing(&self) -> bool {
         !lock(&self.out).queue.is_empty()
+    }
+
+    /// Makes this side of the line echo and hiss (test phones).
+    pub fn simulate_line(&self, sim: LineSimulation) {
+        lock(&self.out).line = Some(LineState {
+            sim,
+            echo: VecDeque::new(),
+        });
     }
 
     /// Sends a DTMF key as RFC 4733 events (when the peer negotiated them).
@@ -257,6 +355,7 @@ enum Tick {
         samples: Vec<f32>,
         started: Option<u64>,
         finished: Option<u64>,
+        cut: bool,
     },
     Dtmf([u8; 4], bool),
 }
@@ -267,11 +366,14 @@ fn next_tick(out: &mut Outgoing, dtmf_first: &mut bool) -> Tick {
         *dtmf_first = out.dtmf.is_empty();
         return Tick::Dtmf(p, first);
     }
-    let Some(u) = out.queue.front_mut() else {
+    let paused = out.paused;
+    let cut = std::mem::take(&mut out.cut);
+    let Some(u) = out.queue.front_mut().filter(|_| !paused) else {
         return Tick::Audio {
             samples: vec![0.0; FRAME],
             started: None,
             finished: None,
+            cut,
         };
     };
     let n = u.samples.len().min(FRAME);
@@ -291,6 +393,7 @@ fn next_tick(out: &mut Outgoing, dtmf_first: &mut bool) -> Tick {
         samples,
         started,
         finished,
+        cut,
     }
 }
 
@@ -338,9 +441,24 @@ async fn run(socket: UdpSocket, h: MediaHandle, events: mpsc::Sender<MediaEvent>
                     jitter_pt = remote.payload_type;
                 }
                 law = remote.law;
+                let received = match jitter.pop() {
+                    Playout::Frame(p) => {
+                        let mut s = decode(law, &p);
+                        s.resize(FRAME, 0.0);
+                        s
+                    }
+                    Playout::Lost | Playout::Waiting => vec![0.0; FRAME],
+                };
                 let sending = !matches!(remote.direction, Direction::RecvOnly | Direction::Inactive);
-                let (payload, pt, marker, ts) = match tick {
-                    Tick::Audio { samples, started, finished } => {
+                let mut sent = vec![0.0; FRAME];
+                let packet = match tick {
+                    Tick::Audio { mut samples, started, finished, cut } => {
+                        if cut {
+                            let _ = events.try_send(MediaEvent::PlaybackCut { at_ms });
+                        }
+                        if let Some(line) = lock(&h.out).line.as_mut() {
+                            line.apply(&mut samples, &received);
+                        }
                         lock(&h.recorder).robot(at_ms, &samples);
                         if let Some(id) = started {
                             let _ = events.try_send(MediaEvent::PlaybackStarted { at_ms, id });
@@ -350,17 +468,16 @@ async fn run(socket: UdpSocket, h: MediaHandle, events: mpsc::Sender<MediaEvent>
                         }
                         timestamp = timestamp.wrapping_add(FRAME as u32);
                         dtmf_timestamp = timestamp;
-                        (encode(law, &samples), remote.payload_type, started.is_some(), timestamp)
+                        let payload = encode(law, &samples);
+                        sent = samples;
+                        Some((payload, remote.payload_type, started.is_some(), timestamp))
                     }
                     Tick::Dtmf(p, first) => {
                         timestamp = timestamp.wrapping_add(FRAME as u32);
-                        match remote.dtmf_payload_type {
-                            Some(pt) => (p.to_vec(), pt, first, dtmf_timestamp),
-                            None => continue,
-                        }
+                        remote.dtmf_payload_type.map(|pt| (p.to_vec(), pt, first, dtmf_timestamp))
                     }
                 };
-                if sending {
+                if let Some((payload, pt, marker, ts)) = packet.filter(|_| sending) {
                     let packet = Packet {
                         header: Header {
                             version: 2,
@@ -380,16 +497,12 @@ async fn run(socket: UdpSocket, h: MediaHandle, events: mpsc::Sender<MediaEvent>
                         }
                     }
                 }
-                let samples = match jitter.pop() {
-                    Playout::Frame(p) => {
-                        let mut s = decode(law, &p);
-                        s.resize(FRAME, 0.0);
-                        s
-                    }
-                    Playout::Lost | Playout::Waiting => vec![0.0; FRAME],
-                };
-                lock(&h.recorder).debtor(at_ms, &samples);
-                if events.send(MediaEvent::Audio { at_ms, samples }).await.is_err() {
+                lock(&h.recorder).debtor(at_ms, &received);
+                if events
+                    .send(MediaEvent::Audio { at_ms, samples: received, sent })
+                    .await
+                    .is_err()
+                {
                     break;
                 }
                 let js = jitter.stats();

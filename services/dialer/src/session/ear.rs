@@ -1,51 +1,61 @@
-//! Hearing one side of a call: 8 kHz line frames resampled to 16 kHz and
-//! fed to a streaming recognizer (VAD endpointing, then ASR), giving
-//! speech-start and final-transcript events on the call clock.
+//! Hearing one side of a call: 8 kHz line frames resampled to 16 kHz,
+//! cleared of our own echo when asked, and fed to a streaming recognizer
+//! (VAD endpointing, then ASR), giving speech-onset, speech-start and
+//! final-transcript events on the call clock.
 
 use huikuan_core::Dialect;
 use huikuan_speech::audio::StreamResampler;
+use huikuan_speech::echo::{EchoCanceller, EchoStats};
 use huikuan_speech::service::SpeechEngines;
 use huikuan_speech::stream::{RecognitionEvent, StreamOptions, StreamingRecognizer};
 use huikuan_speech::vad::Endpointer;
+
+/// How an ear listens; the default is the plain recognizer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EarOptions {
+    /// Overrides the VAD's end-of-speech silence (the main term of the
+    /// robot's response time).
+    pub end_silence_ms: Option<u32>,
+    /// Decode a turn from this much quiet on, not only at its end (0: off).
+    pub speculate_after_ms: u64,
+    /// Report possible speech after this much of it (0: off): the robot
+    /// pauses its voice on it.
+    pub onset_ms: u32,
+    /// Remove the echo of what this side sends (the frames passed with
+    /// each line frame).
+    pub cancel_echo: bool,
+    /// Only find where utterances end while the call runs (empty finals)
+    /// and recognise them afterwards ([`Ear::decode_deferred`]).
+    pub defer_decoding: bool,
+}
+
+/// The echo canceller and the converter for its reference.
+struct EchoPath {
+    canceller: EchoCanceller,
+    resampler: StreamResampler,
+    sent: Vec<f32>,
+    clean: Vec<f32>,
+}
 
 pub struct Ear {
     packs: huikuan_core::pack::DialectPacks,
     resampler: StreamResampler,
     recognizer: StreamingRecognizer,
+    echo: Option<EchoPath>,
     buf: Vec<f32>,
 }
 
 impl Ear {
-    /// `end_silence_ms` overrides the VAD's end-of-speech silence (the
-    /// main term of the robot's response time); with `speculate_after_ms`
-    /// the turn is decoded from that much quiet on, not only at its end.
     pub fn new(
         engines: &SpeechEngines,
         dialect: Dialect,
-        end_silence_ms: Option<u32>,
-        speculate_after_ms: u64,
-    ) -> Result<Ear, String> {
-        Ear::build(engines, dialect, end_silence_ms, speculate_after_ms, false)
-    }
-
-    /// An ear that only finds where utterances end while the call runs
-    /// (empty finals) and recognises them afterwards
-    /// ([`Ear::decode_deferred`]).
-    pub fn deferring(engines: &SpeechEngines, dialect: Dialect) -> Result<Ear, String> {
-        Ear::build(engines, dialect, None, 0, true)
-    }
-
-    fn build(
-        engines: &SpeechEngines,
-        dialect: Dialect,
-        end_silence_ms: Option<u32>,
-        speculate_after_ms: u64,
-        defer_decoding: bool,
+        options: EarOptions,
     ) -> Result<Ear, String> {
         let mut vad = engines.vad.clone();
-        if let Some(ms) = end_silence_ms {
+        if let Some(ms) = options.end_silence_ms {
             vad.end_silence_ms = ms;
         }
+        vad.onset_ms = options.onset_ms;
         let endpointer = Endpointer::new(vad).map_err(|e| e.to_string())?;
         let recognizer = StreamingRecognizer::new(
             endpointer,
@@ -55,25 +65,51 @@ impl Ear {
             StreamOptions {
                 partial_every_ms: 0,
                 use_prompt: engines.use_prompt,
-                speculate_after_ms,
-                defer_decoding,
+                speculate_after_ms: options.speculate_after_ms,
+                defer_decoding: options.defer_decoding,
             },
         );
+        let upsampler = || StreamResampler::new(8000, 16000, 160).map_err(|e| e.to_string());
+        let echo = match options.cancel_echo {
+            false => None,
+            true => Some(EchoPath {
+                canceller: EchoCanceller::new(),
+                resampler: upsampler()?,
+                sent: Vec::with_capacity(640),
+                clean: Vec::with_capacity(640),
+            }),
+        };
         Ok(Ear {
             packs: engines.packs.clone(),
-            resampler: StreamResampler::new(8000, 16000, 160).map_err(|e| e.to_string())?,
+            resampler: upsampler()?,
             recognizer,
+            echo,
             buf: Vec::with_capacity(640),
         })
     }
 
-    /// One 8 kHz frame in; the events it completed out. Recognition errors
-    /// are logged and the audio dropped: a call goes on.
-    pub async fn hear(&mut self, frame: &[f32]) -> Vec<RecognitionEvent> {
+    /// One 8 kHz line frame and the frame this side sent on the same tick
+    /// in; the events they completed out. Recognition errors are logged and
+    /// the audio dropped: a call goes on.
+    pub async fn hear(&mut self, frame: &[f32], sent: &[f32]) -> Vec<RecognitionEvent> {
         self.buf.clear();
         if let Err(e) = self.resampler.push(frame, &mut self.buf) {
             tracing::warn!(error = %e, "resampling a line frame");
             return Vec::new();
+        }
+        if let Some(echo) = self.echo.as_mut() {
+            echo.sent.clear();
+            echo.clean.clear();
+            match echo.resampler.push(sent, &mut echo.sent) {
+                Ok(()) => echo
+                    .canceller
+                    .process(&echo.sent, &self.buf, &mut echo.clean),
+                Err(e) => {
+                    tracing::warn!(error = %e, "resampling the echo reference");
+                    echo.clean.extend_from_slice(&self.buf);
+                }
+            }
+            std::mem::swap(&mut self.buf, &mut echo.clean);
         }
         if self.buf.is_empty() {
             return Vec::new();
@@ -114,6 +150,11 @@ impl Ear {
             }
             e => e,
         }
+    }
+
+    /// What the echo canceller did, if this ear has one.
+    pub fn echo_stats(&self) -> Option<EchoStats> {
+        self.echo.as_ref().map(|e| e.canceller.stats())
     }
 
     /// The speaker is talking now (VAD).

@@ -9,7 +9,7 @@ pub mod report;
 pub mod robot;
 pub mod voice;
 
-pub use ear::Ear;
+pub use ear::{Ear, EarOptions};
 pub use report::{CallReport, Speaker, TranscriptLine};
 pub use robot::{RobotCall, RobotCallConfig};
 pub use voice::{Queued, Voice};

@@ -34,8 +34,16 @@ pub struct CallReport {
     pub response_ms: Vec<u64>,
     /// Recognizer time for each debtor turn.
     pub decode_ms: Vec<u64>,
-    /// Debtor speech start to robot playback stopped, per barge-in.
+    /// Debtor speech start to the first silent tick of the robot's
+    /// playback (paused on the onset or stopped), per barge-in, on the
+    /// call's tick clock.
     pub barge_in_stop_ms: Vec<u64>,
+    /// Pauses on a possible barge-in that the VAD did not confirm (the
+    /// robot's line went on).
+    pub onsets_resumed: u32,
+    /// What the echo canceller did (none when it was off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub echo: Option<huikuan_speech::echo::EchoStats>,
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recording: Option<String>,

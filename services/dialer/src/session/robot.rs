@@ -5,18 +5,23 @@
 //! * Greeting: the robot first listens briefly. A carrier announcement or
 //!   voicemail greeting ("您拨打的电话已关机", "请在嘀声后留言") ends the
 //!   call with its disposition instead of talking to a recording.
-//! * Barge-in: debtor speech during robot speech stops playback at once;
-//!   if the words turn out to be only a backchannel (嗯, 对, 好) the cut
-//!   line is resumed from the sentence that was cut, otherwise they are
-//!   the next turn.
+//! * Barge-in: the first ~100 ms of possible debtor speech during robot
+//!   speech pause playback (an onset, [`RobotCallConfig::barge_in_onset_ms`]);
+//!   if the VAD does not confirm it as speech (a click, a cough) the line
+//!   goes on where it paused. Confirmed speech stops the line; if the
+//!   words turn out to be only a backchannel (嗯, 对, 好) the cut line is
+//!   resumed from the sentence that was cut, otherwise they are the next
+//!   turn. The robot's own voice coming back on the line is removed
+//!   before any of this hears it (echo cancellation), so it never cuts
+//!   itself off.
 //! * Silence: no speech for the timeout after the robot finished asks
 //!   "can you hear me?", then ends politely (policy `max_silences`).
 //! * The call ends when the policy reaches an outcome (after its last
 //!   line is played), when the debtor hangs up, or at the maximum length.
 
+use super::ear::{Ear, EarOptions};
 use super::report::{CallReport, Speaker, TranscriptLine};
 use super::voice::{Queued, Voice};
-use super::Ear;
 use crate::media::{MediaEvent, MediaHandle};
 use crate::sip::CallEvent;
 use huikuan_core::Dialect;
@@ -39,6 +44,11 @@ pub struct RobotCallConfig {
     pub silence_timeout_ms: u64,
     pub max_call_ms: u64,
     pub barge_in: bool,
+    /// Pause the robot's voice after this much possible debtor speech,
+    /// before the VAD confirms it (0: stop only on confirmed speech).
+    pub barge_in_onset_ms: u32,
+    /// Remove the echo of the robot's voice from what it hears.
+    pub cancel_echo: bool,
     /// Start recognising a turn after this much quiet (0: only at its end).
     /// It decodes what the end-of-turn decode would, so it only moves the
     /// decode earlier.
@@ -53,6 +63,8 @@ impl Default for RobotCallConfig {
             silence_timeout_ms: 6000,
             max_call_ms: 300_000,
             barge_in: true,
+            barge_in_onset_ms: 64,
+            cancel_echo: true,
             speculate_after_ms: 120,
         }
     }
@@ -110,6 +122,9 @@ struct State<'a, 'e> {
     /// When the robot last finished speaking or the debtor last spoke.
     quiet_since: u64,
     barge: Option<Barge>,
+    onset: Option<Onset>,
+    /// The pause or stop whose timing is still being measured.
+    cut: Option<Cut>,
     announcement: Option<(huikuan_core::Disposition, &'static str)>,
 }
 
@@ -117,6 +132,23 @@ struct Barge {
     /// The cut line's remaining sentences, for a backchannel.
     remaining: Vec<String>,
 }
+
+/// Playback paused on a possible onset, waiting for the VAD's verdict.
+struct Onset {
+    paused_at_ms: u64,
+}
+
+/// Timing one barge-in: from the debtor's speech start (ear time) to the
+/// first silent tick on the line, kept once the speech is confirmed.
+struct Cut {
+    from_ms: u64,
+    on_line_ms: Option<u64>,
+    confirmed: bool,
+}
+
+/// A pause or stop is confirmed speech's only if the VAD confirms it
+/// within this long; otherwise the line goes on.
+const ONSET_CONFIRM_MS: u64 = 300;
 
 impl<'e> RobotCall<'e> {
     /// Runs the call until it ends. `line` carries the SIP side (None for
@@ -128,12 +160,18 @@ impl<'e> RobotCall<'e> {
         mut audio: mpsc::Receiver<MediaEvent>,
         mut line: Option<&mut mpsc::Receiver<CallEvent>>,
     ) -> CallReport {
-        let mut ear = match Ear::new(
-            engines,
-            self.dialect,
-            Some(self.config.end_silence_ms),
-            self.config.speculate_after_ms,
-        ) {
+        let options = EarOptions {
+            end_silence_ms: Some(self.config.end_silence_ms),
+            speculate_after_ms: self.config.speculate_after_ms,
+            onset_ms: if self.config.barge_in {
+                self.config.barge_in_onset_ms
+            } else {
+                0
+            },
+            cancel_echo: self.config.cancel_echo,
+            defer_decoding: false,
+        };
+        let mut ear = match Ear::new(engines, self.dialect, options) {
             Ok(e) => e,
             Err(e) => {
                 let mut report = CallReport {
@@ -159,6 +197,8 @@ impl<'e> RobotCall<'e> {
             awaiting_reply_since: None,
             quiet_since: 0,
             barge: None,
+            onset: None,
+            cut: None,
             announcement: None,
         };
         let mut ticker = tokio::time::interval(Duration::from_millis(100));
@@ -202,6 +242,7 @@ impl<'e> RobotCall<'e> {
         st.voice.stop();
         let mut report = std::mem::take(&mut st.report);
         report.duration_ms = media.now_ms();
+        report.echo = ear.echo_stats();
         if let Some((d, phrase)) = st.announcement {
             report.disposition = d.as_str().to_string();
             report.ended_by = Some(format!("carrier announcement: {phrase}"));
@@ -266,8 +307,8 @@ impl<'a, 'e> State<'a, 'e> {
 
     async fn on_media(&mut self, e: MediaEvent, ear: &mut Ear) -> Next {
         match e {
-            MediaEvent::Audio { samples, .. } => {
-                let events = ear.hear(&samples).await;
+            MediaEvent::Audio { samples, sent, .. } => {
+                let events = ear.hear(&samples, &sent).await;
                 for ev in events {
                     if let Next::Hangup = self.on_speech(ev) {
                         return Next::Hangup;
@@ -280,6 +321,13 @@ impl<'a, 'e> State<'a, 'e> {
                 Next::Continue
             }
             MediaEvent::TalkspurtArrived { .. } => Next::Continue,
+            MediaEvent::PlaybackCut { at_ms } => {
+                if let Some(c) = self.cut.as_mut() {
+                    c.on_line_ms.get_or_insert(at_ms);
+                }
+                self.note_cut();
+                Next::Continue
+            }
             MediaEvent::PlaybackStarted { at_ms, id } => {
                 if let Some(s) = self.saying.as_mut() {
                     if let Some(&(_, idx)) = s.media_ids.iter().find(|(m, _)| *m == id) {
@@ -307,10 +355,29 @@ impl<'a, 'e> State<'a, 'e> {
 
     fn on_speech(&mut self, ev: RecognitionEvent) -> Next {
         match ev {
+            RecognitionEvent::Onset { at_ms } => {
+                if self.may_barge_in() && self.onset.is_none() && !self.media.is_paused() {
+                    self.media.pause_playback();
+                    self.cut = Some(Cut {
+                        from_ms: at_ms,
+                        on_line_ms: None,
+                        confirmed: false,
+                    });
+                    self.onset = Some(Onset {
+                        paused_at_ms: self.media.now_ms(),
+                    });
+                    tracing::debug!(at_ms, "possible barge-in: playback paused");
+                }
+                Next::Continue
+            }
             RecognitionEvent::SpeechStarted { at_ms } => {
                 self.quiet_since = self.media.now_ms();
-                if self.config.barge_in && self.voice.busy() && !self.closing() {
-                    self.barge_in(at_ms);
+                let paused = self.onset.take().is_some();
+                if self.may_barge_in() {
+                    self.barge_in(at_ms, paused);
+                } else if paused {
+                    self.media.resume_playback();
+                    self.cut = None;
                 }
                 Next::Continue
             }
@@ -328,12 +395,42 @@ impl<'a, 'e> State<'a, 'e> {
         }
     }
 
-    fn barge_in(&mut self, speech_start_ms: u64) {
+    /// Records a barge-in's stop time once it is both confirmed and on
+    /// the line.
+    fn note_cut(&mut self) {
+        if let Some(Cut {
+            from_ms,
+            on_line_ms: Some(at),
+            confirmed: true,
+        }) = self.cut
+        {
+            self.report
+                .barge_in_stop_ms
+                .push(at.saturating_sub(from_ms));
+            self.cut = None;
+        }
+    }
+
+    fn may_barge_in(&self) -> bool {
+        self.config.barge_in && self.voice.busy() && !self.closing()
+    }
+
+    /// Confirmed debtor speech during robot speech: the line stops (it
+    /// was already paused when an onset came first).
+    fn barge_in(&mut self, speech_start_ms: u64, paused: bool) {
+        match self.cut.as_mut().filter(|_| paused) {
+            Some(c) => c.confirmed = true,
+            None => {
+                self.cut = Some(Cut {
+                    from_ms: speech_start_ms,
+                    on_line_ms: None,
+                    confirmed: true,
+                })
+            }
+        }
+        self.note_cut();
         self.voice.stop();
         let now = self.media.now_ms();
-        self.report
-            .barge_in_stop_ms
-            .push(now.saturating_sub(speech_start_ms));
         if let Some(s) = self.saying.take() {
             if let Some(line) = self.report.transcript.get_mut(s.transcript_index) {
                 line.interrupted = true;
@@ -421,6 +518,16 @@ impl<'a, 'e> State<'a, 'e> {
         let now = self.media.now_ms();
         if now >= self.config.max_call_ms {
             return Next::PeerGone("maximum call length".into());
+        }
+        if let Some(o) = &self.onset {
+            if now.saturating_sub(o.paused_at_ms) >= ONSET_CONFIRM_MS && !ear_in_speech {
+                // Not speech after all: the line goes on where it paused.
+                self.onset = None;
+                self.cut = None;
+                self.media.resume_playback();
+                self.report.onsets_resumed += 1;
+                tracing::debug!(at_ms = now, "no barge-in after all: playback resumed");
+            }
         }
         let listening = !self.voice.busy() && self.barge.is_none() && !ear_in_speech;
         if !self.opened {

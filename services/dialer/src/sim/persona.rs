@@ -11,6 +11,9 @@
 //! listen = "live"          # or "after_call": take turns on end of speech only
 //!                          # and recognise what was heard after the call
 //!                          # (load tests; the persona cannot be asked to repeat)
+//! line = { echo_delay_ms = 100, echo_db = -12, noise_dbfs = -60 }
+//!                          # the phone's line sends back the robot's voice
+//!                          # this much later and quieter, and hisses
 //!
 //! [[turns]]
 //! say = "是我，啥子事嘛？"   # the reply after the robot's line ("" = stay silent)
@@ -83,6 +86,9 @@ pub struct Persona {
     pub speaks: Option<String>,
     #[serde(default)]
     pub listen: Listen,
+    /// Echo and noise this phone's line adds.
+    #[serde(default)]
+    pub line: Option<crate::media::LineSimulation>,
     #[serde(default)]
     pub turns: Vec<PersonaTurn>,
 }
@@ -113,6 +119,20 @@ impl Persona {
         }
         if self.number.trim().is_empty() {
             return Err("number: empty".into());
+        }
+        if let Some(line) = &self.line {
+            if line.echo_db.is_some_and(|db| !(-60.0..=0.0).contains(&db)) {
+                return Err("line.echo_db: echo comes back 0 to 60 dB quieter (-60..=0)".into());
+            }
+            if line
+                .noise_dbfs
+                .is_some_and(|db| !(-90.0..=-10.0).contains(&db))
+            {
+                return Err("line.noise_dbfs: within -90..=-10".into());
+            }
+            if line.echo_delay_ms > 1_000 {
+                return Err("line.echo_delay_ms: at most 1000".into());
+            }
         }
         match self.answer {
             Answer::Reject if self.reject_code.is_none_or(|c| !(400..700).contains(&c)) => {
@@ -222,5 +242,19 @@ mod tests {
         .unwrap();
         let e = PersonaSet::load_dir(dir.path()).unwrap_err();
         assert!(e.contains("reject_code"), "{e}");
+        std::fs::write(
+            dir.path().join("z_bad.toml"),
+            "number = \"2\"\ndialect = \"mandarin\"\nline = { echo_db = 6 }\n",
+        )
+        .unwrap();
+        let e = PersonaSet::load_dir(dir.path()).unwrap_err();
+        assert!(e.contains("z_bad.toml: line.echo_db"), "{e}");
+        std::fs::write(
+            dir.path().join("z_bad.toml"),
+            "number = \"2\"\ndialect = \"mandarin\"\nline = { echo_db = -12, hum = 1 }\n",
+        )
+        .unwrap();
+        let e = PersonaSet::load_dir(dir.path()).unwrap_err();
+        assert!(e.contains("z_bad.toml") && e.contains("hum"), "{e}");
     }
 }

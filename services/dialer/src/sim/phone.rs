@@ -4,11 +4,14 @@
 //! the end of the persona's line (its last RTP frame of speech) to the
 //! first RTP packet of the robot's reply as it arrives (`response_ms`), and
 //! to the first loud frame of it out of this phone's jitter buffer, as
-//! the debtor's ear gets it (`heard_response_ms`).
+//! the debtor's ear gets it (`heard_response_ms`). Barge-in is timed here
+//! too: from the first sent frame of a line the persona starts over the
+//! robot to the end of the last loud robot frame before the robot fell
+//! silent, as this phone played it out (`barge_in_stop_ms`).
 
 use super::persona::{Answer, Listen, Persona, PersonaSet};
 use crate::media::{MediaEvent, RtpSocket};
-use crate::session::{Ear, Voice};
+use crate::session::{Ear, EarOptions, Voice};
 use crate::sip::{CallEvent, IncomingCall, SipAgent, SipError};
 use huikuan_speech::service::SpeechEngines;
 use huikuan_speech::stream::RecognitionEvent;
@@ -44,6 +47,9 @@ pub struct HeardCall {
     /// End of each persona line to the first loud frame of the reply out
     /// of this phone's jitter buffer (what a listener hears).
     pub heard_response_ms: Vec<u64>,
+    /// Start of each line said over the robot to the end of the robot's
+    /// last loud frame before it fell silent, as played out here.
+    pub barge_in_stop_ms: Vec<u64>,
     pub ended_by: String,
     pub duration_ms: u64,
 }
@@ -64,6 +70,9 @@ pub struct Simulator {
 }
 
 const LOUD: f32 = 0.02;
+/// The robot counts as fallen silent after this long without a loud frame
+/// (longer than its pauses between clauses and sentences).
+const SILENT_AFTER_MS: u64 = 300;
 const REACTION_MS: u64 = 250;
 const MAX_CALL: Duration = Duration::from_secs(180);
 
@@ -244,12 +253,19 @@ async fn play_persona(
     record.answered = true;
     let mut control = active.spawn();
     let (media, mut audio) = rtp.start(remote);
+    if let Some(line) = persona.line {
+        media.simulate_line(line);
+    }
     let (voice, mut queued) = Voice::new(engines.tts.clone(), media.clone());
     let listen = persona.listen;
-    let ear = match listen {
-        Listen::Live => Ear::new(engines, dialect, None, 0),
-        Listen::AfterCall => Ear::deferring(engines, dialect),
-    };
+    let ear = Ear::new(
+        engines,
+        dialect,
+        EarOptions {
+            defer_decoding: listen == Listen::AfterCall,
+            ..Default::default()
+        },
+    );
     let mut ear = match ear {
         Ok(e) => e,
         Err(e) => {
@@ -267,6 +283,10 @@ async fn play_persona(
     let mut awaiting_packet: Option<u64> = None;
     let mut awaiting_sound: Option<u64> = None;
     let mut robot_loud_at: u64 = 0;
+    // A line said over the robot: when its first frame went out, and
+    // whether the robot was talking then.
+    let mut barge_said: Option<u64> = None;
+    let mut barging = false;
     let mut owed_turn = false;
     let deadline = Instant::now() + MAX_CALL;
     let far = Instant::now() + Duration::from_secs(3600);
@@ -287,7 +307,7 @@ async fn play_persona(
     let ended_by = loop {
         tokio::select! {
             e = audio.recv() => match e {
-                Some(MediaEvent::Audio { at_ms, samples }) => {
+                Some(MediaEvent::Audio { at_ms, samples, sent }) => {
                     if rms(&samples) > LOUD {
                         if let Some(end) = awaiting_sound.take() {
                             // Only a reply if the robot was quiet when we finished.
@@ -297,7 +317,15 @@ async fn play_persona(
                         }
                         robot_loud_at = at_ms;
                     }
-                    for ev in ear.hear(&samples).await {
+                    if let Some(from) = barge_said {
+                        if at_ms >= robot_loud_at + SILENT_AFTER_MS {
+                            if robot_loud_at >= from {
+                                record.barge_in_stop_ms.push(robot_loud_at + 20 - from);
+                            }
+                            barge_said = None;
+                        }
+                    }
+                    for ev in ear.hear(&samples, &sent).await {
                         match ev {
                             RecognitionEvent::SpeechStarted { .. } => {
                                 let now = Instant::now();
@@ -339,7 +367,7 @@ async fn play_persona(
                                     }
                                 }
                             }
-                            RecognitionEvent::Partial { .. } => {}
+                            RecognitionEvent::Partial { .. } | RecognitionEvent::Onset { .. } => {}
                         }
                     }
                 }
@@ -349,6 +377,13 @@ async fn play_persona(
                         if end >= robot_loud_at + 300 {
                             record.response_ms.push(at_ms.saturating_sub(end));
                         }
+                    }
+                }
+                Some(MediaEvent::PlaybackStarted { at_ms, .. }) => {
+                    // The robot was heard within the last frames: this
+                    // line starts over it.
+                    if std::mem::take(&mut barging) && at_ms <= robot_loud_at + 60 {
+                        barge_said = Some(at_ms);
                     }
                 }
                 Some(MediaEvent::PlaybackFinished { at_ms, .. }) => {
@@ -372,6 +407,7 @@ async fn play_persona(
                 if let Some((_, text)) = speak_at.take() {
                     awaiting_packet = None;
                     awaiting_sound = None;
+                    barging = true;
                     voice.say(&text, dialect);
                     record.said.push(HeardLine { at_ms: media.now_ms(), text });
                 }
