@@ -11,9 +11,20 @@
 //! of a debtor who starts talking over the robot (measured: 30-40 dB
 //! down), which is exactly what barge-in must hear, while the linear
 //! output keeps it within 1 dB and still takes echo down about 30 dB once
-//! converged (about a second of the robot's speech; 8 dB before). No
-//! high-pass filter, noise suppression or gain control either, so when
-//! no echo is possible the recognizer hears the line itself. While nothing has been said for
+//! converged (about a second of the robot's speech; 8 dB before).
+//!
+//! What the filter leaves of the echo is still speech to a VAD, however
+//! quiet. So a 10 ms frame is silenced (a G.168-style non-linear
+//! processor) when what came out is either far below the echo the filter
+//! took from it, or no louder than the echo this line is expected to
+//! return for what we said up to one echo delay ago (the line's echo gain
+//! and delay, learnt from the filter; for our first second of speech, a
+//! cautious -12 dB for anything said in the last half second): residual
+//! echo is silenced, also while the filter converges or after the echo
+//! path shifts, and a debtor louder than the echo passes from the first
+//! frame, and as soon as the echo of our last words has passed. No high-pass filter, noise suppression or gain
+//! control either, so when no echo is possible the recognizer hears the
+//! line itself. While nothing has been said for
 //! a while there is nothing to cancel and the audio passes untouched,
 //! which keeps the cost to the moments the robot speaks.
 
@@ -37,6 +48,38 @@ const QUIET_RMS: f32 = 0.003;
 /// there is nothing left to cancel.
 const ECHO_TAIL_MS: u64 = 1_500;
 
+/// AEC3's linear output lags its input by one of its 64-sample blocks.
+const LINEAR_LAG: usize = 64;
+
+/// A frame whose output is more than 6 dB below the echo the filter took
+/// from it is residual echo (energy ratio).
+const RESIDUAL_GATE: f64 = 0.25;
+
+/// A frame no more than 3 dB above the echo expected from what we said
+/// is residual echo too (energy ratio).
+const EXPECTED_GATE: f64 = 2.0;
+
+/// Echo estimates below this energy (about -70 dBFS) silence nothing.
+const ECHO_FLOOR: f64 = 1e-7;
+
+/// The line's echo gain (energy) before anything is known: -12 dB.
+const PRIOR_ECHO_GAIN: f64 = 0.063;
+
+/// How fast the echo gain follows the filter (per 10 ms frame spoken: a
+/// time constant of one second of our speech).
+const ECHO_GAIN_RATE: f64 = 0.01;
+
+/// Echo comes back within this many 10 ms frames of what caused it.
+const ECHO_WINDOW_FRAMES: usize = 50;
+
+/// Frames of our speech before the filter's gain and delay are trusted.
+const LEARNING_FRAMES: u64 = 100;
+
+/// Once the delay is known, the echo expected now is of anything we said
+/// from now back to one delay and this many frames ago (a path that got
+/// shorter or up to 100 ms longer, as jitter buffers do).
+const DELAY_SLACK_FRAMES: usize = 10;
+
 /// AEC3 on one mono 16 kHz stream, with its audio buffers.
 struct Aec {
     aec: EchoCanceller3,
@@ -44,6 +87,8 @@ struct Aec {
     capture: AudioBuffer,
     linear: AudioBuffer,
     stream: StreamConfig,
+    /// The input, `LINEAR_LAG` samples behind, to line up with the output.
+    lagged: Vec<f32>,
 }
 
 // SAFETY: `EchoCanceller3` is not `Send` only because it holds its block
@@ -73,11 +118,14 @@ impl Aec {
             capture: buffer(),
             linear: buffer(),
             stream: StreamConfig::new(rate, 1, false),
+            lagged: vec![0.0; LINEAR_LAG],
         }
     }
 
-    /// One 10 ms frame: `sent` is the reference, `heard` becomes `out`.
-    fn frame(&mut self, sent: &[f32], heard: &[f32], out: &mut [f32]) {
+    /// One 10 ms frame: `sent` is the reference, `heard` becomes `out`
+    /// (the linear filter's output); returns the energy of the echo the
+    /// filter took away.
+    fn frame(&mut self, sent: &[f32], heard: &[f32], out: &mut [f32]) -> f64 {
         self.render.copy_from(&[sent], &self.stream);
         self.render.split_into_frequency_bands();
         self.aec.analyze_render(&mut self.render);
@@ -88,6 +136,17 @@ impl Aec {
             .process_capture_with_linear_output(&mut self.capture, &mut self.linear, false);
         self.linear.merge_frequency_bands();
         self.linear.copy_to_stream(&self.stream, &mut [out]);
+        // What the filter took away: its echo estimate.
+        self.lagged.extend_from_slice(heard);
+        let n = out.len();
+        let echo = self.lagged[..n]
+            .iter()
+            .zip(out.iter())
+            .map(|(&x, &y)| ((x - y) as f64).powi(2))
+            .sum::<f64>()
+            / n as f64;
+        self.lagged.drain(..n);
+        echo
     }
 }
 
@@ -104,6 +163,8 @@ pub struct EchoStats {
     pub residual_dbfs: f32,
     /// The echo path's delay as the canceller estimated it, ms.
     pub delay_ms: i32,
+    /// Time silenced as residual echo.
+    pub silenced_ms: u64,
 }
 
 /// Frame levels in 1 dB steps from -100 dBFS to 0, for medians.
@@ -139,6 +200,13 @@ pub struct EchoCanceller {
     quiet_sent_ms: u64,
     active: bool,
     active_frames: u64,
+    silenced_frames: u64,
+    /// Energies of what we sent in the last `ECHO_WINDOW_FRAMES` frames.
+    sent_energies: std::collections::VecDeque<f64>,
+    /// What the line returns of what we send (energy ratio).
+    echo_gain: f64,
+    /// Frames we spoke in while the canceller ran.
+    spoken_frames: u64,
     /// Levels of frames where we were speaking, before and after.
     returned: LevelHistogram,
     residual: LevelHistogram,
@@ -172,6 +240,10 @@ impl EchoCanceller {
             quiet_sent_ms: u64::MAX / 2,
             active: false,
             active_frames: 0,
+            silenced_frames: 0,
+            sent_energies: std::collections::VecDeque::with_capacity(ECHO_WINDOW_FRAMES + 1),
+            echo_gain: PRIOR_ECHO_GAIN,
+            spoken_frames: 0,
             returned: LevelHistogram([0; 101]),
             residual: LevelHistogram([0; 101]),
         }
@@ -217,7 +289,39 @@ impl EchoCanceller {
             out.extend_from_slice(heard);
             return;
         }
-        self.aec.frame(sent, heard, &mut self.frame_out);
+        let echo = self.aec.frame(sent, heard, &mut self.frame_out);
+        self.sent_energies.push_front(energy(sent));
+        self.sent_energies.truncate(ECHO_WINDOW_FRAMES);
+        let learnt = self.spoken_frames >= LEARNING_FRAMES;
+        // What we said that can be coming back now (frames ago).
+        let delay = (self.aec.aec.metrics().delay_ms.max(0) as usize / 10).min(ECHO_WINDOW_FRAMES);
+        let window = match learnt {
+            false => 0..ECHO_WINDOW_FRAMES,
+            true => 0..delay + DELAY_SLACK_FRAMES + 1,
+        };
+        let causing = self
+            .sent_energies
+            .range(
+                window.start.min(self.sent_energies.len())
+                    ..window.end.min(self.sent_energies.len()),
+            )
+            .copied()
+            .fold(0.0, f64::max);
+        if speaking {
+            self.spoken_frames += 1;
+            if causing > ECHO_FLOOR {
+                let gain = (echo / causing).min(1.0);
+                self.echo_gain += ECHO_GAIN_RATE * (gain - self.echo_gain);
+            }
+        }
+        let expected = causing * self.echo_gain;
+        let left = energy(&self.frame_out);
+        let residual = (echo > ECHO_FLOOR && left < echo * RESIDUAL_GATE)
+            || (expected > ECHO_FLOOR && left < expected * EXPECTED_GATE);
+        if residual {
+            self.frame_out.fill(0.0);
+            self.silenced_frames += 1;
+        }
         self.active_frames += 1;
         if speaking {
             self.returned.add(heard);
@@ -232,6 +336,7 @@ impl EchoCanceller {
             returned_dbfs: self.returned.median_dbfs(),
             residual_dbfs: self.residual.median_dbfs(),
             delay_ms: self.aec.aec.metrics().delay_ms,
+            silenced_ms: self.silenced_frames * 10,
         }
     }
 }
@@ -319,6 +424,28 @@ mod tests {
             "{stats:?}"
         );
         assert!((100..=140).contains(&stats.delay_ms), "{stats:?}");
+    }
+
+    #[test]
+    fn on_a_line_without_echo_the_far_end_comes_through_over_us_at_once() {
+        let rate = ECHO_RATE as usize;
+        let ours = voice(4.0, 0.0);
+        let theirs = voice(1.0, 2.0);
+        let mut heard = vec![0.0f32; ours.len()];
+        let talk_at = rate;
+        for (i, s) in theirs.iter().enumerate() {
+            heard[talk_at + i] = *s;
+        }
+        let mut ec = EchoCanceller::new();
+        let out = run(&mut ec, &ours, &heard);
+        let first = talk_at..talk_at + rate / 10;
+        let level = 20.0 * (rms(&out[first]) / rms(&theirs[..rate / 10])).log10();
+        assert!(
+            level > -3.0,
+            "the first 100 ms came through at {level:.1} dB"
+        );
+        let all = 20.0 * (rms(&out[talk_at..talk_at + rate]) / rms(&theirs)).log10();
+        assert!(all.abs() < 1.0, "came through at {all:.1} dB");
     }
 
     #[test]

@@ -382,7 +382,7 @@ async fn play_persona(
                 Some(MediaEvent::PlaybackStarted { at_ms, .. }) => {
                     // The robot was heard within the last frames: this
                     // line starts over it.
-                    if std::mem::take(&mut barging) && at_ms <= robot_loud_at + 60 {
+                    if std::mem::take(&mut barging) && at_ms < robot_loud_at + SILENT_AFTER_MS {
                         barge_said = Some(at_ms);
                     }
                 }
