@@ -284,6 +284,8 @@ pub fn outcome_request(
         "response_ms": report.response_ms,
         "decode_ms": report.decode_ms,
         "barge_in_stop_ms": report.barge_in_stop_ms,
+        "onsets_resumed": report.onsets_resumed,
+        "echo": report.echo,
         "media": report.media,
         "handoff_reason": outcome.and_then(|o| o.handoff_reason.clone()),
         "identity_verified": outcome.map(|o| o.identity_verified),

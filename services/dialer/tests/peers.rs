@@ -11,24 +11,19 @@
 //! Needs `kamailio` and `baresip` (Debian packages kamailio and
 //! baresip-core; ./scripts/ensure-deps.sh installs them).
 
-use chrono::NaiveDate;
+mod common;
+
+use common::{engines, init_tracing, robot_call};
 use huikuan_core::Dialect;
-use huikuan_dialer::call::{CallRequest, Dialer};
 use huikuan_dialer::session::{CallReport, RobotCallConfig, Speaker};
-use huikuan_dialer::sim::{PersonaSet, Simulator};
 use huikuan_dialer::sip::{DialStep, SipAgent, Trunk, TrunkConfig};
-use huikuan_dialogue::conversation::{CallAccount, Engine};
+use huikuan_dialogue::conversation::Engine;
 use huikuan_speech::service::SpeechEngines;
-use huikuan_speech::SpeechConfig;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn free_udp() -> SocketAddr {
     UdpSocket::bind("127.0.0.1:0")
@@ -159,37 +154,21 @@ request_route {{
     peer
 }
 
-fn engines() -> SpeechEngines {
-    SpeechConfig::default()
-        .engines()
-        .expect("speech models missing: run ./scripts/fetch-models.sh")
-}
-
-fn account() -> CallAccount {
-    serde_json::from_str(&std::fs::read_to_string(repo().join("samples/account.json")).unwrap())
-        .unwrap()
-}
-
 fn trunk(agent: std::sync::Arc<SipAgent>, proxy: SocketAddr, password: Option<&str>) -> Trunk {
     Trunk::new(
         TrunkConfig {
-            name: "carrier".into(),
-            proxy: proxy.to_string(),
             domain: Some("carrier.test".into()),
             username: password.map(|_| TRUNK_USER.to_string()),
             password: password.map(str::to_string),
-            caller_id: "4008001234".into(),
-            max_concurrent: 2,
-            calls_per_second: 5.0,
             ring_timeout_secs: 10,
-            codec: "pcmu".into(),
+            ..TrunkConfig::new("carrier", &proxy.to_string(), "4008001234")
         },
         agent,
     )
     .unwrap()
 }
 
-async fn robot_call(
+async fn call(
     trunk: &Trunk,
     engines: &SpeechEngines,
     number: &str,
@@ -197,37 +176,16 @@ async fn robot_call(
     recordings: &Path,
 ) -> CallReport {
     let dialogue = Engine::builtin();
-    let dialer = Dialer {
+    robot_call(
         trunk,
         engines,
-        dialogue: &dialogue,
+        &dialogue,
+        number,
+        Dialect::Mandarin,
         config,
-        recordings: Some(recordings.to_path_buf()),
-    };
-    let report = dialer
-        .call(CallRequest {
-            attempt_id: format!("peer-{number}"),
-            number: number.into(),
-            caller_id: None,
-            account: account(),
-            dialect: Dialect::Mandarin,
-            today: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
-        })
-        .await;
-    eprintln!(
-        "--- {number}: {} ({:?})\n{}",
-        report.disposition,
-        report.ended_by,
-        report.transcript_text()
-    );
-    report
-}
-
-fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
+        recordings,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,15 +193,7 @@ async fn kamailio_trunk_authenticates_the_robot_and_routes_the_whole_call() {
     init_tracing();
     let dir = tempfile::tempdir().unwrap();
     let engines = engines();
-    let personas = PersonaSet::load_dir(&repo().join("tests/data/personas")).unwrap();
-    let sim = Simulator::start(
-        "127.0.0.1:0".parse().unwrap(),
-        personas,
-        engines.clone(),
-        None,
-    )
-    .await
-    .unwrap();
+    let sim = common::simulator(&engines).await;
     let proxy = free_udp();
     let kamailio = kamailio(dir.path(), proxy, sim.sip_addr());
     let agent = SipAgent::start("127.0.0.1:0".parse().unwrap(), "huikuan-test", None)
@@ -284,7 +234,7 @@ async fn kamailio_trunk_authenticates_the_robot_and_routes_the_whole_call() {
         silence_timeout_ms: 12_000,
         ..Default::default()
     };
-    let report = robot_call(&good, &engines, "13800000001", config, dir.path()).await;
+    let report = call(&good, &engines, "13800000001", config, dir.path()).await;
     assert_eq!(report.disposition, "promise_to_pay", "{report:?}");
     let outcome = report.outcome.as_ref().unwrap();
     assert_eq!(outcome.promise_date.as_deref(), Some("2026-12-02"));
@@ -403,7 +353,7 @@ async fn baresip_phone_and_robot_understand_each_other() {
         silence_timeout_ms: 4_000,
         ..Default::default()
     };
-    let report = robot_call(&direct, &engines, PHONE_NUMBER, config, dir.path()).await;
+    let report = call(&direct, &engines, PHONE_NUMBER, config, dir.path()).await;
     assert!(
         report.transcript.iter().any(
             |l| l.speaker == Speaker::Debtor && l.intent.as_deref() == Some("confirm_identity")

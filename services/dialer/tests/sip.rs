@@ -33,16 +33,11 @@ async fn dialer(to: &SipAgent, ring_secs: u64) -> Trunk {
         .unwrap();
     Trunk::new(
         TrunkConfig {
-            name: "loop".into(),
-            proxy: to.local_addr().to_string(),
-            domain: None,
-            username: None,
-            password: None,
-            caller_id: "4008001234".into(),
             max_concurrent: 4,
             calls_per_second: 50.0,
             ring_timeout_secs: ring_secs,
             codec: "pcma".into(),
+            ..TrunkConfig::new("loop", &to.local_addr().to_string(), "4008001234")
         },
         agent,
     )
@@ -252,16 +247,10 @@ async fn a_dialer_refuses_calls_and_unknown_dialogs() {
         .unwrap();
     let trunk = Trunk::new(
         TrunkConfig {
-            name: "back".into(),
-            proxy: dialer_agent.local_addr().to_string(),
-            domain: None,
-            username: None,
-            password: None,
-            caller_id: "1".into(),
             max_concurrent: 1,
             calls_per_second: 10.0,
             ring_timeout_secs: 5,
-            codec: "pcmu".into(),
+            ..TrunkConfig::new("back", &dialer_agent.local_addr().to_string(), "1")
         },
         phone.clone(),
     )
@@ -284,16 +273,8 @@ fn trunk_config_errors_name_the_field() {
             .await
             .unwrap();
         let base = TrunkConfig {
-            name: "t1".into(),
-            proxy: "pbx.example:5060".into(),
-            domain: None,
-            username: None,
-            password: None,
-            caller_id: "1".into(),
-            max_concurrent: 1,
-            calls_per_second: 1.0,
-            ring_timeout_secs: 5,
             codec: "g729".into(),
+            ..TrunkConfig::new("t1", "pbx.example:5060", "1")
         };
         let e = Trunk::new(base.clone(), agent.clone())
             .err()

@@ -55,16 +55,9 @@ async fn sipp_answers_the_robots_call_and_media_flows() {
         .unwrap();
     let trunk = Trunk::new(
         TrunkConfig {
-            name: "sipp".into(),
-            proxy: format!("127.0.0.1:{port}"),
-            domain: None,
-            username: None,
-            password: None,
-            caller_id: "4008001234".into(),
             max_concurrent: 1,
-            calls_per_second: 5.0,
             ring_timeout_secs: 10,
-            codec: "pcmu".into(),
+            ..TrunkConfig::new("sipp", &format!("127.0.0.1:{port}"), "4008001234")
         },
         agent.clone(),
     )

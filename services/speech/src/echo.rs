@@ -19,7 +19,7 @@
 //! took from it, or no louder than the echo this line is expected to
 //! return for what we said up to one echo delay ago (the line's echo gain
 //! and delay, learnt from the filter; for our first second of speech, a
-//! cautious -12 dB for anything said in the last half second): residual
+//! cautious -20 dB for anything said in the last half second): residual
 //! echo is silenced, also while the filter converges or after the echo
 //! path shifts, and a debtor louder than the echo passes from the first
 //! frame, and as soon as the echo of our last words has passed. No high-pass filter, noise suppression or gain
@@ -62,8 +62,9 @@ const EXPECTED_GATE: f64 = 2.0;
 /// Echo estimates below this energy (about -70 dBFS) silence nothing.
 const ECHO_FLOOR: f64 = 1e-7;
 
-/// The line's echo gain (energy) before anything is known: -12 dB.
-const PRIOR_ECHO_GAIN: f64 = 0.063;
+/// The line's echo gain (energy) before anything is known: -20 dB, so a
+/// debtor within 17 dB of our own level passes from our first word.
+const PRIOR_ECHO_GAIN: f64 = 0.01;
 
 /// How fast the echo gain follows the filter (per 10 ms frame spoken: a
 /// time constant of one second of our speech).
@@ -163,7 +164,7 @@ pub struct EchoStats {
     pub residual_dbfs: f32,
     /// The echo path's delay as the canceller estimated it, ms.
     pub delay_ms: i32,
-    /// Time silenced as residual echo.
+    /// Time with sound silenced as residual echo.
     pub silenced_ms: u64,
 }
 
@@ -319,8 +320,11 @@ impl EchoCanceller {
         let residual = (echo > ECHO_FLOOR && left < echo * RESIDUAL_GATE)
             || (expected > ECHO_FLOOR && left < expected * EXPECTED_GATE);
         if residual {
+            // Only frames that had sound count as silenced.
+            if left > QUIET_RMS as f64 * QUIET_RMS as f64 {
+                self.silenced_frames += 1;
+            }
             self.frame_out.fill(0.0);
-            self.silenced_frames += 1;
         }
         self.active_frames += 1;
         if speaking {

@@ -84,8 +84,15 @@ struct Speculation {
     task: JoinHandle<Result<Transcript, AsrError>>,
 }
 
-/// Below this RMS a block counts as quiet (about -50 dBFS).
+/// Below this RMS a block counts as quiet (about -50 dBFS), or below
+/// twice the line's noise level on a noisier line.
 const QUIET_RMS: f32 = 0.003;
+
+/// The noise level follows quieter blocks outside speech with this
+/// weight, and louder ones only slowly (the first moments of an utterance
+/// come before the VAD confirms it and must not lift it to speech level).
+const NOISE_FALL: f32 = 0.2;
+const NOISE_RISE: f32 = 0.01;
 
 /// Quiet kept at the end of an utterance's audio for decoding. Speculative
 /// and final decodes trim to the same tail, so they decode the same
@@ -103,6 +110,8 @@ pub struct StreamingRecognizer {
     speculation: Option<Speculation>,
     /// Milliseconds of quiet audio in a row.
     quiet_ms: u64,
+    /// The line's noise level (RMS), from blocks outside speech.
+    noise_floor: f32,
     endpointer: Endpointer,
     pool: AsrPool,
     packs: DialectPacks,
@@ -126,6 +135,7 @@ impl StreamingRecognizer {
         StreamingRecognizer {
             speculation: None,
             quiet_ms: 0,
+            noise_floor: 0.0,
             endpointer,
             pool,
             packs,
@@ -165,6 +175,11 @@ impl StreamingRecognizer {
         self.endpointer.in_speech()
     }
 
+    /// True while the speaker is talking or may have started to.
+    pub fn hearing_voice(&self) -> bool {
+        self.endpointer.hearing_voice()
+    }
+
     pub fn now_ms(&self) -> u64 {
         self.endpointer.now_ms()
     }
@@ -196,7 +211,15 @@ impl StreamingRecognizer {
             return;
         }
         let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt();
-        if rms < QUIET_RMS {
+        if !self.endpointer.in_speech() {
+            let rate = if rms < self.noise_floor {
+                NOISE_FALL
+            } else {
+                NOISE_RISE
+            };
+            self.noise_floor += rate * (rms - self.noise_floor);
+        }
+        if rms < QUIET_RMS.max(2.0 * self.noise_floor) {
             self.quiet_ms += samples.len() as u64 * 1000 / 16_000;
         } else {
             self.quiet_ms = 0;

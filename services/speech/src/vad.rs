@@ -149,6 +149,11 @@ impl Endpointer {
         self.speaking
     }
 
+    /// Speech confirmed, or the onset detector hearing a possible start.
+    pub fn hearing_voice(&self) -> bool {
+        self.speaking || self.onset_active
+    }
+
     /// Stream time (ms) of everything fed so far.
     pub fn now_ms(&self) -> u64 {
         ms(self.fed)

@@ -162,6 +162,11 @@ impl Ear {
         self.recognizer.in_speech()
     }
 
+    /// The speaker is talking or may have started to (onset detector).
+    pub fn hearing_voice(&self) -> bool {
+        self.recognizer.hearing_voice()
+    }
+
     /// End of the call: the open utterance, if any.
     pub async fn finish(&mut self) -> Vec<RecognitionEvent> {
         self.recognizer.finish().await.unwrap_or_default()

@@ -5,7 +5,7 @@
 //! * Greeting: the robot first listens briefly. A carrier announcement or
 //!   voicemail greeting ("您拨打的电话已关机", "请在嘀声后留言") ends the
 //!   call with its disposition instead of talking to a recording.
-//! * Barge-in: the first ~100 ms of possible debtor speech during robot
+//! * Barge-in: the first moments of possible debtor speech during robot
 //!   speech pause playback (an onset, [`RobotCallConfig::barge_in_onset_ms`]);
 //!   if the VAD does not confirm it as speech (a click, a cough) the line
 //!   goes on where it paused. Confirmed speech stops the line; if the
@@ -63,7 +63,7 @@ impl Default for RobotCallConfig {
             silence_timeout_ms: 6000,
             max_call_ms: 300_000,
             barge_in: true,
-            barge_in_onset_ms: 64,
+            barge_in_onset_ms: 32,
             cancel_echo: true,
             speculate_after_ms: 120,
         }
@@ -146,9 +146,9 @@ struct Cut {
     confirmed: bool,
 }
 
-/// A pause or stop is confirmed speech's only if the VAD confirms it
-/// within this long; otherwise the line goes on.
-const ONSET_CONFIRM_MS: u64 = 300;
+/// A pause is kept at least this long for the VAD to confirm speech; the
+/// line goes on once it has not, and nothing sounds like a voice.
+const ONSET_CONFIRM_MS: u64 = 600;
 
 impl<'e> RobotCall<'e> {
     /// Runs the call until it ends. `line` carries the SIP side (None for
@@ -231,7 +231,7 @@ impl<'e> RobotCall<'e> {
                     }
                     None => Next::PeerGone("signalling closed".into()),
                 },
-                _ = ticker.tick() => st.on_tick(ear.in_speech()),
+                _ = ticker.tick() => st.on_tick(ear.in_speech(), ear.hearing_voice()),
             };
             match next {
                 Next::Continue => {}
@@ -514,14 +514,15 @@ impl<'a, 'e> State<'a, 'e> {
         self.say(&line, false);
     }
 
-    fn on_tick(&mut self, ear_in_speech: bool) -> Next {
+    fn on_tick(&mut self, ear_in_speech: bool, ear_hearing_voice: bool) -> Next {
         let now = self.media.now_ms();
         if now >= self.config.max_call_ms {
             return Next::PeerGone("maximum call length".into());
         }
         if let Some(o) = &self.onset {
-            if now.saturating_sub(o.paused_at_ms) >= ONSET_CONFIRM_MS && !ear_in_speech {
-                // Not speech after all: the line goes on where it paused.
+            if now.saturating_sub(o.paused_at_ms) >= ONSET_CONFIRM_MS && !ear_hearing_voice {
+                // Not speech after all (and the debtor is quiet again):
+                // the line goes on where it paused.
                 self.onset = None;
                 self.cut = None;
                 self.media.resume_playback();

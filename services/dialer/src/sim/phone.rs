@@ -70,9 +70,14 @@ pub struct Simulator {
 }
 
 const LOUD: f32 = 0.02;
-/// The robot counts as fallen silent after this long without a loud frame
+/// Any of the robot's voice, however quiet (it sends digital silence
+/// between sentences and when stopped).
+const SOUND: f32 = 0.001;
+/// The robot counts as fallen silent after this long without a sound
 /// (longer than its pauses between clauses and sentences).
 const SILENT_AFTER_MS: u64 = 300;
+/// Faster than anything could react to the persona's voice.
+const REACTION_FLOOR_MS: u64 = 60;
 const REACTION_MS: u64 = 250;
 const MAX_CALL: Duration = Duration::from_secs(180);
 
@@ -283,6 +288,7 @@ async fn play_persona(
     let mut awaiting_packet: Option<u64> = None;
     let mut awaiting_sound: Option<u64> = None;
     let mut robot_loud_at: u64 = 0;
+    let mut robot_sound_at: u64 = 0;
     // A line said over the robot: when its first frame went out, and
     // whether the robot was talking then.
     let mut barge_said: Option<u64> = None;
@@ -317,10 +323,16 @@ async fn play_persona(
                         }
                         robot_loud_at = at_ms;
                     }
+                    if rms(&samples) > SOUND {
+                        robot_sound_at = at_ms;
+                    }
                     if let Some(from) = barge_said {
-                        if at_ms >= robot_loud_at + SILENT_AFTER_MS {
-                            if robot_loud_at >= from {
-                                record.barge_in_stop_ms.push(robot_loud_at + 20 - from);
+                        if at_ms >= robot_sound_at + SILENT_AFTER_MS {
+                            // Quiet within 60 ms is the robot's own pause
+                            // between sentences, not a reaction to us: no
+                            // detector hears speech that fast.
+                            if robot_sound_at >= from + REACTION_FLOOR_MS {
+                                record.barge_in_stop_ms.push(robot_sound_at + 20 - from);
                             }
                             barge_said = None;
                         }
@@ -380,9 +392,10 @@ async fn play_persona(
                     }
                 }
                 Some(MediaEvent::PlaybackStarted { at_ms, .. }) => {
-                    // The robot was heard within the last frames: this
-                    // line starts over it.
-                    if std::mem::take(&mut barging) && at_ms < robot_loud_at + SILENT_AFTER_MS {
+                    // The robot's voice was on the line a moment ago
+                    // (not between its sentences): this line starts over
+                    // it.
+                    if std::mem::take(&mut barging) && at_ms < robot_sound_at + 60 {
                         barge_said = Some(at_ms);
                     }
                 }

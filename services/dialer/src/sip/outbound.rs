@@ -53,6 +53,25 @@ pub struct TrunkConfig {
     pub codec: String,
 }
 
+impl TrunkConfig {
+    /// A trunk through `proxy` (host:port) presenting `caller_id`, with a
+    /// configuration file's defaults for everything else.
+    pub fn new(name: &str, proxy: &str, caller_id: &str) -> TrunkConfig {
+        TrunkConfig {
+            name: name.to_string(),
+            proxy: proxy.to_string(),
+            domain: None,
+            username: None,
+            password: None,
+            caller_id: caller_id.to_string(),
+            max_concurrent: default_concurrent(),
+            calls_per_second: default_cps(),
+            ring_timeout_secs: default_ring(),
+            codec: default_codec(),
+        }
+    }
+}
+
 fn default_concurrent() -> usize {
     10
 }
