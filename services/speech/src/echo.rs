@@ -16,17 +16,23 @@
 //! What the filter leaves of the echo is still speech to a VAD, however
 //! quiet. So a 10 ms frame is silenced (a G.168-style non-linear
 //! processor) when what came out is either far below the echo the filter
-//! took from it, or no louder than the echo this line is expected to
-//! return for what we said up to one echo delay ago (the line's echo gain
-//! and delay, learnt from the filter; for our first second of speech, a
-//! cautious -20 dB for anything said in the last half second): residual
-//! echo is silenced, also while the filter converges or after the echo
-//! path shifts, and a debtor louder than the echo passes from the first
-//! frame, and as soon as the echo of our last words has passed. No high-pass filter, noise suppression or gain
+//! took from it, or no louder than the echo this line returns for the
+//! loudest thing we said in the last half second. The line's return is
+//! the loudest echo the filter found over the loudest we said, each over
+//! the last half second (so neither the echo's delay nor the shape of
+//! our words matters), taken as the lower quartile of those ratios over
+//! our last two seconds of speech (so a debtor talking over us, which
+//! the filter partly takes for echo, does not raise it), and a cautious
+//! -10 dB until the filter has converged and a second of it is known.
+//! When the filter adds more than it removes (it has diverged: the echo
+//! path shifted, as when a jitter buffer grows on a loaded machine) the
+//! line itself is used until it re-converges, and the gate still holds.
+//! Residual echo is silenced, and a debtor louder than the echo passes
+//! from the first frame. No high-pass filter, noise suppression or gain
 //! control either, so when no echo is possible the recognizer hears the
-//! line itself. While nothing has been said for
-//! a while there is nothing to cancel and the audio passes untouched,
-//! which keeps the cost to the moments the robot speaks.
+//! line itself. While nothing has been said for a while there is nothing
+//! to cancel and the audio passes untouched, which keeps the cost to the
+//! moments the robot speaks.
 
 use aec3::api::config::EchoCanceller3Config;
 use aec3::api::control::EchoControl;
@@ -62,24 +68,27 @@ const EXPECTED_GATE: f64 = 2.0;
 /// Echo estimates below this energy (about -70 dBFS) silence nothing.
 const ECHO_FLOOR: f64 = 1e-7;
 
-/// The line's echo gain (energy) before anything is known: -20 dB, so a
-/// debtor within 17 dB of our own level passes from our first word.
-const PRIOR_ECHO_GAIN: f64 = 0.01;
+/// The line's echo return (energy ratio) before anything is known:
+/// -10 dB, louder than most lines return (so our first words' echo is
+/// silenced even while the filter has not converged), while a debtor
+/// within 7 dB of our own level still passes from our first word.
+const PRIOR_RETURN: f64 = 0.1;
 
-/// How fast the echo gain follows the filter (per 10 ms frame spoken: a
-/// time constant of one second of our speech).
-const ECHO_GAIN_RATE: f64 = 0.01;
+/// Frames of our speech before the filter's echo estimates say anything
+/// of the line (it converges over about half a second).
+const CONVERGING_FRAMES: u64 = 50;
 
-/// Echo comes back within this many 10 ms frames of what caused it.
+/// Returns known before the line's own is trusted over the prior.
+const LEARNING_FRAMES: usize = 100;
+
+/// The line's return is the lower quartile of the returns seen over
+/// this many frames of our speech: a debtor talking over us for up to
+/// 1.5 s of it does not raise it.
+const RETURN_HOLD_FRAMES: usize = 200;
+
+/// Echo comes back within this many 10 ms frames of what caused it (the
+/// echo path and both jitter buffers, however they have grown).
 const ECHO_WINDOW_FRAMES: usize = 50;
-
-/// Frames of our speech before the filter's gain and delay are trusted.
-const LEARNING_FRAMES: u64 = 100;
-
-/// Once the delay is known, the echo expected now is of anything we said
-/// from now back to one delay and this many frames ago (a path that got
-/// shorter or up to 100 ms longer, as jitter buffers do).
-const DELAY_SLACK_FRAMES: usize = 10;
 
 /// AEC3 on one mono 16 kHz stream, with its audio buffers.
 struct Aec {
@@ -202,12 +211,14 @@ pub struct EchoCanceller {
     active: bool,
     active_frames: u64,
     silenced_frames: u64,
-    /// Energies of what we sent in the last `ECHO_WINDOW_FRAMES` frames.
+    /// Energies of what we sent and of the echo the filter took away in
+    /// the last `ECHO_WINDOW_FRAMES` frames.
     sent_energies: std::collections::VecDeque<f64>,
-    /// What the line returns of what we send (energy ratio).
-    echo_gain: f64,
+    echo_energies: std::collections::VecDeque<f64>,
     /// Frames we spoke in while the canceller ran.
     spoken_frames: u64,
+    /// The line's return (energy ratio) in the last frames we spoke in.
+    returns: std::collections::VecDeque<f64>,
     /// Levels of frames where we were speaking, before and after.
     returned: LevelHistogram,
     residual: LevelHistogram,
@@ -223,6 +234,14 @@ fn dbfs(mean_energy: f64) -> f32 {
     } else {
         (10.0 * mean_energy.log10()) as f32
     }
+}
+
+/// Adds a frame's energy to a window of the last `ECHO_WINDOW_FRAMES`;
+/// returns the window's largest.
+fn push_window(window: &mut std::collections::VecDeque<f64>, energy: f64) -> f64 {
+    window.push_front(energy);
+    window.truncate(ECHO_WINDOW_FRAMES);
+    window.iter().copied().fold(0.0, f64::max)
 }
 
 impl Default for EchoCanceller {
@@ -243,8 +262,9 @@ impl EchoCanceller {
             active_frames: 0,
             silenced_frames: 0,
             sent_energies: std::collections::VecDeque::with_capacity(ECHO_WINDOW_FRAMES + 1),
-            echo_gain: PRIOR_ECHO_GAIN,
+            echo_energies: std::collections::VecDeque::with_capacity(ECHO_WINDOW_FRAMES + 1),
             spoken_frames: 0,
+            returns: std::collections::VecDeque::with_capacity(RETURN_HOLD_FRAMES + 1),
             returned: LevelHistogram([0; 101]),
             residual: LevelHistogram([0; 101]),
         }
@@ -291,32 +311,29 @@ impl EchoCanceller {
             return;
         }
         let echo = self.aec.frame(sent, heard, &mut self.frame_out);
-        self.sent_energies.push_front(energy(sent));
-        self.sent_energies.truncate(ECHO_WINDOW_FRAMES);
-        let learnt = self.spoken_frames >= LEARNING_FRAMES;
-        // What we said that can be coming back now (frames ago).
-        let delay = (self.aec.aec.metrics().delay_ms.max(0) as usize / 10).min(ECHO_WINDOW_FRAMES);
-        let window = match learnt {
-            false => 0..ECHO_WINDOW_FRAMES,
-            true => 0..delay + DELAY_SLACK_FRAMES + 1,
-        };
-        let causing = self
-            .sent_energies
-            .range(
-                window.start.min(self.sent_energies.len())
-                    ..window.end.min(self.sent_energies.len()),
-            )
-            .copied()
-            .fold(0.0, f64::max);
+        // The loudest we said that can be coming back now, and the
+        // loudest echo the filter found over the same stretch: their
+        // ratio is the line's return whatever the echo's delay and the
+        // shape of our words, and a debtor talking over us is not echo
+        // to the filter.
+        let causing = push_window(&mut self.sent_energies, energy(sent));
+        let returned = push_window(&mut self.echo_energies, echo);
         if speaking {
             self.spoken_frames += 1;
-            if causing > ECHO_FLOOR {
-                let gain = (echo / causing).min(1.0);
-                self.echo_gain += ECHO_GAIN_RATE * (gain - self.echo_gain);
-            }
         }
-        let expected = causing * self.echo_gain;
-        let left = energy(&self.frame_out);
+        if speaking && causing > ECHO_FLOOR && self.spoken_frames > CONVERGING_FRAMES {
+            self.returns.push_front((returned / causing).min(1.0));
+            self.returns.truncate(RETURN_HOLD_FRAMES);
+        }
+        let expected = causing * self.line_return();
+        let mut left = energy(&self.frame_out);
+        if left > energy(heard) {
+            // The filter added more than it took away: it has diverged
+            // (the echo path moved) and the line itself is the better
+            // estimate of the debtor until it has re-converged.
+            self.frame_out.copy_from_slice(heard);
+            left = energy(heard);
+        }
         let residual = (echo > ECHO_FLOOR && left < echo * RESIDUAL_GATE)
             || (expected > ECHO_FLOOR && left < expected * EXPECTED_GATE);
         if residual {
@@ -332,6 +349,17 @@ impl EchoCanceller {
             self.residual.add(&self.frame_out);
         }
         out.extend_from_slice(&self.frame_out);
+    }
+
+    /// What the line returns of what we send (energy ratio): the lower
+    /// quartile of its last returns, or the prior while too few are known.
+    fn line_return(&self) -> f64 {
+        if self.returns.len() < LEARNING_FRAMES {
+            return PRIOR_RETURN;
+        }
+        let mut r: Vec<f64> = self.returns.iter().copied().collect();
+        let q = r.len() / 4;
+        *r.select_nth_unstable_by(q, f64::total_cmp).1
     }
 
     pub fn stats(&self) -> EchoStats {
@@ -431,24 +459,60 @@ mod tests {
     }
 
     #[test]
-    fn on_a_line_without_echo_the_far_end_comes_through_over_us_at_once() {
+    fn echo_stays_silenced_when_the_echo_path_suddenly_grows() {
         let rate = ECHO_RATE as usize;
-        let ours = voice(4.0, 0.0);
-        let theirs = voice(1.0, 2.0);
+        let ours = voice(8.0, 0.0);
+        // 120 ms for the first four seconds, then 320 ms (a jitter
+        // buffer that grew), 12 dB down throughout; nobody talks.
         let mut heard = vec![0.0f32; ours.len()];
-        let talk_at = rate;
-        for (i, s) in theirs.iter().enumerate() {
-            heard[talk_at + i] = *s;
+        for (i, h) in heard.iter_mut().enumerate() {
+            let delay = if i < rate * 4 { rate * 120 } else { rate * 320 } / 1000;
+            if i >= delay {
+                *h = 0.25 * ours[i - delay];
+            }
         }
         let mut ec = EchoCanceller::new();
         let out = run(&mut ec, &ours, &heard);
-        let first = talk_at..talk_at + rate / 10;
-        let level = 20.0 * (rms(&out[first]) / rms(&theirs[..rate / 10])).log10();
+        // Every 10 ms frame after the first second that still has sound
+        // is echo a VAD could take for the debtor.
+        let leaked = out[rate..]
+            .chunks(FRAME)
+            .filter(|f| rms(f) > QUIET_RMS)
+            .count();
+        let frames = (out.len() - rate) / FRAME;
         assert!(
-            level > -3.0,
-            "the first 100 ms came through at {level:.1} dB"
+            leaked * 100 <= frames,
+            "{leaked} of {frames} frames of echo came through"
         );
-        let all = 20.0 * (rms(&out[talk_at..talk_at + rate]) / rms(&theirs)).log10();
+    }
+
+    #[test]
+    fn on_a_line_without_echo_the_far_end_comes_through_over_us_at_once() {
+        let rate = ECHO_RATE as usize;
+        let ours = voice(6.0, 0.0);
+        let theirs = voice(1.0, 2.0);
+        // The far end talks over our first second (while the line's
+        // return is not known yet) and again once it is.
+        let (early, late) = (rate / 2, rate * 4);
+        let mut heard = vec![0.0f32; ours.len()];
+        for at in [early, late] {
+            for (i, s) in theirs.iter().enumerate() {
+                heard[at + i] = *s;
+            }
+        }
+        let mut ec = EchoCanceller::new();
+        let out = run(&mut ec, &ours, &heard);
+        for at in [early, late] {
+            let first = at..at + rate / 10;
+            let level = 20.0 * (rms(&out[first]) / rms(&theirs[..rate / 10])).log10();
+            assert!(
+                level > -3.0,
+                "the first 100 ms at {at} came through at {level:.1} dB"
+            );
+        }
+        // Once the line is known to return nothing, all of it, however
+        // quiet between syllables.
+        let all = 20.0 * (rms(&out[late..late + rate]) / rms(&theirs)).log10();
         assert!(all.abs() < 1.0, "came through at {all:.1} dB");
     }
 

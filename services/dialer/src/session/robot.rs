@@ -150,6 +150,10 @@ struct Cut {
 /// line goes on once it has not, and nothing sounds like a voice.
 const ONSET_CONFIRM_MS: u64 = 600;
 
+/// Sounds that keep the onset detector busy without ever becoming speech
+/// (a television, a bad line) hold the robot's voice no longer than this.
+const MAX_PAUSE_MS: u64 = 3_000;
+
 impl<'e> RobotCall<'e> {
     /// Runs the call until it ends. `line` carries the SIP side (None for
     /// local audio); the caller hangs up when this returns.
@@ -520,7 +524,9 @@ impl<'a, 'e> State<'a, 'e> {
             return Next::PeerGone("maximum call length".into());
         }
         if let Some(o) = &self.onset {
-            if now.saturating_sub(o.paused_at_ms) >= ONSET_CONFIRM_MS && !ear_hearing_voice {
+            let paused_for = now.saturating_sub(o.paused_at_ms);
+            if (paused_for >= ONSET_CONFIRM_MS && !ear_hearing_voice) || paused_for >= MAX_PAUSE_MS
+            {
                 // Not speech after all (and the debtor is quiet again):
                 // the line goes on where it paused.
                 self.onset = None;
