@@ -11,10 +11,7 @@ use huikuan_dialer::media::{MediaEvent, RtpSocket};
 use huikuan_dialer::sdp::AudioSession;
 use huikuan_dialer::session::{RobotCall, RobotCallConfig};
 use huikuan_dialogue::conversation::Engine;
-
-fn rms(x: &[f32]) -> f32 {
-    (x.iter().map(|s| s * s).sum::<f32>() / x.len().max(1) as f32).sqrt()
-}
+use huikuan_speech::audio::rms;
 
 /// A sound from the debtor's side too short to be speech (the first
 /// 200 ms of a word, as a cough or a word broken off would be) pauses the

@@ -48,6 +48,7 @@ const FRAME: usize = (ECHO_RATE / 100) as usize;
 
 /// Below this RMS a frame counts as quiet (about -50 dBFS).
 const QUIET_RMS: f32 = 0.003;
+const QUIET_ENERGY: f64 = QUIET_RMS as f64 * QUIET_RMS as f64;
 
 /// Echo arrives within this long of what caused it (round trip, both
 /// jitter buffers and the echo path); after this much quiet on our side
@@ -333,10 +334,10 @@ impl EchoCanceller {
         let returned = push_window(&mut self.echo_energies, echo);
         if speaking {
             self.spoken_frames += 1;
-        }
-        if speaking && causing > ECHO_FLOOR && self.spoken_frames > CONVERGING_FRAMES {
-            self.returns.push_front((returned / causing).min(1.0));
-            self.returns.truncate(RETURN_HOLD_FRAMES);
+            if causing > ECHO_FLOOR && self.spoken_frames > CONVERGING_FRAMES {
+                self.returns.push_front((returned / causing).min(1.0));
+                self.returns.truncate(RETURN_HOLD_FRAMES);
+            }
         }
         let expected = causing * self.line_return();
         let mut left = energy(&self.frame_out);
@@ -353,14 +354,14 @@ impl EchoCanceller {
             || (expected > ECHO_FLOOR && left < expected * EXPECTED_GATE);
         // Once the debtor is heard, their quieter sounds within a word
         // pass too (the gate holds open), so words are not chopped.
-        if !echo_like && left > QUIET_RMS as f64 * QUIET_RMS as f64 {
+        if !echo_like && left > QUIET_ENERGY {
             self.open_frames = HOLD_OPEN_FRAMES;
         }
         let residual = echo_like && self.open_frames == 0;
         self.open_frames = self.open_frames.saturating_sub(1);
         if residual {
             // Only frames that had sound count as silenced.
-            if left > QUIET_RMS as f64 * QUIET_RMS as f64 {
+            if left > QUIET_ENERGY {
                 self.silenced_frames += 1;
             }
             self.frame_out.fill(0.0);

@@ -210,7 +210,7 @@ impl StreamingRecognizer {
         if samples.is_empty() {
             return;
         }
-        let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt();
+        let rms = crate::audio::rms(samples);
         if !self.endpointer.in_speech() {
             let rate = if rms < self.noise_floor {
                 NOISE_FALL

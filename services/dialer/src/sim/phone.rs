@@ -13,6 +13,7 @@ use super::persona::{Answer, Listen, Persona, PersonaSet};
 use crate::media::{MediaEvent, RtpSocket};
 use crate::session::{Ear, EarOptions, Voice};
 use crate::sip::{CallEvent, IncomingCall, SipAgent, SipError};
+use huikuan_speech::audio::rms;
 use huikuan_speech::service::SpeechEngines;
 use huikuan_speech::stream::RecognitionEvent;
 use rsipstack::sip::StatusCode;
@@ -96,10 +97,6 @@ fn asks_to_repeat(heard: &str) -> bool {
     ]
     .iter()
     .any(|p| heard.contains(p))
-}
-
-fn rms(samples: &[f32]) -> f32 {
-    (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt()
 }
 
 impl Simulator {
@@ -314,7 +311,8 @@ async fn play_persona(
         tokio::select! {
             e = audio.recv() => match e {
                 Some(MediaEvent::Audio { at_ms, samples, sent }) => {
-                    if rms(&samples) > LOUD {
+                    let level = rms(&samples);
+                    if level > LOUD {
                         if let Some(end) = awaiting_sound.take() {
                             // Only a reply if the robot was quiet when we finished.
                             if end >= robot_loud_at + 300 {
@@ -323,7 +321,7 @@ async fn play_persona(
                         }
                         robot_loud_at = at_ms;
                     }
-                    if rms(&samples) > SOUND {
+                    if level > SOUND {
                         robot_sound_at = at_ms;
                     }
                     if let Some(from) = barge_said {

@@ -31,6 +31,11 @@ pub fn frames(samples: &[f32], rate: u32) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// Root mean square of `samples` (0 for none).
+pub fn rms(samples: &[f32]) -> f32 {
+    (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt()
+}
+
 /// Below this RMS (about -45 dBFS) a 10 ms window holds no speech.
 const QUIET_RMS: f32 = 0.0056;
 
@@ -39,8 +44,7 @@ const QUIET_RMS: f32 = 0.0056;
 /// when nothing is louder than quiet.
 pub fn trim_quiet(samples: &[f32], rate: u32, keep_ms: u32) -> &[f32] {
     let window = (rate / 100).max(1) as usize;
-    let loud =
-        |w: &[f32]| (w.iter().map(|x| x * x).sum::<f32>() / w.len() as f32).sqrt() >= QUIET_RMS;
+    let loud = |w: &[f32]| rms(w) >= QUIET_RMS;
     let windows: Vec<&[f32]> = samples.chunks(window).collect();
     let (Some(first), Some(last)) = (
         windows.iter().position(|w| loud(w)),
