@@ -7,7 +7,7 @@ mod common;
 
 use common::{account, engines, init_tracing, today};
 use huikuan_core::Dialect;
-use huikuan_dialer::media::{MediaEvent, RtpSocket};
+use huikuan_dialer::media::{LineSimulation, MediaEvent, RtpSocket};
 use huikuan_dialer::sdp::AudioSession;
 use huikuan_dialer::session::{RobotCall, RobotCallConfig};
 use huikuan_dialogue::conversation::Engine;
@@ -27,6 +27,11 @@ async fn a_sound_too_short_for_speech_only_pauses_the_robot() {
     let (robot_media, robot_events) =
         robot_sock.start(AudioSession::pcmu(phone_sock.local_addr().unwrap()));
     let (phone, mut phone_events) = phone_sock.start(AudioSession::pcmu(robot_media.local_addr()));
+    // A real line carries some noise even when nobody talks.
+    phone.simulate_line(LineSimulation {
+        noise_dbfs: Some(-60.0),
+        ..Default::default()
+    });
     let phone_line = phone.clone();
     let word = engines
         .tts

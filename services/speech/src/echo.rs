@@ -22,8 +22,12 @@
 //! the last half second (so neither the echo's delay nor the shape of
 //! our words matters), taken as the lower quartile of those ratios over
 //! our last two seconds of speech (so a debtor talking over us, which
-//! the filter partly takes for echo, does not raise it), and a cautious
-//! -10 dB until the filter has converged and a second of it is known.
+//! the filter partly takes for echo, does not raise it). Until the
+//! filter has converged and a second of it is known, it is a cautious
+//! -10 dB, or less where less than that came back of anything we said:
+//! everything heard over two echo windows, over the loudest we said in
+//! the first of them, is at least the return, so on a line that returns
+//! nothing a debtor is heard over our first words whatever their level.
 //! When the filter adds more than it removes (it has diverged: the echo
 //! path shifted, as when a jitter buffer grows on a loaded machine) the
 //! line itself is used until it re-converges, and the gate still holds.
@@ -82,6 +86,25 @@ const PRIOR_RETURN: f64 = 0.1;
 /// Frames of our speech before the filter's echo estimates say anything
 /// of the line (it converges over about half a second).
 const CONVERGING_FRAMES: u64 = 50;
+
+/// What came back bounds the line's return with this margin (energy
+/// ratio, 3 dB: an echo path's spread lowers its loudest frame a little).
+const RETURN_BOUND_MARGIN: f64 = 2.0;
+
+/// The line's bound is the lower decile of this many frames' bounds.
+const BOUND_HOLD_FRAMES: usize = 500;
+
+/// Frames' bounds known before their decile bounds unfiltered frames.
+const BOUND_TRUSTED_FRAMES: usize = 100;
+
+/// A frame the filter took less than half of (3 dB) is judged as the
+/// line itself: a filter that has drifted off the echo path removes
+/// little of it while its estimate of the line's return is still low.
+const UNFILTERED_SHARE: f64 = 0.5;
+
+/// What we said counts towards the bound from this energy on (about
+/// -40 dBFS): quieter, and the line's noise would make it meaningless.
+const BOUND_MIN_SENT: f64 = 1e-4;
 
 /// Returns known before the line's own is trusted over the prior.
 const LEARNING_FRAMES: usize = 100;
@@ -229,6 +252,22 @@ pub struct EchoCanceller {
     open_frames: u32,
     /// The line's return (energy ratio) in the last frames we spoke in.
     returns: std::collections::VecDeque<f64>,
+    /// Their lower quartile, once enough are known.
+    learnt_return: Option<f64>,
+    /// Energies of what came back in the last two echo windows.
+    heard_energies: std::collections::VecDeque<f64>,
+    /// Everything that came back over two echo windows (echo, debtor and
+    /// noise alike) over the loudest we said in the first of them, whose
+    /// echo must be among it: each is at least the line's return (energy
+    /// ratios, the newest first).
+    bounds: std::collections::VecDeque<f64>,
+    /// Their lower decile: an upper bound on the line's return that
+    /// neither a debtor talking over us now and then raises nor a short
+    /// stretch the line did not deliver (lost packets) lowers; `None`
+    /// until we have spoken an echo window before.
+    return_bound: Option<f64>,
+    /// Scratch space for quantiles.
+    sorted: Vec<f64>,
     /// Levels of frames where we were speaking, before and after.
     returned: LevelHistogram,
     residual: LevelHistogram,
@@ -246,12 +285,31 @@ fn dbfs(mean_energy: f64) -> f32 {
     }
 }
 
-/// Adds a frame's energy to a window of the last `ECHO_WINDOW_FRAMES`;
-/// returns the window's largest.
-fn push_window(window: &mut std::collections::VecDeque<f64>, energy: f64) -> f64 {
-    window.push_front(energy);
-    window.truncate(ECHO_WINDOW_FRAMES);
-    window.iter().copied().fold(0.0, f64::max)
+/// The lower 1/`fraction` quantile of `values` (not empty), using
+/// `scratch` for the selection.
+fn quantile(
+    values: &std::collections::VecDeque<f64>,
+    fraction: usize,
+    scratch: &mut Vec<f64>,
+) -> f64 {
+    scratch.clear();
+    scratch.extend(values.iter().copied());
+    let q = scratch.len() / fraction;
+    *scratch.select_nth_unstable_by(q, f64::total_cmp).1
+}
+
+/// Adds a frame's energy to the newest of a history of `frames`.
+fn push_energy(history: &mut std::collections::VecDeque<f64>, energy: f64, frames: usize) {
+    history.push_front(energy);
+    history.truncate(frames);
+}
+
+/// The largest energy of frames `range` back (0: the newest).
+fn loudest(history: &std::collections::VecDeque<f64>, range: std::ops::Range<usize>) -> f64 {
+    history
+        .range(range.start.min(history.len())..range.end.min(history.len()))
+        .copied()
+        .fold(0.0, f64::max)
 }
 
 impl Default for EchoCanceller {
@@ -272,11 +330,16 @@ impl EchoCanceller {
             active: false,
             active_frames: 0,
             silenced_frames: 0,
-            sent_energies: std::collections::VecDeque::with_capacity(ECHO_WINDOW_FRAMES + 1),
+            sent_energies: std::collections::VecDeque::with_capacity(2 * ECHO_WINDOW_FRAMES + 1),
             echo_energies: std::collections::VecDeque::with_capacity(ECHO_WINDOW_FRAMES + 1),
             spoken_frames: 0,
             open_frames: 0,
             returns: std::collections::VecDeque::with_capacity(RETURN_HOLD_FRAMES + 1),
+            heard_energies: std::collections::VecDeque::with_capacity(2 * ECHO_WINDOW_FRAMES + 1),
+            bounds: std::collections::VecDeque::with_capacity(BOUND_HOLD_FRAMES + 1),
+            return_bound: None,
+            learnt_return: None,
+            sorted: Vec::with_capacity(BOUND_HOLD_FRAMES.max(RETURN_HOLD_FRAMES)),
             returned: LevelHistogram([0; 101]),
             residual: LevelHistogram([0; 101]),
         }
@@ -330,16 +393,30 @@ impl EchoCanceller {
         // ratio is the line's return whatever the echo's delay and the
         // shape of our words, and a debtor talking over us is not echo
         // to the filter.
-        let causing = push_window(&mut self.sent_energies, energy(sent));
-        let returned = push_window(&mut self.echo_energies, echo);
+        let w = ECHO_WINDOW_FRAMES;
+        push_energy(&mut self.sent_energies, energy(sent), 2 * w);
+        push_energy(&mut self.echo_energies, echo, w);
+        push_energy(&mut self.heard_energies, energy(heard), 2 * w);
+        let causing = loudest(&self.sent_energies, 0..w);
+        let returned = loudest(&self.echo_energies, 0..w);
         if speaking {
             self.spoken_frames += 1;
             if causing > ECHO_FLOOR && self.spoken_frames > CONVERGING_FRAMES {
                 self.returns.push_front((returned / causing).min(1.0));
                 self.returns.truncate(RETURN_HOLD_FRAMES);
+                if self.returns.len() >= LEARNING_FRAMES {
+                    self.learnt_return = Some(quantile(&self.returns, 4, &mut self.sorted));
+                }
             }
         }
-        let expected = causing * self.line_return();
+        let said_before = loudest(&self.sent_energies, w..2 * w);
+        if said_before > BOUND_MIN_SENT {
+            let bound = loudest(&self.heard_energies, 0..2 * w) / said_before;
+            self.bounds.push_front(bound);
+            self.bounds.truncate(BOUND_HOLD_FRAMES);
+            self.return_bound = Some(quantile(&self.bounds, 10, &mut self.sorted));
+        }
+        let mut expected = causing * self.line_return();
         let mut left = energy(&self.frame_out);
         let input = energy(&self.frame_in);
         if left > input {
@@ -349,6 +426,11 @@ impl EchoCanceller {
             // the debtor until it has re-converged.
             self.frame_out.copy_from_slice(&self.frame_in);
             left = input;
+        }
+        if left > input * UNFILTERED_SHARE {
+            // The filter took next to nothing away, so what is left may
+            // hold all the echo the line returns: at most its bound.
+            expected = expected.max(causing * self.unfiltered_return());
         }
         let echo_like = (echo > ECHO_FLOOR && left < echo * RESIDUAL_GATE)
             || (expected > ECHO_FLOOR && left < expected * EXPECTED_GATE);
@@ -374,15 +456,28 @@ impl EchoCanceller {
         out.extend_from_slice(&self.frame_out);
     }
 
-    /// What the line returns of what we send (energy ratio): the lower
-    /// quartile of its last returns, or the prior while too few are known.
-    fn line_return(&self) -> f64 {
-        if self.returns.len() < LEARNING_FRAMES {
-            return PRIOR_RETURN;
+    /// What the line returns of what we send before any filtering: its
+    /// bound, or until a second of bounds is known (a debtor talking over
+    /// our first words would weigh too much in fewer) what it returns
+    /// through the filter.
+    fn unfiltered_return(&self) -> f64 {
+        match self.return_bound {
+            Some(b) if self.bounds.len() >= BOUND_TRUSTED_FRAMES => {
+                (b * RETURN_BOUND_MARGIN).min(1.0)
+            }
+            _ => self.line_return(),
         }
-        let mut r: Vec<f64> = self.returns.iter().copied().collect();
-        let q = r.len() / 4;
-        *r.select_nth_unstable_by(q, f64::total_cmp).1
+    }
+
+    /// What the line returns of what we send through the filter (energy
+    /// ratio): the lower quartile of its last returns, or while too few
+    /// are known the prior, unless less than that came back of anything
+    /// we said.
+    fn line_return(&self) -> f64 {
+        self.learnt_return.unwrap_or_else(|| {
+            self.return_bound
+                .map_or(PRIOR_RETURN, |b| PRIOR_RETURN.min(b * RETURN_BOUND_MARGIN))
+        })
     }
 
     pub fn stats(&self) -> EchoStats {
@@ -419,6 +514,17 @@ mod tests {
                     .map(|h| (2.0 * std::f32::consts::PI * f0 * h as f32 * t).sin() / h as f32)
                     .sum();
                 0.15 * env * (tone + 0.5 * noise())
+            })
+            .collect()
+    }
+
+    /// A quiet line's own noise, about -60 dBFS.
+    fn line_noise(n: usize) -> Vec<f32> {
+        let mut state = 777u32;
+        (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                ((state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0) * 0.0017
             })
             .collect()
     }
@@ -541,6 +647,53 @@ mod tests {
             let all = 20.0 * (rms(&out[at..at + rate]) / rms(&theirs)).log10();
             assert!(all.abs() < within, "at {at} came through at {all:.1} dB");
         }
+    }
+
+    #[test]
+    fn on_a_line_without_echo_a_quieter_far_end_is_not_taken_for_echo() {
+        let rate = ECHO_RATE as usize;
+        let ours = voice(4.0, 0.0);
+        // 8 dB below us, a second into our speech: the filter has not
+        // learnt the line yet, but nothing has come back of what we said.
+        let theirs: Vec<f32> = voice(0.3, 2.0).iter().map(|s| s * 0.4).collect();
+        let at = rate;
+        let mut heard = line_noise(ours.len());
+        for (h, t) in heard[at..].iter_mut().zip(&theirs) {
+            *h += t;
+        }
+        let mut ec = EchoCanceller::new();
+        let out = run(&mut ec, &ours, &heard);
+        let gated: Vec<usize> = theirs
+            .chunks(FRAME)
+            .zip(out[at..].chunks(FRAME))
+            .enumerate()
+            .filter(|(_, (t, o))| rms(t) > QUIET_RMS && rms(o) < rms(t) * 0.5)
+            .map(|(i, _)| i)
+            .collect();
+        assert!(gated.is_empty(), "frames taken for echo: {gated:?}");
+    }
+
+    #[test]
+    fn a_stretch_the_line_did_not_deliver_does_not_hide_its_echo() {
+        let rate = ECHO_RATE as usize;
+        let ours = voice(5.0, 0.0);
+        // 12 dB down, 120 ms late, over the line's noise; from 1.5 s to
+        // 2.7 s nothing arrives at all (lost packets).
+        let delay = rate * 120 / 1000;
+        let mut heard = line_noise(ours.len());
+        for i in delay..ours.len() {
+            heard[i] += 0.25 * ours[i - delay];
+        }
+        heard[rate * 3 / 2..rate * 27 / 10].fill(0.0);
+        let mut ec = EchoCanceller::new();
+        run(&mut ec, &ours, &heard);
+        // Unfiltered, the line is still expected to return its echo.
+        let echo_return = 0.25f64 * 0.25;
+        assert!(
+            ec.unfiltered_return() >= echo_return,
+            "{} < {echo_return}",
+            ec.unfiltered_return()
+        );
     }
 
     #[test]
