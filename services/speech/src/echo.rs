@@ -368,7 +368,8 @@ impl EchoCanceller {
     fn frame(&mut self, range: std::ops::Range<usize>, out: &mut Vec<f32>) {
         let sent = &self.sent[range.clone()];
         let heard = &self.heard[range];
-        let speaking = energy(sent).sqrt() as f32 >= QUIET_RMS;
+        let (sent_energy, heard_energy) = (energy(sent), energy(heard));
+        let speaking = sent_energy >= QUIET_ENERGY;
         if speaking {
             self.quiet_sent_ms = 0;
         } else {
@@ -377,7 +378,7 @@ impl EchoCanceller {
         let echo_possible = self.quiet_sent_ms < ECHO_TAIL_MS;
         // Start and stop only while the line is quiet, so the canceller's
         // few ms of latency never shift a word.
-        let line_quiet = (energy(heard).sqrt() as f32) < QUIET_RMS;
+        let line_quiet = heard_energy < QUIET_ENERGY;
         if echo_possible != self.active && (line_quiet || echo_possible) {
             self.active = echo_possible;
         }
@@ -394,9 +395,9 @@ impl EchoCanceller {
         // shape of our words, and a debtor talking over us is not echo
         // to the filter.
         let w = ECHO_WINDOW_FRAMES;
-        push_energy(&mut self.sent_energies, energy(sent), 2 * w);
+        push_energy(&mut self.sent_energies, sent_energy, 2 * w);
         push_energy(&mut self.echo_energies, echo, w);
-        push_energy(&mut self.heard_energies, energy(heard), 2 * w);
+        push_energy(&mut self.heard_energies, heard_energy, 2 * w);
         let causing = loudest(&self.sent_energies, 0..w);
         let returned = loudest(&self.echo_energies, 0..w);
         if speaking {
@@ -494,17 +495,13 @@ impl EchoCanceller {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audio::rms;
 
     /// A speech-like test signal: a few harmonics and some breath noise
     /// under a syllable-rate envelope, with a slowly moving pitch.
     fn voice(secs: f32, seed: f32) -> Vec<f32> {
         let n = (secs * ECHO_RATE as f32) as usize;
-        // A fixed-seed LCG: the same noise every run.
-        let mut state = 12345u32.wrapping_add((seed * 1000.0) as u32);
-        let mut noise = move || {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
-        };
+        let mut noise = lcg_noise(12345u32.wrapping_add((seed * 1000.0) as u32));
         (0..n)
             .map(|i| {
                 let t = i as f32 / ECHO_RATE as f32;
@@ -518,15 +515,19 @@ mod tests {
             .collect()
     }
 
+    /// White noise in -1..1 from a fixed-seed LCG: the same every run.
+    fn lcg_noise(seed: u32) -> impl FnMut() -> f32 {
+        let mut state = seed;
+        move || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+        }
+    }
+
     /// A quiet line's own noise, about -60 dBFS.
     fn line_noise(n: usize) -> Vec<f32> {
-        let mut state = 777u32;
-        (0..n)
-            .map(|_| {
-                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                ((state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0) * 0.0017
-            })
-            .collect()
+        let mut noise = lcg_noise(777);
+        (0..n).map(|_| noise() * 0.0017).collect()
     }
 
     fn run(ec: &mut EchoCanceller, sent: &[f32], heard: &[f32]) -> Vec<f32> {
@@ -535,10 +536,6 @@ mod tests {
             ec.process(s, h, &mut out);
         }
         out
-    }
-
-    fn rms(x: &[f32]) -> f32 {
-        energy(x).sqrt() as f32
     }
 
     #[test]
