@@ -125,6 +125,8 @@ pub fn asr(config: Config, args: AsrArgs) -> anyhow::Result<ExitCode> {
                         samples: &samples,
                         language: &pack.asr.language,
                         prompt: &prompt,
+                        threads: None,
+                        cancelled: None,
                     })
                     .with_context(|| file.display().to_string())
             });

@@ -24,9 +24,10 @@ pub struct SpeechConfig {
     /// model directory in `sherpa_model_dir`).
     pub recognizer: String,
     pub sherpa_model_dir: Option<PathBuf>,
-    /// Threads per decode.
+    /// Threads per decode when the recognizer is otherwise idle.
     pub threads: i32,
-    /// Decodes running at once (each uses `threads`).
+    /// Decodes running at once at `threads` each: together the thread
+    /// budget, which decodes queued under load share one thread each.
     pub max_concurrent_decodes: usize,
     /// 0/1 greedy, >1 beam search width.
     pub beam_size: i32,
@@ -271,7 +272,11 @@ impl SpeechConfig {
             )));
         }
         Ok(SpeechEngines {
-            pool: AsrPool::new(recognizer, self.max_concurrent_decodes),
+            pool: AsrPool::new(
+                recognizer,
+                self.max_concurrent_decodes,
+                self.threads.max(1) as usize,
+            ),
             tts: Arc::new(self.tts_engine()?),
             packs: self.packs()?,
             vad,

@@ -135,6 +135,8 @@ pub fn score_clip(
             samples: &samples,
             language: &pack.asr.language,
             prompt,
+            threads: None,
+            cancelled: None,
         })
         .map_err(|source| EvalError::Asr {
             file: item.file.display().to_string(),

@@ -240,7 +240,7 @@ impl StreamingRecognizer {
         }
         // On a busy machine a speculation would only queue, and a wasted
         // one would hold up real decodes: decode at end of speech instead.
-        if !self.pool.has_free_slot() {
+        if !self.pool.is_idle() {
             return;
         }
         let audio = decode_audio(self.endpointer.current_audio(), self.quiet_ms).to_vec();

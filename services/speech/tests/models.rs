@@ -12,6 +12,7 @@ use huikuan_speech::text::CerCount;
 use huikuan_speech::vad::{Endpointer, VadConfig, VadEvent};
 use huikuan_speech::{DialectPacks, SpeechConfig};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::OnceLock;
 
 fn testdata() -> PathBuf {
@@ -65,6 +66,8 @@ fn transcribe(samples: &[f32], dialect: Dialect) -> String {
             samples,
             language: &pack.asr.language,
             prompt: &pack.asr_prompt(),
+            threads: None,
+            cancelled: None,
         })
         .unwrap()
         .text
@@ -137,6 +140,30 @@ fn an_onset_comes_well_before_speech_is_confirmed_and_a_short_sound_is_only_an_o
         })
         .collect();
     assert_eq!(kinds, vec!["onset"], "a 128 ms sound");
+}
+
+#[test]
+fn a_cancelled_decode_stops_with_an_error_and_the_recognizer_goes_on() {
+    let (a, reference) = clip("mandarin", "aishell1_BAC009S0764W0121.wav");
+    let packs = DialectPacks::builtin();
+    let pack = packs.get(Dialect::Mandarin);
+    let prompt = pack.asr_prompt();
+    let cancelled = AtomicBool::new(true);
+    let stopped = recognizer().recognize(&RecognizeRequest {
+        samples: &a,
+        language: &pack.asr.language,
+        prompt: &prompt,
+        threads: Some(1),
+        cancelled: Some(&cancelled),
+    });
+    assert!(stopped.is_err(), "a cancelled decode gave {stopped:?}");
+    // The stopped decode's state is reused: the next decode is whole.
+    let text = transcribe(&a, Dialect::Mandarin);
+    let cer = CerCount::of(&reference, &text);
+    assert!(
+        cer.rate() < 0.5,
+        "after a cancelled decode: {text} for {reference}"
+    );
 }
 
 #[test]

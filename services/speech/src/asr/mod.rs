@@ -7,6 +7,7 @@ pub mod sherpa;
 pub mod whisper;
 
 pub use pool::AsrPool;
+use std::sync::atomic::AtomicBool;
 pub use whisper::{AudioCtx, WhisperConfig, WhisperRecognizer};
 
 /// What to recognize: 16 kHz mono samples and how to decode them.
@@ -17,6 +18,11 @@ pub struct RecognizeRequest<'a> {
     pub language: &'a str,
     /// Initial prompt from the dialect pack (may be empty).
     pub prompt: &'a str,
+    /// Threads this decode may use (None: the recognizer's own setting).
+    pub threads: Option<i32>,
+    /// Set when nobody waits for the result any more: a recognizer that
+    /// can stops at its next step.
+    pub cancelled: Option<&'a AtomicBool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,9 @@
 
 use super::{AsrError, RecognizeRequest, Recognizer, Transcript};
 use crate::text::clean_transcript;
+use std::ffi::c_void;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 use std::time::Instant;
 use whisper_rs::{
@@ -71,6 +73,14 @@ pub struct WhisperRecognizer {
 }
 
 static LOG_HOOKS: Once = Once::new();
+
+/// whisper.cpp's abort callback: asked after the encoder and after each
+/// decoder step whether to stop.
+unsafe extern "C" fn stop_when_cancelled(flag: *mut c_void) -> bool {
+    // SAFETY: set only with a pointer to an `AtomicBool` that outlives the
+    // decode (see `recognize`).
+    unsafe { (*(flag as *const AtomicBool)).load(Ordering::Relaxed) }
+}
 
 impl WhisperRecognizer {
     /// Loads the model (once per process: share the result).
@@ -149,7 +159,7 @@ impl Recognizer for WhisperRecognizer {
             }
         };
         let mut params = FullParams::new(strategy);
-        params.set_n_threads(c.threads.max(1));
+        params.set_n_threads(req.threads.unwrap_or(c.threads).max(1));
         params.set_language(Some(req.language));
         params.set_translate(false);
         params.set_no_context(true);
@@ -170,6 +180,15 @@ impl Recognizer for WhisperRecognizer {
         }
         if !req.prompt.is_empty() {
             params.set_initial_prompt(req.prompt);
+        }
+        if let Some(flag) = req.cancelled {
+            // SAFETY: whisper calls `stop_when_cancelled` with this pointer
+            // only during `state.full` below, while `req` (and so `flag`)
+            // is borrowed; the callback only reads the atomic.
+            unsafe {
+                params.set_abort_callback(Some(stop_when_cancelled));
+                params.set_abort_callback_user_data(flag as *const AtomicBool as *mut c_void);
+            }
         }
         let mut state = self.take_state()?;
         let result = state.full(params, samples);

@@ -14,7 +14,7 @@ use crate::audio;
 use crate::pack::DialectPacks;
 use huikuan_core::Dialect;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
@@ -87,10 +87,18 @@ pub fn split_sentences(text: &str) -> Vec<String> {
 /// Quiet kept before and after each synthesized sentence.
 pub const EDGE_QUIET_MS: u32 = 40;
 
+/// Sentences kept by [`TtsEngine`]: a collection script's fixed lines
+/// (the recording notice, confirmations, the goodbye) come back in every
+/// call, and at 8 kHz a few seconds of speech is ~100 KB.
+pub const CACHED_SENTENCES: usize = 512;
+
 /// The voices of all dialect packs, by name, and the packs that pick them.
+/// Sentences already spoken are kept (least recently used dropped first),
+/// so a script's fixed lines are synthesized once per process.
 pub struct TtsEngine {
     packs: DialectPacks,
     voices: HashMap<String, Arc<dyn Voice>>,
+    spoken: Mutex<SentenceCache>,
 }
 
 impl TtsEngine {
@@ -98,6 +106,7 @@ impl TtsEngine {
         TtsEngine {
             packs,
             voices: HashMap::new(),
+            spoken: Mutex::new(SentenceCache::new(CACHED_SENTENCES)),
         }
     }
 
@@ -121,19 +130,137 @@ impl Synthesizer for TtsEngine {
                 voice: pack.tts.voice.clone(),
                 dialect,
             })?;
+        let key = SentenceKey {
+            voice: pack.tts.voice.clone(),
+            text: text.to_string(),
+            speed_bits: pack.tts.speed.to_bits(),
+            rate,
+        };
+        if let Some(samples) = self.spoken.lock().ok().and_then(|mut c| c.get(&key)) {
+            return Ok(samples.to_vec());
+        }
         let spoken = spoken::to_spoken(text);
         let native = voice.speak_sentence(&spoken, pack.tts.speed)?;
         // Voices start and end with silence of their own (up to ~300 ms):
         // dead air before a reply. Callers put their own pauses between
         // sentences.
         let native = audio::trim_quiet(&native, voice.rate(), EDGE_QUIET_MS);
-        audio::convert(native, voice.rate(), rate).map_err(|e| SynthError::Synthesis(e.to_string()))
+        let samples = audio::convert(native, voice.rate(), rate)
+            .map_err(|e| SynthError::Synthesis(e.to_string()))?;
+        if let Ok(mut c) = self.spoken.lock() {
+            c.put(key, Arc::from(&samples[..]));
+        }
+        Ok(samples)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SentenceKey {
+    voice: String,
+    text: String,
+    speed_bits: u32,
+    rate: u32,
+}
+
+/// A bounded map of synthesized sentences; when full, the one used
+/// longest ago goes.
+struct SentenceCache {
+    capacity: usize,
+    clock: u64,
+    entries: HashMap<SentenceKey, (Arc<[f32]>, u64)>,
+}
+
+impl SentenceCache {
+    fn new(capacity: usize) -> Self {
+        SentenceCache {
+            capacity: capacity.max(1),
+            clock: 0,
+            entries: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, key: &SentenceKey) -> Option<Arc<[f32]>> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.entries.get_mut(key).map(|(samples, used)| {
+            *used = clock;
+            samples.clone()
+        })
+    }
+
+    fn put(&mut self, key: SentenceKey, samples: Arc<[f32]>) {
+        self.clock += 1;
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                self.entries.remove(&k);
+            }
+        }
+        self.entries.insert(key, (samples, self.clock));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A voice that counts what it is asked to speak.
+    struct CountingVoice(AtomicUsize);
+
+    impl Voice for CountingVoice {
+        fn rate(&self) -> u32 {
+            8000
+        }
+        fn speak_sentence(&self, spoken: &str, _speed: f32) -> Result<Vec<f32>, SynthError> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            // A tone as long as the text, so different texts differ.
+            Ok((0..spoken.chars().count() * 800)
+                .map(|i| 0.3 * (i as f32 * 0.2).sin())
+                .collect())
+        }
+    }
+
+    #[test]
+    fn a_sentence_spoken_before_is_not_synthesized_again_and_the_cache_stays_bounded() {
+        let packs = DialectPacks::builtin();
+        let name = packs.get(Dialect::Mandarin).tts.voice.clone();
+        let voice = Arc::new(CountingVoice(AtomicUsize::new(0)));
+        let tts = TtsEngine::new(packs).with_voice(&name, voice.clone());
+        let first = tts
+            .sentence("本次通话将被录音。", Dialect::Mandarin, 8000)
+            .unwrap();
+        let again = tts
+            .sentence("本次通话将被录音。", Dialect::Mandarin, 8000)
+            .unwrap();
+        assert_eq!(first, again);
+        assert_eq!(voice.0.load(Ordering::Relaxed), 1);
+        // Another rate is another recording.
+        let wide = tts
+            .sentence("本次通话将被录音。", Dialect::Mandarin, 16000)
+            .unwrap();
+        assert_ne!(wide.len(), first.len());
+        assert_eq!(voice.0.load(Ordering::Relaxed), 2);
+        // Past the bound the least recently used sentence goes; the fixed
+        // line, used throughout, stays.
+        for i in 0..CACHED_SENTENCES + 10 {
+            tts.sentence(&format!("第{i}句。"), Dialect::Mandarin, 8000)
+                .unwrap();
+            tts.sentence("本次通话将被录音。", Dialect::Mandarin, 8000)
+                .unwrap();
+        }
+        assert!(tts.spoken.lock().unwrap().entries.len() <= CACHED_SENTENCES);
+        let before = voice.0.load(Ordering::Relaxed);
+        tts.sentence("本次通话将被录音。", Dialect::Mandarin, 8000)
+            .unwrap();
+        assert_eq!(voice.0.load(Ordering::Relaxed), before);
+        tts.sentence("第0句。", Dialect::Mandarin, 8000).unwrap();
+        assert_eq!(voice.0.load(Ordering::Relaxed), before + 1);
+    }
 
     #[test]
     fn sentences_split_at_stops_and_at_commas_when_long() {
