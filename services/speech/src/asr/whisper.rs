@@ -4,13 +4,19 @@
 
 use super::{AsrError, RecognizeRequest, Recognizer, Transcript};
 use crate::text::clean_transcript;
-use std::ffi::c_void;
+use std::cell::Cell;
+use std::ffi::{c_char, c_void, CStr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 use std::time::Instant;
 use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
+use whisper_rs_sys::{
+    ggml_log_level, ggml_log_level_GGML_LOG_LEVEL_ERROR as GGML_LOG_LEVEL_ERROR,
+    ggml_log_level_GGML_LOG_LEVEL_INFO as GGML_LOG_LEVEL_INFO,
+    ggml_log_level_GGML_LOG_LEVEL_WARN as GGML_LOG_LEVEL_WARN,
 };
 
 /// How much of whisper's 30 s encoder window to compute.
@@ -74,18 +80,57 @@ pub struct WhisperRecognizer {
 
 static LOG_HOOKS: Once = Once::new();
 
+thread_local! {
+    /// This thread's decode was stopped on request: the "failed to
+    /// encode/decode" whisper logs next is expected, not an error.
+    static STOPPED_ON_REQUEST: Cell<bool> = const { Cell::new(false) };
+}
+
 /// whisper.cpp's abort callback: asked after the encoder and after each
 /// decoder step whether to stop.
 unsafe extern "C" fn stop_when_cancelled(flag: *mut c_void) -> bool {
     // SAFETY: set only with a pointer to an `AtomicBool` that outlives the
     // decode (see `recognize`).
-    unsafe { (*(flag as *const AtomicBool)).load(Ordering::Relaxed) }
+    let stop = unsafe { (*(flag as *const AtomicBool)).load(Ordering::Relaxed) };
+    if stop {
+        STOPPED_ON_REQUEST.with(|s| s.set(true));
+    }
+    stop
+}
+
+/// whisper.cpp's own log lines, into tracing (ggml's go through
+/// whisper-rs's hook). A decode stopped on request logs its failure at
+/// debug level.
+unsafe extern "C" fn whisper_log(level: ggml_log_level, text: *const c_char, _: *mut c_void) {
+    if text.is_null() {
+        return;
+    }
+    // SAFETY: whisper.cpp passes a NUL-terminated string valid for the call.
+    let text = unsafe { CStr::from_ptr(text) }.to_string_lossy();
+    let text = text.trim();
+    if text.is_empty() {
+        return;
+    }
+    match level {
+        GGML_LOG_LEVEL_ERROR if STOPPED_ON_REQUEST.with(Cell::get) => {
+            tracing::debug!(target: "whisper", "{text} (decode stopped on request)")
+        }
+        GGML_LOG_LEVEL_ERROR => tracing::error!(target: "whisper", "{text}"),
+        GGML_LOG_LEVEL_WARN => tracing::warn!(target: "whisper", "{text}"),
+        GGML_LOG_LEVEL_INFO => tracing::info!(target: "whisper", "{text}"),
+        _ => tracing::debug!(target: "whisper", "{text}"),
+    }
 }
 
 impl WhisperRecognizer {
     /// Loads the model (once per process: share the result).
     pub fn load(config: WhisperConfig) -> Result<Self, AsrError> {
-        LOG_HOOKS.call_once(whisper_rs::install_logging_hooks);
+        LOG_HOOKS.call_once(|| {
+            whisper_rs::install_logging_hooks();
+            // SAFETY: `whisper_log` is a valid callback for the process's
+            // lifetime and reads nothing through its user data.
+            unsafe { whisper_rs_sys::whisper_log_set(Some(whisper_log), std::ptr::null_mut()) };
+        });
         let path = config.model.display().to_string();
         if !config.model.is_file() {
             return Err(AsrError::Model {
@@ -191,6 +236,7 @@ impl Recognizer for WhisperRecognizer {
             }
         }
         let mut state = self.take_state()?;
+        STOPPED_ON_REQUEST.with(|s| s.set(false));
         let result = state.full(params, samples);
         let out = result
             .map_err(|e| AsrError::Decode(e.to_string()))
