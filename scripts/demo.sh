@@ -7,7 +7,13 @@ cd "$(dirname "$0")/.."
 ./scripts/fetch-models.sh
 cargo build --release -p huikuan-cli
 BIN=${CARGO_TARGET_DIR:-target}/release/huikuan
-export HUIKUAN_DATA_DIR=${HUIKUAN_DATA_DIR:-$HOME/.cache/huikuan/demo-data}
+# The demo's own directory starts empty on every run, so every run places
+# its calls (accounts already called there would not be called again the
+# same day). A directory given in HUIKUAN_DATA_DIR is used as it is.
+if [ -z "${HUIKUAN_DATA_DIR:-}" ]; then
+  export HUIKUAN_DATA_DIR=$HOME/.cache/huikuan/demo-data
+  rm -rf "$HUIKUAN_DATA_DIR"
+fi
 export HUIKUAN_TOKEN=${HUIKUAN_TOKEN:-demo-token}
 export HUIKUAN_LISTEN=${HUIKUAN_LISTEN:-127.0.0.1:50051}
 mkdir -p "$HUIKUAN_DATA_DIR"

@@ -15,7 +15,6 @@ use whisper_rs::{
 };
 use whisper_rs_sys::{
     ggml_log_level, ggml_log_level_GGML_LOG_LEVEL_ERROR as GGML_LOG_LEVEL_ERROR,
-    ggml_log_level_GGML_LOG_LEVEL_INFO as GGML_LOG_LEVEL_INFO,
     ggml_log_level_GGML_LOG_LEVEL_WARN as GGML_LOG_LEVEL_WARN,
 };
 
@@ -99,8 +98,8 @@ unsafe extern "C" fn stop_when_cancelled(flag: *mut c_void) -> bool {
 }
 
 /// whisper.cpp's own log lines, into tracing (ggml's go through
-/// whisper-rs's hook). A decode stopped on request logs its failure at
-/// debug level.
+/// whisper-rs's hook): errors and warnings as such, the rest at debug
+/// level. A decode stopped on request logs its failure at debug level.
 unsafe extern "C" fn whisper_log(level: ggml_log_level, text: *const c_char, _: *mut c_void) {
     if text.is_null() {
         return;
@@ -117,7 +116,7 @@ unsafe extern "C" fn whisper_log(level: ggml_log_level, text: *const c_char, _: 
         }
         GGML_LOG_LEVEL_ERROR => tracing::error!(target: "whisper", "{text}"),
         GGML_LOG_LEVEL_WARN => tracing::warn!(target: "whisper", "{text}"),
-        GGML_LOG_LEVEL_INFO => tracing::info!(target: "whisper", "{text}"),
+        // Its info lines are model-loading detail (sizes, devices).
         _ => tracing::debug!(target: "whisper", "{text}"),
     }
 }
