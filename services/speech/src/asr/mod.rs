@@ -7,8 +7,9 @@ pub mod sherpa;
 pub mod whisper;
 
 pub use pool::AsrPool;
-use std::sync::atomic::AtomicBool;
 pub use whisper::{AudioCtx, WhisperConfig, WhisperRecognizer};
+
+use std::sync::atomic::AtomicBool;
 
 /// What to recognize: 16 kHz mono samples and how to decode them.
 #[derive(Debug, Clone)]

@@ -63,7 +63,7 @@ impl AsrPool {
     /// Waits for one thread of the budget, then takes as many more (up to
     /// `threads_per_decode`) as are free right now. Permits released go to
     /// queued decodes first, so a free one is never taken from a waiter.
-    async fn take_threads(&self) -> Result<(usize, Vec<OwnedSemaphorePermit>), AsrError> {
+    async fn take_threads(&self) -> Result<Vec<OwnedSemaphorePermit>, AsrError> {
         let first = self
             .threads
             .clone()
@@ -77,7 +77,7 @@ impl AsrPool {
                 Err(_) => break,
             }
         }
-        Ok((permits.len(), permits))
+        Ok(permits)
     }
 
     /// Decodes once a thread of the budget is free. The permits go with
@@ -91,7 +91,8 @@ impl AsrPool {
         language: String,
         prompt: String,
     ) -> Result<Transcript, AsrError> {
-        let (threads, permits) = self.take_threads().await?;
+        let permits = self.take_threads().await?;
+        let threads = permits.len() as i32;
         let r = self.recognizer.clone();
         let cancelled = Arc::new(AtomicBool::new(false));
         let _cancel_on_drop = CancelOnDrop(cancelled.clone());
@@ -101,7 +102,7 @@ impl AsrPool {
                 samples: &samples,
                 language: &language,
                 prompt: &prompt,
-                threads: Some(threads as i32),
+                threads: Some(threads),
                 cancelled: Some(&cancelled),
             })
         })
