@@ -2,9 +2,12 @@
 //! each finished debtor turn goes to the dialogue policy, and its reply is
 //! spoken ([`Voice`]). Around that loop:
 //!
-//! * Greeting: the robot first listens briefly. A carrier announcement or
-//!   voicemail greeting ("您拨打的电话已关机", "请在嘀声后留言") ends the
-//!   call with its disposition instead of talking to a recording.
+//! * Greeting: the robot first listens briefly, and lets a "喂" it hears
+//!   starting finish before it opens; a greeting that still cuts into the
+//!   opening gets the opening again from its start. A carrier
+//!   announcement or voicemail greeting ("您拨打的电话已关机",
+//!   "请在嘀声后留言") ends the call with its disposition instead of
+//!   talking to a recording.
 //! * Barge-in: the first moments of possible debtor speech during robot
 //!   speech pause playback (an onset, [`RobotCallConfig::barge_in_onset_ms`]);
 //!   if the VAD does not confirm it as speech (a click, a cough) the line
@@ -472,7 +475,9 @@ impl<'a, 'e> State<'a, 'e> {
         if !self.opened || start_ms < self.opened_at_ms {
             // "喂，你好" before the robot spoke: answer it with the opening.
             self.note_debtor(&text, start_ms, Some("greeting".into()));
-            if !self.opened {
+            // Said over the start of the opening, which it cut: the debtor
+            // heard little of it, so it is said again from the start.
+            if !self.opened || barge.is_some() {
                 self.open(Some(end_ms));
             }
             return Next::Continue;
@@ -538,7 +543,12 @@ impl<'a, 'e> State<'a, 'e> {
         }
         let listening = !self.voice.busy() && self.barge.is_none() && !ear_in_speech;
         if !self.opened {
-            if now >= self.config.greeting_wait_ms && listening {
+            // A "喂" just starting (not yet confirmed as speech) is let
+            // finish rather than talked over, unless the line never
+            // falls quiet.
+            let voice_starting =
+                ear_hearing_voice && now < self.config.greeting_wait_ms + MAX_PAUSE_MS;
+            if now >= self.config.greeting_wait_ms && listening && !voice_starting {
                 self.open(None);
             }
             return Next::Continue;
