@@ -29,6 +29,22 @@ pub enum DevCommand {
         #[arg(long, default_value_t = 200)]
         rounds: usize,
     },
+    /// How often short sounds over the robot's voice are noticed as a
+    /// possible barge-in and confirmed as speech, by length (JSON lines).
+    BenchOnset {
+        /// Words whose starts are the sounds.
+        #[arg(long, value_delimiter = ',', default_value = "喂，你好,不是")]
+        words: Vec<String>,
+        /// Lengths of the sounds, ms.
+        #[arg(long, value_delimiter = ',', default_value = "130,150,170,190,210")]
+        lengths_ms: Vec<u32>,
+        /// How far into the robot's opening each sound starts, ms.
+        #[arg(long, value_delimiter = ',', default_value = "1200,2000")]
+        into_robot_ms: Vec<u32>,
+        /// Offsets tried per word, length and position.
+        #[arg(long, default_value_t = 40)]
+        offsets: u32,
+    },
     /// Cross-validate the NLU's classifier on the development split of
     /// tests/data/nlu: precision and coverage of its confident answers.
     CvNlu {
@@ -61,7 +77,7 @@ pub enum DevCommand {
     },
 }
 
-pub async fn run(_config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         DevCommand::GenPortfolio {
             rows,
@@ -98,6 +114,22 @@ pub async fn run(_config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
         }
         DevCommand::BenchDialogue { dir, rounds } => bench_dialogue(&dir, rounds),
         DevCommand::CvNlu { folds } => cv_nlu(folds),
+        DevCommand::BenchOnset {
+            words,
+            lengths_ms,
+            into_robot_ms,
+            offsets,
+        } => {
+            let engines = config.speech.engines()?;
+            crate::bench_onset::bench_onset(
+                &engines,
+                &words,
+                &lengths_ms,
+                offsets,
+                &into_robot_ms,
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
         DevCommand::BenchLease {
             endpoint,
             token,

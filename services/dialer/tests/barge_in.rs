@@ -42,17 +42,16 @@ fn loud_ms(samples: &[f32]) -> u64 {
 }
 
 /// Sounds from the debtor's side too short to be speech (the first
-/// 150 ms of a word, as a cough or a word broken off would be) pause the
+/// 130 ms of a word, as a cough or a word broken off would be) pause the
 /// robot's opening at once, but the VAD does not confirm them: the line
 /// goes on where it paused, uncut. The VAD confirms speech from 200 ms on.
 /// How sure either detector is of a sound that short depends on how it
-/// falls on their 32 ms windows: fed to them through the line's path
-/// (G.711, resampling, echo canceller) at 40 offsets each, the first
-/// 150 ms of a word were noticed as a possible onset 26 to 40 times in 40
-/// and never confirmed, the first 190 ms confirmed up to 15 times in 40.
-/// Through the whole call path about one in two paused the robot. So the
-/// phone makes eight such sounds: at least one must pause the robot, and
-/// none may cut it.
+/// falls on their 32 ms windows (`huikuan dev bench-onset`, through the
+/// line's path at 40 offsets; docs/benchmarks.md): the first 130 ms of a
+/// word were noticed as a possible onset 27 to 40 times in 40 and never
+/// confirmed; at 150 ms one in 320 was confirmed, at 190 ms up to 13 in
+/// 40. So the phone makes eight such sounds: at least one must pause the
+/// robot, and none may cut it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sound_too_short_for_speech_only_pauses_the_robot() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -69,7 +68,7 @@ async fn a_sound_too_short_for_speech_only_pauses_the_robot() {
         .position(|f| rms(f) > 0.02)
         .expect("a spoken word")
         * 160;
-    let burst = word[start..start + 8 * 150].to_vec();
+    let burst = word[start..start + 8 * 130].to_vec();
 
     let dialogue = Engine::builtin();
     let robot = RobotCall {
