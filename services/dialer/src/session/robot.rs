@@ -119,6 +119,8 @@ struct State<'a, 'e> {
     report: CallReport,
     saying: Option<Saying>,
     opened: bool,
+    /// The opening was said again after a greeting cut into it.
+    reopened: bool,
     opened_at_ms: u64,
     /// End of the debtor turn a reply is owed for.
     awaiting_reply_since: Option<u64>,
@@ -200,6 +202,7 @@ impl<'e> RobotCall<'e> {
             report: CallReport::default(),
             saying: None,
             opened: false,
+            reopened: false,
             opened_at_ms: 0,
             awaiting_reply_since: None,
             quiet_since: 0,
@@ -476,8 +479,10 @@ impl<'a, 'e> State<'a, 'e> {
             // "喂，你好" before the robot spoke: answer it with the opening.
             self.note_debtor(&text, start_ms, Some("greeting".into()));
             // Said over the start of the opening, which it cut: the debtor
-            // heard little of it, so it is said again from the start.
-            if !self.opened || barge.is_some() {
+            // heard little of it, so it is said again from the start, once
+            // (what is said over the second opening is an answer).
+            if !self.opened || (barge.is_some() && !self.reopened) {
+                self.reopened = self.opened;
                 self.open(Some(end_ms));
             }
             return Next::Continue;
@@ -515,9 +520,13 @@ impl<'a, 'e> State<'a, 'e> {
         });
     }
 
+    /// Says the opening; the first time, it marks where the debtor's
+    /// greeting ends and their answers begin.
     fn open(&mut self, reply_to: Option<u64>) {
+        if !self.opened {
+            self.opened_at_ms = self.media.now_ms();
+        }
         self.opened = true;
-        self.opened_at_ms = self.media.now_ms();
         self.awaiting_reply_since = reply_to;
         let line = self.conv.opening();
         self.say(&line, false);
