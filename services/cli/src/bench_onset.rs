@@ -9,8 +9,7 @@
 //! for the robot to pause for it and then go on.
 
 use huikuan_core::Dialect;
-use huikuan_speech::audio::g711::{ulaw_decode, ulaw_encode};
-use huikuan_speech::audio::{rms, StreamResampler};
+use huikuan_speech::audio::{rms, through_codec, Law, StreamResampler};
 use huikuan_speech::echo::EchoCanceller;
 use huikuan_speech::service::SpeechEngines;
 use huikuan_speech::vad::{Endpointer, VadEvent};
@@ -28,15 +27,6 @@ struct Heard {
 
 /// The robot's setting for onsets (ms of possible speech).
 const ONSET_MS: u32 = 32;
-
-fn line_codec(x: &[f32]) -> Vec<f32> {
-    x.iter()
-        .map(|&s| {
-            let pcm = (s.clamp(-1.0, 1.0) * 32767.0) as i16;
-            ulaw_decode(ulaw_encode(pcm)) as f32 / 32768.0
-        })
-        .collect()
-}
 
 /// Faint uniform noise (about -65 dBFS), the same for the same seed.
 fn line_noise(n: usize, seed: u32) -> Vec<f32> {
@@ -67,7 +57,7 @@ fn hear_one(
     for (i, s) in sound.iter().enumerate() {
         line[lead + at + i] += s;
     }
-    let line = line_codec(&line);
+    let line = through_codec(&line, Law::Ulaw);
     let mut sent = vec![0.0; lead];
     sent.extend_from_slice(robot);
     sent.resize(total, 0.0);
@@ -102,7 +92,10 @@ pub fn bench_onset(
     into_robot_ms: &[u32],
 ) -> anyhow::Result<()> {
     let opening = "您好，本次通话将被录音。这里是易贷的客服，请问您是张伟本人吗？";
-    let robot = line_codec(&engines.tts.sentence(opening, Dialect::Mandarin, RATE)?);
+    let robot = through_codec(
+        &engines.tts.sentence(opening, Dialect::Mandarin, RATE)?,
+        Law::Ulaw,
+    );
     let runs = words.len() * lengths_ms.len() * into_robot_ms.len() * offsets as usize;
     let bar = ProgressBar::new(runs as u64);
     for word in words {

@@ -36,6 +36,22 @@ async fn line() -> (
     (robot, phone)
 }
 
+/// The robot calling the sample account in Mandarin, its call ended only
+/// by its length.
+fn robot(dialogue: &Engine) -> RobotCall<'_> {
+    RobotCall {
+        conversation: dialogue
+            .start(account(), Dialect::Mandarin, today())
+            .unwrap(),
+        dialect: Dialect::Mandarin,
+        config: RobotCallConfig {
+            max_call_ms: 16_000,
+            silence_timeout_ms: 30_000,
+            ..Default::default()
+        },
+    }
+}
+
 /// 20 ms frames of `samples` (8 kHz) louder than a quiet line.
 fn loud_ms(samples: &[f32]) -> u64 {
     samples.chunks(160).filter(|f| rms(f) > 0.02).count() as u64 * 20
@@ -71,28 +87,16 @@ async fn a_sound_too_short_for_speech_only_pauses_the_robot() {
     let burst = word[start..start + 8 * 130].to_vec();
 
     let dialogue = Engine::builtin();
-    let robot = RobotCall {
-        conversation: dialogue
-            .start(account(), Dialect::Mandarin, today())
-            .unwrap(),
-        dialect: Dialect::Mandarin,
-        config: RobotCallConfig {
-            max_call_ms: 16_000,
-            silence_timeout_ms: 30_000,
-            ..Default::default()
-        },
-    };
+    let robot = robot(&dialogue);
     let played = tokio::spawn(async move {
         // Into the robot's opening, after each 400 ms of its voice from
         // its first second on.
-        let mut loud_ms = 0;
+        let mut voiced_ms = 0;
         let mut sent = Vec::new();
         while let Some(e) = phone_events.recv().await {
             if let MediaEvent::Audio { at_ms, samples, .. } = e {
-                if rms(&samples) > 0.02 {
-                    loud_ms += 20;
-                }
-                if sent.len() < 8 && loud_ms >= 1_000 + 400 * sent.len() as u64 {
+                voiced_ms += loud_ms(&samples);
+                if sent.len() < 8 && voiced_ms >= 1_000 + 400 * sent.len() as u64 {
                     phone.play(&burst);
                     sent.push(at_ms);
                 }
@@ -142,11 +146,7 @@ async fn a_greeting_as_the_robot_opens_still_gets_the_whole_opening() {
         .sentence("喂，你好？", Dialect::Mandarin, 8000)
         .unwrap();
     let dialogue = Engine::builtin();
-    let config = RobotCallConfig {
-        max_call_ms: 16_000,
-        silence_timeout_ms: 30_000,
-        ..Default::default()
-    };
+    let robot = robot(&dialogue);
     let opening = dialogue
         .start(account(), Dialect::Mandarin, today())
         .unwrap()
@@ -157,14 +157,7 @@ async fn a_greeting_as_the_robot_opens_still_gets_the_whole_opening() {
             .sentence(&opening, Dialect::Mandarin, 8000)
             .unwrap(),
     );
-    let hello_at_ms = config.greeting_wait_ms - 100;
-    let robot = RobotCall {
-        conversation: dialogue
-            .start(account(), Dialect::Mandarin, today())
-            .unwrap(),
-        dialect: Dialect::Mandarin,
-        config,
-    };
+    let hello_at_ms = robot.config.greeting_wait_ms - 100;
     let heard = tokio::spawn(async move {
         // The robot's voice heard after the greeting ended.
         let mut said = false;

@@ -66,13 +66,16 @@ pub fn telephone_band(
     law: Law,
 ) -> Result<Vec<f32>, resample::ResampleError> {
     let narrow = convert(samples, rate, LINE_RATE)?;
-    let pcm: Vec<i16> = narrow.iter().map(|&x| wav::to_i16(x)).collect();
-    let decoded: Vec<f32> = law
-        .decode(&law.encode(&pcm))
+    convert(&through_codec(&narrow, law), LINE_RATE, ASR_RATE)
+}
+
+/// 8 kHz audio as it comes out of a G.711 codec.
+pub fn through_codec(samples: &[f32], law: Law) -> Vec<f32> {
+    let pcm: Vec<i16> = samples.iter().map(|&x| wav::to_i16(x)).collect();
+    law.decode(&law.encode(&pcm))
         .iter()
         .map(|&s| s as f32 / 32768.0)
-        .collect();
-    convert(&decoded, LINE_RATE, ASR_RATE)
+        .collect()
 }
 
 #[cfg(test)]
