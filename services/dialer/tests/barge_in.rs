@@ -2,7 +2,9 @@
 //! plain RTP line (no other calls competing for the cores, so the robot
 //! hears the sound while it is still talking): a sound too short to be
 //! speech only pauses the robot, whose line then goes on; a "喂" that
-//! starts as the robot would open still gets the whole opening after it.
+//! starts as the robot would open still gets the whole opening after it;
+//! and recognition slowed down (as on a busy machine) holds up neither
+//! the opening nor the line, and is not taken for silence.
 
 mod common;
 
@@ -12,7 +14,10 @@ use huikuan_dialer::media::{LineSimulation, MediaEvent, MediaHandle, RtpSocket};
 use huikuan_dialer::sdp::AudioSession;
 use huikuan_dialer::session::{RobotCall, RobotCallConfig};
 use huikuan_dialogue::conversation::Engine;
+use huikuan_speech::asr::{AsrError, AsrPool, RecognizeRequest, Recognizer, Transcript};
 use huikuan_speech::audio::rms;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Each test is one call with the machine to itself: one at a time.
@@ -204,4 +209,111 @@ async fn a_greeting_as_the_robot_opens_still_gets_the_whole_opening() {
          the opening is {opening_loud_ms} ms: {}",
         report.transcript_text()
     );
+}
+
+/// The real recognizer, each decode taking this much longer.
+struct Slow {
+    inner: Arc<dyn Recognizer>,
+    delay: Duration,
+}
+
+impl Recognizer for Slow {
+    fn recognize(&self, req: &RecognizeRequest<'_>) -> Result<Transcript, AsrError> {
+        std::thread::sleep(self.delay);
+        self.inner.recognize(req)
+    }
+
+    fn describe(&self) -> String {
+        format!("{} (+{:?})", self.inner.describe(), self.delay)
+    }
+}
+
+/// Every decode takes six seconds longer, three times the silence
+/// timeout. The phone says "喂，你好？" at once and, once the opening is
+/// over, "对，我是张伟". The robot opens without waiting for the
+/// greeting's words (a greeting that short is not a recording), never
+/// takes the answer being decoded for silence, answers it when it is
+/// known, and the line goes on at its pace meanwhile (no frame left
+/// unheard).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_recognition_holds_up_neither_the_opening_nor_the_line() {
+    const SLOW: Duration = Duration::from_secs(6);
+    let _one = ONE_AT_A_TIME.lock().await;
+    init_tracing();
+    let mut engines = engines();
+    let slow = Slow {
+        inner: engines.pool.recognizer().clone(),
+        delay: SLOW,
+    };
+    engines.pool = AsrPool::new(Arc::new(slow), 2, 1);
+    let ((robot_media, robot_events), (phone, mut phone_events)) = line().await;
+    let phone_line = phone.clone();
+    let say = |text: &str| engines.tts.sentence(text, Dialect::Mandarin, 8000).unwrap();
+    let (hello, yes) = (say("喂，你好？"), say("对，我是张伟。"));
+    let dialogue = Engine::builtin();
+    let mut robot = robot(&dialogue);
+    robot.config.silence_timeout_ms = 2_000;
+    robot.config.max_call_ms = 24_000;
+    let phone_task = tokio::spawn(async move {
+        // The answer goes once the robot has spoken and been quiet 800 ms.
+        let (mut greeted, mut answered) = (false, false);
+        let (mut voice_at, mut robot_spoke) = (0, false);
+        while let Some(e) = phone_events.recv().await {
+            if let MediaEvent::Audio { at_ms, samples, .. } = e {
+                if !greeted {
+                    phone.play(&hello);
+                    greeted = true;
+                }
+                if loud_ms(&samples) > 0 {
+                    voice_at = at_ms;
+                    robot_spoke = true;
+                }
+                if robot_spoke && !answered && at_ms >= voice_at + 800 {
+                    phone.play(&yes);
+                    answered = true;
+                }
+            }
+        }
+    });
+    let report = robot
+        .run(&engines, robot_media.clone(), robot_events, None)
+        .await;
+    let media = robot_media.stats();
+    robot_media.stop();
+    phone_line.stop();
+    phone_task.await.unwrap();
+    eprintln!("{}\nmedia {media:?}", report.transcript_text());
+    let robot_lines: Vec<_> = report
+        .transcript
+        .iter()
+        .filter(|l| l.speaker == huikuan_dialer::session::Speaker::Robot)
+        .collect();
+    let opening = robot_lines.first().expect("the robot opened");
+    assert!(
+        opening.at_ms < SLOW.as_millis() as u64,
+        "the robot waited for the greeting's words: {}",
+        report.transcript_text()
+    );
+    assert!(
+        report
+            .transcript
+            .iter()
+            .any(|l| l.intent.as_deref() == Some("greeting")),
+        "the greeting was not heard: {}",
+        report.transcript_text()
+    );
+    assert!(
+        !report
+            .transcript
+            .iter()
+            .any(|l| l.intent.as_deref() == Some("silence")),
+        "words being recognised were taken for silence: {}",
+        report.transcript_text()
+    );
+    assert!(
+        robot_lines.get(1).is_some_and(|l| l.text.contains("逾期")),
+        "the answer was not answered: {}",
+        report.transcript_text()
+    );
+    assert_eq!(media.unheard, 0, "{media:?}");
 }

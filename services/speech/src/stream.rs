@@ -8,7 +8,9 @@ use crate::asr::{AsrError, AsrPool, Transcript};
 use crate::detect::{Detection, DialectDetector};
 use crate::pack::DialectPacks;
 use crate::vad::{Endpointer, VadEvent};
+use futures::FutureExt;
 use huikuan_core::Dialect;
+use std::collections::VecDeque;
 use tokio::task::JoinHandle;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +56,11 @@ pub struct StreamOptions {
     /// [`StreamingRecognizer::decode_deferred`]. For listeners whose words
     /// are only needed afterwards (a load test's simulated phones).
     pub defer_decoding: bool,
+    /// `push` does not wait for an utterance's decode: its final comes
+    /// out of a later `push` (or [`StreamingRecognizer::ready`]) once
+    /// decoded, finals always in the order spoken. `finish` waits for
+    /// them all.
+    pub decode_in_background: bool,
 }
 
 impl Default for StreamOptions {
@@ -63,8 +70,16 @@ impl Default for StreamOptions {
             use_prompt: true,
             speculate_after_ms: 0,
             defer_decoding: false,
+            decode_in_background: false,
         }
     }
+}
+
+/// An utterance that has ended, being decoded.
+struct PendingFinal {
+    start_ms: u64,
+    end_ms: u64,
+    task: JoinHandle<Result<Transcript, AsrError>>,
 }
 
 /// An utterance heard while decoding was deferred.
@@ -77,6 +92,31 @@ struct PendingPartial {
     start_ms: u64,
     upto_ms: u64,
     task: JoinHandle<Result<Transcript, AsrError>>,
+}
+
+/// A task that is aborted when dropped (a decode nobody waits for any
+/// more).
+struct AbortOnDrop<T>(Option<JoinHandle<T>>);
+
+impl<T> AbortOnDrop<T> {
+    async fn join(&mut self) -> Option<Result<T, tokio::task::JoinError>> {
+        match self.0.as_mut() {
+            Some(task) => {
+                let r = task.await;
+                self.0 = None;
+                Some(r)
+            }
+            None => None,
+        }
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
 }
 
 /// A decode started when the speaker went quiet.
@@ -121,6 +161,22 @@ pub struct StreamingRecognizer {
     last_partial_ms: u64,
     partial: Option<PendingPartial>,
     held: Vec<HeldUtterance>,
+    finals: VecDeque<PendingFinal>,
+}
+
+impl Drop for StreamingRecognizer {
+    /// Decodes nobody will collect stop taking the machine's time.
+    fn drop(&mut self) {
+        if let Some(s) = self.speculation.take() {
+            s.task.abort();
+        }
+        if let Some(p) = self.partial.take() {
+            p.task.abort();
+        }
+        for f in self.finals.drain(..) {
+            f.task.abort();
+        }
+    }
 }
 
 impl StreamingRecognizer {
@@ -145,6 +201,7 @@ impl StreamingRecognizer {
             last_partial_ms: 0,
             partial: None,
             held: Vec::new(),
+            finals: VecDeque::new(),
         }
     }
 
@@ -184,6 +241,19 @@ impl StreamingRecognizer {
         self.endpointer.now_ms()
     }
 
+    /// Start and end (stream ms) of the oldest utterance still being
+    /// decoded; None when no decode is pending.
+    pub fn decoding(&self) -> Option<(u64, u64)> {
+        self.finals.front().map(|f| (f.start_ms, f.end_ms))
+    }
+
+    /// The finals decoded since the last call, in order, without waiting.
+    pub fn ready(&mut self) -> Result<Vec<RecognitionEvent>, AsrError> {
+        let mut out = Vec::new();
+        self.collect_finals(&mut out)?;
+        Ok(out)
+    }
+
     fn decode_args(&self) -> (String, String) {
         let pack = self.packs.get(self.detector.current());
         let prompt = if self.options.use_prompt {
@@ -195,11 +265,17 @@ impl StreamingRecognizer {
     }
 
     /// Feeds audio; returns the events it caused (finals are decoded
-    /// before this returns, partials are collected when ready).
+    /// before this returns unless decoded in the background, partials
+    /// are collected when ready).
     pub async fn push(&mut self, samples: &[f32]) -> Result<Vec<RecognitionEvent>, AsrError> {
         self.track_quiet(samples);
         let vad_events = self.endpointer.push(samples);
-        let mut out = self.handle(vad_events).await?;
+        let mut out = self.handle(vad_events);
+        if self.options.decode_in_background {
+            self.collect_finals(&mut out)?;
+        } else {
+            self.wait_finals(&mut out).await?;
+        }
         self.collect_partial(&mut out, false).await;
         self.maybe_start_partial();
         self.maybe_speculate();
@@ -261,10 +337,59 @@ impl StreamingRecognizer {
         out
     }
 
-    /// End of stream: the open utterance, if any, is finalised.
+    /// End of stream: the open utterance, if any, is finalised, and every
+    /// decode still pending is waited for.
     pub async fn finish(&mut self) -> Result<Vec<RecognitionEvent>, AsrError> {
         let vad_events = self.endpointer.flush();
-        self.handle(vad_events).await
+        let mut out = self.handle(vad_events);
+        self.wait_finals(&mut out).await?;
+        Ok(out)
+    }
+
+    /// Moves the decoded finals at the head of the queue to `out`.
+    fn collect_finals(&mut self, out: &mut Vec<RecognitionEvent>) -> Result<(), AsrError> {
+        while self.finals.front().is_some_and(|f| f.task.is_finished()) {
+            let Some(f) = self.finals.pop_front() else {
+                break;
+            };
+            // Finished, so this does not wait.
+            if let Some(result) = f.task.now_or_never() {
+                self.finalise(f.start_ms, f.end_ms, result, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for every pending final, in order.
+    async fn wait_finals(&mut self, out: &mut Vec<RecognitionEvent>) -> Result<(), AsrError> {
+        while let Some(f) = self.finals.pop_front() {
+            let result = f.task.await;
+            self.finalise(f.start_ms, f.end_ms, result, out)?;
+        }
+        Ok(())
+    }
+
+    fn finalise(
+        &mut self,
+        start_ms: u64,
+        end_ms: u64,
+        result: Result<Result<Transcript, AsrError>, tokio::task::JoinError>,
+        out: &mut Vec<RecognitionEvent>,
+    ) -> Result<(), AsrError> {
+        let t = result.map_err(|e| AsrError::Decode(format!("decode task: {e}")))??;
+        if t.text.trim().is_empty() {
+            return Ok(());
+        }
+        let detection = self.detector.observe(&t.text);
+        out.push(RecognitionEvent::Final {
+            text: t.text,
+            start_ms,
+            end_ms,
+            dialect: detection.dialect,
+            detection,
+            decode_ms: t.decode_ms,
+        });
+        Ok(())
     }
 
     /// Forget audio heard so far in the current utterance (e.g. the
@@ -280,7 +405,9 @@ impl StreamingRecognizer {
         }
     }
 
-    async fn handle(&mut self, events: Vec<VadEvent>) -> Result<Vec<RecognitionEvent>, AsrError> {
+    /// Turns VAD events into recognition events; an utterance that ended
+    /// is queued for decoding (its final comes from the queue).
+    fn handle(&mut self, events: Vec<VadEvent>) -> Vec<RecognitionEvent> {
         let mut out = Vec::new();
         for e in events {
             match e {
@@ -314,35 +441,31 @@ impl StreamingRecognizer {
                         });
                         continue;
                     }
-                    // Decoded already if the speaker has been quiet since.
-                    let early = match self.speculation.take() {
-                        Some(s) => s.task.await.ok().and_then(Result::ok),
-                        None => None,
-                    };
-                    let t = match early {
-                        Some(t) => t,
-                        None => {
-                            let (language, prompt) = self.decode_args();
-                            let samples = decode_audio(&samples, self.quiet_ms).to_vec();
-                            self.pool.recognize(samples, language, prompt).await?
+                    // Decoded already if the speaker has been quiet since
+                    // (a speculation that failed is decoded again).
+                    let speculation = self.speculation.take();
+                    let (language, prompt) = self.decode_args();
+                    let samples = decode_audio(&samples, self.quiet_ms).to_vec();
+                    let pool = self.pool.clone();
+                    let task = tokio::spawn(async move {
+                        if let Some(s) = speculation {
+                            // Aborted with this task.
+                            let mut s = AbortOnDrop(Some(s.task));
+                            if let Some(Ok(Ok(t))) = s.join().await {
+                                return Ok(t);
+                            }
                         }
-                    };
-                    if t.text.trim().is_empty() {
-                        continue;
-                    }
-                    let detection = self.detector.observe(&t.text);
-                    out.push(RecognitionEvent::Final {
-                        text: t.text,
+                        pool.recognize(samples, language, prompt).await
+                    });
+                    self.finals.push_back(PendingFinal {
                         start_ms,
                         end_ms,
-                        dialect: detection.dialect,
-                        detection,
-                        decode_ms: t.decode_ms,
+                        task,
                     });
                 }
             }
         }
-        Ok(out)
+        out
     }
 
     async fn collect_partial(&mut self, out: &mut Vec<RecognitionEvent>, wait: bool) {

@@ -502,11 +502,8 @@ fn mandarin_stream(
     partial_every_ms: u64,
     speculate_after_ms: u64,
 ) -> huikuan_speech::stream::StreamingRecognizer {
-    huikuan_speech::stream::StreamingRecognizer::new(
-        Endpointer::new(e.vad.clone()).unwrap(),
-        e.pool.clone(),
-        e.packs.clone(),
-        Dialect::Mandarin,
+    mandarin_stream_with(
+        e,
         huikuan_speech::stream::StreamOptions {
             partial_every_ms,
             use_prompt: true,
@@ -514,6 +511,36 @@ fn mandarin_stream(
             ..Default::default()
         },
     )
+}
+
+fn mandarin_stream_with(
+    e: &SpeechEngines,
+    options: huikuan_speech::stream::StreamOptions,
+) -> huikuan_speech::stream::StreamingRecognizer {
+    huikuan_speech::stream::StreamingRecognizer::new(
+        Endpointer::new(e.vad.clone()).unwrap(),
+        e.pool.clone(),
+        e.packs.clone(),
+        Dialect::Mandarin,
+        options,
+    )
+}
+
+/// The finals among `events`: (start ms, end ms, text).
+fn finals_of(events: &[huikuan_speech::stream::RecognitionEvent]) -> Vec<(u64, u64, String)> {
+    use huikuan_speech::stream::RecognitionEvent;
+    events
+        .iter()
+        .filter_map(|ev| match ev {
+            RecognitionEvent::Final {
+                text,
+                start_ms,
+                end_ms,
+                ..
+            } => Some((*start_ms, *end_ms, text.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -612,7 +639,7 @@ async fn speculative_decoding_at_the_start_of_silence() {
 /// what the live path gives.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deferred_decoding_marks_turns_then_hears_them_after() {
-    use huikuan_speech::stream::{RecognitionEvent, StreamOptions, StreamingRecognizer};
+    use huikuan_speech::stream::StreamOptions;
     let e = engines();
     let (a, _) = clip("mandarin", "aishell1_BAC009S0764W0121.wav");
     let (b, _) = clip("mandarin", "cosyvoice_zero_shot_prompt.wav");
@@ -622,24 +649,18 @@ async fn deferred_decoding_marks_turns_then_hears_them_after() {
     stream.extend(&b);
     stream.extend(silence(1500));
     let recognizer = |defer_decoding: bool| {
-        StreamingRecognizer::new(
-            Endpointer::new(e.vad.clone()).unwrap(),
-            e.pool.clone(),
-            e.packs.clone(),
-            Dialect::Mandarin,
+        mandarin_stream_with(
+            e,
             StreamOptions {
                 defer_decoding,
                 ..Default::default()
             },
         )
     };
-    let finals = |events: &[RecognitionEvent]| -> Vec<(u64, String)> {
-        events
-            .iter()
-            .filter_map(|ev| match ev {
-                RecognitionEvent::Final { text, start_ms, .. } => Some((*start_ms, text.clone())),
-                _ => None,
-            })
+    let finals = |events: &[_]| -> Vec<(u64, String)> {
+        finals_of(events)
+            .into_iter()
+            .map(|(start, _, text)| (start, text))
             .collect()
     };
     let mut live = recognizer(false);
@@ -656,4 +677,51 @@ async fn deferred_decoding_marks_turns_then_hears_them_after() {
     assert!(marks.iter().all(|(_, t)| t.is_empty()), "{marks:?}");
     assert_eq!(deferred.decode_deferred().await, live_finals);
     assert!(deferred.decode_deferred().await.is_empty());
+}
+
+/// Decoding in the background: `push` returns while an utterance is
+/// still being decoded, and the finals, collected from later pushes and
+/// `finish`, are exactly those the waiting path gives, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_decoding_gives_the_same_finals_without_holding_up_the_audio() {
+    use huikuan_speech::stream::StreamOptions;
+    let e = engines();
+    let (a, _) = clip("mandarin", "aishell1_BAC009S0764W0121.wav");
+    let (b, _) = clip("mandarin", "aishell1_BAC009S0764W0123.wav");
+    let mut stream = silence(500);
+    stream.extend(&a);
+    stream.extend(silence(1000));
+    stream.extend(&b);
+    stream.extend(silence(1500));
+    let recognizer = |decode_in_background: bool| {
+        mandarin_stream_with(
+            e,
+            StreamOptions {
+                decode_in_background,
+                ..Default::default()
+            },
+        )
+    };
+    let mut waiting = recognizer(false);
+    let mut background = recognizer(true);
+    let (mut waited, mut collected) = (Vec::new(), Vec::new());
+    let mut returned_while_decoding = 0;
+    for block in stream.chunks(320) {
+        waited.extend(waiting.push(block).await.unwrap());
+        assert!(waiting.decoding().is_none());
+        collected.extend(background.push(block).await.unwrap());
+        if background.decoding().is_some() {
+            returned_while_decoding += 1;
+        }
+    }
+    collected.extend(background.ready().unwrap());
+    collected.extend(background.finish().await.unwrap());
+    assert!(background.decoding().is_none());
+    let want = finals_of(&waited);
+    assert_eq!(want.len(), 2, "{want:?}");
+    assert!(
+        returned_while_decoding > 0,
+        "every push waited for its decode"
+    );
+    assert_eq!(finals_of(&collected), want);
 }

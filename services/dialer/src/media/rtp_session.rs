@@ -91,6 +91,10 @@ pub struct MediaStats {
     /// the buffer aims at now, ms.
     pub jitter_ms: u64,
     pub playout_delay_ms: u64,
+    /// Line frames the call's listener was too far behind to take: they
+    /// were left out of what it hears (the line itself, the recording and
+    /// the outgoing audio go on at their pace).
+    pub unheard: u64,
 }
 
 struct Utterance {
@@ -498,12 +502,20 @@ async fn run(socket: UdpSocket, h: MediaHandle, events: mpsc::Sender<MediaEvent>
                     }
                 }
                 lock(&h.recorder).debtor(at_ms, &received);
-                if events
-                    .send(MediaEvent::Audio { at_ms, samples: received, sent })
-                    .await
-                    .is_err()
-                {
-                    break;
+                // The line keeps its pace whatever the listener does: a
+                // listener more than a few seconds behind misses frames
+                // (each with the frame sent with it, so an echo canceller
+                // stays lined up) instead of stalling what is sent.
+                match events.try_send(MediaEvent::Audio { at_ms, samples: received, sent }) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        let mut st = lock(&h.stats);
+                        if st.unheard == 0 {
+                            tracing::warn!(at_ms, "the call's listener is behind: line frames left unheard");
+                        }
+                        st.unheard += 1;
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => break,
                 }
                 let js = jitter.stats();
                 let mut st = lock(&h.stats);

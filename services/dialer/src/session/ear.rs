@@ -1,7 +1,9 @@
 //! Hearing one side of a call: 8 kHz line frames resampled to 16 kHz,
 //! cleared of our own echo when asked, and fed to a streaming recognizer
 //! (VAD endpointing, then ASR), giving speech-onset, speech-start and
-//! final-transcript events on the call clock.
+//! final-transcript events on the call clock. Utterances are decoded in
+//! the background: a final comes out of a later frame (or [`Ear::ready`])
+//! once decoded, so the call goes on while the machine is busy.
 
 use huikuan_core::Dialect;
 use huikuan_speech::audio::StreamResampler;
@@ -67,6 +69,7 @@ impl Ear {
                 use_prompt: engines.use_prompt,
                 speculate_after_ms: options.speculate_after_ms,
                 defer_decoding: options.defer_decoding,
+                decode_in_background: true,
             },
         );
         let upsampler = || StreamResampler::new(8000, 16000, 160).map_err(|e| e.to_string());
@@ -117,6 +120,25 @@ impl Ear {
         let samples = std::mem::take(&mut self.buf);
         let r = self.recognizer.push(&samples).await;
         self.buf = samples;
+        self.screened(r)
+    }
+
+    /// The finals decoded since the last frame, without waiting.
+    pub fn ready(&mut self) -> Vec<RecognitionEvent> {
+        let r = self.recognizer.ready();
+        self.screened(r)
+    }
+
+    /// Start and end (call clock) of the oldest utterance still being
+    /// decoded; None when every utterance heard has been recognised.
+    pub fn decoding(&self) -> Option<(u64, u64)> {
+        self.recognizer.decoding()
+    }
+
+    fn screened(
+        &self,
+        r: Result<Vec<RecognitionEvent>, huikuan_speech::asr::AsrError>,
+    ) -> Vec<RecognitionEvent> {
         match r {
             Ok(events) => events.into_iter().map(|e| self.screen(e)).collect(),
             Err(e) => {

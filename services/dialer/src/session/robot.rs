@@ -3,8 +3,9 @@
 //! spoken ([`Voice`]). Around that loop:
 //!
 //! * Greeting: the robot first listens briefly, and lets a "喂" it hears
-//!   starting finish before it opens; a greeting that still cuts into the
-//!   opening gets the opening again from its start. A carrier
+//!   starting finish before it opens (a short one is answered while its
+//!   words are still being recognised); a greeting that still cuts into
+//!   the opening gets the opening again from its start. A carrier
 //!   announcement or voicemail greeting ("您拨打的电话已关机",
 //!   "请在嘀声后留言") ends the call with its disposition instead of
 //!   talking to a recording.
@@ -17,6 +18,9 @@
 //!   turn. The robot's own voice coming back on the line is removed
 //!   before any of this hears it (echo cancellation), so it never cuts
 //!   itself off.
+//! * Recognition runs beside the call: while a turn is being decoded the
+//!   robot keeps playing, pausing and timing; words being decoded are
+//!   not silence.
 //! * Silence: no speech for the timeout after the robot finished asks
 //!   "can you hear me?", then ends politely (policy `max_silences`).
 //! * The call ends when the policy reaches an outcome (after its last
@@ -155,6 +159,31 @@ struct Cut {
 /// line goes on once it has not, and nothing sounds like a voice.
 const ONSET_CONFIRM_MS: u64 = 600;
 
+/// A greeting heard before the opening no longer than this is answered
+/// while it is still being recognised ("喂，你好？" is about a second;
+/// a voicemail greeting or a carrier's recording is longer).
+const SHORT_GREETING_MS: u64 = 1_600;
+
+/// What the robot's ear hears at a tick.
+struct Hearing {
+    /// Confirmed speech (VAD).
+    speech: bool,
+    /// Speech or its possible start (onset detector).
+    voice: bool,
+    /// The oldest utterance still being recognised (start, end ms).
+    decoding: Option<(u64, u64)>,
+}
+
+impl Hearing {
+    fn of(ear: &Ear) -> Hearing {
+        Hearing {
+            speech: ear.in_speech(),
+            voice: ear.hearing_voice(),
+            decoding: ear.decoding(),
+        }
+    }
+}
+
 /// Sounds that keep the onset detector busy without ever becoming speech
 /// (a television, a bad line) hold the robot's voice no longer than this.
 const MAX_PAUSE_MS: u64 = 3_000;
@@ -241,7 +270,13 @@ impl<'e> RobotCall<'e> {
                     }
                     None => Next::PeerGone("signalling closed".into()),
                 },
-                _ = ticker.tick() => st.on_tick(ear.in_speech(), ear.hearing_voice()),
+                _ = ticker.tick() => {
+                    // Finals decoded while no audio came in.
+                    match st.on_events(ear.ready()) {
+                        Next::Continue => st.on_tick(Hearing::of(&ear)),
+                        next => next,
+                    }
+                }
             };
             match next {
                 Next::Continue => {}
@@ -319,12 +354,7 @@ impl<'a, 'e> State<'a, 'e> {
         match e {
             MediaEvent::Audio { samples, sent, .. } => {
                 let events = ear.hear(&samples, &sent).await;
-                for ev in events {
-                    if let Next::Hangup = self.on_speech(ev) {
-                        return Next::Hangup;
-                    }
-                }
-                Next::Continue
+                self.on_events(events)
             }
             MediaEvent::Dtmf { key, .. } => {
                 self.note_dtmf(key);
@@ -361,6 +391,15 @@ impl<'a, 'e> State<'a, 'e> {
                 Next::Continue
             }
         }
+    }
+
+    fn on_events(&mut self, events: Vec<RecognitionEvent>) -> Next {
+        for ev in events {
+            if let Next::Hangup = self.on_speech(ev) {
+                return Next::Hangup;
+            }
+        }
+        Next::Continue
     }
 
     fn on_speech(&mut self, ev: RecognitionEvent) -> Next {
@@ -532,15 +571,14 @@ impl<'a, 'e> State<'a, 'e> {
         self.say(&line, false);
     }
 
-    fn on_tick(&mut self, ear_in_speech: bool, ear_hearing_voice: bool) -> Next {
+    fn on_tick(&mut self, ear: Hearing) -> Next {
         let now = self.media.now_ms();
         if now >= self.config.max_call_ms {
             return Next::PeerGone("maximum call length".into());
         }
         if let Some(o) = &self.onset {
             let paused_for = now.saturating_sub(o.paused_at_ms);
-            if (paused_for >= ONSET_CONFIRM_MS && !ear_hearing_voice) || paused_for >= MAX_PAUSE_MS
-            {
+            if (paused_for >= ONSET_CONFIRM_MS && !ear.voice) || paused_for >= MAX_PAUSE_MS {
                 // Not speech after all (and the debtor is quiet again):
                 // the line goes on where it paused.
                 self.onset = None;
@@ -550,19 +588,29 @@ impl<'a, 'e> State<'a, 'e> {
                 tracing::debug!(at_ms = now, "no barge-in after all: playback resumed");
             }
         }
-        let listening = !self.voice.busy() && self.barge.is_none() && !ear_in_speech;
+        let quiet = !self.voice.busy() && self.barge.is_none() && !ear.speech;
         if !self.opened {
             // A "喂" just starting (not yet confirmed as speech) is let
             // finish rather than talked over, unless the line never
             // falls quiet.
-            let voice_starting =
-                ear_hearing_voice && now < self.config.greeting_wait_ms + MAX_PAUSE_MS;
-            if now >= self.config.greeting_wait_ms && listening && !voice_starting {
-                self.open(None);
+            let voice_starting = ear.voice && now < self.config.greeting_wait_ms + MAX_PAUSE_MS;
+            // A short greeting is answered before its words are known; a
+            // longer one may be a recording, which must not be talked to.
+            let awaiting_words = ear
+                .decoding
+                .filter(|(start, end)| end - start > SHORT_GREETING_MS);
+            if now >= self.config.greeting_wait_ms
+                && quiet
+                && !voice_starting
+                && awaiting_words.is_none()
+            {
+                self.open(ear.decoding.map(|(_, end)| end));
             }
             return Next::Continue;
         }
-        if listening
+        // Words still being recognised are not silence.
+        if quiet
+            && ear.decoding.is_none()
             && now.saturating_sub(self.quiet_since) >= self.config.silence_timeout_ms
             && self.saying.as_ref().is_none_or(|s| !s.closing)
         {
