@@ -7,12 +7,17 @@
 //! them (the lowest latency), and under load decodes run side by side on
 //! one thread each, which gets more decoding out of the cores (a
 //! multi-threaded decode spends part of its time with threads waiting for
-//! each other, and more when other work holds a core).
+//! each other, and more when other work holds a core). Nor does a decode
+//! take more threads than the machine has cores free of other processes'
+//! work ([`super::neighbours`]).
 
 use super::{AsrError, RecognizeRequest, Recognizer, Transcript};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Cores free for this process's decodes, as the pool asks for them.
+type FreeCores = Arc<dyn Fn() -> usize + Send + Sync>;
 
 #[derive(Clone)]
 pub struct AsrPool {
@@ -21,6 +26,7 @@ pub struct AsrPool {
     threads: Arc<Semaphore>,
     budget: usize,
     threads_per_decode: usize,
+    free_cores: FreeCores,
 }
 
 /// Flags the decode as unwanted when the caller's future is dropped.
@@ -42,12 +48,24 @@ impl AsrPool {
     ) -> Self {
         let threads_per_decode = threads_per_decode.max(1);
         let budget = max_concurrent.max(1) * threads_per_decode;
+        super::neighbours::start();
         AsrPool {
             recognizer,
             threads: Arc::new(Semaphore::new(budget)),
             budget,
             threads_per_decode,
+            free_cores: Arc::new(super::neighbours::free_cores),
         }
+    }
+
+    /// Asks `free_cores` how many cores a decode may use instead of
+    /// the machine.
+    pub fn with_free_cores(
+        mut self,
+        free_cores: impl Fn() -> usize + Send + Sync + 'static,
+    ) -> Self {
+        self.free_cores = Arc::new(free_cores);
+        self
     }
 
     /// No decode is running or queued: a decode started now gets every
@@ -61,8 +79,9 @@ impl AsrPool {
     }
 
     /// Waits for one thread of the budget, then takes as many more (up to
-    /// `threads_per_decode`) as are free right now. Permits released go to
-    /// queued decodes first, so a free one is never taken from a waiter.
+    /// `threads_per_decode`, and no more than the cores other processes
+    /// leave free) as are free right now. Permits released go to queued
+    /// decodes first, so a free one is never taken from a waiter.
     async fn take_threads(&self) -> Result<Vec<OwnedSemaphorePermit>, AsrError> {
         let first = self
             .threads
@@ -71,7 +90,14 @@ impl AsrPool {
             .await
             .map_err(|_| AsrError::Closed)?;
         let mut permits = vec![first];
-        while permits.len() < self.threads_per_decode {
+        let most = self.threads_per_decode.min((self.free_cores)());
+        if most < self.threads_per_decode {
+            tracing::debug!(
+                threads = most,
+                "other processes hold cores: fewer decode threads"
+            );
+        }
+        while permits.len() < most {
             match self.threads.clone().try_acquire_owned() {
                 Ok(p) => permits.push(p),
                 Err(_) => break,
@@ -159,7 +185,7 @@ mod tests {
             given: Mutex::new(Vec::new()),
             release: Mutex::new(rx),
         });
-        let pool = AsrPool::new(probe.clone(), 1, 2);
+        let pool = AsrPool::new(probe.clone(), 1, 2).with_free_cores(|| 2);
         let decode = || {
             let pool = pool.clone();
             tokio::spawn(async move {
@@ -196,6 +222,32 @@ mod tests {
         tx.send(()).unwrap();
         fourth.await.unwrap().unwrap();
         assert!(pool.is_idle());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_decode_takes_no_more_threads_than_cores_others_leave_free() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let probe = Arc::new(Probe {
+            given: Mutex::new(Vec::new()),
+            release: Mutex::new(rx),
+        });
+        let free = Arc::new(std::sync::atomic::AtomicUsize::new(1));
+        let f = free.clone();
+        let pool =
+            AsrPool::new(probe.clone(), 1, 2).with_free_cores(move || f.load(Ordering::Relaxed));
+        // One core free, then both: a lone decode takes one, then two.
+        for (n, cores) in [(1, 1), (2, 2)] {
+            free.store(cores, Ordering::Relaxed);
+            let p = pool.clone();
+            let decode = tokio::spawn(async move {
+                p.recognize(vec![0.0; 160], "zh".into(), String::new())
+                    .await
+            });
+            given_when(n, &probe).await;
+            tx.send(()).unwrap();
+            decode.await.unwrap().unwrap();
+            assert_eq!(probe.given.lock().unwrap()[n - 1], cores as i32);
+        }
     }
 
     /// Waits until the caller gives up, then says whether it was told.
