@@ -25,10 +25,17 @@ pub fn init_tracing() {
         .try_init();
 }
 
+/// The speech engines, loaded once per test binary (each test gets a
+/// handle on the same models and decode budget).
 pub fn engines() -> SpeechEngines {
-    SpeechConfig::default()
-        .engines()
-        .expect("speech models missing: run ./scripts/fetch-models.sh")
+    static ENGINES: std::sync::OnceLock<SpeechEngines> = std::sync::OnceLock::new();
+    ENGINES
+        .get_or_init(|| {
+            SpeechConfig::default()
+                .engines()
+                .expect("speech models missing: run ./scripts/fetch-models.sh")
+        })
+        .clone()
 }
 
 pub fn account() -> CallAccount {
