@@ -247,11 +247,12 @@ impl StreamingRecognizer {
         self.finals.front().map(|f| (f.start_ms, f.end_ms))
     }
 
-    /// The finals decoded since the last call, in order, without waiting.
-    pub fn ready(&mut self) -> Result<Vec<RecognitionEvent>, AsrError> {
+    /// The finals decoded since the last call, in order, without waiting
+    /// (an utterance whose decode failed is logged and left out).
+    pub fn ready(&mut self) -> Vec<RecognitionEvent> {
         let mut out = Vec::new();
-        self.collect_finals(&mut out)?;
-        Ok(out)
+        self.collect_finals(&mut out);
+        out
     }
 
     fn decode_args(&self) -> (String, String) {
@@ -272,7 +273,7 @@ impl StreamingRecognizer {
         let vad_events = self.endpointer.push(samples);
         let mut out = self.handle(vad_events);
         if self.options.decode_in_background {
-            self.collect_finals(&mut out)?;
+            self.collect_finals(&mut out);
         } else {
             self.wait_finals(&mut out).await?;
         }
@@ -346,18 +347,21 @@ impl StreamingRecognizer {
         Ok(out)
     }
 
-    /// Moves the decoded finals at the head of the queue to `out`.
-    fn collect_finals(&mut self, out: &mut Vec<RecognitionEvent>) -> Result<(), AsrError> {
+    /// Moves the decoded finals at the head of the queue to `out`. A
+    /// failed decode loses its utterance only, never the events beside it
+    /// (a barge-in's start, the next final).
+    fn collect_finals(&mut self, out: &mut Vec<RecognitionEvent>) {
         while self.finals.front().is_some_and(|f| f.task.is_finished()) {
             let Some(f) = self.finals.pop_front() else {
                 break;
             };
             // Finished, so this does not wait.
             if let Some(result) = f.task.now_or_never() {
-                self.finalise(f.start_ms, f.end_ms, result, out)?;
+                if let Err(e) = self.finalise(f.start_ms, f.end_ms, result, out) {
+                    tracing::warn!(error = %e, start_ms = f.start_ms, "an utterance was not recognised");
+                }
             }
         }
-        Ok(())
     }
 
     /// Waits for every pending final, in order.

@@ -634,6 +634,19 @@ async fn speculative_decoding_at_the_start_of_silence() {
     assert!(cer(&early[0]) < 0.35, "{} vs {reference}", early[0]);
 }
 
+/// Two Mandarin clips, the first always the same, `gap_ms` apart, with
+/// quiet before and after.
+fn two_utterances(second: &str, gap_ms: usize) -> Vec<f32> {
+    let (a, _) = clip("mandarin", "aishell1_BAC009S0764W0121.wav");
+    let (b, _) = clip("mandarin", second);
+    let mut stream = silence(500);
+    stream.extend(&a);
+    stream.extend(silence(gap_ms));
+    stream.extend(&b);
+    stream.extend(silence(1500));
+    stream
+}
+
 /// With decoding deferred the stream only marks where each utterance ends
 /// (one empty final each), and recognising them afterwards gives exactly
 /// what the live path gives.
@@ -641,13 +654,7 @@ async fn speculative_decoding_at_the_start_of_silence() {
 async fn deferred_decoding_marks_turns_then_hears_them_after() {
     use huikuan_speech::stream::StreamOptions;
     let e = engines();
-    let (a, _) = clip("mandarin", "aishell1_BAC009S0764W0121.wav");
-    let (b, _) = clip("mandarin", "cosyvoice_zero_shot_prompt.wav");
-    let mut stream = silence(500);
-    stream.extend(&a);
-    stream.extend(silence(1500));
-    stream.extend(&b);
-    stream.extend(silence(1500));
+    let stream = two_utterances("cosyvoice_zero_shot_prompt.wav", 1500);
     let recognizer = |defer_decoding: bool| {
         mandarin_stream_with(
             e,
@@ -686,13 +693,7 @@ async fn deferred_decoding_marks_turns_then_hears_them_after() {
 async fn background_decoding_gives_the_same_finals_without_holding_up_the_audio() {
     use huikuan_speech::stream::StreamOptions;
     let e = engines();
-    let (a, _) = clip("mandarin", "aishell1_BAC009S0764W0121.wav");
-    let (b, _) = clip("mandarin", "aishell1_BAC009S0764W0123.wav");
-    let mut stream = silence(500);
-    stream.extend(&a);
-    stream.extend(silence(1000));
-    stream.extend(&b);
-    stream.extend(silence(1500));
+    let stream = two_utterances("aishell1_BAC009S0764W0123.wav", 1000);
     let recognizer = |decode_in_background: bool| {
         mandarin_stream_with(
             e,
@@ -714,7 +715,7 @@ async fn background_decoding_gives_the_same_finals_without_holding_up_the_audio(
             returned_while_decoding += 1;
         }
     }
-    collected.extend(background.ready().unwrap());
+    collected.extend(background.ready());
     collected.extend(background.finish().await.unwrap());
     assert!(background.decoding().is_none());
     let want = finals_of(&waited);
@@ -724,4 +725,75 @@ async fn background_decoding_gives_the_same_finals_without_holding_up_the_audio(
         "every push waited for its decode"
     );
     assert_eq!(finals_of(&collected), want);
+}
+
+/// A recognizer failing its first decode.
+struct FailsFirst {
+    inner: std::sync::Arc<dyn Recognizer>,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl Recognizer for FailsFirst {
+    fn recognize(
+        &self,
+        req: &RecognizeRequest<'_>,
+    ) -> Result<huikuan_speech::Transcript, huikuan_speech::asr::AsrError> {
+        if self
+            .calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            == 0
+        {
+            return Err(huikuan_speech::asr::AsrError::Decode("first decode".into()));
+        }
+        self.inner.recognize(req)
+    }
+    fn describe(&self) -> String {
+        "fails first".into()
+    }
+}
+
+/// A decode that fails in the background loses its own utterance and
+/// nothing else: both utterances' starts are reported, and the second's
+/// final is the one the plain path gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_background_decode_loses_only_its_utterance() {
+    use huikuan_speech::stream::{RecognitionEvent, StreamOptions};
+    let e = engines();
+    let stream = two_utterances("aishell1_BAC009S0764W0123.wav", 1000);
+    let failing = SpeechEngines {
+        pool: huikuan_speech::AsrPool::new(
+            std::sync::Arc::new(FailsFirst {
+                inner: e.pool.recognizer().clone(),
+                calls: Default::default(),
+            }),
+            2,
+            1,
+        ),
+        ..e.clone()
+    };
+    let mut plain = mandarin_stream(e, 0, 0);
+    let mut background = mandarin_stream_with(
+        &failing,
+        StreamOptions {
+            decode_in_background: true,
+            ..Default::default()
+        },
+    );
+    let (mut want, mut got) = (Vec::new(), Vec::new());
+    for block in stream.chunks(320) {
+        want.extend(plain.push(block).await.unwrap());
+        got.extend(background.push(block).await.unwrap());
+    }
+    got.extend(background.finish().await.unwrap());
+    let starts = |events: &[RecognitionEvent]| {
+        events
+            .iter()
+            .filter(|e| matches!(e, RecognitionEvent::SpeechStarted { .. }))
+            .count()
+    };
+    assert_eq!(starts(&want), 2);
+    assert_eq!(starts(&got), 2, "{got:?}");
+    let want = finals_of(&want);
+    assert_eq!(want.len(), 2, "{want:?}");
+    assert_eq!(finals_of(&got), want[1..].to_vec());
 }

@@ -125,8 +125,8 @@ impl Ear {
 
     /// The finals decoded since the last frame, without waiting.
     pub fn ready(&mut self) -> Vec<RecognitionEvent> {
-        let r = self.recognizer.ready();
-        self.screened(r)
+        let events = self.recognizer.ready();
+        self.screen_all(events)
     }
 
     /// Start and end (call clock) of the oldest utterance still being
@@ -140,12 +140,16 @@ impl Ear {
         r: Result<Vec<RecognitionEvent>, huikuan_speech::asr::AsrError>,
     ) -> Vec<RecognitionEvent> {
         match r {
-            Ok(events) => events.into_iter().map(|e| self.screen(e)).collect(),
+            Ok(events) => self.screen_all(events),
             Err(e) => {
                 tracing::warn!(error = %e, "recognition failed");
                 Vec::new()
             }
         }
+    }
+
+    fn screen_all(&self, events: Vec<RecognitionEvent>) -> Vec<RecognitionEvent> {
+        events.into_iter().map(|e| self.screen(e)).collect()
     }
 
     /// A final that is only the recognizer's prompt coming back is heard
