@@ -10,12 +10,13 @@ mod common;
 
 use common::{account, engines, init_tracing, today};
 use huikuan_core::Dialect;
-use huikuan_dialer::media::{LineSimulation, MediaEvent, MediaHandle, RtpSocket};
+use huikuan_dialer::media::{LineSimulation, MediaEvent, MediaHandle, MediaStats, RtpSocket};
 use huikuan_dialer::sdp::AudioSession;
-use huikuan_dialer::session::{RobotCall, RobotCallConfig};
+use huikuan_dialer::session::{CallReport, RobotCall, RobotCallConfig, Speaker};
 use huikuan_dialogue::conversation::Engine;
 use huikuan_speech::asr::{AsrError, AsrPool, RecognizeRequest, Recognizer, Transcript};
 use huikuan_speech::audio::rms;
+use huikuan_speech::service::SpeechEngines;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -57,6 +58,26 @@ fn robot(dialogue: &Engine) -> RobotCall<'_> {
     }
 }
 
+/// `text` in the Mandarin voice, 8 kHz.
+fn say(engines: &SpeechEngines, text: &str) -> Vec<f32> {
+    engines.tts.sentence(text, Dialect::Mandarin, 8000).unwrap()
+}
+
+/// Runs the robot's call on its side of the line until the call ends,
+/// then hangs up both sides: the report and the robot side's media figures.
+async fn call(
+    robot: RobotCall<'_>,
+    engines: &SpeechEngines,
+    (media, events): (MediaHandle, mpsc::Receiver<MediaEvent>),
+    phone: &MediaHandle,
+) -> (CallReport, MediaStats) {
+    let report = robot.run(engines, media.clone(), events, None).await;
+    let stats = media.stats();
+    media.stop();
+    phone.stop();
+    (report, stats)
+}
+
 /// 20 ms frames of `samples` (8 kHz) louder than a quiet line.
 fn loud_ms(samples: &[f32]) -> u64 {
     samples.chunks(160).filter(|f| rms(f) > 0.02).count() as u64 * 20
@@ -78,15 +99,12 @@ async fn a_sound_too_short_for_speech_only_pauses_the_robot() {
     let _one = ONE_AT_A_TIME.lock().await;
     init_tracing();
     let engines = engines();
-    let ((robot_media, robot_events), (phone, mut phone_events)) = line().await;
+    let (robot_side, (phone, mut phone_events)) = line().await;
     let phone_line = phone.clone();
-    let word = engines
-        .tts
-        .sentence("喂，你好", Dialect::Mandarin, 8000)
-        .unwrap();
+    let word = say(&engines, "喂，你好");
     let start = word
         .chunks(160)
-        .position(|f| rms(f) > 0.02)
+        .position(|f| loud_ms(f) > 0)
         .expect("a spoken word")
         * 160;
     let burst = word[start..start + 8 * 130].to_vec();
@@ -109,11 +127,7 @@ async fn a_sound_too_short_for_speech_only_pauses_the_robot() {
         }
         sent
     });
-    let report = robot
-        .run(&engines, robot_media.clone(), robot_events, None)
-        .await;
-    robot_media.stop();
-    phone_line.stop();
+    let (report, _) = call(robot, &engines, robot_side, &phone_line).await;
     eprintln!(
         "{}\nonsets resumed {}, barge-in stop ms {:?}, echo {:?}",
         report.transcript_text(),
@@ -144,24 +158,16 @@ async fn a_greeting_as_the_robot_opens_still_gets_the_whole_opening() {
     let _one = ONE_AT_A_TIME.lock().await;
     init_tracing();
     let engines = engines();
-    let ((robot_media, robot_events), (phone, mut phone_events)) = line().await;
+    let (robot_side, (phone, mut phone_events)) = line().await;
     let phone_line = phone.clone();
-    let hello = engines
-        .tts
-        .sentence("喂，你好？", Dialect::Mandarin, 8000)
-        .unwrap();
+    let hello = say(&engines, "喂，你好？");
     let dialogue = Engine::builtin();
     let robot = robot(&dialogue);
     let opening = dialogue
         .start(account(), Dialect::Mandarin, today())
         .unwrap()
         .opening();
-    let opening_loud_ms = loud_ms(
-        &engines
-            .tts
-            .sentence(&opening, Dialect::Mandarin, 8000)
-            .unwrap(),
-    );
+    let opening_loud_ms = loud_ms(&say(&engines, &opening));
     let hello_at_ms = robot.config.greeting_wait_ms - 100;
     let heard = tokio::spawn(async move {
         // The robot's voice heard after the greeting ended.
@@ -185,11 +191,7 @@ async fn a_greeting_as_the_robot_opens_still_gets_the_whole_opening() {
         }
         after_ms
     });
-    let report = robot
-        .run(&engines, robot_media.clone(), robot_events, None)
-        .await;
-    robot_media.stop();
-    phone_line.stop();
+    let (report, _) = call(robot, &engines, robot_side, &phone_line).await;
     let heard_ms = heard.await.unwrap();
     eprintln!(
         "{}\nrobot heard after the greeting: {heard_ms} ms loud; the opening alone: {opening_loud_ms} ms",
@@ -246,10 +248,9 @@ async fn slow_recognition_holds_up_neither_the_opening_nor_the_line() {
         delay: SLOW,
     };
     engines.pool = AsrPool::new(Arc::new(slow), 2, 1);
-    let ((robot_media, robot_events), (phone, mut phone_events)) = line().await;
+    let (robot_side, (phone, mut phone_events)) = line().await;
     let phone_line = phone.clone();
-    let say = |text: &str| engines.tts.sentence(text, Dialect::Mandarin, 8000).unwrap();
-    let (hello, yes) = (say("喂，你好？"), say("对，我是张伟。"));
+    let (hello, yes) = (say(&engines, "喂，你好？"), say(&engines, "对，我是张伟。"));
     let dialogue = Engine::builtin();
     let mut robot = robot(&dialogue);
     robot.config.silence_timeout_ms = 2_000;
@@ -275,18 +276,13 @@ async fn slow_recognition_holds_up_neither_the_opening_nor_the_line() {
             }
         }
     });
-    let report = robot
-        .run(&engines, robot_media.clone(), robot_events, None)
-        .await;
-    let media = robot_media.stats();
-    robot_media.stop();
-    phone_line.stop();
+    let (report, media) = call(robot, &engines, robot_side, &phone_line).await;
     phone_task.await.unwrap();
     eprintln!("{}\nmedia {media:?}", report.transcript_text());
     let robot_lines: Vec<_> = report
         .transcript
         .iter()
-        .filter(|l| l.speaker == huikuan_dialer::session::Speaker::Robot)
+        .filter(|l| l.speaker == Speaker::Robot)
         .collect();
     let opening = robot_lines.first().expect("the robot opened");
     assert!(

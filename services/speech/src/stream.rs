@@ -11,7 +11,10 @@ use crate::vad::{Endpointer, VadEvent};
 use futures::FutureExt;
 use huikuan_core::Dialect;
 use std::collections::VecDeque;
-use tokio::task::JoinHandle;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::task::{JoinError, JoinHandle};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecognitionEvent {
@@ -79,7 +82,7 @@ impl Default for StreamOptions {
 struct PendingFinal {
     start_ms: u64,
     end_ms: u64,
-    task: JoinHandle<Result<Transcript, AsrError>>,
+    task: Decode,
 }
 
 /// An utterance heard while decoding was deferred.
@@ -91,37 +94,47 @@ struct HeldUtterance {
 struct PendingPartial {
     start_ms: u64,
     upto_ms: u64,
-    task: JoinHandle<Result<Transcript, AsrError>>,
+    task: Decode,
 }
 
-/// A task that is aborted when dropped (a decode nobody waits for any
-/// more).
-struct AbortOnDrop<T>(Option<JoinHandle<T>>);
+/// A decode running as its own task, aborted when dropped: a decode
+/// nobody waits for any more (a stale partial, a speculation the speaker
+/// talked through, a recognizer gone) stops taking the machine's time.
+struct Decode(JoinHandle<Result<Transcript, AsrError>>);
 
-impl<T> AbortOnDrop<T> {
-    async fn join(&mut self) -> Option<Result<T, tokio::task::JoinError>> {
-        match self.0.as_mut() {
-            Some(task) => {
-                let r = task.await;
-                self.0 = None;
-                Some(r)
-            }
-            None => None,
-        }
+impl Decode {
+    fn spawn(decode: impl Future<Output = Result<Transcript, AsrError>> + Send + 'static) -> Self {
+        Decode(tokio::spawn(decode))
+    }
+
+    /// Decodes `audio` through `pool` with the given language and prompt.
+    fn of(pool: &AsrPool, audio: Vec<f32>, (language, prompt): (String, String)) -> Self {
+        let pool = pool.clone();
+        Decode::spawn(async move { pool.recognize(audio, language, prompt).await })
+    }
+
+    fn is_finished(&self) -> bool {
+        self.0.is_finished()
     }
 }
 
-impl<T> Drop for AbortOnDrop<T> {
+impl Future for Decode {
+    type Output = Result<Result<Transcript, AsrError>, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl Drop for Decode {
     fn drop(&mut self) {
-        if let Some(task) = self.0.take() {
-            task.abort();
-        }
+        self.0.abort();
     }
 }
 
 /// A decode started when the speaker went quiet.
 struct Speculation {
-    task: JoinHandle<Result<Transcript, AsrError>>,
+    task: Decode,
 }
 
 /// Below this RMS a block counts as quiet (about -50 dBFS), or below
@@ -162,21 +175,6 @@ pub struct StreamingRecognizer {
     partial: Option<PendingPartial>,
     held: Vec<HeldUtterance>,
     finals: VecDeque<PendingFinal>,
-}
-
-impl Drop for StreamingRecognizer {
-    /// Decodes nobody will collect stop taking the machine's time.
-    fn drop(&mut self) {
-        if let Some(s) = self.speculation.take() {
-            s.task.abort();
-        }
-        if let Some(p) = self.partial.take() {
-            p.task.abort();
-        }
-        for f in self.finals.drain(..) {
-            f.task.abort();
-        }
-    }
 }
 
 impl StreamingRecognizer {
@@ -301,9 +299,7 @@ impl StreamingRecognizer {
         } else {
             self.quiet_ms = 0;
             // The speaker went on: what was decoded is not the utterance.
-            if let Some(s) = self.speculation.take() {
-                s.task.abort();
-            }
+            self.speculation = None;
         }
     }
 
@@ -324,10 +320,8 @@ impl StreamingRecognizer {
         if audio.len() < 8_000 {
             return;
         }
-        let (language, prompt) = self.decode_args();
-        let pool = self.pool.clone();
         self.speculation = Some(Speculation {
-            task: tokio::spawn(async move { pool.recognize(audio, language, prompt).await }),
+            task: Decode::of(&self.pool, audio, self.decode_args()),
         });
     }
 
@@ -377,7 +371,7 @@ impl StreamingRecognizer {
         &mut self,
         start_ms: u64,
         end_ms: u64,
-        result: Result<Result<Transcript, AsrError>, tokio::task::JoinError>,
+        result: Result<Result<Transcript, AsrError>, JoinError>,
         out: &mut Vec<RecognitionEvent>,
     ) -> Result<(), AsrError> {
         let t = result.map_err(|e| AsrError::Decode(format!("decode task: {e}")))??;
@@ -401,12 +395,8 @@ impl StreamingRecognizer {
     pub fn reset(&mut self) {
         self.endpointer.reset();
         self.quiet_ms = 0;
-        if let Some(s) = self.speculation.take() {
-            s.task.abort();
-        }
-        if let Some(p) = self.partial.take() {
-            p.task.abort();
-        }
+        self.speculation = None;
+        self.partial = None;
     }
 
     /// Turns VAD events into recognition events; an utterance that ended
@@ -427,9 +417,7 @@ impl StreamingRecognizer {
                     samples,
                 } => {
                     // A partial of this utterance is stale now.
-                    if let Some(p) = self.partial.take() {
-                        p.task.abort();
-                    }
+                    self.partial = None;
                     if self.options.defer_decoding {
                         self.held.push(HeldUtterance {
                             start_ms,
@@ -451,11 +439,10 @@ impl StreamingRecognizer {
                     let (language, prompt) = self.decode_args();
                     let samples = decode_audio(&samples, self.quiet_ms).to_vec();
                     let pool = self.pool.clone();
-                    let task = tokio::spawn(async move {
+                    let task = Decode::spawn(async move {
+                        // (Stopped with this decode if it is dropped.)
                         if let Some(s) = speculation {
-                            // Aborted with this task.
-                            let mut s = AbortOnDrop(Some(s.task));
-                            if let Some(Ok(Ok(t))) = s.join().await {
+                            if let Ok(Ok(t)) = s.task.await {
                                 return Ok(t);
                             }
                         }
@@ -507,12 +494,10 @@ impl StreamingRecognizer {
         if audio.len() < 8_000 {
             return;
         }
-        let (language, prompt) = self.decode_args();
-        let pool = self.pool.clone();
         self.partial = Some(PendingPartial {
             start_ms: self.utterance_start_ms,
             upto_ms: now,
-            task: tokio::spawn(async move { pool.recognize(audio, language, prompt).await }),
+            task: Decode::of(&self.pool, audio, self.decode_args()),
         });
     }
 }

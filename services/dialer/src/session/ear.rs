@@ -120,7 +120,13 @@ impl Ear {
         let samples = std::mem::take(&mut self.buf);
         let r = self.recognizer.push(&samples).await;
         self.buf = samples;
-        self.screened(r)
+        match r {
+            Ok(events) => self.screen_all(events),
+            Err(e) => {
+                tracing::warn!(error = %e, "recognition failed");
+                Vec::new()
+            }
+        }
     }
 
     /// The finals decoded since the last frame, without waiting.
@@ -133,19 +139,6 @@ impl Ear {
     /// decoded; None when every utterance heard has been recognised.
     pub fn decoding(&self) -> Option<(u64, u64)> {
         self.recognizer.decoding()
-    }
-
-    fn screened(
-        &self,
-        r: Result<Vec<RecognitionEvent>, huikuan_speech::asr::AsrError>,
-    ) -> Vec<RecognitionEvent> {
-        match r {
-            Ok(events) => self.screen_all(events),
-            Err(e) => {
-                tracing::warn!(error = %e, "recognition failed");
-                Vec::new()
-            }
-        }
     }
 
     fn screen_all(&self, events: Vec<RecognitionEvent>) -> Vec<RecognitionEvent> {

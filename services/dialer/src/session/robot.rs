@@ -598,12 +598,8 @@ impl<'a, 'e> State<'a, 'e> {
             // longer one may be a recording, which must not be talked to.
             let awaiting_words = ear
                 .decoding
-                .filter(|(start, end)| end - start > SHORT_GREETING_MS);
-            if now >= self.config.greeting_wait_ms
-                && quiet
-                && !voice_starting
-                && awaiting_words.is_none()
-            {
+                .is_some_and(|(start, end)| end - start > SHORT_GREETING_MS);
+            if now >= self.config.greeting_wait_ms && quiet && !voice_starting && !awaiting_words {
                 self.open(ear.decoding.map(|(_, end)| end));
             }
             return Next::Continue;

@@ -11,7 +11,7 @@
 //! counts as free.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 use std::time::{Duration, Instant};
 
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
@@ -39,7 +39,9 @@ pub fn start() {
 /// busy, rounded, at least one.
 pub fn free_cores() -> usize {
     start();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Read once: on Linux it reads the affinity mask and cgroup limits.
+    static CORES: OnceLock<usize> = OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let others = OTHERS_MILLICORES.load(Ordering::Relaxed) as f64 / 1000.0;
     free_of(cores, others)
 }
