@@ -13,14 +13,20 @@ cargo build --release -q -p huikuan-cli
 BIN="${CARGO_TARGET_DIR:-target}/release/huikuan"
 [ -n "${BENCH_APPEND:-}" ] || : > "$OUT"
 if [ -n "${BENCH_CONFIGS:-}" ]; then read -r -a ONLY <<< "$BENCH_CONFIGS"; fi
+# The decoding configurations are measured on the f16 weights; the
+# weight-storage rows on the default decoding.
 CONFIGS=(
-  "greedy-full-noprompt|--beam 0 --audio-ctx full --no-prompt"
-  "greedy-full-prompt|--beam 0 --audio-ctx full"
-  "greedy-fit256-prompt|--beam 0 --audio-ctx fit --audio-ctx-min 256"
-  "greedy-fit500-prompt|--beam 0 --audio-ctx fit --audio-ctx-min 500"
-  "greedy-fit256-prompt-fallback|--beam 0 --audio-ctx fit --audio-ctx-min 256 --fallback"
-  "beam5-fit256-prompt|--beam 5 --audio-ctx fit --audio-ctx-min 256"
-  "beam5-full-prompt-fallback|--beam 5 --audio-ctx full --fallback"
+  "greedy-full-noprompt|--weights f16 --beam 0 --audio-ctx full --no-prompt"
+  "greedy-full-prompt|--weights f16 --beam 0 --audio-ctx full"
+  "greedy-fit256-prompt|--weights f16 --beam 0 --audio-ctx fit --audio-ctx-min 256"
+  "greedy-fit500-prompt|--weights f16 --beam 0 --audio-ctx fit --audio-ctx-min 500"
+  "greedy-fit256-prompt-fallback|--weights f16 --beam 0 --audio-ctx fit --audio-ctx-min 256 --fallback"
+  "beam5-fit256-prompt|--weights f16 --beam 5 --audio-ctx fit --audio-ctx-min 256"
+  "beam5-full-prompt-fallback|--weights f16 --beam 5 --audio-ctx full --fallback"
+  "weights-f16|--weights f16 --beam 0 --audio-ctx fit --audio-ctx-min 400"
+  "weights-q8_0|--weights q8_0 --beam 0 --audio-ctx fit --audio-ctx-min 400"
+  "weights-q5_1|--weights q5_1 --beam 0 --audio-ctx fit --audio-ctx-min 400"
+  "weights-q4_0|--weights q4_0 --beam 0 --audio-ctx fit --audio-ctx-min 400"
 )
 for entry in "${CONFIGS[@]}"; do
   name="${entry%%|*}"; flags="${entry#*|}"

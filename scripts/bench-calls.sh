@@ -19,7 +19,8 @@
 # from the phone's side), BENCH_LINE gives every phone's line echo and
 # noise (e.g. '{ echo_delay_ms = 100, echo_db = -12, noise_dbfs = -50 }'),
 # BENCH_CALLS makes each of the N phones take that many calls, and
-# BENCH_ROBOT adds settings to [dialer.robot] (e.g. 'cancel_echo = false').
+# BENCH_ROBOT adds settings to [dialer.robot] (e.g. 'cancel_echo = false'),
+# BENCH_SPEECH to [speech] (e.g. 'whisper_weights = "f16"').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-deps.sh
@@ -63,6 +64,8 @@ retry_after_minutes = 600
 orchestrator = "http://127.0.0.1:$GRPC"
 max_calls = $N
 platform = "易贷"
+[speech]
+${BENCH_SPEECH:-}
 [dialer.robot]
 ${BENCH_ROBOT:-}
 [dialer.trunk]

@@ -23,6 +23,9 @@ pub struct DecodeArgs {
     /// A ggml whisper model instead of the configured one.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Weight storage: f16, q8_0, q5_1, q5_0 or q4_0.
+    #[arg(long)]
+    weights: Option<String>,
     /// Beam width (0 = greedy).
     #[arg(long)]
     beam: Option<i32>,
@@ -48,6 +51,9 @@ impl DecodeArgs {
         let mut s = config.speech.clone();
         if let Some(m) = &self.model {
             s.whisper_model = Some(m.clone());
+        }
+        if let Some(w) = &self.weights {
+            s.whisper_weights = w.clone();
         }
         if let Some(b) = self.beam {
             s.beam_size = b;

@@ -20,6 +20,10 @@ pub struct SpeechConfig {
     /// Any ggml whisper model, e.g. a downloaded ggml-large-v3-turbo.bin
     /// (default: the converted whisper base in the model cache).
     pub whisper_model: Option<PathBuf>,
+    /// How the whisper weight matrices are stored: "f16" (the model as
+    /// it is) or a quantized type ("q8_0", "q5_1", "q5_0", "q4_0"), made
+    /// once beside the model.
+    pub whisper_weights: String,
     /// "whisper" (default) or "sense-voice" (a sherpa-onnx SenseVoice
     /// model directory in `sherpa_model_dir`).
     pub recognizer: String,
@@ -63,6 +67,9 @@ impl Default for SpeechConfig {
             enabled: true,
             models_dir: None,
             whisper_model: None,
+            // Measured (docs/benchmarks.md): a quarter less decode time
+            // than f16, recognition within the clips' spread.
+            whisper_weights: "q8_0".into(),
             recognizer: "whisper".into(),
             sherpa_model_dir: None,
             threads: 2,
@@ -187,8 +194,16 @@ impl SpeechConfig {
                 reason: format!("{} is not within 0..=16", self.beam_size),
             });
         }
+        let weights = self
+            .whisper_weights
+            .parse()
+            .map_err(|reason| ConfigError::Field {
+                field: "whisper_weights",
+                reason,
+            })?;
         Ok(WhisperConfig {
             model,
+            weights,
             threads: self.threads,
             beam_size: self.beam_size,
             best_of: self.best_of.max(1),

@@ -256,6 +256,59 @@ fn telephone_band_audio_is_still_recognized_in_simplified_chinese() {
     assert!(cer < 0.4, "{text} vs {reference}: CER {cer}");
 }
 
+/// The default weights are the converted model's, quantized to 8 bits:
+/// on telephone-band clips they must hear about as well as the f16 model
+/// they come from, from a file at most 60% of its size.
+#[test]
+fn quantized_weights_hear_as_well_as_the_converted_model() {
+    let f16_config = SpeechConfig {
+        whisper_weights: "f16".into(),
+        ..Default::default()
+    };
+    let f16 = WhisperRecognizer::load(f16_config.whisper().unwrap()).unwrap();
+    let quantized = recognizer();
+    assert!(
+        quantized.describe().contains("q8_0"),
+        "{}",
+        quantized.describe()
+    );
+    let source = f16.config().model.clone();
+    let copy = source.with_file_name("ggml-whisper-base-q8_0.bin");
+    let size = |p: &PathBuf| std::fs::metadata(p).unwrap().len();
+    assert!(
+        size(&copy) * 10 <= size(&source) * 6,
+        "{} bytes",
+        size(&copy)
+    );
+
+    let packs = DialectPacks::builtin();
+    let pack = packs.get(Dialect::Mandarin);
+    let prompt = pack.asr_prompt();
+    let (mut with_f16, mut with_q8) = (CerCount::default(), CerCount::default());
+    for n in 121..=125 {
+        let (a, reference) = clip("mandarin", &format!("aishell1_BAC009S0764W0{n}.wav"));
+        let line = audio::telephone_band(&a, ASR_RATE, Law::Ulaw).unwrap();
+        let req = RecognizeRequest {
+            samples: &line,
+            language: &pack.asr.language,
+            prompt: &prompt,
+            threads: None,
+            cancelled: None,
+        };
+        with_f16.add(CerCount::of(&reference, &f16.recognize(&req).unwrap().text));
+        with_q8.add(CerCount::of(
+            &reference,
+            &quantized.recognize(&req).unwrap().text,
+        ));
+    }
+    assert!(
+        with_q8.rate() <= with_f16.rate() + 0.05,
+        "q8_0 CER {:.3} against f16 {:.3}",
+        with_q8.rate(),
+        with_f16.rate()
+    );
+}
+
 #[test]
 fn a_missing_model_is_a_clear_error() {
     let e = WhisperRecognizer::load(huikuan_speech::asr::WhisperConfig::new(

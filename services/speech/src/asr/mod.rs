@@ -4,10 +4,12 @@
 
 pub mod neighbours;
 pub mod pool;
+pub mod quantize;
 pub mod sherpa;
 pub mod whisper;
 
 pub use pool::AsrPool;
+pub use quantize::WeightType;
 pub use whisper::{AudioCtx, WhisperConfig, WhisperRecognizer};
 
 use std::sync::atomic::AtomicBool;

@@ -2,6 +2,7 @@
 //! states (one per concurrent decode), the encoder window fitted to the
 //! utterance.
 
+use super::quantize::{self, WeightType};
 use super::{AsrError, RecognizeRequest, Recognizer, Transcript};
 use crate::text::clean_transcript;
 use std::cell::Cell;
@@ -31,6 +32,9 @@ pub enum AudioCtx {
 pub struct WhisperConfig {
     /// A ggml whisper model file (any size: base, small, large-v3-turbo...).
     pub model: PathBuf,
+    /// How to store the model's weight matrices: f16 loads `model` as it
+    /// is; a quantized type loads a copy made beside it.
+    pub weights: WeightType,
     /// Threads per decode.
     pub threads: i32,
     /// 0 or 1: greedy; above: beam search of that width.
@@ -47,6 +51,7 @@ impl WhisperConfig {
     pub fn new(model: impl Into<PathBuf>) -> Self {
         WhisperConfig {
             model: model.into(),
+            weights: WeightType::F16,
             threads: 2,
             beam_size: 0,
             best_of: 1,
@@ -138,12 +143,16 @@ impl WhisperRecognizer {
                     .into(),
             });
         }
-        let ctx =
-            WhisperContext::new_with_params(&config.model, WhisperContextParameters::default())
-                .map_err(|e| AsrError::Model {
-                    path: path.clone(),
-                    reason: format!("does not load as a ggml whisper model: {e}"),
-                })?;
+        let model =
+            quantize::quantized(&config.model, config.weights).map_err(|e| AsrError::Model {
+                path: path.clone(),
+                reason: format!("cannot store its weights as {}: {e}", config.weights.name()),
+            })?;
+        let ctx = WhisperContext::new_with_params(&model, WhisperContextParameters::default())
+            .map_err(|e| AsrError::Model {
+                path: model.display().to_string(),
+                reason: format!("does not load as a ggml whisper model: {e}"),
+            })?;
         if !ctx.is_multilingual() {
             return Err(AsrError::Model {
                 path,
@@ -274,11 +283,12 @@ impl Recognizer for WhisperRecognizer {
             AudioCtx::Fit { min, margin } => format!("audio_ctx fit (min {min}, +{margin})"),
         };
         format!(
-            "whisper {} ({decoding}, {ctx}, fallback {}, {} threads)",
+            "whisper {} {} ({decoding}, {ctx}, fallback {}, {} threads)",
             c.model
                 .file_name()
                 .map(|f| f.to_string_lossy())
                 .unwrap_or_default(),
+            c.weights.name(),
             if c.temperature_fallback { "on" } else { "off" },
             c.threads
         )
