@@ -11,17 +11,9 @@
 //! come and fewer than the target are held, and shrinks by dropping quiet
 //! frames once it has held more than it needs for a second.
 
+use super::packet::{parse, RtpError};
 use rtp::packet::Packet;
 use std::collections::BTreeMap;
-use webrtc_util::Unmarshal;
-
-#[derive(Debug, thiserror::Error)]
-pub enum RtpError {
-    #[error("not an RTP packet: {0}")]
-    Malformed(String),
-    #[error("RTP payload type {0} is not the negotiated {1}")]
-    PayloadType(u8, u8),
-}
 
 /// What one 20 ms tick plays.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,10 +94,6 @@ impl Target {
             self.last_timed = Some((ext, arrival_ms, timestamp));
         }
     }
-}
-
-fn parse(mut datagram: &[u8]) -> Result<Packet, RtpError> {
-    Packet::unmarshal(&mut datagram).map_err(|e| RtpError::Malformed(e.to_string()))
 }
 
 /// Whether a G.711 payload (by its static payload type) is near silence.

@@ -2,6 +2,7 @@
 
 pub mod dtmf;
 pub mod jitter;
+pub mod packet;
 pub mod recorder;
 pub mod rtp_session;
 
