@@ -77,8 +77,12 @@ enum Command {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
+    // rsipstack logs every SIP message whole (numbers included) at info:
+    // that is for HUIKUAN_LOG=rsipstack=info when debugging a trunk.
     let filter = EnvFilter::try_from_env("HUIKUAN_LOG").unwrap_or_else(|_| {
-        EnvFilter::new("info,sqlx=warn,sea_orm=warn,h2=warn,tower=warn,whisper_rs=warn")
+        EnvFilter::new(
+            "info,sqlx=warn,sea_orm=warn,h2=warn,tower=warn,whisper_rs=warn,rsipstack=warn",
+        )
     });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
