@@ -5,7 +5,7 @@
 //! (HUIKUAN_SPEECH_TESTDATA, default ../shared/testdata/speech).
 
 use huikuan_core::Dialect;
-use huikuan_speech::asr::{RecognizeRequest, Recognizer, WhisperRecognizer};
+use huikuan_speech::asr::{RecognizeRequest, Recognizer, WeightType, WhisperRecognizer};
 use huikuan_speech::audio::{self, Law, ASR_RATE};
 use huikuan_speech::service::SpeechEngines;
 use huikuan_speech::text::CerCount;
@@ -273,7 +273,8 @@ fn quantized_weights_hear_as_well_as_the_converted_model() {
         quantized.describe()
     );
     let source = f16.config().model.clone();
-    let copy = source.with_file_name("ggml-whisper-base-q8_0.bin");
+    let copy = huikuan_speech::asr::quantize::quantized(&source, WeightType::Q8_0).unwrap();
+    assert_ne!(copy, source);
     let size = |p: &PathBuf| std::fs::metadata(p).unwrap().len();
     assert!(
         size(&copy) * 10 <= size(&source) * 6,

@@ -168,6 +168,27 @@ mod tests {
         }
     }
 
+    impl Probe {
+        /// A probe, and the sender that lets each of its decodes end.
+        fn new() -> (std::sync::mpsc::Sender<()>, Arc<Probe>) {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let probe = Arc::new(Probe {
+                given: Mutex::new(Vec::new()),
+                release: Mutex::new(rx),
+            });
+            (tx, probe)
+        }
+    }
+
+    /// A decode of a short silence through `pool`, as its own task.
+    fn decode(pool: &AsrPool) -> tokio::task::JoinHandle<Result<Transcript, AsrError>> {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            pool.recognize(vec![0.0; 160], "zh".into(), String::new())
+                .await
+        })
+    }
+
     async fn given_when(n: usize, p: &Probe) {
         for _ in 0..500 {
             if p.given.lock().unwrap().len() >= n {
@@ -180,19 +201,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_lone_decode_gets_every_thread_and_queued_ones_share_them() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let probe = Arc::new(Probe {
-            given: Mutex::new(Vec::new()),
-            release: Mutex::new(rx),
-        });
+        let (tx, probe) = Probe::new();
         let pool = AsrPool::new(probe.clone(), 1, 2).with_free_cores(|| 2);
-        let decode = || {
-            let pool = pool.clone();
-            tokio::spawn(async move {
-                pool.recognize(vec![0.0; 160], "zh".into(), String::new())
-                    .await
-            })
-        };
+        let decode = || decode(&pool);
         // Alone: both threads.
         let first = decode();
         given_when(1, &probe).await;
@@ -226,11 +237,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_decode_takes_no_more_threads_than_cores_others_leave_free() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let probe = Arc::new(Probe {
-            given: Mutex::new(Vec::new()),
-            release: Mutex::new(rx),
-        });
+        let (tx, probe) = Probe::new();
         let free = Arc::new(std::sync::atomic::AtomicUsize::new(1));
         let f = free.clone();
         let pool =
@@ -238,14 +245,10 @@ mod tests {
         // One core free, then both: a lone decode takes one, then two.
         for (n, cores) in [(1, 1), (2, 2)] {
             free.store(cores, Ordering::Relaxed);
-            let p = pool.clone();
-            let decode = tokio::spawn(async move {
-                p.recognize(vec![0.0; 160], "zh".into(), String::new())
-                    .await
-            });
+            let lone = decode(&pool);
             given_when(n, &probe).await;
             tx.send(()).unwrap();
-            decode.await.unwrap().unwrap();
+            lone.await.unwrap().unwrap();
             assert_eq!(probe.given.lock().unwrap()[n - 1], cores as i32);
         }
     }

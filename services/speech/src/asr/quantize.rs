@@ -168,11 +168,24 @@ fn stored_ftype(path: &Path) -> Result<i32, QuantizeError> {
         source,
     };
     let mut r = BufReader::new(File::open(path).map_err(io)?);
-    let mut head = [0i32; 1 + HPARAMS];
-    for h in head.iter_mut() {
-        *h = read_i32(&mut r).map_err(io)?;
+    let (_, hparams) = read_header(&mut r).map_err(io)?;
+    Ok(weight_ftype(&hparams))
+}
+
+/// The magic number and hyperparameters that open a ggml whisper file.
+fn read_header(r: &mut impl Read) -> std::io::Result<(u32, [i32; HPARAMS])> {
+    let magic = read_i32(r)? as u32;
+    let mut hparams = [0i32; HPARAMS];
+    for h in hparams.iter_mut() {
+        *h = read_i32(r)?;
     }
-    Ok(head[1 + FTYPE] % sys::GGML_QNT_VERSION_FACTOR as i32)
+    Ok((magic, hparams))
+}
+
+/// The weight type (ggml_ftype) the hyperparameters give, without the
+/// quantization version folded into it.
+fn weight_ftype(hparams: &[i32; HPARAMS]) -> i32 {
+    hparams[FTYPE] % sys::GGML_QNT_VERSION_FACTOR as i32
 }
 
 /// Copies the ggml whisper model `src` to `dst`, storing every f16 weight
@@ -205,16 +218,11 @@ pub fn quantize_file(
     };
     let (wtype, ftype) = weights.ggml();
 
-    let magic = read_u32(&mut r).map_err(io_in)?;
+    let (magic, mut hparams) = read_header(&mut r).map_err(io_in)?;
     if magic != MAGIC {
         return Err(bad("magic", format!("{magic:#x} is not a ggml model")));
     }
-    let mut hparams = [0i32; HPARAMS];
-    for h in hparams.iter_mut() {
-        *h = read_i32(&mut r).map_err(io_in)?;
-    }
-    let source_ftype = hparams[FTYPE] % sys::GGML_QNT_VERSION_FACTOR as i32;
-    if source_ftype != sys::ggml_ftype_GGML_FTYPE_MOSTLY_F16 {
+    if weight_ftype(&hparams) != sys::ggml_ftype_GGML_FTYPE_MOSTLY_F16 {
         return Err(bad(
             "hparams.ftype",
             format!("{} is not an f16 model (ftype 1)", hparams[FTYPE]),
@@ -387,10 +395,6 @@ fn read_i32(r: &mut impl Read) -> std::io::Result<i32> {
     let mut b = [0u8; 4];
     r.read_exact(&mut b)?;
     Ok(i32::from_le_bytes(b))
-}
-
-fn read_u32(r: &mut impl Read) -> std::io::Result<u32> {
-    read_i32(r).map(|v| v as u32)
 }
 
 fn read_vec(r: &mut impl Read, n: usize) -> std::io::Result<Vec<u8>> {
