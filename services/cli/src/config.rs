@@ -44,6 +44,10 @@ pub struct DispatchConfig {
     pub retry_after_minutes: u64,
     pub max_attempts: i32,
     pub lease_seconds: u64,
+    /// A reported promise's date at most this many days after the call.
+    pub promise_horizon_days: u32,
+    /// A reported callback at most this many days ahead.
+    pub callback_horizon_days: u32,
 }
 
 impl Default for Config {
@@ -77,6 +81,8 @@ impl Default for DispatchConfig {
             retry_after_minutes: 120,
             max_attempts: 20,
             lease_seconds: 120,
+            promise_horizon_days: 60,
+            callback_horizon_days: 30,
         }
     }
 }
@@ -154,10 +160,19 @@ impl Config {
         if d.lease_seconds == 0 {
             bail!("dispatch.lease_seconds: must be at least 1");
         }
+        let outcome = huikuan_core::OutcomeLimits {
+            promise_horizon_days: d.promise_horizon_days,
+            callback_horizon_days: d.callback_horizon_days,
+            ..huikuan_core::OutcomeLimits::default()
+        };
+        outcome
+            .validate()
+            .map_err(|e| anyhow::anyhow!("dispatch: {e}"))?;
         Ok(DispatchPolicy {
             rules,
             retry_after: Duration::from_secs(d.retry_after_minutes * 60),
             max_attempts: d.max_attempts,
+            outcome,
         })
     }
 }

@@ -311,6 +311,7 @@ pub fn outcome_request(
         promise_amount: outcome
             .and_then(|o| o.promise_amount.clone())
             .unwrap_or_default(),
+        settles_balance: false,
         callback_at,
         recording_path: report.recording.clone().unwrap_or_default(),
         transcript_json: if report.transcript.is_empty() {

@@ -254,7 +254,10 @@ impl<'e> Conversation<'e> {
             self.promise_date = Some(d);
         }
         if let Some(h) = r.amount_hundredths {
-            self.promise_fen = Some(h as i64);
+            // More than is overdue is a promise of all of it: the read-back
+            // says the overdue amount, and that is what is recorded (a
+            // promise above the debt is refused when reported).
+            self.promise_fen = Some((h as i64).min(self.overdue_fen));
         }
         let Some(date) = self.promise_date else {
             return self.say("ask_date");

@@ -188,6 +188,7 @@ fn parse_report(r: pb::ReportOutcomeRequest) -> Result<OutcomeReport, Status> {
         note: Some(r.note).filter(|n| !n.is_empty()),
         duration_ms: r.duration_ms,
         promise,
+        settles_balance: r.settles_balance,
         callback_at,
         record: CallRecord {
             recording_path: some(r.recording_path),

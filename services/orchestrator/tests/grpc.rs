@@ -36,6 +36,15 @@ async fn start(
     (endpoint, tx, handle)
 }
 
+/// The Beijing date `n` days from today, as reports write it.
+fn days_ahead(n: i64) -> String {
+    (chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        + chrono::Duration::days(n))
+    .to_string()
+}
+
 fn row(id: &str, phone: &str, overdue: &str) -> pb::AccountRow {
     pb::AccountRow {
         account_id: id.into(),
@@ -214,7 +223,7 @@ async fn orchestrator_api_end_to_end() {
             lease_token: l.lease_token,
             worker_id: "w1".into(),
             disposition: "promise_to_pay".into(),
-            promise_date: "2026-12-01".into(),
+            promise_date: days_ahead(3),
             promise_amount: "1200.50".into(),
             duration_ms: 42_000,
             ..Default::default()
@@ -255,7 +264,7 @@ async fn orchestrator_api_end_to_end() {
                 account.promises[0].date.as_str(),
                 account.promises[0].amount.as_str()
             ),
-            ("2026-12-01", "1200.50")
+            (days_ahead(3).as_str(), "1200.50")
         );
 
         // Events arrived for what happened, in order.
@@ -332,6 +341,244 @@ async fn orchestrator_api_end_to_end() {
             .unwrap()
             .into_inner();
         assert_eq!(paused.status, "paused");
+
+        stop.send(()).unwrap();
+        handle.await.unwrap().unwrap();
+    }
+}
+
+/// Leases the campaign's calls for `worker`, by account id.
+async fn lease_all(
+    c: &mut client::Client,
+    worker: &str,
+) -> std::collections::HashMap<String, pb::CallLease> {
+    c.lease_calls(pb::LeaseCallsRequest {
+        worker_id: worker.into(),
+        max_calls: 50,
+        lease_seconds: 60,
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .leases
+    .into_iter()
+    .map(|l| (l.account_id.clone(), l))
+    .collect()
+}
+
+/// What a worker reports is stored or refused with the field named, never
+/// dropped: a second report that differs from the first is refused, a
+/// promise or callback that cannot be is refused, and only the holder of
+/// a lease, with its (unguessable, never echoed) token, may report on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcome_reports_are_stored_or_refused_never_dropped() {
+    for db in testing::all().await {
+        eprintln!("backend: {}", db.name);
+        let (endpoint, stop, handle) = start(&db).await;
+        let mut c = client::connect(&endpoint, TOKEN).await.unwrap();
+        let rows: Vec<_> = ["R1", "R2", "R3", "R4"]
+            .iter()
+            .enumerate()
+            .map(|(i, id)| pb::ImportAccountsRequest {
+                campaign: if i == 0 {
+                    "reports".into()
+                } else {
+                    String::new()
+                },
+                row: Some(row(id, &format!("1381234567{i}"), "19138.93")),
+            })
+            .collect();
+        c.import_accounts(tokio_stream::iter(rows)).await.unwrap();
+        let leases = lease_all(&mut c, "w1").await;
+        assert_eq!(leases.len(), 4);
+        let promise = |l: &pb::CallLease, date: String, amount: &str| pb::ReportOutcomeRequest {
+            attempt_id: l.attempt_id.clone(),
+            lease_token: l.lease_token,
+            worker_id: "w1".into(),
+            disposition: "promise_to_pay".into(),
+            promise_date: date,
+            promise_amount: amount.into(),
+            note: "first".into(),
+            duration_ms: 30_000,
+            ..Default::default()
+        };
+
+        // Tokens are not small sequential numbers.
+        assert!(
+            leases.values().all(|l| l.lease_token > 1 << 20),
+            "{:?}",
+            leases.values().map(|l| l.lease_token).collect::<Vec<_>>()
+        );
+
+        // Impossible promises and callbacks: INVALID_ARGUMENT naming the field.
+        let r1 = &leases["R1"];
+        for (date, amount, field) in [
+            (days_ahead(-1), "100", "promise_date"),
+            (days_ahead(400), "100", "promise_date"),
+            (days_ahead(61), "100", "promise_date"),
+            (days_ahead(2), "0", "promise_amount"),
+            (days_ahead(2), "99999999", "promise_amount"),
+            (days_ahead(2), "19138.94", "promise_amount"),
+        ] {
+            let e = c
+                .report_outcome(promise(r1, date.clone(), amount))
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), Code::InvalidArgument, "{date} {amount}: {e:?}");
+            assert!(
+                e.message().starts_with(field),
+                "{date} {amount}: {}",
+                e.message()
+            );
+        }
+        // Settling the whole account may promise more than is overdue, up
+        // to the balance (principal 5000 + overdue 19138.93).
+        let settle = pb::ReportOutcomeRequest {
+            settles_balance: true,
+            ..promise(r1, days_ahead(2), "24138.94")
+        };
+        let e = c.report_outcome(settle.clone()).await.unwrap_err();
+        assert!(e.message().starts_with("promise_amount"), "{}", e.message());
+        let past_callback = pb::ReportOutcomeRequest {
+            attempt_id: leases["R2"].attempt_id.clone(),
+            lease_token: leases["R2"].lease_token,
+            worker_id: "w1".into(),
+            disposition: "callback_requested".into(),
+            callback_at: (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339(),
+            ..Default::default()
+        };
+        let e = c.report_outcome(past_callback.clone()).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+        assert!(e.message().starts_with("callback_at"), "{}", e.message());
+        // Nothing was stored by the refusals: no promise, no follow-up.
+        let account = c
+            .get_account(pb::GetAccountRequest {
+                account_id: "R2".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(account.attempts.len(), 1, "{:?}", account.attempts);
+        assert!(c
+            .report_outcome(pb::ReportOutcomeRequest {
+                promise_amount: "24138.93".into(),
+                ..settle
+            })
+            .await
+            .is_ok());
+
+        // The first report stands; an identical retry is acknowledged, a
+        // different one refused with the field that differs.
+        let r3 = &leases["R3"];
+        let first = promise(r3, days_ahead(5), "5000");
+        assert!(
+            !c.report_outcome(first.clone())
+                .await
+                .unwrap()
+                .into_inner()
+                .already_recorded
+        );
+        assert!(
+            c.report_outcome(first.clone())
+                .await
+                .unwrap()
+                .into_inner()
+                .already_recorded
+        );
+        for (changed, field) in [
+            (
+                pb::ReportOutcomeRequest {
+                    promise_amount: "5000.01".into(),
+                    ..first.clone()
+                },
+                "promise_amount",
+            ),
+            (
+                pb::ReportOutcomeRequest {
+                    promise_date: days_ahead(6),
+                    ..first.clone()
+                },
+                "promise_date",
+            ),
+            (
+                pb::ReportOutcomeRequest {
+                    note: "second".into(),
+                    ..first.clone()
+                },
+                "note",
+            ),
+        ] {
+            let e = c.report_outcome(changed.clone()).await.unwrap_err();
+            assert_eq!(e.code(), Code::FailedPrecondition, "{field}: {e:?}");
+            assert!(e.message().contains(field), "{field}: {}", e.message());
+            // The same inside a batch.
+            let results = c
+                .report_outcomes(pb::ReportOutcomesRequest {
+                    reports: vec![changed],
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .results;
+            match &results[0].result {
+                Some(pb::report_outcome_result::Result::Error(e)) => {
+                    assert_eq!(e.code, Code::FailedPrecondition as i32);
+                    assert!(e.message.contains(field), "{}", e.message);
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        let account = c
+            .get_account(pb::GetAccountRequest {
+                account_id: "R3".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(account.promises.len(), 1);
+        assert_eq!(
+            (
+                account.promises[0].date.as_str(),
+                account.promises[0].amount.as_str()
+            ),
+            (days_ahead(5).as_str(), "5000.00")
+        );
+
+        // A forged token is refused without being told the right one; a
+        // report from another worker than the lease holder's is refused.
+        let r4 = &leases["R4"];
+        let busy = pb::ReportOutcomeRequest {
+            attempt_id: r4.attempt_id.clone(),
+            lease_token: r4.lease_token ^ 1,
+            worker_id: "w1".into(),
+            disposition: "busy".into(),
+            ..Default::default()
+        };
+        let e = c.report_outcome(busy.clone()).await.unwrap_err();
+        assert_eq!(e.code(), Code::FailedPrecondition);
+        assert!(e.message().starts_with("lease_token"), "{}", e.message());
+        assert!(
+            !e.message().contains(&r4.lease_token.to_string()),
+            "the valid token was echoed: {}",
+            e.message()
+        );
+        let e = c
+            .report_outcome(pb::ReportOutcomeRequest {
+                lease_token: r4.lease_token,
+                worker_id: "w2".into(),
+                ..busy.clone()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::FailedPrecondition);
+        assert!(e.message().starts_with("worker_id"), "{}", e.message());
+        assert!(c
+            .report_outcome(pb::ReportOutcomeRequest {
+                lease_token: r4.lease_token,
+                ..busy
+            })
+            .await
+            .is_ok());
 
         stop.send(()).unwrap();
         handle.await.unwrap().unwrap();

@@ -15,8 +15,9 @@ use crate::{ids, Result, Store, StoreError, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use huikuan_core::disposition::FollowUp;
+use huikuan_core::outcome::Owed;
 use huikuan_core::{
-    AttemptStatus, CallingRules, Dialect, Disposition, Money, PromiseStatus, Region,
+    AttemptStatus, CallingRules, Dialect, Disposition, Money, OutcomeLimits, PromiseStatus, Region,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -34,6 +35,8 @@ pub struct DispatchPolicy {
     pub retry_after: Duration,
     /// No automatic follow-up after this many attempts on an account.
     pub max_attempts: i32,
+    /// How far ahead reported promises and callbacks may reach.
+    pub outcome: OutcomeLimits,
 }
 
 impl Default for DispatchPolicy {
@@ -42,6 +45,7 @@ impl Default for DispatchPolicy {
             rules: CallingRules::default(),
             retry_after: Duration::from_secs(2 * 3600),
             max_attempts: 20,
+            outcome: OutcomeLimits::default(),
         }
     }
 }
@@ -76,6 +80,9 @@ pub struct OutcomeReport {
     pub note: Option<String>,
     pub duration_ms: i64,
     pub promise: Option<(NaiveDate, Money)>,
+    /// The promise clears the whole account, so it may be for more than
+    /// the overdue amount (up to the balance).
+    pub settles_balance: bool,
     pub callback_at: Option<DateTime<Utc>>,
     /// What the call left behind (absent for calls never answered).
     pub record: CallRecord,
@@ -122,6 +129,12 @@ fn stmt(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Statement {
         _ => sql.to_string(),
     };
     Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// A fresh lease token: 63 random bits (never 0, which means "never
+/// leased"), from the thread-local generator seeded by the OS (ChaCha).
+fn new_lease_token() -> i64 {
+    ((rand::random::<u64>() >> 1) as i64).max(1)
 }
 
 fn placeholders(n: usize) -> String {
@@ -300,17 +313,21 @@ impl Store {
             } else {
                 "status"
             };
+            // Each lease gets a token of its own from the operating
+            // system's random source: a report must carry it, so nobody
+            // can report on a lease they were not given by guessing.
             let sql = format!(
-                "UPDATE call_attempts SET status = ?, lease_owner = ?, lease_token = lease_token + 1, \
+                "UPDATE call_attempts SET status = ?, lease_owner = ?, lease_token = CASE id {} END, \
                  leased_at_ms = ?, lease_expires_at_ms = ? WHERE id IN ({}) AND {status} = ? RETURNING id, lease_token",
+                "WHEN ? THEN ? ".repeat(callable.len()),
                 placeholders(callable.len())
             );
-            let mut values: Vec<Value> = vec![
-                AttemptStatus::Leased.as_str().into(),
-                worker.into(),
-                now_ms.into(),
-                expires.into(),
-            ];
+            let mut values: Vec<Value> = vec![AttemptStatus::Leased.as_str().into(), worker.into()];
+            for c in &callable {
+                values.push(c.id.as_str().into());
+                values.push(new_lease_token().into());
+            }
+            values.extend([now_ms.into(), expires.into()]);
             values.extend(callable.iter().map(|c| Value::from(c.id.as_str())));
             values.push(AttemptStatus::Queued.as_str().into());
             for r in txn.query_all(stmt(backend, &sql, values)).await? {
@@ -481,7 +498,14 @@ impl Store {
         let attempt = attempts
             .get(&report.attempt_id)
             .ok_or_else(|| StoreError::NotFound(format!("attempt {}", report.attempt_id)))?;
-        if let Some(done) = judge(attempt, report)? {
+        let owed = owed_by(&txn, std::slice::from_ref(report), &attempts).await?;
+        if let Some(done) = judge(
+            attempt,
+            report,
+            owed.get(&attempt.account_id).copied(),
+            now,
+            &policy.outcome,
+        )? {
             return Ok(done);
         }
         let result = self
@@ -509,6 +533,7 @@ impl Store {
         ids.sort();
         ids.dedup();
         let mut attempts = self.lock_attempts(&txn, &ids).await?;
+        let owed = owed_by(&txn, reports, &attempts).await?;
         let mut results = Vec::with_capacity(reports.len());
         for report in reports {
             let result = async {
@@ -516,7 +541,8 @@ impl Store {
                 let attempt = attempts.get(&report.attempt_id).ok_or_else(|| {
                     StoreError::NotFound(format!("attempt {}", report.attempt_id))
                 })?;
-                if let Some(done) = judge(attempt, report)? {
+                let owes = owed.get(&attempt.account_id).copied();
+                if let Some(done) = judge(attempt, report, owes, now, &policy.outcome)? {
                     return Ok(done);
                 }
                 self.write_outcome(&txn, attempt, report, now, policy).await
@@ -525,8 +551,7 @@ impl Store {
             if let (Ok(ReportResult::Recorded { .. }), Some(a)) =
                 (&result, attempts.get_mut(&report.attempt_id))
             {
-                a.status = AttemptStatus::Completed.as_str().to_string();
-                a.disposition = Some(report.disposition.as_str().to_string());
+                as_recorded(a, report, now);
             }
             match result {
                 Err(StoreError::Db(e)) => return Err(StoreError::Db(e)),
@@ -747,6 +772,43 @@ impl Store {
     }
 }
 
+/// What the accounts of these reports' promises owe (debts summed per
+/// account); accounts without a promise in the reports are not read.
+async fn owed_by(
+    txn: &DatabaseTransaction,
+    reports: &[OutcomeReport],
+    attempts: &HashMap<String, call_attempt::Model>,
+) -> Result<HashMap<String, Owed>> {
+    let accounts: std::collections::BTreeSet<&str> = reports
+        .iter()
+        .filter(|r| r.promise.is_some())
+        .filter_map(|r| attempts.get(&r.attempt_id))
+        .map(|a| a.account_id.as_str())
+        .collect();
+    let mut owed: HashMap<String, Owed> = HashMap::new();
+    if accounts.is_empty() {
+        return Ok(owed);
+    }
+    for d in debt::Entity::find()
+        .filter(crate::of_accounts(
+            txn.get_database_backend(),
+            debt::Column::Id,
+            debt::Column::AccountId,
+            accounts,
+        ))
+        .all(txn)
+        .await?
+    {
+        let o = owed.entry(d.account_id).or_insert(Owed {
+            overdue: Money::from_fen(0),
+            balance: Money::from_fen(0),
+        });
+        o.overdue = Money::from_fen(o.overdue.fen() + d.overdue_fen);
+        o.balance = Money::from_fen(o.balance.fen() + d.overdue_fen + d.principal_fen);
+    }
+    Ok(owed)
+}
+
 /// What a report must carry for its disposition, checked before any write.
 fn check_report(report: &OutcomeReport) -> Result<()> {
     match report.disposition {
@@ -764,25 +826,100 @@ fn check_report(report: &OutcomeReport) -> Result<()> {
     }
 }
 
+/// The first field in which a report differs from the outcome recorded
+/// for its attempt, or `None` when it is the same report again (a retry).
+fn first_difference(attempt: &call_attempt::Model, report: &OutcomeReport) -> Option<&'static str> {
+    let promise = report.promise;
+    let checks: [(&'static str, bool); 10] = [
+        (
+            "disposition",
+            attempt.disposition.as_deref() == Some(report.disposition.as_str()),
+        ),
+        ("lease_token", attempt.lease_token == report.lease_token),
+        (
+            "worker_id",
+            attempt.lease_owner.as_deref() == Some(report.worker_id.as_str()),
+        ),
+        (
+            "promise_date",
+            attempt.promise_date == promise.map(|(d, _)| d.format("%Y-%m-%d").to_string()),
+        ),
+        (
+            "promise_amount",
+            attempt.promise_fen == promise.map(|(_, m)| m.fen()),
+        ),
+        (
+            "callback_at",
+            attempt.callback_at_ms == report.callback_at.map(|t| t.timestamp_millis()),
+        ),
+        ("note", attempt.note == report.note),
+        (
+            "duration_ms",
+            attempt.duration_ms == Some(report.duration_ms),
+        ),
+        (
+            "recording_path",
+            attempt.recording_path == report.record.recording_path,
+        ),
+        (
+            "transcript",
+            attempt.transcript == report.record.transcript
+                && attempt.metrics == report.record.metrics,
+        ),
+    ];
+    checks
+        .iter()
+        .find(|(_, same)| !same)
+        .map(|(field, _)| *field)
+}
+
+/// The attempt as it stands once `report` is recorded over it (what
+/// `write_outcome` writes), so a later report in the same batch is judged
+/// against it.
+fn as_recorded(attempt: &mut call_attempt::Model, report: &OutcomeReport, now: DateTime<Utc>) {
+    attempt.status = AttemptStatus::Completed.as_str().to_string();
+    attempt.disposition = Some(report.disposition.as_str().to_string());
+    attempt.lease_owner = Some(report.worker_id.clone());
+    attempt.promise_date = report
+        .promise
+        .map(|(d, _)| d.format("%Y-%m-%d").to_string());
+    attempt.promise_fen = report.promise.map(|(_, m)| m.fen());
+    attempt.callback_at_ms = report.callback_at.map(|t| t.timestamp_millis());
+    attempt.note = report.note.clone();
+    attempt.duration_ms = Some(report.duration_ms);
+    attempt.recording_path = report.record.recording_path.clone();
+    attempt.transcript = report.record.transcript.clone();
+    attempt.metrics = report.record.metrics.clone();
+    attempt.reported_at_ms = Some(now.timestamp_millis());
+    attempt.lease_expires_at_ms = None;
+}
+
 /// Whether a report may be written over the attempt as it stands:
 /// `Some(AlreadyRecorded)` for a repeat of the recorded report, `None` to
 /// write it, an error when it conflicts (another outcome, a cancelled
-/// attempt, a lease that was handed out again).
-fn judge(attempt: &call_attempt::Model, report: &OutcomeReport) -> Result<Option<ReportResult>> {
+/// attempt, a lease that is not the reporter's) or promises what cannot be
+/// (checked against `owed` and the call's day).
+///
+/// Errors never repeat the attempt's current lease token or who holds it.
+fn judge(
+    attempt: &call_attempt::Model,
+    report: &OutcomeReport,
+    owed: Option<Owed>,
+    now: DateTime<Utc>,
+    limits: &OutcomeLimits,
+) -> Result<Option<ReportResult>> {
     let status: AttemptStatus = attempt.status.parse().map_err(StoreError::Conflict)?;
     if status == AttemptStatus::Completed {
-        if attempt.disposition.as_deref() == Some(report.disposition.as_str())
-            && attempt.lease_token == report.lease_token
-        {
-            return Ok(Some(ReportResult::AlreadyRecorded {
+        return match first_difference(attempt, report) {
+            None => Ok(Some(ReportResult::AlreadyRecorded {
                 campaign_id: attempt.campaign_id.clone(),
-            }));
-        }
-        return Err(StoreError::Conflict(format!(
-            "attempt {} was already reported as {}",
-            attempt.id,
-            attempt.disposition.as_deref().unwrap_or_default()
-        )));
+            })),
+            Some(field) => Err(StoreError::Conflict(format!(
+                "attempt {} was already reported (as {}); this report differs in {field}: it is refused, the first report stands",
+                attempt.id,
+                attempt.disposition.as_deref().unwrap_or_default()
+            ))),
+        };
     }
     if status == AttemptStatus::Cancelled {
         return Err(StoreError::Conflict(format!(
@@ -792,9 +929,40 @@ fn judge(attempt: &call_attempt::Model, report: &OutcomeReport) -> Result<Option
     }
     if attempt.lease_token != report.lease_token || attempt.lease_token == 0 {
         return Err(StoreError::Conflict(format!(
-            "lease token {} is stale for attempt {} (current {}): the lease expired and was handed out again",
-            report.lease_token, attempt.id, attempt.lease_token
+            "lease_token: not the current lease of attempt {} (it expired and was handed out again, or was never given)",
+            attempt.id
         )));
+    }
+    if attempt.lease_owner.as_deref() != Some(report.worker_id.as_str()) {
+        return Err(StoreError::Conflict(format!(
+            "worker_id: attempt {} is not leased to worker '{}'",
+            attempt.id,
+            crate::truncated(&report.worker_id, 64)
+        )));
+    }
+    let invalid = |r: huikuan_core::outcome::Refusal| StoreError::InvalidArgument {
+        field: r.field,
+        reason: r.reason,
+    };
+    if let Some((date, amount)) = report.promise {
+        let owed = owed.ok_or_else(|| {
+            StoreError::Conflict(format!("attempt {}: the account has no debt", attempt.id))
+        })?;
+        let tz: Tz = attempt
+            .time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Asia::Shanghai);
+        let called = attempt
+            .leased_at_ms
+            .and_then(DateTime::<Utc>::from_timestamp_millis)
+            .unwrap_or(now);
+        let call_day = called.with_timezone(&tz).date_naive();
+        limits
+            .check_promise(date, amount, report.settles_balance, call_day, owed)
+            .map_err(invalid)?;
+    }
+    if let Some(at) = report.callback_at {
+        limits.check_callback(at, now).map_err(invalid)?;
     }
     Ok(None)
 }

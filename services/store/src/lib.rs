@@ -237,6 +237,15 @@ pub(crate) fn of_accounts<'a, C: sea_orm::ColumnTrait>(
     }
 }
 
+/// `text` cut to at most `max` characters (with `…` when cut): what an
+/// error message may repeat of an input without growing with it.
+pub fn truncated(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => text.into(),
+        Some((at, _)) => format!("{}…", &text[..at]).into(),
+    }
+}
+
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

@@ -30,6 +30,11 @@ fn beijing(days_ahead: i64, hour: u32) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// The Beijing calendar day `days` after the one `now` falls on.
+fn day_after(now: DateTime<Utc>, days: i64) -> NaiveDate {
+    now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive() + ChronoDuration::days(days)
+}
+
 async fn import_text(store: &Store, campaign: &str, text: &str) -> (u64, Vec<String>) {
     let c = store.ensure_campaign(campaign).await.unwrap();
     let mut imp = Importer::start(store, &c.id, "test.csv", None, today())
@@ -213,15 +218,21 @@ async fn eight_concurrent_workers_never_share_a_lease() {
     .await;
 }
 
+/// A report from worker `w`, the one most tests lease as.
 fn report(lease: &huikuan_store::Lease, d: Disposition) -> OutcomeReport {
+    report_by("w", lease, d)
+}
+
+fn report_by(worker: &str, lease: &huikuan_store::Lease, d: Disposition) -> OutcomeReport {
     OutcomeReport {
         attempt_id: lease.attempt_id.clone(),
         lease_token: lease.lease_token,
-        worker_id: "w".into(),
+        worker_id: worker.into(),
         disposition: d,
         note: None,
         duration_ms: 1_000,
         promise: None,
+        settles_balance: false,
         callback_at: None,
         record: Default::default(),
     }
@@ -266,16 +277,24 @@ async fn expired_lease_returns_to_the_queue_and_stale_reports_are_refused() {
             .await
             .unwrap();
         assert_eq!(second[0].attempt_id, first[0].attempt_id);
-        assert_eq!(second[0].lease_token, first[0].lease_token + 1);
+        assert_ne!(second[0].lease_token, first[0].lease_token);
         let stale = store
-            .report_outcome(&report(&first[0], Disposition::Refused), t1, &policy())
+            .report_outcome(
+                &report_by("w1", &first[0], Disposition::Refused),
+                t1,
+                &policy(),
+            )
             .await;
         assert!(
-            matches!(stale, Err(StoreError::Conflict(ref m)) if m.contains("stale")),
+            matches!(stale, Err(StoreError::Conflict(ref m)) if m.contains("not the current lease")),
             "{stale:?}"
         );
         let ok = store
-            .report_outcome(&report(&second[0], Disposition::Refused), t1, &policy())
+            .report_outcome(
+                &report_by("w2", &second[0], Disposition::Refused),
+                t1,
+                &policy(),
+            )
             .await
             .unwrap();
         assert!(matches!(
@@ -295,12 +314,12 @@ async fn repeated_outcome_report_is_recorded_once() {
         import_text(
             &store,
             "c1",
-            &format!("{HEADER}\nP1,张三,13812345678,,,北京,,,,p,1,1,2026-10-01,\n"),
+            &format!("{HEADER}\nP1,张三,13812345678,,,北京,,,,p,9000,4000,2026-10-01,\n"),
         )
         .await;
         let now = beijing(1, 11);
         let lease = store
-            .lease_calls("w1", 1, Duration::from_secs(60), now, &policy())
+            .lease_calls("w", 1, Duration::from_secs(60), now, &policy())
             .await
             .unwrap()
             .remove(0);
@@ -312,10 +331,7 @@ async fn repeated_outcome_report_is_recorded_once() {
                 ..
             })
         ));
-        r.promise = Some((
-            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-            "3250.50".parse::<Money>().unwrap(),
-        ));
+        r.promise = Some((day_after(now, 3), "3250.50".parse::<Money>().unwrap()));
         let first = store.report_outcome(&r, now, &policy()).await.unwrap();
         let again = store.report_outcome(&r, now, &policy()).await.unwrap();
         assert!(matches!(first, ReportResult::Recorded { .. }));
@@ -327,7 +343,7 @@ async fn repeated_outcome_report_is_recorded_once() {
                 acc.promises[0].promised_date.as_str(),
                 acc.promises[0].amount_fen
             ),
-            ("2026-12-01", 325_050)
+            (day_after(now, 3).to_string().as_str(), 325_050)
         );
         let mut other = r.clone();
         other.disposition = Disposition::Refused;
@@ -352,15 +368,15 @@ async fn a_batch_of_reports_keeps_the_good_ones_and_names_each_failure() {
             &store,
             "c1",
             &format!(
-                "{HEADER}\nB1,张三,13812345671,,,北京,,,,p,1,1,2026-10-01,\n\
-                 B2,李四,13812345672,,,北京,,,,p,1,1,2026-10-01,\n\
-                 B3,王五,13812345673,,,北京,,,,p,1,1,2026-10-01,\n"
+                "{HEADER}\nB1,张三,13812345671,,,北京,,,,p,1000,1000,2026-10-01,\n\
+                 B2,李四,13812345672,,,北京,,,,p,1000,1000,2026-10-01,\n\
+                 B3,王五,13812345673,,,北京,,,,p,1000,1000,2026-10-01,\n"
             ),
         )
         .await;
         let now = beijing(1, 11);
         let leases = store
-            .lease_calls("w1", 3, Duration::from_secs(60), now, &policy())
+            .lease_calls("w", 3, Duration::from_secs(60), now, &policy())
             .await
             .unwrap();
         assert_eq!(leases.len(), 3);
@@ -409,10 +425,7 @@ async fn a_batch_of_reports_keeps_the_good_ones_and_names_each_failure() {
             1
         );
         let mut fixed = report(&leases[1], Disposition::PromiseToPay);
-        fixed.promise = Some((
-            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-            "800".parse::<Money>().unwrap(),
-        ));
+        fixed.promise = Some((day_after(now, 1), "800".parse::<Money>().unwrap()));
         let again = store
             .report_outcomes(
                 &[fixed, report(&leases[2], Disposition::Busy)],
@@ -1098,13 +1111,7 @@ async fn reports_sent_together_are_each_judged_as_if_alone() {
             .collect();
         import_text(&store, "c1", &format!("{HEADER}\n{rows}")).await;
         let leases = store
-            .lease_calls(
-                "w1",
-                40,
-                Duration::from_secs(600),
-                beijing(1, 11),
-                &policy(),
-            )
+            .lease_calls("w", 40, Duration::from_secs(600), beijing(1, 11), &policy())
             .await
             .unwrap();
         assert_eq!(leases.len(), 40);
