@@ -44,7 +44,7 @@ pub enum AccountsCommand {
         province: Option<String>,
         #[arg(long, default_value_t = 20)]
         limit: u64,
-        /// Start after this account id (the `next:` value of a previous page).
+        /// Where the next page starts (the `next:` value a previous page printed).
         #[arg(long)]
         after: Option<String>,
     },

@@ -13,6 +13,13 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("opening database {}", redact(&url)))?;
     tracing::info!(database = %redact(&url), "database ready");
+    let interrupted = store.mark_interrupted_imports().await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            runs = interrupted,
+            "imports whose process died are recorded as interrupted (huikuan import runs)"
+        );
+    }
     let mut orch = OrchestratorConfig::new(config.server.token.clone());
     orch.policy = config.policy()?;
     orch.default_lease = Duration::from_secs(config.dispatch.lease_seconds);

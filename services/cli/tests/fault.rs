@@ -133,6 +133,20 @@ async fn killed_import_resumes_without_duplicates_or_losses() {
         );
         // Whole batches only: every committed account has its debt and attempt.
         assert_eq!(after_kill % BATCH, 0, "half a batch is visible");
+        // The killed run is on record as interrupted with exactly the rows
+        // it kept (the reference run in its own database).
+        let listed = huikuan(&db, dir.path())
+            .args(["import", "runs"])
+            .output()
+            .unwrap();
+        assert!(listed.status.success());
+        let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+        let killed: Vec<&str> = listed.lines().nth(1).unwrap().split('\t').collect();
+        assert_eq!(
+            (killed[2], killed[3]),
+            ("interrupted", after_kill.to_string().as_str()),
+            "{listed}"
+        );
         assert_eq!(count(&db, "debts").await, after_kill);
         let partial = snapshot(&db).await;
         for ((table, got), (_, want)) in partial.iter().zip(&expected) {

@@ -17,7 +17,7 @@ macro_rules! string_enum {
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($s => Ok($name::$variant),)+
-                    other => Err(format!("unknown {} '{other}'", stringify!($name))),
+                    other => Err(format!("unknown {} '{}'", stringify!($name), crate::truncate(other, crate::ECHO_CHARS))),
                 }
             }
         }
@@ -49,4 +49,16 @@ string_enum! {
 string_enum! {
     /// A promise to pay is pending until its date passes: then kept or broken.
     PromiseStatus { Pending => "pending", Kept => "kept", Broken => "broken" }
+}
+
+string_enum! {
+    /// How an import run stands: `running` while rows arrive, then
+    /// `finished`, `cancelled` (stopped by its client or operator; whole
+    /// batches were kept) or `interrupted` (its process died).
+    ImportState {
+        Running => "running",
+        Finished => "finished",
+        Cancelled => "cancelled",
+        Interrupted => "interrupted",
+    }
 }

@@ -50,7 +50,8 @@ impl FromStr for Dialect {
             "cantonese" | "粤语" | "廣東話" | "广东话" | "yue" => Ok(Self::Cantonese),
             "auto" | "" => Ok(Self::Auto),
             other => Err(format!(
-                "unknown dialect '{other}' (expected mandarin, sichuanese, cantonese or auto)"
+                "unknown dialect '{}' (expected mandarin, sichuanese, cantonese or auto)",
+                crate::truncate(other, crate::ECHO_CHARS)
             )),
         }
     }

@@ -23,7 +23,7 @@ macro_rules! dispositions {
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s.trim() {
                     $($name => Ok(Disposition::$variant),)+
-                    other => Err(format!("unknown disposition '{other}'")),
+                    other => Err(format!("unknown disposition '{}'", crate::truncate(other, crate::ECHO_CHARS))),
                 }
             }
         }

@@ -30,7 +30,7 @@ pub mod script;
 pub mod synthetic;
 
 pub use account::{AccountRecord, ContactRecord, DebtRecord};
-pub use attempt::{AttemptStatus, CampaignStatus, PromiseStatus};
+pub use attempt::{AttemptStatus, CampaignStatus, ImportState, PromiseStatus};
 pub use dialect::Dialect;
 pub use disposition::Disposition;
 pub use money::Money;
@@ -38,3 +38,15 @@ pub use outcome::OutcomeLimits;
 pub use phone::PhoneNumber;
 pub use region::Region;
 pub use rules::CallingRules;
+
+/// `text` cut to at most `max` characters (with `…` when cut): what an
+/// error message may repeat of an input without growing with it.
+pub fn truncate(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => text.into(),
+        Some((at, _)) => format!("{}…", &text[..at]).into(),
+    }
+}
+
+/// How much of an input value an error message repeats.
+pub const ECHO_CHARS: usize = 40;

@@ -67,10 +67,17 @@ impl FromStr for Money {
             .chars()
             .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
         {
-            return Err(format!("'{s}' is not an amount in yuan"));
+            return Err(format!(
+                "'{}' is not an amount in yuan",
+                crate::truncate(s, crate::ECHO_CHARS)
+            ));
         }
-        let d =
-            Decimal::from_str(&cleaned).map_err(|_| format!("'{s}' is not an amount in yuan"))?;
+        let d = Decimal::from_str(&cleaned).map_err(|_| {
+            format!(
+                "'{}' is not an amount in yuan",
+                crate::truncate(s, crate::ECHO_CHARS)
+            )
+        })?;
         Money::from_decimal(d)
     }
 }

@@ -26,6 +26,46 @@ impl PhoneNumber {
     pub fn is_mobile(&self) -> bool {
         self.0.starts_with("+861")
     }
+
+    /// The number with its middle digits hidden (`+86138****5678`): what a
+    /// log line, an error or a person without the right to see it gets.
+    pub fn masked(&self) -> String {
+        mask(&self.0)
+    }
+}
+
+/// Hides the middle digits of anything that may be a phone number, as
+/// written (`13812345678` -> `138****5678`, `+8613812345678` ->
+/// `+86138****5678`): the first three and last four digits stay when there
+/// are at least eight, the first and last two of shorter ones, none of
+/// four or fewer. Other characters are kept.
+pub fn mask(text: &str) -> String {
+    let (prefix, rest) = match text.strip_prefix("+86") {
+        Some(rest) => ("+86", rest),
+        None => ("", text),
+    };
+    let digits = rest.chars().filter(char::is_ascii_digit).count();
+    let (head, tail) = match digits {
+        0..=4 => (0, 0),
+        5..=7 => (1, 2),
+        _ => (3, 4),
+    };
+    let mut seen = 0;
+    let mut out = String::with_capacity(text.len());
+    out.push_str(prefix);
+    for c in rest.chars() {
+        if c.is_ascii_digit() {
+            seen += 1;
+            out.push(if seen <= head || seen > digits - tail {
+                c
+            } else {
+                '*'
+            });
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl fmt::Display for PhoneNumber {
@@ -73,7 +113,12 @@ impl FromStr for PhoneNumber {
             .chars()
             .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
             .collect();
-        let bad = || format!("'{raw}' is not a mainland mobile/landline or E.164 number");
+        let bad = || {
+            format!(
+                "'{}' is not a mainland mobile/landline or E.164 number",
+                mask(&crate::truncate(raw, 40))
+            )
+        };
         let (intl, rest) = if let Some(r) = compact.strip_prefix('+') {
             (true, r.to_string())
         } else if let Some(r) = compact.strip_prefix("0086") {

@@ -93,6 +93,11 @@ pub enum FileError {
     Unreadable { line: u64, reason: String },
 }
 
+/// An input value as an error message repeats it.
+fn echo(value: &str) -> std::borrow::Cow<'_, str> {
+    crate::truncate(value, crate::ECHO_CHARS)
+}
+
 fn err(field: &str, reason: impl Into<String>) -> FieldError {
     FieldError {
         field: field.to_string(),
@@ -104,6 +109,19 @@ fn err(field: &str, reason: impl Into<String>) -> FieldError {
 /// file does not give them).
 pub fn validate(raw: &RawRow, today: NaiveDate) -> Result<AccountRecord, Vec<FieldError>> {
     let mut errors = Vec::new();
+    // Control characters (a NUL, an escape sequence, a line break inside a
+    // field) have no place in a portfolio and would reach screens and logs.
+    for column in COLUMNS {
+        if raw
+            .get(column)
+            .is_some_and(|v| v.chars().any(char::is_control))
+        {
+            errors.push(err(column, "contains control characters"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let mut required = |field: &'static str| -> Option<&str> {
         let v = raw.get(field);
         if v.is_none() {
@@ -130,7 +148,10 @@ pub fn validate(raw: &RawRow, today: NaiveDate) -> Result<AccountRecord, Vec<Fie
         } else {
             errors.push(err(
                 "account_id",
-                format!("'{id}' must be 1-64 characters of A-Z a-z 0-9 - _ . :"),
+                format!(
+                    "'{}' must be 1-64 characters of A-Z a-z 0-9 - _ . :",
+                    echo(id)
+                ),
             ));
             None
         }
@@ -147,9 +168,10 @@ pub fn validate(raw: &RawRow, today: NaiveDate) -> Result<AccountRecord, Vec<Fie
     let mut contacts: Vec<ContactRecord> = Vec::new();
     for p in phones.into_iter().flat_map(split_list) {
         match p.parse::<PhoneNumber>() {
-            Ok(phone) if contacts.iter().any(|c| c.phone == phone) => {
-                errors.push(err("phones", format!("'{p}' is listed twice")))
-            }
+            Ok(phone) if contacts.iter().any(|c| c.phone == phone) => errors.push(err(
+                "phones",
+                format!("'{}' is listed twice", phone.masked()),
+            )),
             Ok(phone) => contacts.push(ContactRecord { phone, dnc: false }),
             Err(e) => errors.push(err("phones", e)),
         }
@@ -163,7 +185,7 @@ pub fn validate(raw: &RawRow, today: NaiveDate) -> Result<AccountRecord, Vec<Fie
                 Some(c) => c.dnc = true,
                 None => errors.push(err(
                     "dnc_phones",
-                    format!("'{p}' is not one of the account's phones"),
+                    format!("'{}' is not one of the account's phones", phone.masked()),
                 )),
             },
             Err(e) => errors.push(err("dnc_phones", e)),
@@ -207,13 +229,16 @@ pub fn validate(raw: &RawRow, today: NaiveDate) -> Result<AccountRecord, Vec<Fie
     let due_date = due_date.and_then(|d| match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
         Ok(date) if (2000..=2100).contains(&chrono::Datelike::year(&date)) => Some(date),
         Ok(_) => {
-            errors.push(err("due_date", format!("'{d}' is outside 2000-2100")));
+            errors.push(err(
+                "due_date",
+                format!("'{}' is outside 2000-2100", echo(d)),
+            ));
             None
         }
         Err(_) => {
             errors.push(err(
                 "due_date",
-                format!("'{d}' is not a date in YYYY-MM-DD form"),
+                format!("'{}' is not a date in YYYY-MM-DD form", echo(d)),
             ));
             None
         }
@@ -224,7 +249,7 @@ pub fn validate(raw: &RawRow, today: NaiveDate) -> Result<AccountRecord, Vec<Fie
             _ => {
                 errors.push(err(
                     "days_past_due",
-                    format!("'{v}' is not a whole number of days (0-36500)"),
+                    format!("'{}' is not a whole number of days (0-36500)", echo(v)),
                 ));
                 None
             }
@@ -321,72 +346,74 @@ pub fn read_raw(
     }
 }
 
-fn csv_rows(
-    reader: impl Read + 'static,
-) -> Result<Box<dyn Iterator<Item = Result<RawItem, FileError>>>, FileError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(reader);
-    let headers = rdr
-        .headers()
-        .map_err(|e| FileError::Unreadable {
-            line: 1,
-            reason: format!("header: {e}"),
-        })?
-        .clone();
-    let mut index: Vec<Option<&'static str>> = Vec::with_capacity(headers.len());
-    for h in headers.iter() {
-        let h = h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
-        index.push(COLUMNS.iter().find(|c| **c == h).copied());
-    }
-    for column in REQUIRED {
-        if !index.contains(&Some(*column)) {
-            return Err(FileError::MissingColumn { line: 1, column });
-        }
-    }
-    let width = headers.len();
-    let mut record = csv::StringRecord::new();
-    let iter = std::iter::from_fn(move || {
-        let line = rdr.position().line() + 1;
-        match rdr.read_record(&mut record) {
-            Ok(false) => None,
-            Ok(true) => {
-                let line = record.position().map(|p| p.line()).unwrap_or(line);
-                if record.len() != width {
-                    let e = err(
-                        "row",
-                        format!("has {} fields, the header has {width}", record.len()),
-                    );
-                    return Some(Ok((line, Err(vec![e]))));
-                }
-                let mut raw = RawRow::default();
-                for (col, value) in index.iter().zip(record.iter()) {
-                    if let Some(col) = col {
-                        raw.set(col, value);
+/// One physical line of a CSV file split into fields, RFC 4180 quoting
+/// within the line: a field that starts with `"` runs to the next lone `"`
+/// (`""` inside is a quote), anything after it up to the comma is kept as
+/// written, and a `"` inside an unquoted field is an ordinary character.
+/// `Err(())` when a quoted field is still open at the end of the line.
+///
+/// Written here rather than taken from the `csv` crate because a record
+/// there may span lines: a stray quote makes it read on into the next
+/// rows, which then disappear into one bad row. A portfolio record is one
+/// line, so an open quote is that line's error and the next line is read
+/// afresh.
+fn split_csv_line(line: &str) -> Result<Vec<String>, ()> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    // Whether the field has had anything but blanks: a quote opens a
+    // quoted field only before that.
+    let mut started = false;
+    while let Some(c) = chars.next() {
+        match c {
+            ',' => {
+                fields.push(std::mem::take(&mut field));
+                started = false;
+            }
+            '"' if !started => {
+                field.clear();
+                started = true;
+                let mut closed = false;
+                while let Some(q) = chars.next() {
+                    match q {
+                        '"' if chars.peek() == Some(&'"') => {
+                            chars.next();
+                            field.push('"');
+                        }
+                        '"' => {
+                            closed = true;
+                            break;
+                        }
+                        q => field.push(q),
                     }
                 }
-                Some(Ok((line, Ok(raw))))
-            }
-            Err(e) => match e.kind() {
-                csv::ErrorKind::Utf8 { .. } => {
-                    Some(Ok((line, Err(vec![err("row", "not valid UTF-8")]))))
+                if !closed {
+                    return Err(());
                 }
-                _ => Some(Err(FileError::Unreadable {
-                    line,
-                    reason: e.to_string(),
-                })),
-            },
+            }
+            c => {
+                started |= !matches!(c, ' ' | '\t');
+                field.push(c);
+            }
         }
-    });
-    Ok(Box::new(iter))
+    }
+    fields.push(field);
+    Ok(fields)
 }
 
-fn jsonl_rows(reader: impl Read) -> impl Iterator<Item = Result<RawItem, FileError>> {
+/// The error for a line that is not UTF-8: Chinese spreadsheets often save
+/// as GBK.
+const NOT_UTF8: &str = "not UTF-8 (GBK? save the file as UTF-8)";
+
+/// Physical lines of a file, numbered from 1, without their line ends;
+/// `Err` for a line that is not UTF-8 (the reader goes on with the next).
+fn numbered_lines(
+    reader: impl Read,
+) -> impl Iterator<Item = Result<(u64, Result<String, ()>), FileError>> {
     let mut lines = BufReader::new(reader);
     let mut buf = Vec::new();
     let mut line = 0u64;
-    std::iter::from_fn(move || loop {
+    std::iter::from_fn(move || {
         buf.clear();
         line += 1;
         match lines.read_until(b'\n', &mut buf) {
@@ -399,14 +426,111 @@ fn jsonl_rows(reader: impl Read) -> impl Iterator<Item = Result<RawItem, FileErr
                 }))
             }
         }
-        let Ok(text) = std::str::from_utf8(&buf) else {
-            return Some(Ok((line, Err(vec![err("row", "not valid UTF-8")]))));
+        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+            buf.pop();
+        }
+        Some(Ok((
+            line,
+            String::from_utf8(std::mem::take(&mut buf)).map_err(|_| ()),
+        )))
+    })
+}
+
+fn csv_rows(
+    reader: impl Read + 'static,
+) -> Result<Box<dyn Iterator<Item = Result<RawItem, FileError>>>, FileError> {
+    let mut lines = numbered_lines(reader);
+    let header = loop {
+        match lines.next() {
+            None => {
+                return Err(FileError::Unreadable {
+                    line: 1,
+                    reason: "header: the file is empty".into(),
+                })
+            }
+            Some(Err(e)) => return Err(e),
+            Some(Ok((line, Err(())))) => {
+                return Err(FileError::Unreadable {
+                    line,
+                    reason: format!("header: {NOT_UTF8}"),
+                })
+            }
+            Some(Ok((_, Ok(text)))) if text.trim().is_empty() => continue,
+            Some(Ok((line, Ok(text)))) => {
+                break split_csv_line(text.trim_start_matches('\u{feff}')).map_err(|_| {
+                    FileError::Unreadable {
+                        line,
+                        reason: "header: unclosed quote".into(),
+                    }
+                })?
+            }
+        }
+    };
+    let index: Vec<Option<&'static str>> = header
+        .iter()
+        .map(|h| {
+            let h = h.trim().to_ascii_lowercase();
+            COLUMNS.iter().find(|c| **c == h).copied()
+        })
+        .collect();
+    for column in REQUIRED {
+        if !index.contains(&Some(*column)) {
+            return Err(FileError::MissingColumn { line: 1, column });
+        }
+    }
+    let width = header.len();
+    let iter = lines.filter_map(move |item| {
+        let (line, text) = match item {
+            Ok(item) => item,
+            Err(e) => return Some(Err(e)),
+        };
+        let Ok(text) = text else {
+            return Some(Ok((line, Err(vec![err("row", NOT_UTF8)]))));
+        };
+        if text.trim().is_empty() {
+            return None;
+        }
+        let Ok(record) = split_csv_line(&text) else {
+            return Some(Ok((
+                line,
+                Err(vec![err(
+                    "row",
+                    format!("unclosed quote from line {line} (a row is one line; the next line is read as the next row)"),
+                )]),
+            )));
+        };
+        if record.len() != width {
+            let e = err(
+                "row",
+                format!("has {} fields, the header has {width}", record.len()),
+            );
+            return Some(Ok((line, Err(vec![e]))));
+        }
+        let mut raw = RawRow::default();
+        for (col, value) in index.iter().zip(record) {
+            if let Some(col) = col {
+                raw.set(col, value.trim());
+            }
+        }
+        Some(Ok((line, Ok(raw))))
+    });
+    Ok(Box::new(iter))
+}
+
+fn jsonl_rows(reader: impl Read) -> impl Iterator<Item = Result<RawItem, FileError>> {
+    numbered_lines(reader).filter_map(|item| {
+        let (line, text) = match item {
+            Ok(item) => item,
+            Err(e) => return Some(Err(e)),
+        };
+        let Ok(text) = text else {
+            return Some(Ok((line, Err(vec![err("row", NOT_UTF8)]))));
         };
         let text = text.trim();
         if text.is_empty() {
-            continue;
+            return None;
         }
-        return Some(Ok((line, json_row(text))));
+        Some(Ok((line, json_row(text))))
     })
 }
 
@@ -504,7 +628,7 @@ mod tests {
             })
             .collect();
         let first = &shown[0];
-        assert!(first.contains("line 2: phones: '12345' is not"), "{first}");
+        assert!(first.contains("line 2: phones: '1**45' is not"), "{first}");
         assert!(
             first.contains("line 2: dialect: unknown dialect 'klingon'"),
             "{first}"
@@ -548,6 +672,93 @@ mod tests {
             out[1].1.as_ref().unwrap().effective_dialect(),
             Dialect::Cantonese
         );
+    }
+
+    #[test]
+    fn csv_unclosed_quote_loses_only_its_own_line() {
+        let good =
+            |id: &str| format!("{id},李四,13812345678,,,广东,,,,现金贷,100,50,2026-11-01,\n");
+        let text = format!(
+            "{HEADER}{}\"A2,张三,13812345679,,,广东,,,,现金贷,100,50,2026-11-01,\n{}{}",
+            good("A1"),
+            good("A3"),
+            good("A4")
+        );
+        let out = rows(&text, Format::Csv);
+        let lines: Vec<u64> = out.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, vec![2, 3, 4, 5], "every physical line accounted for");
+        let e = out[1].1.clone().unwrap_err();
+        assert_eq!(e[0].field, "row");
+        assert!(
+            e[0].reason.starts_with("unclosed quote from line 3"),
+            "{e:?}"
+        );
+        for i in [0, 2, 3] {
+            assert!(out[i].1.is_ok(), "line {}: {:?}", out[i].0, out[i].1);
+        }
+    }
+
+    #[test]
+    fn csv_quoted_fields_keep_commas_and_quotes() {
+        assert_eq!(
+            split_csv_line(r#"a,"b,c","say ""hi""", "d" ,e"f"#).unwrap(),
+            vec!["a", "b,c", r#"say "hi""#, "d ", r#"e"f"#]
+        );
+        assert_eq!(split_csv_line(r#"a,"b"#), Err(()));
+        assert_eq!(split_csv_line(""), Ok(vec![String::new()]));
+    }
+
+    #[test]
+    fn gbk_lines_are_reported_on_their_own_line_as_not_utf8() {
+        let mut bytes = HEADER.as_bytes().to_vec();
+        bytes.extend_from_slice(b"A1,");
+        // 张三 and 广东 in GBK.
+        bytes.extend_from_slice(&[0xd5, 0xc5, 0xc8, 0xfd]);
+        bytes.extend_from_slice(b",13812345678,,,\xb9\xe3\xb6\xab,,,,p,100,50,2026-11-01,\n");
+        bytes.extend_from_slice(b"A2,Li,13812345678,,,guangdong,,,,p,100,50,2026-11-01,\n");
+        let out: Vec<_> = read_raw(std::io::Cursor::new(bytes), Format::Csv)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(out[0].0, 2);
+        let e = out[0].1.clone().unwrap_err();
+        assert!(e[0].reason.contains("not UTF-8 (GBK?"), "{e:?}");
+        assert_eq!(out[1].0, 3);
+        assert!(out[1].1.is_ok());
+    }
+
+    #[test]
+    fn errors_mask_phone_numbers_and_cut_long_inputs() {
+        let long = "x".repeat(15_000);
+        let text = format!(
+            "{HEADER}A1,张三,13812345678;13812345678,13900001111,,四川,,,,p,100,50,2026-11-01,\n\
+             {long},张三,1381234567x,,,{long},,,,p,100,{long},2026-11-01,\n"
+        );
+        let out = rows(&text, Format::Csv);
+        let shown: Vec<String> = out
+            .iter()
+            .map(|(line, r)| {
+                RowError {
+                    line: *line,
+                    errors: r.clone().unwrap_err(),
+                }
+                .to_string()
+            })
+            .collect();
+        for s in &shown {
+            assert!(!s.contains("13812345678"), "{s}");
+            assert!(!s.contains("13900001111"), "{s}");
+            assert!(s.len() < 2_000, "{} bytes", s.len());
+        }
+        assert!(
+            shown[0].contains("'+86138****5678' is listed twice"),
+            "{}",
+            shown[0]
+        );
+        assert!(shown[1].contains("'138***4567x'"), "{}", shown[1]);
+        assert_eq!(crate::phone::mask("+8613812345678"), "+86138****5678");
+        assert_eq!(crate::phone::mask("028-85123456"), "028-****3456");
+        assert_eq!(crate::phone::mask("1234"), "****");
     }
 
     #[test]

@@ -92,15 +92,21 @@ impl Region {
                 "province",
                 format!(
                     "'{}' is not a Chinese province-level division",
-                    province.trim()
+                    crate::truncate(province.trim(), crate::ECHO_CHARS)
                 ),
             )
         })?;
         let time_zone = match time_zone.map(str::trim).filter(|s| !s.is_empty()) {
             None => chrono_tz::Asia::Shanghai,
-            Some(tz) => tz
-                .parse::<Tz>()
-                .map_err(|_| ("timezone", format!("'{tz}' is not an IANA time zone")))?,
+            Some(tz) => tz.parse::<Tz>().map_err(|_| {
+                (
+                    "timezone",
+                    format!(
+                        "'{}' is not an IANA time zone",
+                        crate::truncate(tz, crate::ECHO_CHARS)
+                    ),
+                )
+            })?,
         };
         let city = city
             .map(str::trim)
@@ -121,8 +127,16 @@ impl Region {
     }
 }
 
+/// The canonical (Simplified Chinese) name of a province as a person may
+/// write it: with or without its suffix, in Traditional characters
+/// (廣東, 臺灣) or in pinyin; `None` when it names none.
+pub fn canonical_province(input: &str) -> Option<&'static str> {
+    find_province(input).map(|p| p.name)
+}
+
 fn find_province(input: &str) -> Option<&'static Province> {
-    let t = input.trim();
+    let simplified = crate::script::to_simplified(&crate::script::half_width(input.trim()));
+    let t = simplified.trim();
     let lower = t.to_ascii_lowercase().replace([' ', '-'], "");
     let bare = SUFFIXES
         .iter()
@@ -154,6 +168,25 @@ mod tests {
             Region::new("重庆市", None, None).unwrap().dialect_prior(),
             Dialect::Sichuanese
         );
+    }
+
+    #[test]
+    fn traditional_names_are_the_simplified_provinces() {
+        for (written, canonical) in [
+            ("廣東", "广东"),
+            ("廣東省", "广东"),
+            ("臺灣", "台湾"),
+            ("台灣", "台湾"),
+            ("澳門", "澳门"),
+            ("澳門特別行政區", "澳门"),
+            ("內蒙古", "内蒙古"),
+            ("內蒙古自治區", "内蒙古"),
+            ("Sichuan", "四川"),
+            ("四川省", "四川"),
+        ] {
+            assert_eq!(canonical_province(written), Some(canonical), "{written}");
+        }
+        assert_eq!(canonical_province("火星"), None);
     }
 
     #[test]

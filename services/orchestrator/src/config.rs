@@ -14,6 +14,8 @@ pub struct OrchestratorConfig {
     /// How often expired leases are swept back into the queue.
     pub expiry_sweep: Duration,
     pub policy: DispatchPolicy,
+    /// Rows per transaction of an `ImportAccounts` stream.
+    pub import_batch_rows: usize,
 }
 
 impl OrchestratorConfig {
@@ -24,6 +26,7 @@ impl OrchestratorConfig {
             max_lease: Duration::from_secs(3600),
             expiry_sweep: Duration::from_secs(1),
             policy: DispatchPolicy::default(),
+            import_batch_rows: huikuan_store::import::DEFAULT_BATCH_ROWS,
         }
     }
 }

@@ -9,7 +9,26 @@ use huikuan_store::campaigns::CampaignStats;
 use huikuan_store::{AccountView, Campaign, Lease, StoreError};
 use tonic::Status;
 
+/// The longest message a status carries: it travels in an HTTP/2 header
+/// (`grpc-message`), which a peer may refuse when it is large.
+const MAX_MESSAGE: usize = 1024;
+
+/// A status message cut to `MAX_MESSAGE` characters.
+fn bounded(message: String) -> String {
+    huikuan_core::truncate(&message, MAX_MESSAGE).into_owned()
+}
+
 pub fn status(e: StoreError) -> Status {
+    let e = match e {
+        StoreError::NotFound(m) => StoreError::NotFound(bounded(m)),
+        StoreError::AlreadyExists(m) => StoreError::AlreadyExists(bounded(m)),
+        StoreError::Conflict(m) => StoreError::Conflict(bounded(m)),
+        StoreError::InvalidArgument { field, reason } => StoreError::InvalidArgument {
+            field,
+            reason: bounded(reason),
+        },
+        other => other,
+    };
     match e {
         StoreError::NotFound(what) => Status::not_found(format!("{what} not found")),
         StoreError::AlreadyExists(what) => Status::already_exists(format!("{what} already exists")),
@@ -25,7 +44,7 @@ pub fn status(e: StoreError) -> Status {
 }
 
 pub fn invalid(field: &str, reason: impl std::fmt::Display) -> Status {
-    Status::invalid_argument(format!("{field}: {reason}"))
+    Status::invalid_argument(bounded(format!("{field}: {reason}")))
 }
 
 pub fn time(ms: i64) -> String {

@@ -7,10 +7,10 @@ use crate::events::EventBus;
 use crate::pb::{self, event::Kind, orchestrator_server::Orchestrator};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::Stream;
-use huikuan_core::portfolio::RowError;
+use huikuan_core::portfolio::{FieldError, RowError};
 use huikuan_core::{CampaignStatus, Disposition, Money};
 use huikuan_store::accounts::AccountFilter;
-use huikuan_store::import::Importer;
+use huikuan_store::import::{ImportOptions, ImportRun, Importer};
 use huikuan_store::{CallRecord, Campaign, OutcomeReport, ReportQueue, ReportResult, Store};
 use std::pin::Pin;
 use std::time::Duration;
@@ -126,6 +126,18 @@ fn report_error(prefix: &str, e: Status) -> pb::ReportOutcomeResult {
     }
 }
 
+/// A worker id as leases and reports carry it: 1-128 bytes of printable
+/// text (it is logged and shown to people).
+fn check_worker_id(worker: &str) -> Result<(), Status> {
+    if worker.is_empty() || worker.len() > 128 {
+        return Err(invalid("worker_id", "must be 1-128 bytes"));
+    }
+    if worker.chars().any(char::is_control) {
+        return Err(invalid("worker_id", "contains control characters"));
+    }
+    Ok(())
+}
+
 fn parse_report(r: pb::ReportOutcomeRequest) -> Result<OutcomeReport, Status> {
     if r.attempt_id.trim().is_empty() {
         return Err(invalid("attempt_id", "required"));
@@ -133,6 +145,7 @@ fn parse_report(r: pb::ReportOutcomeRequest) -> Result<OutcomeReport, Status> {
     if r.worker_id.trim().is_empty() {
         return Err(invalid("worker_id", "required"));
     }
+    check_worker_id(&r.worker_id)?;
     let disposition: Disposition = r
         .disposition
         .parse()
@@ -291,7 +304,7 @@ impl Orchestrator for OrchestratorService {
             .await
             .map_err(status)?;
         let today = Utc::now().with_timezone(&chrono_tz_shanghai()).date_naive();
-        let mut importer = Importer::start(
+        let importer = Importer::start(
             &self.store,
             &campaign.id,
             "grpc:ImportAccounts",
@@ -299,60 +312,36 @@ impl Orchestrator for OrchestratorService {
             today,
         )
         .await
-        .map_err(status)?;
-        let mut errors = Vec::new();
-        let mut row_no = 0u64;
-        let mut next = Some(Ok(first));
-        let mut stream_error = None;
-        while let Some(msg) = next {
-            match msg {
-                Ok(msg) => {
-                    row_no += 1;
-                    let raw = match msg.row {
-                        Some(row) => Ok(convert::raw_row(row)),
-                        None => Err(vec![huikuan_core::portfolio::FieldError {
-                            field: "row".into(),
-                            reason: "missing".into(),
-                        }]),
-                    };
-                    if let Some(RowError {
-                        line,
-                        errors: fields,
-                    }) = importer.push(row_no, raw).await.map_err(status)?
-                    {
-                        for f in fields {
-                            if errors.len() < MAX_REPORTED_ROW_ERRORS {
-                                errors.push(pb::RowError {
-                                    row: line,
-                                    field: f.field,
-                                    reason: f.reason,
-                                });
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    stream_error = Some(e);
-                    break;
-                }
-            }
-            next = stream.next().await;
-        }
-        // Keep every good row received, even when the stream broke off.
-        let run = importer.finish().await.map_err(status)?;
-        tracing::info!(campaign = %campaign.name, accepted = run.accepted, rejected = run.rejected, "grpc import finished");
+        .map_err(status)?
+        .with_options(ImportOptions {
+            last_wins: first.last_wins,
+            no_move: first.no_move,
+            batch_rows: self.config.import_batch_rows,
+        });
+        // The rows are read in a task of its own: if the client goes
+        // away, this request's future is dropped, but the task still sees
+        // the stream break off and records the run as cancelled.
+        let task = tokio::spawn(import_stream(importer, first, stream));
+        let (run, errors, stream_error) = task
+            .await
+            .map_err(|e| Status::internal(format!("import stopped: {e}")))?
+            .map_err(status)?;
+        tracing::info!(campaign = %campaign.name, accepted = run.accepted, rejected = run.rejected, moved = run.moved, state = %run.state, "grpc import ended");
         self.events.publish(
             &campaign.id,
             Kind::ImportFinished(pb::ImportFinished {
                 import_run_id: run.id.clone(),
                 accepted: run.accepted,
                 rejected: run.rejected,
+                moved: run.moved,
+                state: run.state.to_string(),
             }),
         );
         if let Some(e) = stream_error {
             return Err(Status::aborted(format!(
-                "import stream failed after row {row_no} ({} rows kept): {}",
+                "import stream failed ({} rows kept, in whole batches; run {} cancelled): {}",
                 run.accepted,
+                run.id,
                 e.message()
             )));
         }
@@ -361,6 +350,7 @@ impl Orchestrator for OrchestratorService {
             rejected: run.rejected,
             errors,
             import_run_id: run.id,
+            moved: run.moved,
         }))
     }
 
@@ -422,9 +412,7 @@ impl Orchestrator for OrchestratorService {
     ) -> Result<Response<pb::LeaseCallsResponse>, Status> {
         let r = req.into_inner();
         let worker = r.worker_id.trim();
-        if worker.is_empty() || worker.len() > 128 {
-            return Err(invalid("worker_id", "must be 1-128 bytes"));
-        }
+        check_worker_id(worker)?;
         if r.max_calls == 0 || r.max_calls > MAX_LEASES_PER_CALL {
             return Err(invalid(
                 "max_calls",
@@ -554,6 +542,74 @@ impl Orchestrator for OrchestratorService {
         };
         Ok(Response::new(Box::pin(stream)))
     }
+}
+
+/// Feeds an `ImportAccounts` stream to the importer: finishes the import
+/// when the stream ends, cancels it (whole batches kept) when the stream
+/// breaks off; returns the run, the row errors to report (at most
+/// `MAX_REPORTED_ROW_ERRORS`; the count of rejected rows is complete) and
+/// the stream's error.
+async fn import_stream(
+    mut importer: Importer,
+    first: pb::ImportAccountsRequest,
+    mut stream: Streaming<pb::ImportAccountsRequest>,
+) -> huikuan_store::Result<(ImportRun, Vec<pb::RowError>, Option<Status>)> {
+    let campaign = first.campaign.trim().to_string();
+    let mut errors = Vec::new();
+    let mut keep = |row_errors: Vec<RowError>| {
+        for RowError {
+            line,
+            errors: fields,
+        } in row_errors
+        {
+            for f in fields {
+                if errors.len() < MAX_REPORTED_ROW_ERRORS {
+                    errors.push(pb::RowError {
+                        row: line,
+                        field: f.field,
+                        reason: f.reason,
+                    });
+                }
+            }
+        }
+    };
+    let mut row_no = 0u64;
+    let mut next = Some(Ok(first));
+    while let Some(msg) = next {
+        let msg = match msg {
+            Ok(msg) => msg,
+            Err(e) => {
+                let (run, late) = importer.cancel().await?;
+                keep(late);
+                return Ok((run, errors, Some(e)));
+            }
+        };
+        row_no += 1;
+        let later = msg.campaign.trim();
+        let raw = if row_no > 1 && !later.is_empty() && later != campaign {
+            Err(vec![FieldError {
+                field: "campaign".into(),
+                reason: format!(
+                    "only the first message names the campaign ('{}'); this row names '{}' and was not imported",
+                    huikuan_core::truncate(&campaign, huikuan_core::ECHO_CHARS),
+                    huikuan_core::truncate(later, huikuan_core::ECHO_CHARS)
+                ),
+            }])
+        } else {
+            match msg.row {
+                Some(row) => Ok(convert::raw_row(row)),
+                None => Err(vec![FieldError {
+                    field: "row".into(),
+                    reason: "missing".into(),
+                }]),
+            }
+        };
+        keep(importer.push(row_no, raw).await?);
+        next = stream.next().await;
+    }
+    let (run, late) = importer.finish().await?;
+    keep(late);
+    Ok((run, errors, None))
 }
 
 /// The import day is counted in China's legal time.

@@ -119,18 +119,22 @@ async fn orchestrator_api_end_to_end() {
             pb::ImportAccountsRequest {
                 campaign: "grpc".into(),
                 row: Some(row("G1", "13812345678", "1200.50")),
+                ..Default::default()
             },
             pb::ImportAccountsRequest {
                 campaign: String::new(),
                 row: Some(row("G2", "123", "10")),
+                ..Default::default()
             },
             pb::ImportAccountsRequest {
                 campaign: String::new(),
                 row: Some(row("G3", "13912345678", "1.234")),
+                ..Default::default()
             },
             pb::ImportAccountsRequest {
                 campaign: String::new(),
                 row: Some(row("G4", "13712345678", "99")),
+                ..Default::default()
             },
         ];
         let resp = c
@@ -165,7 +169,47 @@ async fn orchestrator_api_end_to_end() {
             .unwrap()
             .into_inner();
         assert_eq!(page.accounts.len(), 1);
-        assert_eq!(page.next_page_token, "G1");
+        assert_eq!(page.accounts[0].account_id, "G1");
+        let next = c
+            .list_accounts(pb::ListAccountsRequest {
+                page_size: 1,
+                campaign: "grpc".into(),
+                page_token: page.next_page_token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(next.accounts[0].account_id, "G4");
+        // A token nobody handed out, and provinces as people write them.
+        let e = c
+            .list_accounts(pb::ListAccountsRequest {
+                page_token: "G1".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+        assert!(e.message().starts_with("page_token:"), "{}", e.message());
+        for province in ["Sichuan", "四川省", "四川"] {
+            let found = c
+                .list_accounts(pb::ListAccountsRequest {
+                    province: province.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(found.accounts.len(), 2, "{province}");
+        }
+        let e = c
+            .list_accounts(pb::ListAccountsRequest {
+                province: "火星".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert!(e.message().starts_with("province:"), "{}", e.message());
         assert_eq!(
             c.get_account(pb::GetAccountRequest {
                 account_id: "G2".into()
@@ -386,6 +430,7 @@ async fn outcome_reports_are_stored_or_refused_never_dropped() {
                     String::new()
                 },
                 row: Some(row(id, &format!("1381234567{i}"), "19138.93")),
+                ..Default::default()
             })
             .collect();
         c.import_accounts(tokio_stream::iter(rows)).await.unwrap();
@@ -579,6 +624,123 @@ async fn outcome_reports_are_stored_or_refused_never_dropped() {
             })
             .await
             .is_ok());
+
+        stop.send(()).unwrap();
+        handle.await.unwrap().unwrap();
+    }
+}
+
+/// A stream that breaks off keeps the whole batches written before it,
+/// and its run is on record as cancelled with exactly those rows; a later
+/// message naming another campaign is that row's error, not ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_import_stream_keeps_whole_batches_and_says_so() {
+    for db in testing::all().await {
+        eprintln!("backend: {}", db.name);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = OrchestratorConfig::new(TOKEN);
+        config.import_batch_rows = 7;
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(huikuan_orchestrator::serve(
+            db.store.clone(),
+            config,
+            listener,
+            async {
+                let _ = rx.await;
+            },
+        ));
+        let mut c = client::connect(&endpoint, TOKEN).await.unwrap();
+        let msg = |i: usize, campaign: &str| pb::ImportAccountsRequest {
+            campaign: campaign.into(),
+            row: Some(row(&format!("S{i:02}"), &format!("138123456{i:02}"), "100")),
+            ..Default::default()
+        };
+
+        // A later message naming another campaign.
+        let rows = vec![
+            msg(0, "stream"),
+            msg(1, ""),
+            msg(2, "elsewhere"),
+            msg(3, "stream"),
+        ];
+        let resp = c
+            .import_accounts(tokio_stream::iter(rows))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((resp.accepted, resp.rejected), (3, 1));
+        assert_eq!(resp.errors[0].row, 3);
+        assert_eq!(resp.errors[0].field, "campaign");
+
+        // 20 rows, then the client's connection is cut (a client killed,
+        // a network gone): 2 batches of 7 are kept. The client talks
+        // through a relay the test can cut.
+        let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let relay_endpoint = format!("http://{}", relay.local_addr().unwrap());
+        let server_addr = endpoint.trim_start_matches("http://").to_string();
+        let cut = tokio::spawn(async move {
+            let (mut inbound, _) = relay.accept().await.unwrap();
+            let mut outbound = tokio::net::TcpStream::connect(server_addr).await.unwrap();
+            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+        });
+        let mut relayed = client::connect(&relay_endpoint, TOKEN).await.unwrap();
+        let (tx, rx) = tokio::sync::mpsc::channel(32);
+        for i in 10..30 {
+            tx.send(msg(i, if i == 10 { "broken" } else { "" }))
+                .await
+                .unwrap();
+        }
+        let call = tokio::spawn(async move {
+            relayed
+                .import_accounts(tokio_stream::wrappers::ReceiverStream::new(rx))
+                .await
+        });
+        let campaign = loop {
+            if let Ok(found) = db.store.find_campaign("broken").await {
+                break found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        // Wait until the server has written both whole batches.
+        loop {
+            let runs = db
+                .store
+                .list_import_runs(Some(&campaign.id), 1)
+                .await
+                .unwrap();
+            if runs.first().is_some_and(|r| r.accepted == 14) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        cut.abort();
+        let _ = cut.await;
+        let answer = call.await.unwrap();
+        assert!(answer.is_err(), "the client saw its call fail");
+        drop(tx);
+        let run = loop {
+            let runs = db
+                .store
+                .list_import_runs(Some(&campaign.id), 1)
+                .await
+                .unwrap();
+            if runs[0].state.as_str() != "running" {
+                break runs[0].clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        assert_eq!((run.state.as_str(), run.accepted), ("cancelled", 14));
+        let page = c
+            .list_accounts(pb::ListAccountsRequest {
+                campaign: "broken".into(),
+                page_size: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(page.accounts.len(), 14, "whole batches only");
 
         stop.send(()).unwrap();
         handle.await.unwrap().unwrap();

@@ -30,6 +30,37 @@ pub struct AccountPage {
 
 pub const MAX_PAGE_SIZE: u64 = 1_000;
 
+/// Page tokens are opaque to clients: `p1` and the hex of the last account
+/// id of the page before, so a token that was not handed out is refused
+/// instead of silently giving an empty page.
+mod page_token {
+    const PREFIX: &str = "p1";
+
+    pub fn encode(last_account_id: &str) -> String {
+        let mut out = String::with_capacity(PREFIX.len() + 2 * last_account_id.len());
+        out.push_str(PREFIX);
+        for b in last_account_id.bytes() {
+            out.push_str(&format!("{b:02x}"));
+        }
+        out
+    }
+
+    pub fn decode(token: &str) -> Option<String> {
+        let hex = token.strip_prefix(PREFIX)?;
+        if hex.is_empty() || hex.len() % 2 != 0 || hex.len() > 2 * 64 {
+            return None;
+        }
+        let bytes: Option<Vec<u8>> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .collect();
+        let id = String::from_utf8(bytes?).ok()?;
+        id.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+            .then_some(id)
+    }
+}
+
 impl Store {
     pub async fn get_account(&self, id: &str) -> Result<AccountView> {
         let account = account::Entity::find_by_id(id.to_string())
@@ -103,9 +134,25 @@ impl Store {
             q = q.filter(account::Column::Dialect.eq(d.as_str()));
         }
         if let Some(p) = &filter.province {
-            q = q.filter(account::Column::Province.eq(p.as_str()));
+            // Stored as the canonical name, so the filter is made one too
+            // (四川省, Sichuan, 廣東 find what the import accepted).
+            let canonical = huikuan_core::region::canonical_province(p).ok_or_else(|| {
+                StoreError::InvalidArgument {
+                    field: "province",
+                    reason: format!(
+                        "'{}' is not a Chinese province-level division",
+                        huikuan_core::truncate(p, huikuan_core::ECHO_CHARS)
+                    ),
+                }
+            })?;
+            q = q.filter(account::Column::Province.eq(canonical));
         }
-        if let Some(after) = page_token {
+        if let Some(token) = page_token {
+            let after = page_token::decode(token).ok_or_else(|| StoreError::InvalidArgument {
+                field: "page_token",
+                reason: "not a token this server handed out (pass next_page_token as it came)"
+                    .into(),
+            })?;
             q = q.filter(account::Column::Id.gt(after));
         }
         let mut accounts = q
@@ -115,7 +162,7 @@ impl Store {
             .await?;
         let next_page_token = if accounts.len() as u64 > page_size {
             accounts.truncate(page_size as usize);
-            accounts.last().map(|a| a.id.clone())
+            accounts.last().map(|a| page_token::encode(&a.id))
         } else {
             None
         };

@@ -66,7 +66,10 @@ fn validate_caller_id(caller_id: Option<&str>) -> Result<Option<String>> {
     if !(3..=20).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(StoreError::InvalidArgument {
             field: "caller_id",
-            reason: format!("'{c}' is not a phone number (3-20 digits, optionally after +)"),
+            reason: format!(
+                "'{}' is not a phone number (3-20 digits, optionally after +)",
+                huikuan_core::truncate(c, huikuan_core::ECHO_CHARS)
+            ),
         });
     }
     Ok(Some(c.to_string()))
@@ -135,10 +138,14 @@ impl Store {
     /// Looks a campaign up by id, then by name: what a person types.
     pub async fn find_campaign(&self, id_or_name: &str) -> Result<Campaign> {
         match self.get_campaign(id_or_name).await {
-            Err(StoreError::NotFound(_)) => self
-                .campaign_by_name(id_or_name)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("campaign '{id_or_name}'"))),
+            Err(StoreError::NotFound(_)) => {
+                self.campaign_by_name(id_or_name).await?.ok_or_else(|| {
+                    StoreError::NotFound(format!(
+                        "campaign '{}'",
+                        huikuan_core::truncate(id_or_name, huikuan_core::ECHO_CHARS)
+                    ))
+                })
+            }
             other => other,
         }
     }

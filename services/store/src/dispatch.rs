@@ -111,7 +111,7 @@ pub enum ReportResult {
 }
 
 /// Writes `?` placeholders as the backend wants them.
-fn stmt(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Statement {
+pub(crate) fn stmt(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {
         DatabaseBackend::Postgres => {
             let mut out = String::with_capacity(sql.len() + 16);
@@ -137,7 +137,7 @@ fn new_lease_token() -> i64 {
     ((rand::random::<u64>() >> 1) as i64).max(1)
 }
 
-fn placeholders(n: usize) -> String {
+pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(",")
 }
 
@@ -937,7 +937,7 @@ fn judge(
         return Err(StoreError::Conflict(format!(
             "worker_id: attempt {} is not leased to worker '{}'",
             attempt.id,
-            crate::truncated(&report.worker_id, 64)
+            huikuan_core::truncate(&report.worker_id, huikuan_core::ECHO_CHARS)
         )));
     }
     let invalid = |r: huikuan_core::outcome::Refusal| StoreError::InvalidArgument {

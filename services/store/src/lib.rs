@@ -33,7 +33,7 @@ pub use accounts::{AccountFilter, AccountPage, AccountView};
 pub use campaigns::Campaign;
 pub use dispatch::{CallRecord, Lease, OutcomeReport, ReportResult};
 pub use group_commit::ReportQueue;
-pub use import::{BatchStats, ImportRun};
+pub use import::{ImportOptions, ImportRun, ImportRunView};
 
 /// Errors a store call can return; each maps to one gRPC status.
 #[derive(Debug, thiserror::Error)]
@@ -234,15 +234,6 @@ pub(crate) fn of_accounts<'a, C: sea_orm::ColumnTrait>(
             })
     } else {
         sea_orm::Condition::all().add(account_id.is_in(accounts))
-    }
-}
-
-/// `text` cut to at most `max` characters (with `…` when cut): what an
-/// error message may repeat of an input without growing with it.
-pub fn truncated(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    match text.char_indices().nth(max) {
-        None => text.into(),
-        Some((at, _)) => format!("{}…", &text[..at]).into(),
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
 use huikuan_core::portfolio::{read_raw, Format};
 use huikuan_core::{CallingRules, Disposition, Money};
 use huikuan_store::dispatch::DispatchPolicy;
-use huikuan_store::import::Importer;
+use huikuan_store::import::{ImportOptions, Importer};
 use huikuan_store::testing::{self, TestDb};
 use huikuan_store::{OutcomeReport, ReportResult, Store, StoreError};
 use sea_orm::{ConnectionTrait, Statement};
@@ -44,11 +44,12 @@ async fn import_text(store: &Store, campaign: &str, text: &str) -> (u64, Vec<Str
     let mut errors = Vec::new();
     for item in read_raw(std::io::Cursor::new(text.as_bytes().to_vec()), Format::Csv).unwrap() {
         let (line, raw) = item.unwrap();
-        if let Some(e) = imp.push(line, raw).await.unwrap() {
+        for e in imp.push(line, raw).await.unwrap() {
             errors.push(e.to_string());
         }
     }
-    let run = imp.finish().await.unwrap();
+    let (run, late) = imp.finish().await.unwrap();
+    errors.extend(late.iter().map(|e| e.to_string()));
     (run.accepted, errors)
 }
 
@@ -154,13 +155,14 @@ async fn reimport_is_idempotent_and_applies_changes() {
         let acc = store.get_account("R00000001").await.unwrap();
         assert_eq!(acc.account.name, "改名");
         assert!(acc.debts.iter().any(|d| d.overdue_fen == 9_999));
-        // Duplicate ids inside one batch: the later row wins, no error.
+        // Duplicate ids inside one file: the later row is an error, the
+        // first stands (see repeats_and_moves_are_reported_not_silent).
         let dup = format!(
             "{HEADER}\nD1,甲,13800000002,,,北京,,,,p,1,1,2026-10-01,\nD1,乙,13800000002,,,北京,,,,p,1,2,2026-10-01,\n"
         );
         let (accepted, errors) = import_text(&store, "c1", &dup).await;
-        assert_eq!((accepted, errors.len()), (2, 0));
-        assert_eq!(store.get_account("D1").await.unwrap().account.name, "乙");
+        assert_eq!((accepted, errors.len()), (1, 1));
+        assert_eq!(store.get_account("D1").await.unwrap().account.name, "甲");
     })
     .await;
 }
@@ -903,21 +905,50 @@ fn sqlite_file(url: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(path.split('?').next().unwrap())
 }
 
-async fn import_csv(store: &Store, campaign: &str, text: &str, portable: bool) -> (u64, u64) {
+/// Imports `text` in batches of 7; gives (accepted, rejected, moved) and
+/// the row errors.
+async fn import_with(
+    store: &Store,
+    campaign: &str,
+    text: &str,
+    portable: bool,
+    options: ImportOptions,
+) -> ((u64, u64, u64), Vec<String>) {
     let c = store.ensure_campaign(campaign).await.unwrap();
     let mut imp = Importer::start(store, &c.id, "test.csv", None, today())
         .await
         .unwrap()
-        .with_batch_rows(7);
+        .with_options(ImportOptions {
+            batch_rows: 7,
+            ..options
+        });
     if portable {
         imp = imp.with_portable_writer();
     }
+    let mut errors = Vec::new();
     for item in read_raw(std::io::Cursor::new(text.as_bytes().to_vec()), Format::Csv).unwrap() {
         let (line, raw) = item.unwrap();
-        imp.push(line, raw).await.unwrap();
+        errors.extend(
+            imp.push(line, raw)
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.to_string()),
+        );
     }
-    let run = imp.finish().await.unwrap();
-    (run.accepted, run.rejected)
+    let (run, late) = imp.finish().await.unwrap();
+    errors.extend(late.iter().map(|e| e.to_string()));
+    ((run.accepted, run.rejected, run.moved), errors)
+}
+
+async fn import_csv(store: &Store, campaign: &str, text: &str, portable: bool) -> (u64, u64, u64) {
+    let options = ImportOptions {
+        last_wins: true,
+        ..ImportOptions::default()
+    };
+    import_with(store, campaign, text, portable, options)
+        .await
+        .0
 }
 
 /// SQLite files are written by a direct writer (prepared statements on
@@ -948,11 +979,11 @@ async fn the_direct_sqlite_writer_stores_what_the_portable_writer_stores() {
         let db = testing::sqlite().await;
         assert_eq!(
             import_csv(&db.store, "old", &first, portable).await,
-            (60, 0)
+            (60, 0, 0)
         );
         assert_eq!(
             import_csv(&db.store, "new", &second, portable).await,
-            (61, 1)
+            (61, 1, 60)
         );
         let file = sqlite_file(&db.url);
         let dump: Vec<Vec<String>> = IMPORTED_TABLES
@@ -1186,6 +1217,213 @@ async fn reports_sent_together_are_each_judged_as_if_alone() {
             .await,
             40
         );
+    })
+    .await;
+}
+
+/// A row per account `id` in `campaign`'s text form, with this overdue amount.
+fn account_row(id: &str, phone: &str, overdue: &str) -> String {
+    format!("{id},张三,{phone},,,北京,,,,p,5000,{overdue},2026-10-01,\n")
+}
+
+async fn queued_in(store: &Store, campaign: &str) -> i64 {
+    let c = store.find_campaign(campaign).await.unwrap();
+    count(
+        store,
+        &format!(
+            "SELECT COUNT(*) FROM call_attempts WHERE status = 'queued' AND campaign_id = '{}'",
+            c.id
+        ),
+    )
+    .await
+}
+
+/// The same account id twice in one import is an error on the later line
+/// (the first row stands) unless the import lets the last row win; an
+/// account in another campaign is counted as moved, or refused with
+/// `no_move` (it stays where it was, its call still queued there), on both
+/// writers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeats_and_moves_are_reported_not_silent() {
+    for portable in [false, true] {
+        for db in testing::all().await {
+            if db.name == "postgres" && !portable {
+                continue; // PostgreSQL has only the portable writer.
+            }
+            let store = db.store.clone();
+            let text = format!(
+                "{HEADER}\n{}{}{}",
+                account_row("D1", "13812345601", "100"),
+                account_row("D2", "13812345602", "200"),
+                account_row("D1", "13812345601", "300"),
+            );
+            let (counts, errors) =
+                import_with(&store, "one", &text, portable, ImportOptions::default()).await;
+            assert_eq!(counts, (2, 1, 0), "{}", db.name);
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(
+                errors[0].starts_with("line 4: account_id: 'D1' repeats line 2"),
+                "{errors:?}"
+            );
+            let d1 = store.get_account("D1").await.unwrap();
+            assert_eq!(d1.debts[0].overdue_fen, 10_000, "the first row stands");
+            let last_wins = ImportOptions {
+                last_wins: true,
+                ..ImportOptions::default()
+            };
+            let (counts, errors) = import_with(&store, "one", &text, portable, last_wins).await;
+            assert_eq!(counts, (3, 0, 0));
+            assert!(errors.is_empty(), "{errors:?}");
+            let d1 = store.get_account("D1").await.unwrap();
+            assert_eq!(d1.debts[0].overdue_fen, 30_000, "the later row won");
+
+            // Moves: refused with no_move (batches of 7: the refusals come
+            // back with their lines after the batch is written) ...
+            let mut moving = format!("{HEADER}\n");
+            for i in 0..9 {
+                moving.push_str(&account_row(
+                    &format!("N{i}"),
+                    &format!("1391234560{i}"),
+                    "50",
+                ));
+            }
+            moving.push_str(&account_row("D2", "13812345602", "200"));
+            let no_move = ImportOptions {
+                no_move: true,
+                ..ImportOptions::default()
+            };
+            let (counts, errors) = import_with(&store, "two", &moving, portable, no_move).await;
+            assert_eq!(counts, (9, 1, 0), "{}", db.name);
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(
+                errors[0].starts_with("line 11: account_id: the account is in campaign 'one'"),
+                "{errors:?}"
+            );
+            let one = store.find_campaign("one").await.unwrap();
+            let d2 = store.get_account("D2").await.unwrap();
+            assert_eq!(d2.account.campaign_id.as_deref(), Some(one.id.as_str()));
+            assert_eq!(queued_in(&store, "one").await, 2, "D2's call stays queued");
+            // ... and counted when allowed.
+            let (counts, errors) =
+                import_with(&store, "two", &moving, portable, ImportOptions::default()).await;
+            assert_eq!(counts, (10, 0, 1), "{}", db.name);
+            assert!(errors.is_empty(), "{errors:?}");
+            assert_eq!(queued_in(&store, "one").await, 1, "D2's old call cancelled");
+
+            // Every run is on record with its counts and end.
+            let runs = store.list_import_runs(None, 10).await.unwrap();
+            let counts: Vec<(i64, i64, i64, &str)> = runs
+                .iter()
+                .map(|r| (r.accepted, r.rejected, r.moved, r.state.as_str()))
+                .collect();
+            assert_eq!(
+                counts,
+                vec![
+                    (10, 0, 1, "finished"),
+                    (9, 1, 0, "finished"),
+                    (3, 0, 0, "finished"),
+                    (2, 1, 0, "finished")
+                ],
+                "{}",
+                db.name
+            );
+        }
+    }
+}
+
+/// An account that owes nothing is kept up to date but never called: no
+/// call is queued for it, and a re-import saying it owes nothing cancels
+/// the one queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_owing_nothing_are_not_called() {
+    each_store(|store| async move {
+        let (n, errors) = import_text(
+            &store,
+            "c1",
+            &format!(
+                "{HEADER}\n{}{}",
+                account_row("Z1", "13812345611", "0"),
+                account_row("Z2", "13812345612", "80")
+            ),
+        )
+        .await;
+        assert_eq!((n, errors.len()), (2, 0));
+        assert_eq!(queued_in(&store, "c1").await, 1);
+        import_text(
+            &store,
+            "c1",
+            &format!("{HEADER}\n{}", account_row("Z2", "13812345612", "0.00")),
+        )
+        .await;
+        assert_eq!(queued_in(&store, "c1").await, 0);
+        assert!(store
+            .lease_calls("w", 5, Duration::from_secs(60), beijing(1, 10), &policy())
+            .await
+            .unwrap()
+            .is_empty());
+    })
+    .await;
+}
+
+/// A cancelled import keeps whole batches only and is recorded as
+/// cancelled with exactly what it kept; one whose process died is found
+/// interrupted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_runs_record_how_they_ended() {
+    each_store(|store| async move {
+        let c = store.ensure_campaign("c1").await.unwrap();
+        let text = synthetic(20, "K");
+        let start = || async {
+            Importer::start(&store, &c.id, "test.csv", None, today())
+                .await
+                .unwrap()
+                .with_batch_rows(7)
+        };
+        let mut imp = start().await;
+        let mut pushed = 0;
+        for item in read_raw(std::io::Cursor::new(text.clone().into_bytes()), Format::Csv).unwrap()
+        {
+            let (line, raw) = item.unwrap();
+            imp.push(line, raw).await.unwrap();
+            pushed += 1;
+            if pushed == 17 {
+                break;
+            }
+        }
+        let (run, _) = imp.cancel().await.unwrap();
+        assert_eq!((run.accepted, run.state.as_str()), (14, "cancelled"));
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM accounts").await, 14);
+
+        // An importer that vanishes without ending (its process died).
+        let mut imp = start().await;
+        let id = imp.run_id().to_string();
+        for item in read_raw(std::io::Cursor::new(text.into_bytes()), Format::Csv)
+            .unwrap()
+            .take(6)
+        {
+            let (line, raw) = item.unwrap();
+            imp.push(line, raw).await.unwrap();
+        }
+        drop(imp);
+        store
+            .connection()
+            .execute(Statement::from_string(
+                store.backend(),
+                format!(
+                    "UPDATE import_runs SET heartbeat_at_ms = 0, owner = 'elsewhere:1' WHERE id = '{id}'"
+                ),
+            ))
+            .await
+            .unwrap();
+        let runs = store.list_import_runs(Some(&c.id), 10).await.unwrap();
+        let gone = runs.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(gone.state.as_str(), "interrupted");
+        let cancelled = runs.iter().find(|r| r.id == run.id).unwrap();
+        assert_eq!(
+            (cancelled.accepted, cancelled.state.as_str()),
+            (14, "cancelled")
+        );
+        assert!(cancelled.finished_at_ms.is_some());
     })
     .await;
 }

@@ -12,6 +12,14 @@ pub struct Model {
     pub rejected: i64,
     pub started_at_ms: i64,
     pub finished_at_ms: Option<i64>,
+    /// `running`, `finished`, `cancelled` or `interrupted`.
+    pub state: String,
+    /// Accounts this run moved here from another campaign.
+    pub moved: i64,
+    /// Last sign of life of the process running the import.
+    pub heartbeat_at_ms: Option<i64>,
+    /// `HOST:PID` of the process running the import.
+    pub owner: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,21 +4,36 @@
 //! Idempotent: re-importing a file changes nothing that is already equal
 //! and never creates a second account, contact, debt or call attempt. A
 //! crash loses at most the batch being written and the one being read,
-//! never half of one.
+//! never half of one; each batch adds its counts to its import run in the
+//! same transaction.
+//!
+//! An account already in another campaign moves to this one (its queued
+//! calls there are cancelled), and the run counts it; with `no_move` such
+//! rows are refused instead. An account whose overdue amount is 0 is kept
+//! up to date but not called: it gets no new call, and its queued ones are
+//! cancelled.
+//!
+//! This module prepares batches and writes them through sea-orm (the
+//! portable writer, for PostgreSQL and in-memory SQLite); `sqlite` is the
+//! direct writer for SQLite files, `importer` drives either from rows as
+//! they arrive, `runs` keeps the record of each import.
 
-use crate::entity::{account, call_attempt, contact, debt, import_run};
-use crate::{ids, now_ms, Result, Store, StoreError, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
-use huikuan_core::portfolio::{self, FieldError, RawRow, RowError};
+use crate::entity::{account, call_attempt, contact, debt};
+use crate::{ids, now_ms, Result, Store, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
 use huikuan_core::{AccountRecord, AttemptStatus};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, QuerySelect, QueryTrait, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait, Statement, TransactionTrait,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
 
+mod importer;
+pub mod runs;
 mod sqlite;
+
+pub use importer::{ImportOptions, ImportRun, Importer};
+pub use runs::ImportRunView;
 
 /// Rows per INSERT statement: keeps bind parameters well under SQLite's limit.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -26,21 +41,20 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// Default rows per transaction.
 pub const DEFAULT_BATCH_ROWS: usize = 20_000;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BatchStats {
-    /// Rows written (after folding repeats of one account id in the batch).
-    pub written: u64,
-    /// Rows that repeated an account id earlier in the same batch: the later
-    /// row wins, as it would across batches.
-    pub folded: u64,
-}
+/// A validated row and the line (or stream message) it came from.
+pub type NumberedRecord = (u64, AccountRecord);
 
-/// The totals of one import, also kept in `import_runs`.
+/// What writing one batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImportRun {
-    pub id: String,
-    pub accepted: u64,
-    pub rejected: u64,
+pub struct BatchOutcome {
+    /// Rows written (repeats of one account id in the batch included:
+    /// the later row wins).
+    pub written: u64,
+    /// Accounts moved here from another campaign.
+    pub moved: u64,
+    /// Rows not written because they would have moved an account
+    /// (`no_move`): their line and the campaign the account stays in.
+    pub refused: Vec<(u64, String)>,
 }
 
 fn values<const N: usize>(v: [SimpleExpr; N]) -> [SimpleExpr; N] {
@@ -52,109 +66,104 @@ fn values<const N: usize>(v: [SimpleExpr; N]) -> [SimpleExpr; N] {
 /// it while the previous batch is still being written.
 pub struct PreparedBatch {
     campaign_id: String,
+    run_id: String,
+    /// Rows rejected since the last batch, added to the run with this one.
+    rejected: u64,
+    no_move: bool,
     chunks: Vec<PreparedChunk>,
     time_zones: Option<Statement>,
-    stats: BatchStats,
+    /// Rows in the batch, repeats included.
+    rows: u64,
 }
 
 /// The statements for up to `ROWS_PER_STATEMENT` accounts.
 struct PreparedChunk {
+    /// The rows, kept to prepare the chunk again without refused ones.
+    rows: Vec<NumberedRecord>,
+    /// The chunk's accounts as stored: (id, campaign id, campaign name).
+    existing_accounts: Statement,
     /// Accounts, debts and contacts, in that order (foreign keys).
     upserts: [Statement; 3],
-    /// The chunk's existing attempts: (id, campaign, contact, status).
+    /// The chunk's existing attempts: (id, campaign, contact, status, account).
     existing_attempts: Statement,
     dnc_contacts: HashSet<String>,
+    /// Accounts owing nothing: they are not called.
+    settled: HashSet<String>,
     new_attempts: Option<Statement>,
 }
 
 impl Store {
-    /// Writes one batch of validated records into `campaign_id` atomically.
-    pub async fn import_batch(
-        &self,
-        campaign_id: &str,
-        records: &[AccountRecord],
-    ) -> Result<BatchStats> {
-        let batch = self.prepare_batch(campaign_id, records);
-        self.write_batch(batch).await
-    }
-
     /// Builds a batch's statements; the last occurrence of an account id
     /// in the batch wins.
-    pub fn prepare_batch(&self, campaign_id: &str, records: &[AccountRecord]) -> PreparedBatch {
+    pub(crate) fn prepare_batch(
+        &self,
+        campaign_id: &str,
+        run_id: &str,
+        rejected: u64,
+        no_move: bool,
+        records: Vec<NumberedRecord>,
+    ) -> PreparedBatch {
+        let total = records.len() as u64;
         let rows = last_of_each(records);
         let now = now_ms();
         let backend = self.backend();
+        let time_zones = (!rows.is_empty()).then(|| time_zones_statement(backend, &rows));
+        let mut chunks = Vec::with_capacity(rows.len() / ROWS_PER_STATEMENT + 1);
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<NumberedRecord> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+            chunks.push(prepare_chunk(backend, campaign_id, chunk, now));
+        }
         PreparedBatch {
             campaign_id: campaign_id.to_string(),
-            chunks: rows
-                .chunks(ROWS_PER_STATEMENT)
-                .map(|chunk| prepare_chunk(backend, campaign_id, chunk, now))
-                .collect(),
-            time_zones: (!rows.is_empty()).then(|| time_zones_statement(backend, &rows)),
-            stats: BatchStats {
-                written: rows.len() as u64,
-                folded: (records.len() - rows.len()) as u64,
-            },
+            run_id: run_id.to_string(),
+            rejected,
+            no_move,
+            chunks,
+            time_zones,
+            rows: total,
         }
     }
 
-    /// Runs a prepared batch in one transaction.
-    pub async fn write_batch(&self, batch: PreparedBatch) -> Result<BatchStats> {
+    /// Runs a prepared batch in one transaction, its run's counts with it.
+    pub(crate) async fn write_batch(&self, batch: PreparedBatch) -> Result<BatchOutcome> {
+        let backend = self.backend();
         let _guard = self.write_guard().await;
         let txn = self.db.begin().await?;
+        let mut outcome = BatchOutcome::default();
         for chunk in batch.chunks {
-            write_chunk(&txn, &batch.campaign_id, chunk).await?;
+            let done = write_chunk(&txn, backend, &batch.campaign_id, chunk, batch.no_move).await?;
+            outcome.moved += done.moved;
+            outcome.refused.extend(done.refused);
         }
+        outcome.written = batch.rows - outcome.refused.len() as u64;
         if let Some(zones) = batch.time_zones {
             txn.execute(zones).await?;
         }
+        txn.execute(runs::add_progress(
+            backend,
+            &batch.run_id,
+            runs::Progress {
+                accepted: outcome.written,
+                rejected: batch.rejected + outcome.refused.len() as u64,
+                moved: outcome.moved,
+            },
+        ))
+        .await?;
         txn.commit().await?;
         self.tz_cache.invalidate();
-        Ok(batch.stats)
-    }
-
-    pub async fn start_import_run(
-        &self,
-        source: &str,
-        sha256: Option<String>,
-        campaign_id: &str,
-    ) -> Result<String> {
-        let id = uuid::Uuid::new_v4().to_string();
-        let model = import_run::ActiveModel {
-            id: Set(id.clone()),
-            source: Set(source.to_string()),
-            sha256: Set(sha256),
-            campaign_id: Set(campaign_id.to_string()),
-            accepted: Set(0),
-            rejected: Set(0),
-            started_at_ms: Set(now_ms()),
-            finished_at_ms: Set(None),
-        };
-        let _guard = self.write_guard().await;
-        import_run::Entity::insert(model)
-            .exec_without_returning(&self.db)
-            .await?;
-        Ok(id)
-    }
-
-    pub async fn finish_import_run(&self, id: &str, accepted: u64, rejected: u64) -> Result<()> {
-        let _guard = self.write_guard().await;
-        import_run::Entity::update_many()
-            .col_expr(import_run::Column::Accepted, Expr::value(accepted as i64))
-            .col_expr(import_run::Column::Rejected, Expr::value(rejected as i64))
-            .col_expr(import_run::Column::FinishedAtMs, Expr::value(now_ms()))
-            .filter(import_run::Column::Id.eq(id))
-            .exec(&self.db)
-            .await?;
-        Ok(())
+        Ok(outcome)
     }
 }
 
 /// The calling-window check asks which zones debtors live in; the batch
 /// adds its zones to that small set (one row per zone) instead of an index
 /// over every account.
-fn time_zones_statement(backend: DatabaseBackend, rows: &[&AccountRecord]) -> Statement {
-    let zones: BTreeSet<&str> = rows.iter().map(|r| r.region.time_zone.name()).collect();
+fn time_zones_statement(backend: DatabaseBackend, rows: &[NumberedRecord]) -> Statement {
+    let zones: BTreeSet<&str> = rows
+        .iter()
+        .map(|(_, r)| r.region.time_zone.name())
+        .collect();
     let zone_col = Alias::new(DEBTOR_TIME_ZONE_COLUMN);
     let mut q = Query::insert();
     q.into_table(Alias::new(DEBTOR_TIME_ZONES))
@@ -169,9 +178,10 @@ fn time_zones_statement(backend: DatabaseBackend, rows: &[&AccountRecord]) -> St
 fn prepare_chunk(
     backend: DatabaseBackend,
     campaign_id: &str,
-    chunk: &[&AccountRecord],
+    rows: Vec<NumberedRecord>,
     now: i64,
 ) -> PreparedChunk {
+    let chunk: Vec<&AccountRecord> = rows.iter().map(|(_, r)| r).collect();
     use account::Column as A;
     let mut accounts = Query::insert();
     accounts
@@ -200,7 +210,7 @@ fn prepare_chunk(
                 ])
                 .to_owned(),
         );
-    for r in chunk {
+    for r in &chunk {
         accounts.values_panic(values([
             r.external_id.clone().into(),
             campaign_id.into(),
@@ -241,7 +251,7 @@ fn prepare_chunk(
                 ])
                 .to_owned(),
         );
-    for r in chunk {
+    for r in &chunk {
         let d = &r.debt;
         debts.values_panic(values([
             ids::debt(&r.external_id, &d.loan_id).into(),
@@ -275,7 +285,12 @@ fn prepare_chunk(
         );
     let mut dnc_contacts = HashSet::new();
     let mut first_callable: Vec<(&AccountRecord, String)> = Vec::with_capacity(chunk.len());
-    for r in chunk {
+    let settled: HashSet<String> = chunk
+        .iter()
+        .filter(|r| owes_nothing(r))
+        .map(|r| r.external_id.clone())
+        .collect();
+    for r in &chunk {
         let mut first = None;
         for (priority, c) in r.contacts.iter().enumerate() {
             let id = ids::contact(&r.external_id, c.phone.e164());
@@ -293,7 +308,7 @@ fn prepare_chunk(
                 0i32.into(),
             ]));
         }
-        if let Some(first) = first {
+        if let Some(first) = first.filter(|_| !owes_nothing(r)) {
             first_callable.push((r, first));
         }
     }
@@ -305,7 +320,7 @@ fn prepare_chunk(
     use call_attempt::Column as T;
     let existing_attempts = call_attempt::Entity::find()
         .select_only()
-        .columns([T::Id, T::CampaignId, T::ContactId, T::Status])
+        .columns([T::Id, T::CampaignId, T::ContactId, T::Status, T::AccountId])
         .filter(crate::of_accounts(
             backend,
             T::Id,
@@ -346,37 +361,59 @@ fn prepare_chunk(
         }
         backend.build(&q)
     });
-    PreparedChunk {
-        upserts: [
+    let existing_accounts = crate::dispatch::stmt(
+        backend,
+        &format!(
+            "SELECT a.id, a.campaign_id, c.name FROM accounts a LEFT JOIN campaigns c ON c.id = a.campaign_id \
+             WHERE a.id IN ({})",
+            crate::dispatch::placeholders(chunk.len())
+        ),
+        chunk.iter().map(|r| r.external_id.as_str().into()).collect(),
+    );
+    let (upserts, new_attempts) = (
+        [
             backend.build(&accounts),
             backend.build(&debts),
             backend.build(&contacts),
         ],
+        new_attempts,
+    );
+    PreparedChunk {
+        rows,
+        existing_accounts,
+        upserts,
         existing_attempts,
         dnc_contacts,
+        settled,
         new_attempts,
     }
 }
 
+/// An account whose overdue amount is 0 has nothing to be called about.
+fn owes_nothing(r: &AccountRecord) -> bool {
+    r.debt.overdue_amount.fen() <= 0
+}
+
 /// For each row of a batch, whether it is the last with its account id
 /// (the one to write).
-fn is_last_of_its_account(records: &[AccountRecord]) -> Vec<bool> {
+fn is_last_of_its_account(records: &[NumberedRecord]) -> Vec<bool> {
     let mut last: HashMap<&str, usize> = HashMap::with_capacity(records.len());
-    for (i, r) in records.iter().enumerate() {
+    for (i, (_, r)) in records.iter().enumerate() {
         last.insert(r.external_id.as_str(), i);
     }
     records
         .iter()
         .enumerate()
-        .map(|(i, r)| last[r.external_id.as_str()] == i)
+        .map(|(i, (_, r))| last[r.external_id.as_str()] == i)
         .collect()
 }
 
 /// The rows of a batch to write: the last occurrence of each account id.
-fn last_of_each(records: &[AccountRecord]) -> Vec<&AccountRecord> {
+fn last_of_each(records: Vec<NumberedRecord>) -> Vec<NumberedRecord> {
+    let keep = is_last_of_its_account(&records);
     records
-        .iter()
-        .zip(is_last_of_its_account(records))
+        .into_iter()
+        .zip(keep)
         .filter(|(_, last)| *last)
         .map(|(r, _)| r)
         .collect()
@@ -385,50 +422,114 @@ fn last_of_each(records: &[AccountRecord]) -> Vec<&AccountRecord> {
 /// A call attempt already stored for an account being imported.
 struct ExistingAttempt {
     id: String,
+    account_id: String,
     campaign_id: String,
     contact_id: String,
     status: String,
 }
 
 /// The queued attempts a re-import stops: an account moved to another
-/// campaign is no longer called by its old one, and a number now marked
-/// do-not-call is never dialled again.
+/// campaign is no longer called by its old one, a number now marked
+/// do-not-call is never dialled again, and an account that owes nothing
+/// is not called.
 fn stale_attempts<'a>(
     existing: &'a [ExistingAttempt],
     campaign_id: &str,
     is_dnc: impl Fn(&str) -> bool,
+    owes_nothing: impl Fn(&str) -> bool,
 ) -> Vec<&'a str> {
     let queued = AttemptStatus::Queued.as_str();
     existing
         .iter()
-        .filter(|a| a.status == queued && (a.campaign_id != campaign_id || is_dnc(&a.contact_id)))
+        .filter(|a| {
+            a.status == queued
+                && (a.campaign_id != campaign_id
+                    || is_dnc(&a.contact_id)
+                    || owes_nothing(&a.account_id))
+        })
         .map(|a| a.id.as_str())
         .collect()
 }
 
+/// What writing one chunk did: accounts moved, rows refused.
+#[derive(Default)]
+struct ChunkOutcome {
+    moved: u64,
+    refused: Vec<(u64, String)>,
+}
+
+/// The accounts of `rows` that are stored in another campaign: account id
+/// to (line, that campaign's name).
+fn moving(
+    rows: &[NumberedRecord],
+    stored: &HashMap<String, (Option<String>, Option<String>)>,
+    campaign_id: &str,
+) -> HashMap<String, (u64, String)> {
+    rows.iter()
+        .filter_map(|(line, r)| {
+            let (from, name) = stored.get(&r.external_id)?;
+            let from = from.as_deref().filter(|from| *from != campaign_id)?;
+            Some((
+                r.external_id.clone(),
+                (*line, name.clone().unwrap_or_else(|| from.to_string())),
+            ))
+        })
+        .collect()
+}
+
 /// Runs one chunk's statements. An account moved to this campaign stops
-/// being called by its old one; a number now marked do-not-call is never
-/// dialled again.
+/// being called by its old one (with `no_move` it is not written at all);
+/// a number now marked do-not-call is never dialled again.
 async fn write_chunk(
     txn: &DatabaseTransaction,
+    backend: DatabaseBackend,
     campaign_id: &str,
-    chunk: PreparedChunk,
-) -> Result<()> {
+    mut chunk: PreparedChunk,
+    no_move: bool,
+) -> Result<ChunkOutcome> {
+    let mut stored = HashMap::new();
+    for row in txn.query_all(chunk.existing_accounts.clone()).await? {
+        let (id, campaign, name): (String, Option<String>, Option<String>) =
+            row.try_get_many_by_index()?;
+        stored.insert(id, (campaign, name));
+    }
+    let moves = moving(&chunk.rows, &stored, campaign_id);
+    let mut outcome = ChunkOutcome::default();
+    if no_move && !moves.is_empty() {
+        outcome.refused = moves.values().cloned().collect();
+        outcome.refused.sort();
+        let rows: Vec<NumberedRecord> = std::mem::take(&mut chunk.rows)
+            .into_iter()
+            .filter(|(_, r)| !moves.contains_key(&r.external_id))
+            .collect();
+        if rows.is_empty() {
+            return Ok(outcome);
+        }
+        chunk = prepare_chunk(backend, campaign_id, rows, now_ms());
+    } else {
+        outcome.moved = moves.len() as u64;
+    }
     for statement in chunk.upserts {
         txn.execute(statement).await?;
     }
     let mut existing = Vec::new();
     for row in txn.query_all(chunk.existing_attempts).await? {
-        let (id, campaign_id, contact_id, status) = row.try_get_many_by_index()?;
+        let (id, campaign_id, contact_id, status, account_id) = row.try_get_many_by_index()?;
         existing.push(ExistingAttempt {
             id,
+            account_id,
             campaign_id,
             contact_id,
             status,
         });
     }
     let queued = AttemptStatus::Queued.as_str();
-    let to_cancel = stale_attempts(&existing, campaign_id, |c| chunk.dnc_contacts.contains(c));
+    let to_cancel = stale_attempts(
+        &existing,
+        campaign_id,
+        |c| chunk.dnc_contacts.contains(c),
+        |a| chunk.settled.contains(a),
+    );
     if !to_cancel.is_empty() {
         use call_attempt::Column as T;
         call_attempt::Entity::update_many()
@@ -441,147 +542,5 @@ async fn write_chunk(
     if let Some(statement) = chunk.new_attempts {
         txn.execute(statement).await?;
     }
-    Ok(())
-}
-
-/// Validates rows as they arrive and writes them in batches; shared by the
-/// CLI import and the `ImportAccounts` gRPC stream so both apply one set of
-/// rules.
-///
-/// A full batch is written by a task of its own while the next one is read
-/// and validated, so reading and writing overlap on two cores; at most one
-/// batch is being written at a time, and a failed write is returned by the
-/// next `push` that fills a batch, or by `finish`.
-pub struct Importer<'a> {
-    store: &'a Store,
-    campaign_id: String,
-    today: chrono::NaiveDate,
-    batch_rows: usize,
-    pending: Vec<AccountRecord>,
-    writing: Option<tokio::task::JoinHandle<Result<u64>>>,
-    /// SQLite databases in a file get the direct writer.
-    sqlite: Option<Arc<Mutex<sqlite::SqliteWriter>>>,
-    run: ImportRun,
-}
-
-impl<'a> Importer<'a> {
-    pub async fn start(
-        store: &'a Store,
-        campaign_id: &str,
-        source: &str,
-        sha256: Option<String>,
-        today: chrono::NaiveDate,
-    ) -> Result<Importer<'a>> {
-        let id = store.start_import_run(source, sha256, campaign_id).await?;
-        let sqlite = match store.sqlite_file() {
-            Some(file) => Some(Arc::new(Mutex::new(sqlite::SqliteWriter::open(file)?))),
-            None => None,
-        };
-        Ok(Importer {
-            store,
-            campaign_id: campaign_id.to_string(),
-            today,
-            batch_rows: DEFAULT_BATCH_ROWS,
-            pending: Vec::with_capacity(DEFAULT_BATCH_ROWS),
-            writing: None,
-            sqlite,
-            run: ImportRun {
-                id,
-                accepted: 0,
-                rejected: 0,
-            },
-        })
-    }
-
-    pub fn with_batch_rows(mut self, rows: usize) -> Self {
-        self.batch_rows = rows.max(1);
-        self
-    }
-
-    /// Writes through the portable (sea-orm) writer, the one PostgreSQL
-    /// and in-memory SQLite use, even where the direct SQLite writer
-    /// could open the file; the test that both writers store the same
-    /// rows uses it.
-    pub fn with_portable_writer(mut self) -> Self {
-        self.sqlite = None;
-        self
-    }
-
-    /// Takes one row; returns its errors if it was rejected. Good rows are
-    /// written once a batch is full.
-    pub async fn push(
-        &mut self,
-        line: u64,
-        raw: std::result::Result<RawRow, Vec<FieldError>>,
-    ) -> Result<Option<RowError>> {
-        match raw.and_then(|raw| portfolio::validate(&raw, self.today)) {
-            Ok(record) => {
-                self.pending.push(record);
-                if self.pending.len() >= self.batch_rows {
-                    self.flush().await?;
-                }
-                Ok(None)
-            }
-            Err(errors) => {
-                self.run.rejected += 1;
-                Ok(Some(RowError { line, errors }))
-            }
-        }
-    }
-
-    /// Hands the pending rows to a writer task once the previous batch is
-    /// written. The batch is prepared here first (statements for the
-    /// portable writer, bound values for the SQLite one), so that work
-    /// overlaps the previous write too.
-    async fn flush(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
-            return self.wait_for_writer().await;
-        }
-        let store = self.store.clone();
-        let campaign_id = self.campaign_id.clone();
-        let task = if let Some(writer) = &self.sqlite {
-            let records = std::mem::replace(&mut self.pending, Vec::with_capacity(self.batch_rows));
-            let batch = sqlite::SqliteBatch::prepare(&campaign_id, records);
-            let writer = writer.clone();
-            self.wait_for_writer().await?;
-            tokio::spawn(async move {
-                let stats = sqlite::write_batch(&store, writer, batch).await?;
-                Ok(stats.written + stats.folded)
-            })
-        } else {
-            let batch = self.store.prepare_batch(&campaign_id, &self.pending);
-            self.pending.clear();
-            self.wait_for_writer().await?;
-            tokio::spawn(async move {
-                let stats = store.write_batch(batch).await?;
-                Ok(stats.written + stats.folded)
-            })
-        };
-        self.writing = Some(task);
-        Ok(())
-    }
-
-    async fn wait_for_writer(&mut self) -> Result<()> {
-        if let Some(task) = self.writing.take() {
-            let accepted = task.await.map_err(|e| {
-                StoreError::Db(DbErr::Custom(format!("import batch writer stopped: {e}")))
-            })??;
-            self.run.accepted += accepted;
-        }
-        Ok(())
-    }
-
-    /// Rows accepted and written so far.
-    pub fn accepted(&self) -> u64 {
-        self.run.accepted
-    }
-
-    pub async fn finish(mut self) -> Result<ImportRun> {
-        self.flush().await?;
-        self.wait_for_writer().await?;
-        self.store
-            .finish_import_run(&self.run.id, self.run.accepted, self.run.rejected)
-            .await?;
-        Ok(self.run)
-    }
+    Ok(outcome)
 }

@@ -10,7 +10,7 @@
 //! written or found (the campaign exists before an import starts), and a
 //! test checks the result with `PRAGMA foreign_key_check`.
 
-use super::{stale_attempts, BatchStats, ExistingAttempt};
+use super::{owes_nothing, runs, stale_attempts, BatchOutcome, ExistingAttempt, NumberedRecord};
 use crate::ids;
 use huikuan_core::{AccountRecord, AttemptStatus};
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
@@ -31,13 +31,17 @@ pub struct SqliteWriter {
 /// SQLite's write lock does SQLite's work and little else.
 pub struct SqliteBatch {
     campaign_id: String,
+    run_id: String,
+    no_move: bool,
     now: i64,
     rows: Vec<PreparedRow>,
     time_zones: BTreeSet<&'static str>,
-    stats: BatchStats,
+    /// Rows in the batch, repeats of an account id included.
+    total: u64,
 }
 
 struct PreparedRow {
+    line: u64,
     record: AccountRecord,
     debt_id: String,
     due_date: String,
@@ -48,33 +52,34 @@ struct PreparedRow {
 }
 
 impl SqliteBatch {
-    pub fn prepare(campaign_id: &str, records: Vec<AccountRecord>) -> SqliteBatch {
-        let keep = super::is_last_of_its_account(&records);
-        let total = records.len();
-        let rows: Vec<PreparedRow> = records
+    pub fn prepare(
+        campaign_id: &str,
+        run_id: &str,
+        no_move: bool,
+        records: Vec<NumberedRecord>,
+    ) -> SqliteBatch {
+        let total = records.len() as u64;
+        let rows: Vec<PreparedRow> = super::last_of_each(records)
             .into_iter()
-            .zip(keep)
-            .filter(|(_, keep)| *keep)
-            .map(|(record, _)| PreparedRow::new(campaign_id, record))
+            .map(|(line, record)| PreparedRow::new(campaign_id, line, record))
             .collect();
         SqliteBatch {
             campaign_id: campaign_id.to_string(),
+            run_id: run_id.to_string(),
+            no_move,
             now: crate::now_ms(),
             time_zones: rows
                 .iter()
                 .map(|r| r.record.region.time_zone.name())
                 .collect(),
-            stats: BatchStats {
-                written: rows.len() as u64,
-                folded: (total - rows.len()) as u64,
-            },
+            total,
             rows,
         }
     }
 }
 
 impl PreparedRow {
-    fn new(campaign_id: &str, record: AccountRecord) -> PreparedRow {
+    fn new(campaign_id: &str, line: u64, record: AccountRecord) -> PreparedRow {
         let id = record.external_id.as_str();
         let contact_ids: Vec<String> = record
             .contacts
@@ -85,8 +90,10 @@ impl PreparedRow {
             .contacts
             .iter()
             .position(|c| !c.dnc)
+            .filter(|_| !owes_nothing(&record))
             .map(|i| (ids::attempt(campaign_id, &contact_ids[i], 0), i));
         PreparedRow {
+            line,
             debt_id: ids::debt(id, &record.debt.loan_id),
             due_date: record.debt.due_date.to_string(),
             contact_ids,
@@ -133,6 +140,10 @@ const ATTEMPT: &str = "INSERT INTO call_attempts \
 const ATTEMPTS_OF_ACCOUNT: &str =
     "SELECT id, campaign_id, contact_id, status FROM call_attempts WHERE id > ?1 AND id < ?2";
 
+/// The campaign an account is stored in, and its name.
+const STORED_IN: &str = "SELECT a.campaign_id, c.name FROM accounts a \
+    LEFT JOIN campaigns c ON c.id = a.campaign_id WHERE a.id = ?1";
+
 const CANCEL: &str = "UPDATE call_attempts SET status = ?2 WHERE id = ?1 AND status = ?3";
 
 fn db_error(e: rusqlite::Error) -> crate::StoreError {
@@ -178,12 +189,14 @@ impl SqliteWriter {
         });
     }
 
-    /// Writes a prepared batch in one transaction.
-    pub fn write(&mut self, batch: &SqliteBatch) -> crate::Result<()> {
-        self.write_rows(batch).map_err(db_error)
+    /// Writes a prepared batch in one transaction, with its run's counts
+    /// (`rejected`: rows rejected since the last batch).
+    pub fn write(&mut self, batch: &SqliteBatch, rejected: u64) -> crate::Result<BatchOutcome> {
+        self.write_rows(batch, rejected).map_err(db_error)
     }
 
-    fn write_rows(&mut self, batch: &SqliteBatch) -> rusqlite::Result<()> {
+    fn write_rows(&mut self, batch: &SqliteBatch, rejected: u64) -> rusqlite::Result<BatchOutcome> {
+        let mut outcome = BatchOutcome::default();
         let queued = AttemptStatus::Queued.as_str();
         let campaign_id = batch.campaign_id.as_str();
         let now = batch.now;
@@ -191,7 +204,7 @@ impl SqliteWriter {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
-            let mut exists = tx.prepare_cached("SELECT 1 FROM accounts WHERE id = ?1")?;
+            let mut stored_in = tx.prepare_cached(STORED_IN)?;
             let mut account = tx.prepare_cached(ACCOUNT)?;
             let mut debt = tx.prepare_cached(DEBT)?;
             let mut contact = tx.prepare_cached(CONTACT)?;
@@ -202,7 +215,25 @@ impl SqliteWriter {
                 let r = &row.record;
                 let id = r.external_id.as_str();
                 let time_zone = r.region.time_zone.name();
-                let existed = exists.exists([id])?;
+                let stored: Option<(Option<String>, Option<String>)> = stored_in
+                    .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map(Some)
+                    .or_else(|e| match e {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        e => Err(e),
+                    })?;
+                let existed = stored.is_some();
+                if let Some((Some(from), name)) = &stored {
+                    if from != campaign_id {
+                        if batch.no_move {
+                            outcome
+                                .refused
+                                .push((row.line, name.clone().unwrap_or_else(|| from.clone())));
+                            continue;
+                        }
+                        outcome.moved += 1;
+                    }
+                }
                 account.execute(params![
                     id,
                     campaign_id,
@@ -240,6 +271,7 @@ impl SqliteWriter {
                     let existing = attempts_of
                         .query_map([format!("{id}/"), format!("{id}0")], |row| {
                             Ok(ExistingAttempt {
+                                account_id: id.to_string(),
                                 id: row.get(0)?,
                                 campaign_id: row.get(1)?,
                                 contact_id: row.get(2)?,
@@ -248,7 +280,10 @@ impl SqliteWriter {
                         })?
                         .collect::<rusqlite::Result<Vec<_>>>()?;
                     let dnc: Vec<&str> = row.dnc_contacts().collect();
-                    for stale in stale_attempts(&existing, campaign_id, |c| dnc.contains(&c)) {
+                    let settled = owes_nothing(r);
+                    for stale in
+                        stale_attempts(&existing, campaign_id, |c| dnc.contains(&c), |_| settled)
+                    {
                         cancel.execute(params![
                             stale,
                             AttemptStatus::Cancelled.as_str(),
@@ -276,8 +311,18 @@ impl SqliteWriter {
             for z in &batch.time_zones {
                 zone.execute([z])?;
             }
+            outcome.written = batch.total - outcome.refused.len() as u64;
+            let mut progress = tx.prepare_cached(runs::ADD_PROGRESS)?;
+            progress.execute(params![
+                outcome.written as i64,
+                (rejected + outcome.refused.len() as u64) as i64,
+                outcome.moved as i64,
+                crate::now_ms(),
+                batch.run_id,
+            ])?;
         }
-        tx.commit()
+        tx.commit()?;
+        Ok(outcome)
     }
 }
 
@@ -286,14 +331,15 @@ pub async fn write_batch(
     store: &crate::Store,
     writer: std::sync::Arc<std::sync::Mutex<SqliteWriter>>,
     batch: SqliteBatch,
-) -> crate::Result<BatchStats> {
+    rejected: u64,
+) -> crate::Result<BatchOutcome> {
     let guard = store.write_guard_owned().await;
     let stats = tokio::task::spawn_blocking(move || {
         let _guard = guard;
         let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
-        writer.write(&batch)?;
+        let outcome = writer.write(&batch, rejected)?;
         writer.checkpoint_in_background();
-        Ok::<_, crate::StoreError>(batch.stats)
+        Ok::<_, crate::StoreError>(outcome)
     })
     .await
     .map_err(|e| {
