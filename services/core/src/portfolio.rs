@@ -699,6 +699,22 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_are_refused_by_field() {
+        let text = format!(
+            "{HEADER}A1,张\u{1b}[2J三,13812345678,,,广东,,,,现金\u{0}贷,100,50,2026-11-01,\n"
+        );
+        let out = rows(&text, Format::Csv);
+        let fields: Vec<String> = out[0]
+            .1
+            .clone()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, vec!["name", "product"]);
+    }
+
+    #[test]
     fn csv_quoted_fields_keep_commas_and_quotes() {
         assert_eq!(
             split_csv_line(r#"a,"b,c","say ""hi""", "d" ,e"f"#).unwrap(),

@@ -522,24 +522,7 @@ impl Orchestrator for OrchestratorService {
         req: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<EventStream>, Status> {
         let campaign = req.into_inner().campaign_id;
-        let mut rx = self.events.subscribe();
-        let mut closed = self.events.closed();
-        let stream = async_stream::stream! {
-            loop {
-                let received = tokio::select! {
-                    r = rx.recv() => r,
-                    _ = closed.wait_for(|c| *c) => break,
-                };
-                match received {
-                    Ok(ev) if campaign.is_empty() || ev.campaign_id == campaign => yield Ok(ev),
-                    Ok(_) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "event watcher fell behind");
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        };
+        let stream = self.events.watch(campaign).map(Ok);
         Ok(Response::new(Box::pin(stream)))
     }
 }

@@ -107,6 +107,24 @@ async fn orchestrator_api_end_to_end() {
             .await
             .unwrap_err();
         assert!(e.message().starts_with("max_calls:"), "{}", e.message());
+        let e = c
+            .lease_calls(pb::LeaseCallsRequest {
+                worker_id: "w\u{1b}[31m\n".into(),
+                max_calls: 1,
+                lease_seconds: 0,
+            })
+            .await
+            .unwrap_err();
+        assert!(e.message().starts_with("worker_id:"), "{}", e.message());
+        // A 15,000-character name comes back cut, not whole.
+        let e = c
+            .get_campaign(pb::GetCampaignRequest {
+                campaign: "名".repeat(15_000),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::NotFound);
+        assert!(e.message().chars().count() < 200, "{}", e.message());
 
         let mut events = c
             .watch_events(pb::WatchEventsRequest::default())

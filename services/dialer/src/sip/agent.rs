@@ -118,7 +118,15 @@ async fn route_incoming(
 ) {
     while let Some(mut tx) = incoming.recv().await {
         let method = tx.original.method;
-        debug!(%method, uri = %tx.original.uri, "incoming SIP request");
+        debug!(%method, "incoming SIP request");
+        if body_cut_short(&tx) {
+            // RFC 3261 18.3: a datagram whose body is shorter than its
+            // Content-Length is malformed, whatever it carries.
+            if method != Method::Ack {
+                reply(tx, StatusCode::BadRequest);
+            }
+            continue;
+        }
         if let Some(mut dialog) = agent.dialogs.match_dialog(&tx) {
             tokio::spawn(async move {
                 if let Err(e) = dialog.handle(&mut tx).await {
@@ -148,6 +156,18 @@ async fn route_incoming(
             _ => reply(tx, StatusCode::MethodNotAllowed),
         }
     }
+}
+
+/// Whether the request's Content-Length promises more body than arrived.
+fn body_cut_short(tx: &Transaction) -> bool {
+    tx.original.headers.iter().any(|h| match h {
+        rsipstack::sip::Header::ContentLength(len) => len
+            .value()
+            .trim()
+            .parse::<usize>()
+            .map_or(true, |len| len > tx.original.body.len()),
+        _ => false,
+    })
 }
 
 fn has_to_tag(tx: &Transaction) -> bool {
