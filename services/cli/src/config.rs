@@ -147,6 +147,17 @@ impl Config {
             .with_context(|| format!("creating data directory {}", self.data_dir.display()))
     }
 
+    /// Where call recordings are kept: `dialer.recordings`, under the data
+    /// directory unless absolute, made absolute.
+    pub fn recordings_dir(&self) -> PathBuf {
+        let dir = if self.dialer.recordings.is_absolute() {
+            self.dialer.recordings.clone()
+        } else {
+            self.data_dir.join(&self.dialer.recordings)
+        };
+        std::path::absolute(&dir).unwrap_or(dir)
+    }
+
     pub fn policy(&self) -> anyhow::Result<DispatchPolicy> {
         let d = &self.dispatch;
         let rules = CallingRules {

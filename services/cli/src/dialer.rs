@@ -34,11 +34,7 @@ pub struct SimArgs {
 
 pub async fn dialer(config: Config, args: DialerArgs) -> anyhow::Result<ExitCode> {
     let engines = config.speech.engines()?;
-    let recordings = if config.dialer.recordings.is_absolute() {
-        config.dialer.recordings.clone()
-    } else {
-        config.data_dir.join(&config.dialer.recordings)
-    };
+    let recordings = config.recordings_dir();
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     tokio::spawn(async move {

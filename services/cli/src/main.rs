@@ -14,6 +14,7 @@ mod admin;
 mod bench;
 mod bench_onset;
 mod config;
+mod datadir;
 mod dialer;
 mod import;
 mod nlu;
@@ -93,6 +94,7 @@ fn init_tracing() {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_tracing();
+    datadir::private_files();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

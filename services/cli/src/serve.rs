@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
+    crate::datadir::prepare(&config.data_dir)?;
+    let lock = crate::datadir::DataDirLock::take(&config.data_dir)?;
+    tracing::info!(lock = %lock.path().display(), "data directory taken");
     let url = config.database_url()?;
     let store = Store::connect(&url)
         .await
@@ -23,6 +26,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let mut orch = OrchestratorConfig::new(config.server.token.clone());
     orch.policy = config.policy()?;
     orch.default_lease = Duration::from_secs(config.dispatch.lease_seconds);
+    orch.recordings = Some(config.recordings_dir());
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;

@@ -388,3 +388,111 @@ async fn killed_server_during_leasing_loses_and_duplicates_nothing() {
         );
     }
 }
+
+/// `huikuan` with its SQLite database in `data` (no DATABASE_URL), started
+/// by a shell with a permissive umask.
+fn huikuan_in(data: &Path) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "umask 022 && exec \"$0\" \"$@\"", BIN])
+        .env("HUIKUAN_DATA_DIR", data)
+        .env("HUIKUAN_LOG", "warn")
+        .env("HUIKUAN_TOKEN", TOKEN)
+        .env_remove("DATABASE_URL")
+        .env_remove("HUIKUAN_CONFIG")
+        .current_dir(data.parent().unwrap())
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Waits until something accepts connections on `port`, or `child` exits.
+async fn listening(port: u16, child: &mut Child) {
+    loop {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("the server exited ({st}) before listening");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The data directory and everything in it are private to their owner
+/// whatever the umask, an existing database others can read is reported,
+/// and a second server on the same directory exits naming the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_directory_is_private_and_served_by_one_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = huikuan_in(&data)
+        .args(["campaign", "create", "private"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(mode(&data), 0o700);
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+
+    let port = free_port();
+    let mut first = huikuan_in(&data)
+        .env("HUIKUAN_LISTEN", format!("127.0.0.1:{port}"))
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    listening(port, &mut first).await;
+    let second = huikuan_in(&data)
+        .env("HUIKUAN_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .arg("serve")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{said}");
+    assert!(
+        said.contains("in use by another huikuan serve")
+            && said.contains(&format!("pid {}", first.id())),
+        "{said}"
+    );
+    kill(&mut first);
+
+    // A database made readable by others is reported at the next start.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            data.join("huikuan.db"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+    }
+    let log = tmp.path().join("serve.log");
+    let port = free_port();
+    let mut again = huikuan_in(&data)
+        .env("HUIKUAN_LISTEN", format!("127.0.0.1:{port}"))
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    listening(port, &mut again).await;
+    kill(&mut again);
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        said.contains("database can be read by other users"),
+        "{said}"
+    );
+}

@@ -243,7 +243,17 @@ async fn a_robot_campaign_against_simulated_debtors() {
         &["campaign", "caller-id", "e2e", "95188"],
     );
 
-    let _server = Killed(huikuan(dir.path(), &db.url).arg("serve").spawn().unwrap());
+    // The server and the dialer log at their default level into files,
+    // checked afterwards for debtors' numbers and names.
+    let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
+    let _server = Killed(
+        huikuan(dir.path(), &db.url)
+            .env_remove("HUIKUAN_LOG")
+            .stderr(log("serve.log"))
+            .arg("serve")
+            .spawn()
+            .unwrap(),
+    );
     let sim_out = dir.path().join("sim");
     let _sim = Killed(
         huikuan(dir.path(), &db.url)
@@ -257,6 +267,8 @@ async fn a_robot_campaign_against_simulated_debtors() {
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut dialer = huikuan(dir.path(), &db.url)
+        .env_remove("HUIKUAN_LOG")
+        .stderr(log("dialer.log"))
         .args(["dialer", "--idle-exit-secs", "10"])
         .spawn()
         .unwrap();
@@ -295,8 +307,13 @@ async fn a_robot_campaign_against_simulated_debtors() {
             transcript.clone().unwrap_or_default()
         );
         if disposition != "busy" {
-            let path = recording.expect("answered calls are recorded");
-            let wav = hound::WavReader::open(&path).expect("a playable recording");
+            let name = recording.expect("answered calls are recorded");
+            assert!(
+                !name.contains("13800000") && !name.contains(&account),
+                "a recording named after its call: {name}"
+            );
+            let wav = hound::WavReader::open(dir.path().join("recordings").join(&name))
+                .expect("a playable recording");
             assert_eq!(wav.spec().channels, 2);
             let t: serde_json::Value =
                 serde_json::from_str(&transcript.expect("a transcript")).unwrap();
@@ -352,5 +369,21 @@ async fn a_robot_campaign_against_simulated_debtors() {
             !heard.contains(secret),
             "the wrong party heard '{secret}': {heard}"
         );
+    }
+
+    // At the default log level no line names a debtor or their number
+    // (masked ones are fine: 138****0001).
+    for name in ["serve.log", "dialer.log"] {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert!(text.lines().count() > 3, "{name} is nearly empty:\n{text}");
+        for secret in [
+            "13800000001",
+            "13800000002",
+            "13800000003",
+            "13800000007",
+            "张伟",
+        ] {
+            assert!(!text.contains(secret), "{name} shows '{secret}':\n{text}");
+        }
     }
 }

@@ -185,7 +185,7 @@ impl Dialer<'_> {
                     report.transcript = early.heard;
                     if let Some((m, _)) = &media {
                         report.duration_ms = m.now_ms();
-                        self.save(&req.attempt_id, m, &mut report);
+                        self.save(m, &mut report);
                         m.stop();
                     }
                     return report;
@@ -219,49 +219,45 @@ impl Dialer<'_> {
         let mut all = early.heard;
         all.append(&mut report.transcript);
         report.transcript = all;
-        self.save(&req.attempt_id, &handle, &mut report);
+        self.save(&handle, &mut report);
         report
     }
 
-    fn save(&self, attempt_id: &str, media: &MediaHandle, report: &mut CallReport) {
+    fn save(&self, media: &MediaHandle, report: &mut CallReport) {
         report.media = Some(media.stats());
         let Some(dir) = &self.recordings else { return };
-        let path = dir.join(recording_file_name(attempt_id));
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            tracing::error!(error = %e, dir = %dir.display(), "recording directory");
-            return;
+        let name = recording_name(chrono::Utc::now().date_naive());
+        let path = dir.join(&name);
+        if let Some(day) = path.parent() {
+            if let Err(e) = std::fs::create_dir_all(day) {
+                tracing::error!(error = %e, dir = %day.display(), "recording directory");
+                return;
+            }
         }
         match media.save_recording(&path) {
-            Ok(_) => report.recording = Some(path.display().to_string()),
+            Ok(_) => report.recording = Some(name),
             Err(e) => tracing::error!(error = %e, path = %path.display(), "saving the recording"),
         }
     }
 }
 
-/// The recording's file name for an attempt: the id with every byte outside
-/// `A-Z a-z 0-9 - _ .` percent-encoded, so that no id reaches outside the
-/// recordings directory and two ids never share a file.
-fn recording_file_name(attempt_id: &str) -> String {
-    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-    const KEEP: &percent_encoding::AsciiSet =
-        &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
-    format!("{}.wav", utf8_percent_encode(attempt_id, KEEP))
+/// A new recording's path inside the recordings directory: the day's
+/// folder and a random name (`2026-12-04/7f3c….wav`). Nothing in it says
+/// whose call it was: the attempt's row in the database names it.
+pub fn recording_name(day: chrono::NaiveDate) -> String {
+    format!("{day}/{:032x}.wav", rand::random::<u128>())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::recording_file_name;
+    use super::recording_name;
 
     #[test]
-    fn recording_names_stay_in_the_directory_and_never_collide() {
-        let id = "HK-1.a/+8613812345678/0a1b2c3d-0123-4567-89ab-abcdef012345/0";
-        let name = recording_file_name(id);
-        assert_eq!(
-            name,
-            "HK-1.a%2F%2B8613812345678%2F0a1b2c3d-0123-4567-89ab-abcdef012345%2F0.wav"
-        );
-        assert_ne!(recording_file_name("A:B/1"), recording_file_name("A_B/1"));
-        assert_ne!(recording_file_name("A/1"), recording_file_name("A%2F1"));
-        assert!(!recording_file_name("../../etc/passwd").contains('/'));
+    fn recording_names_say_nothing_of_the_call_and_never_collide() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let a = recording_name(day);
+        assert!(a.starts_with("2026-12-04/") && a.ends_with(".wav"), "{a}");
+        assert_eq!(a.len(), "2026-12-04/".len() + 32 + 4);
+        assert_ne!(a, recording_name(day));
     }
 }

@@ -219,7 +219,7 @@ async fn run_lease(
         dialect,
         today: debtor_today(&lease.time_zone),
     };
-    info!(attempt = %lease.attempt_id, phone = %lease.phone, %dialect, "calling");
+    info!(attempt = %lease.attempt_id, phone = %huikuan_core::phone::mask(&lease.phone), %dialect, "calling");
     let report = dialer.call(request).await;
     info!(attempt = %lease.attempt_id, disposition = %report.disposition, "call ended");
     let answered = !report.transcript.is_empty();
@@ -231,7 +231,7 @@ async fn run_lease(
             .unwrap_or_default();
         println!(
             "=== {} {} ({dialect}): {}\n{}\noutcome: {outcome}\nrecording: {}\n",
-            lease.phone,
+            huikuan_core::phone::mask(&lease.phone),
             lease.debtor_name,
             report.disposition,
             report.transcript_text(),

@@ -95,9 +95,12 @@ async fn call(rig: &Rig, number: &str, dialect: Dialect) -> (CallReport, Option<
     (report, heard)
 }
 
-fn assert_recording(report: &CallReport) {
-    let path = report.recording.as_ref().expect("a recording path");
-    let r = hound::WavReader::open(path).expect("a playable WAV");
+/// The call's recording is a stereo WAV in `dir`, under a name that says
+/// nothing of whom was called.
+fn assert_recording(report: &CallReport, dir: &std::path::Path, number: &str) {
+    let name = report.recording.as_ref().expect("a recording path");
+    assert!(!name.contains(number), "{name}");
+    let r = hound::WavReader::open(dir.join(name)).expect("a playable WAV");
     let spec = r.spec();
     assert_eq!((spec.channels, spec.sample_rate), (2, 8000));
     assert!(r.duration() > 8000, "more than a second of call");
@@ -135,7 +138,7 @@ async fn every_persona_ends_with_the_right_disposition() {
         }
         let answered = heard.as_ref().is_some_and(|h| h.answered);
         if answered {
-            assert_recording(report);
+            assert_recording(report, rig.recordings.path(), number);
         }
         match *number {
             "13800000001" => {

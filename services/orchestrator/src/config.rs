@@ -16,6 +16,8 @@ pub struct OrchestratorConfig {
     pub policy: DispatchPolicy,
     /// Rows per transaction of an `ImportAccounts` stream.
     pub import_batch_rows: usize,
+    /// Where recordings are kept: reported paths must lie inside it.
+    pub recordings: Option<std::path::PathBuf>,
 }
 
 impl OrchestratorConfig {
@@ -27,6 +29,7 @@ impl OrchestratorConfig {
             expiry_sweep: Duration::from_secs(1),
             policy: DispatchPolicy::default(),
             import_batch_rows: huikuan_store::import::DEFAULT_BATCH_ROWS,
+            recordings: None,
         }
     }
 }

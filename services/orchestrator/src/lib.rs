@@ -14,6 +14,8 @@ pub mod client;
 pub mod config;
 pub mod convert;
 pub mod events;
+mod import;
+pub mod report;
 pub mod server;
 pub mod service;
 

@@ -112,8 +112,14 @@ async fn sweep_expired_leases(store: Store, every: std::time::Duration, events: 
         }
         match store.expire_leases(chrono::Utc::now()).await {
             Ok(expired) => {
+                if !expired.is_empty() {
+                    tracing::info!(
+                        attempts = expired.len(),
+                        "leases expired; attempts re-queued"
+                    );
+                }
                 for (attempt_id, campaign_id) in expired {
-                    tracing::info!(%attempt_id, "lease expired; attempt re-queued");
+                    tracing::debug!(%attempt_id, "lease expired; attempt re-queued");
                     events.publish(
                         &campaign_id,
                         Kind::LeaseExpired(pb::LeaseExpired { attempt_id }),

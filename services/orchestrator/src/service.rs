@@ -5,21 +5,18 @@ use crate::config::OrchestratorConfig;
 use crate::convert::{self, invalid, status};
 use crate::events::EventBus;
 use crate::pb::{self, event::Kind, orchestrator_server::Orchestrator};
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::report::{check_worker_id, parse_report, report_error};
+use chrono::Utc;
 use futures::Stream;
-use huikuan_core::portfolio::{FieldError, RowError};
-use huikuan_core::{CampaignStatus, Disposition, Money};
+use huikuan_core::CampaignStatus;
 use huikuan_store::accounts::AccountFilter;
-use huikuan_store::import::{ImportOptions, ImportRun, Importer};
-use huikuan_store::{CallRecord, Campaign, OutcomeReport, ReportQueue, ReportResult, Store};
+use huikuan_store::import::{ImportOptions, Importer};
+use huikuan_store::{Campaign, OutcomeReport, ReportQueue, ReportResult, Store};
 use std::pin::Pin;
 use std::time::Duration;
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
-/// Row errors returned in one ImportAccounts response; the count of
-/// rejected rows is always complete.
-const MAX_REPORTED_ROW_ERRORS: usize = 10_000;
 const MAX_LEASES_PER_CALL: u32 = 500;
 const MAX_REPORTS_PER_CALL: usize = 500;
 
@@ -108,107 +105,6 @@ impl OrchestratorService {
             }
         }
     }
-}
-
-/// One report's error inside a batch, its message prefixed with where the
-/// report sits (`reports[3].disposition: ...`).
-fn report_error(prefix: &str, e: Status) -> pb::ReportOutcomeResult {
-    let message = if e.code() == tonic::Code::InvalidArgument {
-        format!("{prefix}{}", e.message())
-    } else {
-        format!("{}: {}", prefix.trim_end_matches('.'), e.message())
-    };
-    pb::ReportOutcomeResult {
-        result: Some(pb::report_outcome_result::Result::Error(pb::ReportError {
-            code: e.code() as i32,
-            message,
-        })),
-    }
-}
-
-/// A worker id as leases and reports carry it: 1-128 bytes of printable
-/// text (it is logged and shown to people).
-fn check_worker_id(worker: &str) -> Result<(), Status> {
-    if worker.is_empty() || worker.len() > 128 {
-        return Err(invalid("worker_id", "must be 1-128 bytes"));
-    }
-    if worker.chars().any(char::is_control) {
-        return Err(invalid("worker_id", "contains control characters"));
-    }
-    Ok(())
-}
-
-fn parse_report(r: pb::ReportOutcomeRequest) -> Result<OutcomeReport, Status> {
-    if r.attempt_id.trim().is_empty() {
-        return Err(invalid("attempt_id", "required"));
-    }
-    if r.worker_id.trim().is_empty() {
-        return Err(invalid("worker_id", "required"));
-    }
-    check_worker_id(&r.worker_id)?;
-    let disposition: Disposition = r
-        .disposition
-        .parse()
-        .map_err(|e| invalid("disposition", e))?;
-    let promise = match (r.promise_date.trim(), r.promise_amount.trim()) {
-        ("", "") => None,
-        (d, a) => {
-            let date = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                invalid(
-                    "promise_date",
-                    format!("'{d}' is not a date in YYYY-MM-DD form"),
-                )
-            })?;
-            let amount: Money = a.parse().map_err(|e| invalid("promise_amount", e))?;
-            Some((date, amount))
-        }
-    };
-    let callback_at = match r.callback_at.trim() {
-        "" => None,
-        t => Some(
-            DateTime::parse_from_rfc3339(t)
-                .map_err(|_| invalid("callback_at", format!("'{t}' is not an RFC 3339 time")))?
-                .with_timezone(&Utc),
-        ),
-    };
-    if r.duration_ms < 0 {
-        return Err(invalid("duration_ms", "must not be negative"));
-    }
-    if r.note.len() > 4096 {
-        return Err(invalid("note", "longer than 4096 bytes"));
-    }
-    for (field, value) in [
-        ("transcript_json", &r.transcript_json),
-        ("metrics_json", &r.metrics_json),
-    ] {
-        if !value.is_empty() {
-            if value.len() > 1 << 20 {
-                return Err(invalid(field, "longer than 1 MiB"));
-            }
-            serde_json::from_str::<serde_json::Value>(value)
-                .map_err(|e| invalid(field, format!("not JSON: {e}")))?;
-        }
-    }
-    if r.recording_path.len() > 1024 {
-        return Err(invalid("recording_path", "longer than 1024 bytes"));
-    }
-    let some = |s: String| Some(s).filter(|s| !s.is_empty());
-    Ok(OutcomeReport {
-        attempt_id: r.attempt_id,
-        lease_token: r.lease_token,
-        worker_id: r.worker_id,
-        disposition,
-        note: Some(r.note).filter(|n| !n.is_empty()),
-        duration_ms: r.duration_ms,
-        promise,
-        settles_balance: r.settles_balance,
-        callback_at,
-        record: CallRecord {
-            recording_path: some(r.recording_path),
-            transcript: some(r.transcript_json),
-            metrics: some(r.metrics_json),
-        },
-    })
 }
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;
@@ -321,7 +217,7 @@ impl Orchestrator for OrchestratorService {
         // The rows are read in a task of its own: if the client goes
         // away, this request's future is dropped, but the task still sees
         // the stream break off and records the run as cancelled.
-        let task = tokio::spawn(import_stream(importer, first, stream));
+        let task = tokio::spawn(crate::import::import_stream(importer, first, stream));
         let (run, errors, stream_error) = task
             .await
             .map_err(|e| Status::internal(format!("import stopped: {e}")))?
@@ -454,7 +350,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::ReportOutcomeRequest>,
     ) -> Result<Response<pb::ReportOutcomeResponse>, Status> {
-        let report = parse_report(req.into_inner())?;
+        let report = parse_report(req.into_inner(), self.config.recordings.as_deref())?;
         let result = self.reports.report(report.clone()).await.map_err(status)?;
         Ok(Response::new(self.recorded(&report, result)))
     }
@@ -475,7 +371,7 @@ impl Orchestrator for OrchestratorService {
         let mut results: Vec<Option<pb::ReportOutcomeResult>> = Vec::with_capacity(reports.len());
         let mut parsed = Vec::with_capacity(reports.len());
         for (i, r) in reports.into_iter().enumerate() {
-            match parse_report(r) {
+            match parse_report(r, self.config.recordings.as_deref()) {
                 Ok(report) => {
                     parsed.push(report);
                     results.push(None);
@@ -525,74 +421,6 @@ impl Orchestrator for OrchestratorService {
         let stream = self.events.watch(campaign).map(Ok);
         Ok(Response::new(Box::pin(stream)))
     }
-}
-
-/// Feeds an `ImportAccounts` stream to the importer: finishes the import
-/// when the stream ends, cancels it (whole batches kept) when the stream
-/// breaks off; returns the run, the row errors to report (at most
-/// `MAX_REPORTED_ROW_ERRORS`; the count of rejected rows is complete) and
-/// the stream's error.
-async fn import_stream(
-    mut importer: Importer,
-    first: pb::ImportAccountsRequest,
-    mut stream: Streaming<pb::ImportAccountsRequest>,
-) -> huikuan_store::Result<(ImportRun, Vec<pb::RowError>, Option<Status>)> {
-    let campaign = first.campaign.trim().to_string();
-    let mut errors = Vec::new();
-    let mut keep = |row_errors: Vec<RowError>| {
-        for RowError {
-            line,
-            errors: fields,
-        } in row_errors
-        {
-            for f in fields {
-                if errors.len() < MAX_REPORTED_ROW_ERRORS {
-                    errors.push(pb::RowError {
-                        row: line,
-                        field: f.field,
-                        reason: f.reason,
-                    });
-                }
-            }
-        }
-    };
-    let mut row_no = 0u64;
-    let mut next = Some(Ok(first));
-    while let Some(msg) = next {
-        let msg = match msg {
-            Ok(msg) => msg,
-            Err(e) => {
-                let (run, late) = importer.cancel().await?;
-                keep(late);
-                return Ok((run, errors, Some(e)));
-            }
-        };
-        row_no += 1;
-        let later = msg.campaign.trim();
-        let raw = if row_no > 1 && !later.is_empty() && later != campaign {
-            Err(vec![FieldError {
-                field: "campaign".into(),
-                reason: format!(
-                    "only the first message names the campaign ('{}'); this row names '{}' and was not imported",
-                    huikuan_core::truncate(&campaign, huikuan_core::ECHO_CHARS),
-                    huikuan_core::truncate(later, huikuan_core::ECHO_CHARS)
-                ),
-            }])
-        } else {
-            match msg.row {
-                Some(row) => Ok(convert::raw_row(row)),
-                None => Err(vec![FieldError {
-                    field: "row".into(),
-                    reason: "missing".into(),
-                }]),
-            }
-        };
-        keep(importer.push(row_no, raw).await?);
-        next = stream.next().await;
-    }
-    let (run, late) = importer.finish().await?;
-    keep(late);
-    Ok((run, errors, None))
 }
 
 /// The import day is counted in China's legal time.

@@ -513,6 +513,16 @@ async fn outcome_reports_are_stored_or_refused_never_dropped() {
         let e = c.report_outcome(past_callback.clone()).await.unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument);
         assert!(e.message().starts_with("callback_at"), "{}", e.message());
+        // A recording path that names a file elsewhere.
+        let e = c
+            .report_outcome(pb::ReportOutcomeRequest {
+                recording_path: "../../../../etc/shadow".into(),
+                ..promise(r1, days_ahead(2), "100")
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+        assert!(e.message().starts_with("recording_path"), "{}", e.message());
         // Nothing was stored by the refusals: no promise, no follow-up.
         let account = c
             .get_account(pb::GetAccountRequest {

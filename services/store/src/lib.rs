@@ -64,6 +64,7 @@ pub struct Store {
     tz_cache: TimeZoneCache,
     /// The database file, for SQLite databases kept in one.
     sqlite_file: Option<Arc<std::path::PathBuf>>,
+    contact_keys: ContactKeys,
 }
 
 /// The set of debtor time zones, refreshed at most every few seconds.
@@ -145,12 +146,27 @@ impl Store {
         let db = sea_orm::Database::connect(opts).await?;
         migration::Migrator::up(&db, None).await?;
         let sqlite_file = if sqlite { sqlite_file_of(url)? } else { None };
+        let salt: String = db
+            .query_one(sea_orm::Statement::from_sql_and_values(
+                db.get_database_backend(),
+                dispatch::stmt(
+                    db.get_database_backend(),
+                    "SELECT value FROM settings WHERE key = ?",
+                    vec![],
+                )
+                .sql,
+                [migration::m20261204_000008_contact_keys::SALT_KEY.into()],
+            ))
+            .await?
+            .ok_or_else(|| DbErr::Custom("settings: the contact key salt is missing".into()))?
+            .try_get_by_index(0)?;
         tracing::debug!(backend = ?db.get_database_backend(), "store connected and migrated");
         Ok(Store {
             db,
             write_lock: sqlite.then(|| Arc::new(Mutex::new(()))),
             tz_cache: TimeZoneCache::default(),
             sqlite_file,
+            contact_keys: ContactKeys::new(&salt),
         })
     }
 
@@ -158,6 +174,10 @@ impl Store {
     /// memory).
     pub(crate) fn sqlite_file(&self) -> Option<&Path> {
         self.sqlite_file.as_deref().map(|p| p.as_path())
+    }
+
+    pub(crate) fn contact_keys(&self) -> &ContactKeys {
+        &self.contact_keys
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -197,9 +217,6 @@ impl Store {
 /// contain it (see `huikuan_core::portfolio`), so the account part is
 /// always everything before the first `/`.
 pub(crate) mod ids {
-    pub fn contact(account_id: &str, e164: &str) -> String {
-        format!("{account_id}/{e164}")
-    }
 
     pub fn debt(account_id: &str, loan_id: &str) -> String {
         format!("{account_id}/{loan_id}")
@@ -207,6 +224,38 @@ pub(crate) mod ids {
 
     pub fn attempt(campaign_id: &str, contact_id: &str, seq: i32) -> String {
         format!("{contact_id}/{campaign_id}/{seq}")
+    }
+}
+
+/// Contact ids: `ACCOUNT/c` and 16 hex digits of SHA-256 over this
+/// database's secret and the number (migration 8), so no id carries a
+/// phone number and the same contact always gets the same id.
+#[derive(Clone)]
+pub(crate) struct ContactKeys {
+    salt: Arc<[u8]>,
+}
+
+impl ContactKeys {
+    pub fn new(salt: &str) -> ContactKeys {
+        ContactKeys {
+            salt: salt.as_bytes().into(),
+        }
+    }
+
+    pub fn contact_id(&self, account_id: &str, e164: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(&self.salt)
+            .chain_update(b"/")
+            .chain_update(e164.as_bytes())
+            .finalize();
+        let mut id = String::with_capacity(account_id.len() + 18);
+        id.push_str(account_id);
+        id.push_str("/c");
+        for b in &digest[..8] {
+            id.push_str(&format!("{b:02x}"));
+        }
+        id
     }
 }
 

@@ -45,6 +45,7 @@ pub struct CallReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub echo: Option<huikuan_speech::echo::EchoStats>,
     pub duration_ms: u64,
+    /// The stereo recording's path inside the recordings directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recording: Option<String>,
     /// RTP figures of the call's media (packets, loss, jitter, playout delay).

@@ -126,7 +126,7 @@ impl Simulator {
                 let active = active.clone();
                 tokio::spawn(async move {
                     let Some(persona) = personas.for_number(&call.number).cloned() else {
-                        tracing::info!(number = %call.number, "no persona: 404");
+                        tracing::info!(number = %huikuan_core::phone::mask(&call.number), "no persona: 404");
                         call.reject(StatusCode::NotFound);
                         return;
                     };

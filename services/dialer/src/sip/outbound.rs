@@ -231,7 +231,12 @@ impl Trunk {
         };
         let (sender, states) = self.agent.dialogs.new_dialog_state_channel();
         let (dialog, join) = self.agent.dialogs.do_invite_async(opt, sender)?;
-        info!(trunk = %self.config.name, %number, call_id = %dialog.id().call_id, "INVITE sent");
+        info!(
+            trunk = %self.config.name,
+            number = %huikuan_core::phone::mask(&number),
+            call_id = %dialog.id().call_id,
+            "INVITE sent"
+        );
         Ok(DialAttempt {
             agent: self.agent.clone(),
             dialog,

@@ -227,7 +227,13 @@ impl Importer {
         let run = self.run.id.clone();
         let no_move = self.options.no_move;
         let task = if let Some(writer) = &self.sqlite {
-            let batch = sqlite::SqliteBatch::prepare(&self.campaign_id, &run, no_move, records);
+            let batch = sqlite::SqliteBatch::prepare(
+                self.store.contact_keys(),
+                &self.campaign_id,
+                &run,
+                no_move,
+                records,
+            );
             let writer = writer.clone();
             self.wait_for_writer().await?;
             let rejected = std::mem::take(&mut self.unsaved_rejected);

@@ -19,7 +19,7 @@
 //! they arrive, `runs` keeps the record of each import.
 
 use crate::entity::{account, call_attempt, contact, debt};
-use crate::{ids, now_ms, Result, Store, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
+use crate::{ids, now_ms, ContactKeys, Result, Store, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
 use huikuan_core::{AccountRecord, AttemptStatus};
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{
@@ -66,6 +66,7 @@ fn values<const N: usize>(v: [SimpleExpr; N]) -> [SimpleExpr; N] {
 /// it while the previous batch is still being written.
 pub struct PreparedBatch {
     campaign_id: String,
+    keys: ContactKeys,
     run_id: String,
     /// Rows rejected since the last batch, added to the run with this one.
     rejected: u64,
@@ -112,10 +113,17 @@ impl Store {
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<NumberedRecord> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
-            chunks.push(prepare_chunk(backend, campaign_id, chunk, now));
+            chunks.push(prepare_chunk(
+                backend,
+                &self.contact_keys,
+                campaign_id,
+                chunk,
+                now,
+            ));
         }
         PreparedBatch {
             campaign_id: campaign_id.to_string(),
+            keys: self.contact_keys.clone(),
             run_id: run_id.to_string(),
             rejected,
             no_move,
@@ -132,7 +140,15 @@ impl Store {
         let txn = self.db.begin().await?;
         let mut outcome = BatchOutcome::default();
         for chunk in batch.chunks {
-            let done = write_chunk(&txn, backend, &batch.campaign_id, chunk, batch.no_move).await?;
+            let done = write_chunk(
+                &txn,
+                backend,
+                &batch.keys,
+                &batch.campaign_id,
+                chunk,
+                batch.no_move,
+            )
+            .await?;
             outcome.moved += done.moved;
             outcome.refused.extend(done.refused);
         }
@@ -177,6 +193,7 @@ fn time_zones_statement(backend: DatabaseBackend, rows: &[NumberedRecord]) -> St
 
 fn prepare_chunk(
     backend: DatabaseBackend,
+    keys: &ContactKeys,
     campaign_id: &str,
     rows: Vec<NumberedRecord>,
     now: i64,
@@ -293,7 +310,7 @@ fn prepare_chunk(
     for r in &chunk {
         let mut first = None;
         for (priority, c) in r.contacts.iter().enumerate() {
-            let id = ids::contact(&r.external_id, c.phone.e164());
+            let id = keys.contact_id(&r.external_id, c.phone.e164());
             if c.dnc {
                 dnc_contacts.insert(id.clone());
             } else if first.is_none() {
@@ -483,6 +500,7 @@ fn moving(
 async fn write_chunk(
     txn: &DatabaseTransaction,
     backend: DatabaseBackend,
+    keys: &ContactKeys,
     campaign_id: &str,
     mut chunk: PreparedChunk,
     no_move: bool,
@@ -505,7 +523,7 @@ async fn write_chunk(
         if rows.is_empty() {
             return Ok(outcome);
         }
-        chunk = prepare_chunk(backend, campaign_id, rows, now_ms());
+        chunk = prepare_chunk(backend, keys, campaign_id, rows, now_ms());
     } else {
         outcome.moved = moves.len() as u64;
     }

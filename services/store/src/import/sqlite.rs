@@ -53,6 +53,7 @@ struct PreparedRow {
 
 impl SqliteBatch {
     pub fn prepare(
+        keys: &crate::ContactKeys,
         campaign_id: &str,
         run_id: &str,
         no_move: bool,
@@ -61,7 +62,7 @@ impl SqliteBatch {
         let total = records.len() as u64;
         let rows: Vec<PreparedRow> = super::last_of_each(records)
             .into_iter()
-            .map(|(line, record)| PreparedRow::new(campaign_id, line, record))
+            .map(|(line, record)| PreparedRow::new(keys, campaign_id, line, record))
             .collect();
         SqliteBatch {
             campaign_id: campaign_id.to_string(),
@@ -79,12 +80,17 @@ impl SqliteBatch {
 }
 
 impl PreparedRow {
-    fn new(campaign_id: &str, line: u64, record: AccountRecord) -> PreparedRow {
+    fn new(
+        keys: &crate::ContactKeys,
+        campaign_id: &str,
+        line: u64,
+        record: AccountRecord,
+    ) -> PreparedRow {
         let id = record.external_id.as_str();
         let contact_ids: Vec<String> = record
             .contacts
             .iter()
-            .map(|c| ids::contact(id, c.phone.e164()))
+            .map(|c| keys.contact_id(id, c.phone.e164()))
             .collect();
         let attempt = record
             .contacts
