@@ -54,7 +54,7 @@ for N in ${BENCH_CONCURRENCY:-1 4 8 10}; do
 data_dir = "$WORK/data"
 [server]
 listen = "127.0.0.1:$GRPC"
-token = "bench"
+token = "bench-token-0123456789"
 [dispatch]
 window_start = "00:00"
 window_end = "24:00"

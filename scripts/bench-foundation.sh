@@ -35,7 +35,7 @@ window_end = "24:00"
 [speech]
 enabled = false
 TOML
-export HUIKUAN_TOKEN=bench HUIKUAN_LISTEN=127.0.0.1:50999
+export HUIKUAN_TOKEN=bench-token-0123456789 HUIKUAN_LISTEN=127.0.0.1:50999
 HUIKUAN_DATA_DIR="$WORK/sqlite" "$BIN" --config "$WORK/bench.toml" serve 2>"$WORK/serve.log" & SERVER=$!
 for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/50999) 2>/dev/null && break; sleep 0.1; done
 "$BIN" dev bench-lease --endpoint http://127.0.0.1:50999 --workers 8 --batch 20 --seconds 20

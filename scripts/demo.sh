@@ -14,7 +14,7 @@ if [ -z "${HUIKUAN_DATA_DIR:-}" ]; then
   export HUIKUAN_DATA_DIR=$HOME/.cache/huikuan/demo-data
   rm -rf "$HUIKUAN_DATA_DIR"
 fi
-export HUIKUAN_TOKEN=${HUIKUAN_TOKEN:-demo-token}
+export HUIKUAN_TOKEN=${HUIKUAN_TOKEN:-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n")}
 export HUIKUAN_LISTEN=${HUIKUAN_LISTEN:-127.0.0.1:50051}
 mkdir -p "$HUIKUAN_DATA_DIR"
 "$BIN" import samples/portfolio-1000.csv --campaign demo

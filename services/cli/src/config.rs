@@ -29,8 +29,15 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
-    /// Bearer token every gRPC client must present.
+    /// Bearer token every gRPC client must present (16 characters or more).
     pub token: String,
+    /// TLS certificate and key (PEM) for the gRPC port.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// When set, clients must present a certificate signed by this CA (PEM).
+    pub tls_client_ca: Option<PathBuf>,
+    /// Allow plaintext gRPC on a non-loopback address.
+    pub insecure: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,6 +75,10 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             token: String::new(),
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            insecure: false,
         }
     }
 }
@@ -145,6 +156,23 @@ impl Config {
         }
         huikuan_store::sqlite_url_for_dir(&self.data_dir)
             .with_context(|| format!("creating data directory {}", self.data_dir.display()))
+    }
+
+    /// The gRPC port's TLS, when configured.
+    pub fn server_tls(&self) -> anyhow::Result<Option<huikuan_orchestrator::tls::ServerTls>> {
+        let s = &self.server;
+        match (&s.tls_cert, &s.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some(huikuan_orchestrator::tls::ServerTls::from_files(
+                cert,
+                key,
+                s.tls_client_ca.as_deref(),
+            )?)),
+            (None, None) if s.tls_client_ca.is_some() => {
+                bail!("server.tls_client_ca: needs server.tls_cert and server.tls_key")
+            }
+            (None, None) => Ok(None),
+            _ => bail!("server.tls_cert and server.tls_key go together"),
+        }
     }
 
     /// Where call recordings are kept: `dialer.recordings`, under the data

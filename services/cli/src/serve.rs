@@ -27,6 +27,8 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     orch.policy = config.policy()?;
     orch.default_lease = Duration::from_secs(config.dispatch.lease_seconds);
     orch.recordings = Some(config.recordings_dir());
+    orch.tls = config.server_tls()?;
+    orch.insecure = config.server.insecure;
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;

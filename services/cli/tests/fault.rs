@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_huikuan");
-const TOKEN: &str = "fault-token";
+const TOKEN: &str = "fault-token-0123456789";
 
 fn huikuan(db: &TestDb, dir: &Path) -> Command {
     let mut cmd = Command::new(BIN);

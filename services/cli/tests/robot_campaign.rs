@@ -86,7 +86,7 @@ fn config(grpc: u16, sip: u16, lease_seconds: u32) -> String {
         r#"
 [server]
 listen = "127.0.0.1:{grpc}"
-token = "e2e-token"
+token = "e2e-token-0123456789"
 
 [dispatch]
 window_start = "00:00"

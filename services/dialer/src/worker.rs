@@ -29,8 +29,11 @@ use tracing::{error, info, warn};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DialerConfig {
-    /// The orchestrator's gRPC address (the token is `server.token`).
+    /// The orchestrator's gRPC address (the token is `server.token`):
+    /// `http://` on loopback, `https://` between hosts.
     pub orchestrator: String,
+    /// What an `https://` orchestrator is trusted by and shown.
+    pub orchestrator_tls: OrchestratorTls,
     pub worker_id: String,
     /// Calls at once (also capped by the trunk's own limit).
     pub max_calls: usize,
@@ -53,10 +56,41 @@ pub struct DialerConfig {
     pub idle_exit_secs: Option<u64>,
 }
 
+/// `[dialer.orchestrator_tls]`: PEM files; all optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrchestratorTls {
+    /// The CA that signed the orchestrator's certificate (default: the
+    /// system's roots).
+    pub ca: Option<PathBuf>,
+    /// This worker's certificate and key, for an orchestrator that asks.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// The name on the orchestrator's certificate, when the address is not it.
+    pub domain: Option<String>,
+}
+
+impl OrchestratorTls {
+    pub fn client(&self) -> anyhow::Result<Option<client::ClientTls>> {
+        if self.ca.is_none() && self.cert.is_none() && self.key.is_none() && self.domain.is_none() {
+            return Ok(None);
+        }
+        client::ClientTls::from_files(
+            self.ca.as_deref(),
+            self.cert.as_deref(),
+            self.key.as_deref(),
+            self.domain.clone(),
+            "dialer.orchestrator_tls",
+        )
+        .map(Some)
+    }
+}
+
 impl Default for DialerConfig {
     fn default() -> Self {
         DialerConfig {
             orchestrator: "http://127.0.0.1:50051".into(),
+            orchestrator_tls: OrchestratorTls::default(),
             worker_id: format!("dialer-{}", std::process::id()),
             max_calls: 4,
             lease_seconds: 600,
@@ -105,7 +139,8 @@ pub async fn run(
         .ok_or_else(|| anyhow::anyhow!("dialer.trunk: no SIP trunk configured"))?;
     let agent = SipAgent::start(config.sip_listen, "huikuan-dialer", None).await?;
     let trunk = Trunk::new(trunk_config, agent)?;
-    let mut grpc = client::connect(&config.orchestrator, token).await?;
+    let tls = config.orchestrator_tls.client()?;
+    let mut grpc = client::connect_with(&config.orchestrator, token, tls.as_ref()).await?;
     let shared = Arc::new(Shared {
         trunk,
         engines,

@@ -22,16 +22,33 @@ impl tonic::service::Interceptor for TokenInterceptor {
 
 pub type Client = OrchestratorClient<InterceptedService<Channel, TokenInterceptor>>;
 
-/// Connects to `endpoint` (e.g. `http://127.0.0.1:50051`).
+pub use crate::tls::ClientTls;
+
+/// Connects to `endpoint` (e.g. `http://127.0.0.1:50051`, or `https://`
+/// trusting the system's roots).
 pub async fn connect(endpoint: &str, token: &str) -> anyhow::Result<Client> {
+    connect_with(endpoint, token, None).await
+}
+
+/// Connects to `endpoint` with `tls` for an `https://` one.
+pub async fn connect_with(
+    endpoint: &str,
+    token: &str,
+    tls: Option<&crate::tls::ClientTls>,
+) -> anyhow::Result<Client> {
     let header: MetadataValue<_> = format!("Bearer {token}")
         .parse()
         .map_err(|_| anyhow::anyhow!("token: must be printable ASCII"))?;
-    let channel = Endpoint::from_shared(endpoint.to_string())?
+    let mut ep = Endpoint::from_shared(endpoint.to_string())?
         .connect_timeout(std::time::Duration::from_secs(5))
-        .tcp_nodelay(true)
-        .connect()
-        .await?;
+        .tcp_nodelay(true);
+    if endpoint.starts_with("https://") {
+        let default = crate::tls::ClientTls::default();
+        ep = ep.tls_config(tls.unwrap_or(&default).config())?;
+    } else if tls.is_some() {
+        anyhow::bail!("{endpoint}: TLS is configured, so the endpoint must be https://");
+    }
+    let channel = ep.connect().await?;
     Ok(OrchestratorClient::with_interceptor(
         channel,
         TokenInterceptor { header },

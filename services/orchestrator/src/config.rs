@@ -18,6 +18,11 @@ pub struct OrchestratorConfig {
     pub import_batch_rows: usize,
     /// Where recordings are kept: reported paths must lie inside it.
     pub recordings: Option<std::path::PathBuf>,
+    /// TLS for the gRPC port; required to listen beyond loopback unless
+    /// `insecure`.
+    pub tls: Option<crate::tls::ServerTls>,
+    /// Plaintext beyond loopback is allowed (a private network one trusts).
+    pub insecure: bool,
 }
 
 impl OrchestratorConfig {
@@ -30,6 +35,8 @@ impl OrchestratorConfig {
             policy: DispatchPolicy::default(),
             import_batch_rows: huikuan_store::import::DEFAULT_BATCH_ROWS,
             recordings: None,
+            tls: None,
+            insecure: false,
         }
     }
 }

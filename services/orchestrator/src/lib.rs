@@ -18,6 +18,7 @@ mod import;
 pub mod report;
 pub mod server;
 pub mod service;
+pub mod tls;
 
 /// Generated protobuf and gRPC code for `huikuan.v1`.
 pub mod pb {

@@ -43,6 +43,13 @@ pub async fn serve_with(
         !config.token.is_empty(),
         "an API token is required (set server.token or HUIKUAN_TOKEN)"
     );
+    crate::auth::check_token(&config.token).map_err(|e| anyhow::anyhow!("server.token: {e}"))?;
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() && config.tls.is_none() && !config.insecure {
+        anyhow::bail!(
+            "server.listen: {addr} is reachable from other hosts, and without TLS the token and every debtor's data would cross the network in the clear: set server.tls_cert and server.tls_key (or server.insecure = true on a network you trust)"
+        );
+    }
     let events = EventBus::default();
     let (health, health_service) = tonic_health::server::health_reporter();
     health
@@ -68,14 +75,22 @@ pub async fn serve_with(
         shutdown.await;
         bus.close();
     };
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, "orchestrator listening");
+    tracing::info!(
+        %addr,
+        tls = config.tls.is_some(),
+        client_certificates = config.tls.as_ref().is_some_and(|t| t.requires_client_certificates()),
+        "orchestrator listening"
+    );
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &config.tls {
+        builder = builder.tls_config(tls.config())?;
+    }
     let routes = extra
         .routes
         .add_service(health_service)
         .add_service(reflection)
         .add_service(api);
-    let result = tonic::transport::Server::builder()
+    let result = builder
         .add_routes(routes)
         .serve_with_incoming_shutdown(no_delay(listener), shutdown)
         .await;

@@ -6,7 +6,7 @@ use huikuan_orchestrator::{client, OrchestratorConfig};
 use huikuan_store::testing::{self, TestDb};
 use tonic::Code;
 
-const TOKEN: &str = "test-token";
+const TOKEN: &str = "test-token-0123456789";
 
 async fn start(
     db: &TestDb,
@@ -773,4 +773,152 @@ async fn a_broken_import_stream_keeps_whole_batches_and_says_so() {
         stop.send(()).unwrap();
         handle.await.unwrap().unwrap();
     }
+}
+
+/// A certificate authority made for the test, a server certificate for
+/// 127.0.0.1 and a client certificate, all signed by it (PEM).
+struct TestPki {
+    ca: String,
+    server: (String, String),
+    client: (String, String),
+}
+
+fn test_pki() -> TestPki {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf = |names: Vec<String>| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    TestPki {
+        server: leaf(vec!["127.0.0.1".into(), "orchestrator.test".into()]),
+        client: leaf(vec!["dialer-1.test".into()]),
+        ca: ca.pem(),
+    }
+}
+
+/// gRPC over TLS with client certificates: a client that trusts the CA and
+/// shows its certificate is served; one without a certificate, one that
+/// does not trust the server and a plaintext one are not. A server refuses
+/// to start on a non-loopback address without TLS, and with a short token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_client_certificates_between_hosts() {
+    use huikuan_orchestrator::tls::{ClientTls, ServerTls};
+    let db = testing::sqlite().await;
+    let pki = test_pki();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut config = OrchestratorConfig::new(TOKEN);
+    config.tls = Some(ServerTls::from_pem(
+        pki.server.0.clone().into_bytes(),
+        pki.server.1.clone().into_bytes(),
+        Some(pki.ca.clone().into_bytes()),
+    ));
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(huikuan_orchestrator::serve(
+        db.store.clone(),
+        config,
+        listener,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let https = format!("https://127.0.0.1:{port}");
+    let trusted = ClientTls {
+        ca_pem: Some(pki.ca.clone().into_bytes()),
+        identity: Some((
+            pki.client.0.clone().into_bytes(),
+            pki.client.1.clone().into_bytes(),
+        )),
+        domain: None,
+    };
+    let mut c = client::connect_with(&https, TOKEN, Some(&trusted))
+        .await
+        .unwrap();
+    c.create_campaign(pb::CreateCampaignRequest {
+        name: "over-tls".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // The server's name may also be checked against another name it carries.
+    let by_name = ClientTls {
+        domain: Some("orchestrator.test".into()),
+        ..trusted.clone()
+    };
+    let mut named = client::connect_with(&https, TOKEN, Some(&by_name))
+        .await
+        .unwrap();
+    assert!(named
+        .list_campaigns(pb::ListCampaignsRequest {})
+        .await
+        .is_ok());
+
+    async fn refused(endpoint: &str, tls: Option<&ClientTls>) -> bool {
+        match client::connect_with(endpoint, TOKEN, tls).await {
+            Err(_) => true,
+            Ok(mut c) => c.list_campaigns(pb::ListCampaignsRequest {}).await.is_err(),
+        }
+    }
+    let no_certificate = ClientTls {
+        identity: None,
+        ..trusted.clone()
+    };
+    assert!(
+        refused(&https, Some(&no_certificate)).await,
+        "no client certificate"
+    );
+    let other_pki = test_pki();
+    let wrong_ca = ClientTls {
+        ca_pem: Some(other_pki.ca.into_bytes()),
+        ..trusted.clone()
+    };
+    assert!(refused(&https, Some(&wrong_ca)).await, "untrusted server");
+    let impostor = ClientTls {
+        identity: Some((
+            other_pki.client.0.into_bytes(),
+            other_pki.client.1.into_bytes(),
+        )),
+        ..trusted.clone()
+    };
+    assert!(
+        refused(&https, Some(&impostor)).await,
+        "client cert of another CA"
+    );
+    assert!(
+        refused(&format!("http://127.0.0.1:{port}"), None).await,
+        "plaintext"
+    );
+    stop.send(()).unwrap();
+    handle.await.unwrap().unwrap();
+
+    // No TLS beyond loopback, no short token.
+    let open = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let e = huikuan_orchestrator::serve(
+        db.store.clone(),
+        OrchestratorConfig::new(TOKEN),
+        open,
+        async {},
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("server.listen") && e.contains("TLS"), "{e}");
+    let local = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let e = huikuan_orchestrator::serve(
+        db.store.clone(),
+        OrchestratorConfig::new("short-token"),
+        local,
+        async {},
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("at least 16 characters"), "{e}");
 }
