@@ -51,6 +51,9 @@ pub enum DevCommand {
         #[arg(long, default_value_t = 5)]
         folds: usize,
     },
+    /// Dispatch under a flood of campaign reads: LeaseCalls latency, what
+    /// became of the reads, the server's peak memory.
+    BenchOverload(crate::bench_overload::OverloadArgs),
     /// Load the dispatch API: N workers doing LeaseCalls, then reporting
     /// every lease (one ReportOutcome each, or one ReportOutcomes for the
     /// whole batch with --batch-reports).
@@ -130,6 +133,7 @@ pub async fn run(config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
+        DevCommand::BenchOverload(args) => crate::bench_overload::run(args).await,
         DevCommand::BenchLease {
             endpoint,
             token,
@@ -160,7 +164,7 @@ struct WorkerStats {
     errors: u64,
 }
 
-fn pct(sorted: &[Duration], p: f64) -> f64 {
+pub fn pct(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -13,6 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod admin;
 mod bench;
 mod bench_onset;
+mod bench_overload;
 mod config;
 mod datadir;
 mod dialer;

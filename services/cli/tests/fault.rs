@@ -52,12 +52,14 @@ async fn snapshot(db: &TestDb) -> Vec<(String, BTreeSet<String>)> {
     let mut out = Vec::new();
     for (table, sql) in [
         ("accounts", "SELECT id FROM accounts"),
-        ("contacts", "SELECT id FROM contacts"),
+        // Contact ids (and campaign ids) differ between databases: each
+        // database has its own secret for them. The natural keys do not.
+        ("contacts", "SELECT account_id || '/' || phone FROM contacts"),
         ("debts", "SELECT id FROM debts"),
-        // Campaign ids differ between databases; the natural key does not.
         (
             "call_attempts",
-            "SELECT contact_id || ':' || CAST(seq AS TEXT) || ':' || status FROM call_attempts",
+            "SELECT c.account_id || '/' || c.phone || ':' || CAST(a.seq AS TEXT) || ':' || a.status \
+             FROM call_attempts a JOIN contacts c ON c.id = a.contact_id",
         ),
     ] {
         let v = ids(db, sql).await;

@@ -23,6 +23,9 @@ pub struct OrchestratorConfig {
     pub tls: Option<crate::tls::ServerTls>,
     /// Plaintext beyond loopback is allowed (a private network one trusts).
     pub insecure: bool,
+    /// Admission limits per kind of request; none: sized to the store's
+    /// connections (`Limits::for_connections`).
+    pub limits: Option<crate::gate::Limits>,
 }
 
 impl OrchestratorConfig {
@@ -37,6 +40,7 @@ impl OrchestratorConfig {
             recordings: None,
             tls: None,
             insecure: false,
+            limits: None,
         }
     }
 }

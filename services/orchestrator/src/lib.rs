@@ -14,6 +14,7 @@ pub mod client;
 pub mod config;
 pub mod convert;
 pub mod events;
+pub mod gate;
 mod import;
 pub mod report;
 pub mod server;

@@ -81,7 +81,9 @@ pub async fn serve_with(
         client_certificates = config.tls.as_ref().is_some_and(|t| t.requires_client_certificates()),
         "orchestrator listening"
     );
-    let mut builder = tonic::transport::Server::builder();
+    // Streams per connection are bounded too, so a client that opens
+    // thousands at once waits on its side instead of filling our memory.
+    let mut builder = tonic::transport::Server::builder().max_concurrent_streams(Some(512));
     if let Some(tls) = &config.tls {
         builder = builder.tls_config(tls.config())?;
     }

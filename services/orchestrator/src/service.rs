@@ -4,6 +4,7 @@
 use crate::config::OrchestratorConfig;
 use crate::convert::{self, invalid, status};
 use crate::events::EventBus;
+use crate::gate::{Gates, Limits};
 use crate::pb::{self, event::Kind, orchestrator_server::Orchestrator};
 use crate::report::{check_worker_id, parse_report, report_error};
 use chrono::Utc;
@@ -26,17 +27,27 @@ pub struct OrchestratorService {
     events: EventBus,
     /// Single outcome reports, written in groups when they arrive together.
     reports: ReportQueue,
+    gates: Gates,
 }
 
 impl OrchestratorService {
     /// Must be called inside the Tokio runtime (it starts the report writer).
     pub fn new(store: Store, config: OrchestratorConfig, events: EventBus) -> Self {
+        let limits = config
+            .limits
+            .unwrap_or_else(|| Limits::for_connections(store.connections()));
         OrchestratorService {
+            gates: Gates::new(limits),
             reports: ReportQueue::start(store.clone(), config.policy),
             store,
             config,
             events,
         }
+    }
+
+    /// The gates requests pass (tests hold their places).
+    pub fn gates(&self) -> &Gates {
+        &self.gates
     }
 
     async fn campaign_with_stats(
@@ -115,6 +126,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::CreateCampaignRequest>,
     ) -> Result<Response<pb::Campaign>, Status> {
+        let _place = self.gates.reads.enter().await?;
         let req = req.into_inner();
         let c = self
             .store
@@ -135,6 +147,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::GetCampaignRequest>,
     ) -> Result<Response<pb::Campaign>, Status> {
+        let _place = self.gates.reads.enter().await?;
         let c = self.named_campaign(&req.into_inner().campaign).await?;
         Ok(Response::new(self.campaign_with_stats(c).await?))
     }
@@ -143,6 +156,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         _: Request<pb::ListCampaignsRequest>,
     ) -> Result<Response<pb::ListCampaignsResponse>, Status> {
+        let _place = self.gates.reads.enter().await?;
         let campaigns = self.store.list_campaigns().await.map_err(status)?;
         Ok(Response::new(pb::ListCampaignsResponse {
             campaigns: campaigns
@@ -156,6 +170,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::CampaignRef>,
     ) -> Result<Response<pb::Campaign>, Status> {
+        let _place = self.gates.reads.enter().await?;
         self.set_status(&req.into_inner().campaign, CampaignStatus::Paused)
             .await
     }
@@ -164,6 +179,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::CampaignRef>,
     ) -> Result<Response<pb::Campaign>, Status> {
+        let _place = self.gates.reads.enter().await?;
         self.set_status(&req.into_inner().campaign, CampaignStatus::Active)
             .await
     }
@@ -172,6 +188,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::SetCampaignCallerIdRequest>,
     ) -> Result<Response<pb::Campaign>, Status> {
+        let _place = self.gates.reads.enter().await?;
         let req = req.into_inner();
         let c = self.named_campaign(&req.campaign).await?;
         let c = self
@@ -187,6 +204,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<Streaming<pb::ImportAccountsRequest>>,
     ) -> Result<Response<pb::ImportAccountsResponse>, Status> {
+        let _place = self.gates.imports.enter().await?;
         let mut stream = req.into_inner();
         let Some(first) = stream.next().await.transpose()? else {
             return Err(invalid("campaign", "the stream is empty"));
@@ -254,6 +272,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::GetAccountRequest>,
     ) -> Result<Response<pb::Account>, Status> {
+        let _place = self.gates.reads.enter().await?;
         let id = req.into_inner().account_id;
         if id.trim().is_empty() {
             return Err(invalid("account_id", "required"));
@@ -266,6 +285,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::ListAccountsRequest>,
     ) -> Result<Response<pb::ListAccountsResponse>, Status> {
+        let _place = self.gates.reads.enter().await?;
         let r = req.into_inner();
         let page_size = if r.page_size == 0 {
             100
@@ -306,6 +326,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::LeaseCallsRequest>,
     ) -> Result<Response<pb::LeaseCallsResponse>, Status> {
+        let _place = self.gates.dispatch.enter().await?;
         let r = req.into_inner();
         let worker = r.worker_id.trim();
         check_worker_id(worker)?;
@@ -350,6 +371,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::ReportOutcomeRequest>,
     ) -> Result<Response<pb::ReportOutcomeResponse>, Status> {
+        let _place = self.gates.dispatch.enter().await?;
         let report = parse_report(req.into_inner(), self.config.recordings.as_deref())?;
         let result = self.reports.report(report.clone()).await.map_err(status)?;
         Ok(Response::new(self.recorded(&report, result)))
@@ -359,6 +381,7 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::ReportOutcomesRequest>,
     ) -> Result<Response<pb::ReportOutcomesResponse>, Status> {
+        let _place = self.gates.dispatch.enter().await?;
         let reports = req.into_inner().reports;
         if reports.is_empty() || reports.len() > MAX_REPORTS_PER_CALL {
             return Err(invalid(
@@ -417,8 +440,13 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<EventStream>, Status> {
+        let place = self.gates.watchers.enter().await?;
         let campaign = req.into_inner().campaign_id;
-        let stream = self.events.watch(campaign).map(Ok);
+        // The stream holds its place for as long as it is open.
+        let stream = self.events.watch(campaign).map(move |ev| {
+            let _held = &place;
+            Ok(ev)
+        });
         Ok(Response::new(Box::pin(stream)))
     }
 }

@@ -922,3 +922,44 @@ async fn tls_with_client_certificates_between_hosts() {
     .to_string();
     assert!(e.contains("at least 16 characters"), "{e}");
 }
+
+/// Reads that find their gate full are refused at once, and dispatch,
+/// which has a gate of its own, goes on meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_reads_is_shed_and_never_holds_up_dispatch() {
+    use huikuan_orchestrator::events::EventBus;
+    use huikuan_orchestrator::gate::{GateLimits, Limits};
+    use huikuan_orchestrator::pb::orchestrator_server::Orchestrator;
+    use huikuan_orchestrator::service::OrchestratorService;
+    for db in testing::all().await {
+        let mut config = OrchestratorConfig::new(TOKEN);
+        config.limits = Some(Limits {
+            reads: GateLimits {
+                running: 1,
+                waiting: 0,
+                max_wait: std::time::Duration::ZERO,
+            },
+            ..Limits::for_connections(db.store.connections())
+        });
+        let service = OrchestratorService::new(db.store.clone(), config, EventBus::default());
+        let get = || {
+            service.get_campaign(tonic::Request::new(pb::GetCampaignRequest {
+                campaign: "nope".into(),
+            }))
+        };
+        let held = service.gates().reads.enter().await.unwrap();
+        let e = get().await.unwrap_err();
+        assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+        let leases = service
+            .lease_calls(tonic::Request::new(pb::LeaseCallsRequest {
+                worker_id: "w".into(),
+                max_calls: 5,
+                lease_seconds: 60,
+            }))
+            .await
+            .unwrap();
+        assert!(leases.into_inner().leases.is_empty());
+        drop(held);
+        assert_eq!(get().await.unwrap_err().code(), Code::NotFound);
+    }
+}

@@ -53,6 +53,9 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+const SQLITE_CONNECTIONS: u32 = 4;
+const POSTGRES_CONNECTIONS: u32 = 16;
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -125,7 +128,11 @@ impl Store {
         let sqlite = url.starts_with("sqlite:");
         let mut opts = ConnectOptions::new(url.to_string());
         opts.sqlx_logging(false)
-            .max_connections(if sqlite { 4 } else { 16 })
+            .max_connections(if sqlite {
+                SQLITE_CONNECTIONS
+            } else {
+                POSTGRES_CONNECTIONS
+            })
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(30));
@@ -178,6 +185,15 @@ impl Store {
 
     pub(crate) fn contact_keys(&self) -> &ContactKeys {
         &self.contact_keys
+    }
+
+    /// Connections in the pool (SQLite 4, PostgreSQL 16).
+    pub fn connections(&self) -> usize {
+        if self.write_lock.is_some() {
+            SQLITE_CONNECTIONS as usize
+        } else {
+            POSTGRES_CONNECTIONS as usize
+        }
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

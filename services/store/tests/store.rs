@@ -1469,3 +1469,98 @@ async fn import_runs_record_how_they_ended() {
     })
     .await;
 }
+
+/// Every campaign's figures as counted from the rows.
+async fn counted_stats(store: &Store) -> Vec<(String, [i64; 4])> {
+    let mut out = Vec::new();
+    for c in store.list_campaigns().await.unwrap() {
+        let n = |sql: String| {
+            let store = store.clone();
+            async move { count(&store, &sql).await }
+        };
+        let attempts = |status: &str| {
+            format!(
+                "SELECT COUNT(*) FROM call_attempts WHERE campaign_id = '{}' AND status = '{status}'",
+                c.id
+            )
+        };
+        out.push((
+            c.name.clone(),
+            [
+                n(format!(
+                    "SELECT COUNT(*) FROM accounts WHERE campaign_id = '{}'",
+                    c.id
+                ))
+                .await,
+                n(attempts("queued")).await,
+                n(attempts("leased")).await,
+                n(attempts("completed")).await,
+            ],
+        ));
+    }
+    out
+}
+
+async fn kept_stats(store: &Store) -> Vec<(String, [i64; 4])> {
+    let mut out = Vec::new();
+    for c in store.list_campaigns().await.unwrap() {
+        let s = store.campaign_stats(&c.id).await.unwrap();
+        out.push((
+            c.name,
+            [s.accounts, s.queued, s.leased, s.completed].map(|v| v as i64),
+        ));
+    }
+    out
+}
+
+/// The counters the database keeps agree with the rows after everything
+/// that changes them: imports through both writers (new accounts, moves
+/// between campaigns, numbers becoming do-not-call, debts paid off),
+/// leases, reports with follow-ups, expiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn campaign_counters_agree_with_the_rows() {
+    for portable in [false, true] {
+        for db in testing::all().await {
+            let store = db.store.clone();
+            let first = synthetic(90, "Q");
+            let all = ImportOptions::default();
+            import_with(&store, "one", &first, portable, all).await;
+            assert_eq!(kept_stats(&store).await, counted_stats(&store).await);
+            let leases = store
+                .lease_calls("w", 30, Duration::from_secs(1), beijing(1, 10), &policy())
+                .await
+                .unwrap();
+            for (i, l) in leases.iter().enumerate().take(20) {
+                let d = [
+                    Disposition::NoAnswer,
+                    Disposition::Refused,
+                    Disposition::WrongParty,
+                ][i % 3];
+                store
+                    .report_outcome(&report(l, d), beijing(1, 10), &policy())
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(kept_stats(&store).await, counted_stats(&store).await);
+            store.expire_leases(beijing(1, 11)).await.unwrap();
+            // Half the accounts move, some numbers become do-not-call, some
+            // debts are paid off.
+            let mut lines: Vec<String> = first.lines().map(str::to_string).collect();
+            for (i, line) in lines.iter_mut().enumerate().skip(1) {
+                let mut f: Vec<String> = line.split(',').map(str::to_string).collect();
+                match i % 3 {
+                    0 => f[3] = f[2].split(';').next().unwrap().to_string(),
+                    1 => f[11] = "0".into(),
+                    _ => {}
+                }
+                *line = f.join(",");
+            }
+            let half = lines[..46].join("\n") + "\n";
+            import_with(&store, "two", &half, portable, all).await;
+            let counted = counted_stats(&store).await;
+            assert_eq!(kept_stats(&store).await, counted, "{}", db.name);
+            assert_eq!(counted[0].1[0] + counted[1].1[0], 90, "{counted:?}");
+            assert!(counted[1].1[0] == 45, "{counted:?}");
+        }
+    }
+}
