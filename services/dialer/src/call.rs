@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 pub struct CallRequest {
-    /// Names the recording file.
+    /// The attempt this call is for.
     pub attempt_id: String,
     pub number: String,
     pub caller_id: Option<String>,
@@ -31,7 +31,8 @@ pub struct Dialer<'a> {
     pub engines: &'a SpeechEngines,
     pub dialogue: &'a Engine,
     pub config: RobotCallConfig,
-    /// Recordings go here as ATTEMPT.wav; none when absent.
+    /// Recordings go here (`DAY/<random>.wav`, see [`recording_name`]);
+    /// none when absent.
     pub recordings: Option<PathBuf>,
 }
 

@@ -454,7 +454,7 @@ fn stale_attempts<'a>(
     campaign_id: &str,
     is_dnc: impl Fn(&str) -> bool,
     owes_nothing: impl Fn(&str) -> bool,
-) -> Vec<&'a str> {
+) -> Vec<&'a ExistingAttempt> {
     let queued = AttemptStatus::Queued.as_str();
     existing
         .iter()
@@ -464,7 +464,6 @@ fn stale_attempts<'a>(
                     || is_dnc(&a.contact_id)
                     || owes_nothing(&a.account_id))
         })
-        .map(|a| a.id.as_str())
         .collect()
 }
 
@@ -552,7 +551,7 @@ async fn write_chunk(
         use call_attempt::Column as T;
         call_attempt::Entity::update_many()
             .col_expr(T::Status, Expr::value(AttemptStatus::Cancelled.as_str()))
-            .filter(T::Id.is_in(to_cancel))
+            .filter(T::Id.is_in(to_cancel.iter().map(|a| a.id.as_str())))
             .filter(T::Status.eq(queued))
             .exec(txn)
             .await?;

@@ -12,9 +12,10 @@
 
 use super::{owes_nothing, runs, stale_attempts, BatchOutcome, ExistingAttempt, NumberedRecord};
 use crate::ids;
+use crate::migration::m20261204_000009_campaign_counts as counting;
 use huikuan_core::{AccountRecord, AttemptStatus};
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -209,6 +210,14 @@ impl SqliteWriter {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // This batch counts its own rows (below): the counting triggers
+        // are dropped for it and made again before the commit, so no other
+        // connection sees them missing (migration 9).
+        for name in counting::SQLITE_TRIGGERS {
+            tx.execute(&format!("DROP TRIGGER IF EXISTS {name}"), [])?;
+        }
+        let mut counts = CountDeltas::default();
+        let cancelled_status = AttemptStatus::Cancelled.as_str();
         {
             let mut stored_in = tx.prepare_cached(STORED_IN)?;
             let mut account = tx.prepare_cached(ACCOUNT)?;
@@ -229,8 +238,8 @@ impl SqliteWriter {
                         e => Err(e),
                     })?;
                 let existed = stored.is_some();
-                if let Some((Some(from), name)) = &stored {
-                    if from != campaign_id {
+                match &stored {
+                    Some((Some(from), name)) if from != campaign_id => {
                         if batch.no_move {
                             outcome
                                 .refused
@@ -238,7 +247,11 @@ impl SqliteWriter {
                             continue;
                         }
                         outcome.moved += 1;
+                        counts.add(from, ACCOUNTS, -1);
+                        counts.add(campaign_id, ACCOUNTS, 1);
                     }
+                    Some(_) => {}
+                    None => counts.add(campaign_id, ACCOUNTS, 1),
                 }
                 account.execute(params![
                     id,
@@ -290,15 +303,17 @@ impl SqliteWriter {
                     for stale in
                         stale_attempts(&existing, campaign_id, |c| dnc.contains(&c), |_| settled)
                     {
-                        cancel.execute(params![
-                            stale,
+                        let cancelled = cancel.execute(params![
+                            stale.id,
                             AttemptStatus::Cancelled.as_str(),
                             queued
                         ])?;
+                        counts.add(&stale.campaign_id, queued, -(cancelled as i64));
+                        counts.add(&stale.campaign_id, cancelled_status, cancelled as i64);
                     }
                 }
                 if let Some((attempt_id, contact)) = &row.attempt {
-                    attempt.execute(params![
+                    let added = attempt.execute(params![
                         attempt_id,
                         campaign_id,
                         id,
@@ -307,6 +322,7 @@ impl SqliteWriter {
                         now,
                         time_zone,
                     ])?;
+                    counts.add(campaign_id, queued, added as i64);
                 }
             }
             let mut zone = tx.prepare_cached(&format!(
@@ -317,6 +333,7 @@ impl SqliteWriter {
             for z in &batch.time_zones {
                 zone.execute([z])?;
             }
+            counts.write(&tx)?;
             outcome.written = batch.total - outcome.refused.len() as u64;
             let mut progress = tx.prepare_cached(runs::ADD_PROGRESS)?;
             progress.execute(params![
@@ -327,8 +344,41 @@ impl SqliteWriter {
                 batch.run_id,
             ])?;
         }
+        for sql in counting::sqlite_triggers() {
+            tx.execute(&sql, [])?;
+        }
         tx.commit()?;
         Ok(outcome)
+    }
+}
+
+/// The `campaign_counts` row of accounts.
+const ACCOUNTS: &str = "accounts";
+
+/// The changes a batch makes to campaign counters, added up as rows are
+/// written and written at its end (the counting triggers are paused for
+/// the batch: migration 9).
+#[derive(Default)]
+struct CountDeltas(HashMap<(String, &'static str), i64>);
+
+impl CountDeltas {
+    fn add(&mut self, campaign_id: &str, what: &'static str, by: i64) {
+        if by != 0 {
+            *self.0.entry((campaign_id.to_string(), what)).or_default() += by;
+        }
+    }
+
+    fn write(&self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+        let mut add = tx.prepare_cached(
+            "INSERT INTO campaign_counts (campaign_id, what, n) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (campaign_id, what) DO UPDATE SET n = n + excluded.n",
+        )?;
+        for ((campaign, what), by) in &self.0 {
+            if *by != 0 {
+                add.execute(params![campaign, what, by])?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -10,7 +10,7 @@ mod m20261201_000005_clustered_keys;
 mod m20261202_000006_campaign_caller_id;
 mod m20261204_000007_import_run_states;
 pub(crate) mod m20261204_000008_contact_keys;
-mod m20261204_000009_campaign_counts;
+pub(crate) mod m20261204_000009_campaign_counts;
 
 pub struct Migrator;
 
