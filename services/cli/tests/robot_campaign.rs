@@ -331,9 +331,13 @@ async fn a_robot_campaign_against_simulated_debtors() {
     let said =
         huikuan_dialogue::nlu::Nlu::builtin().understand(promise_line, Dialect::Mandarin, today);
     let want_date = said.date.unwrap().to_string();
+    // The debtor says 3,500, more than the 3,250.50 overdue: the robot
+    // reads back and records a promise of all of it (the server would
+    // refuse a promise above the debt).
+    assert_eq!(said.amount_hundredths, Some(350_000));
     assert_eq!(
         seen.get("E2E-PROMISE"),
-        Some(&("promise_to_pay".to_string(), Some(want_date), Some(350_000)))
+        Some(&("promise_to_pay".to_string(), Some(want_date), Some(325_050)))
     );
     assert_eq!(
         seen.get("E2E-WRONG").map(|s| s.0.as_str()),

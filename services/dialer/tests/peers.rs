@@ -238,7 +238,8 @@ async fn kamailio_trunk_authenticates_the_robot_and_routes_the_whole_call() {
     assert_eq!(report.disposition, "promise_to_pay", "{report:?}");
     let outcome = report.outcome.as_ref().unwrap();
     assert_eq!(outcome.promise_date.as_deref(), Some("2026-12-02"));
-    assert_eq!(outcome.promise_amount.as_deref(), Some("3500"));
+    // "三千五" said, more than the 3,250.50 overdue: a promise of all of it.
+    assert_eq!(outcome.promise_amount.as_deref(), Some("3250.5"));
 
     let mut record = None;
     for _ in 0..100 {

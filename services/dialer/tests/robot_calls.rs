@@ -144,7 +144,8 @@ async fn every_persona_ends_with_the_right_disposition() {
             "13800000001" => {
                 let o = report.outcome.as_ref().unwrap();
                 assert_eq!(o.promise_date.as_deref(), Some("2026-12-02"));
-                assert_eq!(o.promise_amount.as_deref(), Some("3500"));
+                // "三千五" said, more than the 3,250.50 overdue: a promise of all of it.
+                assert_eq!(o.promise_amount.as_deref(), Some("3250.5"));
                 // The simulator timed the robot's replies both as they
                 // arrived and as its phone played them; a reply is heard
                 // no earlier than its first packet arrives.
@@ -203,7 +204,8 @@ async fn every_persona_ends_with_the_right_disposition() {
                 );
                 let o = report.outcome.as_ref().unwrap();
                 assert_eq!(o.promise_date.as_deref(), Some("2026-12-02"));
-                assert_eq!(o.promise_amount.as_deref(), Some("3500"));
+                // "三千五" said, more than the 3,250.50 overdue: a promise of all of it.
+                assert_eq!(o.promise_amount.as_deref(), Some("3250.5"));
             }
             _ => {}
         }
