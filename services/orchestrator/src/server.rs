@@ -127,6 +127,9 @@ async fn sweep_expired_leases(store: Store, every: std::time::Duration, events: 
             _ = tick.tick() => {}
             _ = stop.wait_for(|c| *c) => return,
         }
+        if let Err(e) = store.fold_count_deltas().await {
+            tracing::warn!(error = %e, "folding campaign count deltas failed");
+        }
         match store.expire_leases(chrono::Utc::now()).await {
             Ok(expired) => {
                 if !expired.is_empty() {

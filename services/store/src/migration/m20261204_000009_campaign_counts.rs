@@ -5,10 +5,15 @@
 //! and a flood of them starved dispatch). Triggers now keep the counts as
 //! rows change, whoever changes them (the import's direct SQLite writer,
 //! sea-orm statements, the lease queries), so a campaign's figures are one
-//! indexed read and always agree with the rows. SQLite fires per row;
-//! PostgreSQL per statement over its transition tables, adding one grouped
-//! delta per statement (an import chunk of 500 rows is one update of the
-//! counter), and skipping updates that change no count.
+//! indexed read and always agree with the rows. SQLite fires per row and
+//! updates the counts in place (it has one writer). PostgreSQL fires per
+//! statement over its transition tables and appends one grouped delta per
+//! statement to `campaign_count_deltas` (an import chunk of 500 rows is
+//! one row there), skipping statements that change no count: appending
+//! locks nothing, where updating the count rows in place made concurrent
+//! leases and reports deadlock on them. Reads add the deltas to the
+//! counts; the orchestrator folds the deltas in every second
+//! (`Store::fold_count_deltas`).
 //!
 //! On SQLite the import's direct writer counts its own rows in bulk: it
 //! drops the triggers inside its batch's transaction, adds its grouped
@@ -31,6 +36,11 @@ const TABLE: &str = "CREATE TABLE campaign_counts (
     what TEXT NOT NULL,
     n BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (campaign_id, what))";
+
+const DELTAS: &[&str] = &[
+    "CREATE TABLE campaign_count_deltas (campaign_id TEXT NOT NULL, what TEXT NOT NULL, n BIGINT NOT NULL)",
+    "CREATE INDEX ix_campaign_count_deltas ON campaign_count_deltas (campaign_id)",
+];
 
 const BACKFILL: &[&str] = &[
     "INSERT INTO campaign_counts (campaign_id, what, n) \
@@ -104,21 +114,18 @@ fn postgres_function(name: &str, what: &str, only: &str) -> String {
         "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO campaign_counts (campaign_id, what, n)
-      SELECT campaign_id, {what}, COUNT(*) FROM new_rows WHERE {only} GROUP BY 1, 2
-      ON CONFLICT (campaign_id, what) DO UPDATE SET n = campaign_counts.n + EXCLUDED.n;
+    INSERT INTO campaign_count_deltas (campaign_id, what, n)
+      SELECT campaign_id, {what}, COUNT(*) FROM new_rows WHERE {only} GROUP BY 1, 2;
   ELSIF TG_OP = 'DELETE' THEN
-    UPDATE campaign_counts c SET n = c.n - d.k
-      FROM (SELECT campaign_id, {what} AS what, COUNT(*) AS k FROM old_rows WHERE {only} GROUP BY 1, 2) d
-      WHERE c.campaign_id = d.campaign_id AND c.what = d.what;
+    INSERT INTO campaign_count_deltas (campaign_id, what, n)
+      SELECT campaign_id, {what}, -COUNT(*) FROM old_rows WHERE {only} GROUP BY 1, 2;
   ELSE
-    INSERT INTO campaign_counts (campaign_id, what, n)
+    INSERT INTO campaign_count_deltas (campaign_id, what, n)
       SELECT campaign_id, what, SUM(k)::BIGINT FROM (
         SELECT campaign_id, {what} AS what, COUNT(*) AS k FROM new_rows WHERE {only} GROUP BY 1, 2
         UNION ALL
         SELECT campaign_id, {what} AS what, -COUNT(*) AS k FROM old_rows WHERE {only} GROUP BY 1, 2
-      ) d GROUP BY 1, 2 HAVING SUM(k) <> 0
-      ON CONFLICT (campaign_id, what) DO UPDATE SET n = campaign_counts.n + EXCLUDED.n;
+      ) d GROUP BY 1, 2 HAVING SUM(k) <> 0;
   END IF;
   RETURN NULL;
 END $$"
@@ -168,6 +175,9 @@ impl MigrationTrait for Migration {
             db.execute_unprepared(sql).await?;
         }
         let triggers = if backend == DatabaseBackend::Postgres {
+            for sql in DELTAS {
+                db.execute_unprepared(sql).await?;
+            }
             postgres_triggers()
         } else {
             sqlite_triggers()
@@ -191,6 +201,8 @@ impl MigrationTrait for Migration {
             }
         }
         db.execute_unprepared("DROP TABLE IF EXISTS campaign_counts")
+            .await?;
+        db.execute_unprepared("DROP TABLE IF EXISTS campaign_count_deltas")
             .await?;
         Ok(())
     }
