@@ -11,8 +11,8 @@
 use huikuan_core::Dialect;
 use huikuan_speech::audio::{rms, through_codec, Law, StreamResampler};
 use huikuan_speech::echo::EchoCanceller;
-use huikuan_speech::service::SpeechEngines;
 use huikuan_speech::vad::{Endpointer, VadEvent};
+use huikuan_speech::SpeechEngines;
 use indicatif::ProgressBar;
 
 const RATE: u32 = 8000;

@@ -42,7 +42,8 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
 /// The Speech service on the same port, behind the same token, when its
 /// models load; otherwise the orchestrator runs alone and says why.
 fn speech_services(config: &Config) -> huikuan_orchestrator::ExtraServices {
-    use huikuan_speech::service::{pb, SpeechService};
+    use huikuan_proto::pb;
+    use huikuan_speech::service::SpeechService;
     let mut extra = huikuan_orchestrator::ExtraServices::default();
     if !config.speech.enabled {
         tracing::info!("speech service disabled (speech.enabled = false)");
@@ -63,7 +64,6 @@ fn speech_services(config: &Config) -> huikuan_orchestrator::ExtraServices {
                         SpeechService::new(engines),
                         auth,
                     ));
-            extra.descriptor_sets.push(pb::FILE_DESCRIPTOR_SET);
         }
         Err(e) => tracing::error!(error = %e, "speech service unavailable"),
     }

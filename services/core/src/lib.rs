@@ -16,6 +16,7 @@
 
 pub mod account;
 pub mod attempt;
+pub mod call;
 pub mod dialect;
 pub mod disposition;
 pub mod money;
@@ -26,6 +27,7 @@ pub mod phone;
 pub mod portfolio;
 pub mod region;
 pub mod rules;
+pub mod schedule;
 pub mod script;
 pub mod synthetic;
 

@@ -4,15 +4,16 @@
 
 use crate::media::{MediaEvent, MediaHandle, RtpSocket};
 use crate::session::{
-    CallReport, Ear, EarOptions, RobotCall, RobotCallConfig, Speaker, TranscriptLine,
+    CallRecord, Ear, EarOptions, RobotCall, RobotCallConfig, Speaker, TranscriptLine,
 };
 use crate::sip::{DialStep, Trunk};
 use chrono::NaiveDate;
-use huikuan_core::Dialect;
+use huikuan_core::call::{EndedBy, Event};
+use huikuan_core::{Dialect, Disposition};
 use huikuan_dialogue::announce::classify_announcement;
 use huikuan_dialogue::conversation::{CallAccount, Engine};
-use huikuan_speech::service::SpeechEngines;
 use huikuan_speech::stream::RecognitionEvent;
+use huikuan_speech::SpeechEngines;
 use std::path::PathBuf;
 use tokio::sync::mpsc;
 
@@ -66,7 +67,7 @@ impl EarlyMedia {
                     }
                 }
                 self.heard.push(TranscriptLine {
-                    speaker: Speaker::Debtor,
+                    speaker: Speaker::Announcement,
                     at_ms: start_ms,
                     text,
                     interrupted: false,
@@ -96,31 +97,27 @@ impl EarlyMedia {
     }
 }
 
-fn failed(disposition: &str, why: String) -> CallReport {
-    CallReport {
-        disposition: disposition.to_string(),
-        ended_by: Some(why),
-        ..Default::default()
-    }
+fn failed(why: String) -> CallRecord {
+    CallRecord::ended(Disposition::Failed, why)
 }
 
 impl Dialer<'_> {
-    pub async fn call(&self, req: CallRequest) -> CallReport {
+    pub async fn call(&self, req: CallRequest) -> CallRecord {
         let conversation = match self
             .dialogue
             .start(req.account.clone(), req.dialect, req.today)
         {
             Ok(c) => c,
-            Err(e) => return failed("failed", format!("account: {e}")),
+            Err(e) => return failed(format!("account: {e}")),
         };
         let rtp_ip = self.trunk.local_ip();
         let rtp = match RtpSocket::bind(rtp_ip).await {
             Ok(s) => s,
-            Err(e) => return failed("failed", format!("RTP socket: {e}")),
+            Err(e) => return failed(format!("RTP socket: {e}")),
         };
         let local_rtp = match rtp.local_addr() {
             Ok(a) => a,
-            Err(e) => return failed("failed", format!("RTP socket: {e}")),
+            Err(e) => return failed(format!("RTP socket: {e}")),
         };
         let mut attempt = match self
             .trunk
@@ -128,7 +125,7 @@ impl Dialer<'_> {
             .await
         {
             Ok(a) => a,
-            Err(e) => return failed("failed", e.to_string()),
+            Err(e) => return failed(e.to_string()),
         };
         let mut rtp = Some(rtp);
         let mut media: Option<(MediaHandle, mpsc::Receiver<MediaEvent>)> = None;
@@ -174,22 +171,33 @@ impl Dialer<'_> {
                     if let Some((_, rx)) = media.as_mut() {
                         early.finish(rx).await;
                     }
-                    let mut report = failed(disposition.as_str(), reason);
+                    let mut record = CallRecord::ended(disposition, reason);
                     if let Some((d, phrase)) = early.announcement {
-                        report.disposition = d.as_str().to_string();
-                        report.ended_by =
+                        record.disposition = d;
+                        record.ended_by =
                             Some(format!("carrier announcement in early media: {phrase}"));
                     } else if let Some(c) = code {
-                        report.ended_by =
-                            Some(format!("SIP {c}: {}", report.ended_by.unwrap_or_default()));
+                        record.ended_by =
+                            Some(format!("SIP {c}: {}", record.ended_by.unwrap_or_default()));
                     }
-                    report.transcript = early.heard;
+                    record.transcript = early.heard;
+                    let end_ms = media.as_ref().map_or(0, |(m, _)| m.now_ms());
+                    record.note(
+                        end_ms,
+                        Event::Ended {
+                            by: if early.announcement.is_some() {
+                                EndedBy::System
+                            } else {
+                                EndedBy::Network
+                            },
+                        },
+                    );
                     if let Some((m, _)) = &media {
-                        report.duration_ms = m.now_ms();
-                        self.save(m, &mut report);
+                        record.duration_ms = end_ms;
+                        self.save(m, &mut record);
                         m.stop();
                     }
-                    return report;
+                    return record;
                 }
             }
         };
@@ -199,7 +207,7 @@ impl Dialer<'_> {
                 (m, rx)
             }
             (None, Some(sock)) => sock.start(remote),
-            (None, None) => return failed("failed", "RTP socket lost".into()),
+            (None, None) => return failed("RTP socket lost".into()),
         };
         let mut control = call.spawn();
         let robot = RobotCall {
@@ -207,7 +215,7 @@ impl Dialer<'_> {
             dialect: req.dialect,
             config: self.config.clone(),
         };
-        let mut report = robot
+        let mut record = robot
             .run(
                 self.engines,
                 handle.clone(),
@@ -217,15 +225,14 @@ impl Dialer<'_> {
             .await;
         let _ = control.hangup.send(());
         handle.stop();
-        let mut all = early.heard;
-        all.append(&mut report.transcript);
-        report.transcript = all;
-        self.save(&handle, &mut report);
-        report
+        record.transcript.append(&mut early.heard);
+        record.sort();
+        self.save(&handle, &mut record);
+        record
     }
 
-    fn save(&self, media: &MediaHandle, report: &mut CallReport) {
-        report.media = Some(media.stats());
+    fn save(&self, media: &MediaHandle, record: &mut CallRecord) {
+        record.figures.media = Some(media.stats());
         let Some(dir) = &self.recordings else { return };
         let name = recording_name(chrono::Utc::now().date_naive());
         let path = dir.join(&name);
@@ -236,7 +243,7 @@ impl Dialer<'_> {
             }
         }
         match media.save_recording(&path) {
-            Ok(_) => report.recording = Some(name),
+            Ok(_) => record.recording = Some(name),
             Err(e) => tracing::error!(error = %e, path = %path.display(), "saving the recording"),
         }
     }

@@ -8,14 +8,14 @@
 //! expire, and the attempts go back to the queue.
 
 use crate::call::{CallRequest, Dialer};
-use crate::session::{CallReport, RobotCallConfig};
+use crate::session::{CallRecord, RobotCallConfig};
 use crate::sip::{SipAgent, Trunk, TrunkConfig};
-use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
 use huikuan_core::Dialect;
 use huikuan_dialogue::conversation::{CallAccount, Engine};
-use huikuan_orchestrator::client;
-use huikuan_orchestrator::pb;
-use huikuan_speech::service::SpeechEngines;
+use huikuan_proto::client;
+use huikuan_proto::pb;
+use huikuan_speech::SpeechEngines;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -255,11 +255,11 @@ async fn run_lease(
         today: debtor_today(&lease.time_zone),
     };
     info!(attempt = %lease.attempt_id, phone = %huikuan_core::phone::mask(&lease.phone), %dialect, "calling");
-    let report = dialer.call(request).await;
-    info!(attempt = %lease.attempt_id, disposition = %report.disposition, "call ended");
-    let answered = !report.transcript.is_empty();
+    let record = dialer.call(request).await;
+    info!(attempt = %lease.attempt_id, disposition = %record.disposition, "call ended");
+    let answered = record.answered();
     if shared.print_calls {
-        let outcome = report
+        let outcome = record
             .outcome
             .as_ref()
             .and_then(|o| serde_json::to_string(o).ok())
@@ -268,12 +268,12 @@ async fn run_lease(
             "=== {} {} ({dialect}): {}\n{}\noutcome: {outcome}\nrecording: {}\n",
             huikuan_core::phone::mask(&lease.phone),
             lease.debtor_name,
-            report.disposition,
-            report.transcript_text(),
-            report.recording.as_deref().unwrap_or("-"),
+            record.disposition,
+            record.transcript_text(),
+            record.recording.as_deref().unwrap_or("-"),
         );
     }
-    let req = outcome_request(&lease, &shared.worker_id, &report);
+    let req = outcome_request(&lease, &shared.worker_id, &record);
     for attempt in 0..5u32 {
         match grpc.report_outcome(req.clone()).await {
             Ok(_) => return (true, answered),
@@ -297,63 +297,41 @@ async fn run_lease(
 pub fn outcome_request(
     lease: &pb::CallLease,
     worker_id: &str,
-    report: &CallReport,
+    record: &CallRecord,
 ) -> pb::ReportOutcomeRequest {
-    let outcome = report.outcome.as_ref();
+    let outcome = record.outcome.as_ref();
     let callback_at = outcome
-        .and_then(|o| o.callback_time.as_deref())
-        .and_then(|t| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M").ok())
+        .and_then(|o| o.callback_time)
         .and_then(|local| {
             let tz: chrono_tz::Tz = lease.time_zone.parse().ok()?;
             tz.from_local_datetime(&local).earliest()
         })
         .map(|t| t.to_rfc3339())
         .unwrap_or_default();
-    let note = match (outcome, &report.ended_by) {
+    let note = match (outcome, &record.ended_by) {
         (Some(o), Some(why)) => format!("{} [{why}]", o.summary),
         (Some(o), None) => o.summary.clone(),
         (None, Some(why)) => why.clone(),
         (None, None) => String::new(),
     };
-    let metrics = serde_json::json!({
-        "response_ms": report.response_ms,
-        "decode_ms": report.decode_ms,
-        "barge_in_stop_ms": report.barge_in_stop_ms,
-        "onsets_resumed": report.onsets_resumed,
-        "echo": report.echo,
-        "media": report.media,
-        "handoff_reason": outcome.and_then(|o| o.handoff_reason.clone()),
-        "identity_verified": outcome.map(|o| o.identity_verified),
-        "debt_disclosed": outcome.map(|o| o.debt_disclosed),
-    });
-    let mut note = note;
-    note.truncate(
-        note.char_indices()
-            .nth(1000)
-            .map(|(i, _)| i)
-            .unwrap_or(note.len()),
-    );
     pb::ReportOutcomeRequest {
         attempt_id: lease.attempt_id.clone(),
         lease_token: lease.lease_token,
         worker_id: worker_id.to_string(),
-        disposition: report.disposition.clone(),
-        note,
-        duration_ms: report.duration_ms as i64,
+        disposition: record.disposition.as_str().to_string(),
+        note: huikuan_core::truncate(&note, 1000).into_owned(),
+        duration_ms: record.duration_ms as i64,
         promise_date: outcome
-            .and_then(|o| o.promise_date.clone())
+            .and_then(|o| o.promise_date)
+            .map(|d| d.to_string())
             .unwrap_or_default(),
         promise_amount: outcome
-            .and_then(|o| o.promise_amount.clone())
+            .and_then(|o| o.promise_amount)
+            .map(|m| m.to_string())
             .unwrap_or_default(),
         settles_balance: false,
         callback_at,
-        recording_path: report.recording.clone().unwrap_or_default(),
-        transcript_json: if report.transcript.is_empty() {
-            String::new()
-        } else {
-            serde_json::to_string(&report.transcript).unwrap_or_default()
-        },
-        metrics_json: metrics.to_string(),
+        recording_path: record.recording.clone().unwrap_or_default(),
+        record: Some(huikuan_proto::call::to_pb(record)),
     }
 }

@@ -10,13 +10,13 @@ mod common;
 
 use common::{account, engines, init_tracing, today};
 use huikuan_core::Dialect;
-use huikuan_dialer::media::{LineSimulation, MediaEvent, MediaHandle, MediaStats, RtpSocket};
+use huikuan_dialer::media::{LineSimulation, MediaEvent, MediaFigures, MediaHandle, RtpSocket};
 use huikuan_dialer::sdp::AudioSession;
-use huikuan_dialer::session::{CallReport, RobotCall, RobotCallConfig, Speaker};
+use huikuan_dialer::session::{CallRecord, RobotCall, RobotCallConfig, Speaker};
 use huikuan_dialogue::conversation::Engine;
 use huikuan_speech::asr::{AsrError, AsrPool, RecognizeRequest, Recognizer, Transcript};
 use huikuan_speech::audio::rms;
-use huikuan_speech::service::SpeechEngines;
+use huikuan_speech::SpeechEngines;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -70,7 +70,7 @@ async fn call(
     engines: &SpeechEngines,
     (media, events): (MediaHandle, mpsc::Receiver<MediaEvent>),
     phone: &MediaHandle,
-) -> (CallReport, MediaStats) {
+) -> (CallRecord, MediaFigures) {
     let report = robot.run(engines, media.clone(), events, None).await;
     let stats = media.stats();
     media.stop();
@@ -131,17 +131,17 @@ async fn a_sound_too_short_for_speech_only_pauses_the_robot() {
     eprintln!(
         "{}\nonsets resumed {}, barge-in stop ms {:?}, echo {:?}",
         report.transcript_text(),
-        report.onsets_resumed,
-        report.barge_in_stop_ms,
-        report.echo
+        report.figures.onsets_resumed,
+        report.figures.barge_in_stop_ms,
+        report.figures.echo
     );
     let played = played.await.unwrap();
     assert_eq!(played.len(), 8, "sounds played at {played:?}");
     assert!(
-        report.onsets_resumed >= 1,
+        report.figures.onsets_resumed >= 1,
         "the robot paused for none of the sounds played at {played:?}"
     );
-    assert!(report.barge_in_stop_ms.is_empty(), "{report:?}");
+    assert!(report.figures.barge_in_stop_ms.is_empty(), "{report:?}");
     assert!(
         !report.transcript.iter().any(|l| l.interrupted),
         "the opening was cut: {}",

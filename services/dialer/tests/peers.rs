@@ -15,10 +15,10 @@ mod common;
 
 use common::{engines, init_tracing, robot_call};
 use huikuan_core::Dialect;
-use huikuan_dialer::session::{CallReport, RobotCallConfig, Speaker};
+use huikuan_dialer::session::{CallRecord, RobotCallConfig, Speaker};
 use huikuan_dialer::sip::{DialStep, SipAgent, Trunk, TrunkConfig};
 use huikuan_dialogue::conversation::Engine;
-use huikuan_speech::service::SpeechEngines;
+use huikuan_speech::SpeechEngines;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -174,7 +174,7 @@ async fn call(
     number: &str,
     config: RobotCallConfig,
     recordings: &Path,
-) -> CallReport {
+) -> CallRecord {
     let dialogue = Engine::builtin();
     robot_call(
         trunk,
@@ -235,11 +235,11 @@ async fn kamailio_trunk_authenticates_the_robot_and_routes_the_whole_call() {
         ..Default::default()
     };
     let report = call(&good, &engines, "13800000001", config, dir.path()).await;
-    assert_eq!(report.disposition, "promise_to_pay", "{report:?}");
+    assert_eq!(report.disposition.as_str(), "promise_to_pay", "{report:?}");
     let outcome = report.outcome.as_ref().unwrap();
-    assert_eq!(outcome.promise_date.as_deref(), Some("2026-12-02"));
+    assert_eq!(outcome.promise_date, "2026-12-02".parse().ok());
     // "三千五" said, more than the 3,250.50 overdue: a promise of all of it.
-    assert_eq!(outcome.promise_amount.as_deref(), Some("3250.5"));
+    assert_eq!(outcome.promise_amount, "3250.5".parse().ok());
 
     let mut record = None;
     for _ in 0..100 {
@@ -366,7 +366,7 @@ async fn baresip_phone_and_robot_understand_each_other() {
         report.outcome.as_ref().is_some_and(|o| o.debt_disclosed),
         "identity confirmed, so the debt is stated: {report:?}"
     );
-    let media = report.media.expect("media figures");
+    let media = report.figures.media.expect("media figures");
     assert!(media.received > 100 && media.sent > 100, "{media:?}");
     drop(phone);
 

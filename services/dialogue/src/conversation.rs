@@ -25,23 +25,7 @@ pub struct CallAccount {
     pub days_past_due: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Outcome {
-    pub disposition: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub promise_date: Option<String>,
-    /// Yuan.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub promise_amount: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub callback_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub handoff_reason: Option<String>,
-    pub identity_verified: bool,
-    pub debt_disclosed: bool,
-    pub turns: u32,
-    pub summary: String,
-}
+pub use huikuan_core::call::Outcome;
 
 #[derive(Debug, Clone)]
 pub struct Turn {
@@ -210,21 +194,17 @@ impl<'e> Conversation<'e> {
 
     fn end(&mut self, disposition: Disposition, line: &str, handoff: Option<&str>) -> String {
         let text = self.say(line);
-        let amount = self
-            .promise_fen
-            .map(|f| Money::from_fen(f).yuan().normalize().to_string());
         let keep_promise = disposition == Disposition::PromiseToPay;
         self.outcome = Some(Outcome {
-            disposition: disposition.as_str().to_string(),
-            promise_date: self
-                .promise_date
-                .filter(|_| keep_promise)
-                .map(|d| d.to_string()),
-            promise_amount: amount.filter(|_| keep_promise),
+            disposition,
+            promise_date: self.promise_date.filter(|_| keep_promise),
+            promise_amount: self
+                .promise_fen
+                .map(Money::from_fen)
+                .filter(|_| keep_promise),
             callback_time: self
                 .callback
-                .filter(|_| disposition == Disposition::CallbackRequested)
-                .map(|t| t.format("%Y-%m-%dT%H:%M").to_string()),
+                .filter(|_| disposition == Disposition::CallbackRequested),
             handoff_reason: handoff.map(str::to_string),
             identity_verified: self.verified,
             debt_disclosed: self.disclosed,

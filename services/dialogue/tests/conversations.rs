@@ -44,6 +44,21 @@ fn scripts(text: &str) -> Vec<Script> {
     out
 }
 
+/// Whether an outcome's value is the one a script expects: amounts as
+/// money (`3250.5` is `3250.50`), callback times to the minute as
+/// written (`2026-11-24T15:00`), everything else as text.
+fn same_value(key: &str, got: Option<&str>, want: &str) -> bool {
+    let Some(got) = got else { return false };
+    match key {
+        "promise_amount" => got.parse::<huikuan_core::Money>().ok() == want.parse().ok(),
+        "callback_time" => {
+            chrono::NaiveDateTime::parse_from_str(got, "%Y-%m-%dT%H:%M:%S").ok()
+                == chrono::NaiveDateTime::parse_from_str(want, "%Y-%m-%dT%H:%M").ok()
+        }
+        _ => got == want,
+    }
+}
+
 #[test]
 fn scripted_conversations_end_as_expected() {
     let engine = Engine::builtin();
@@ -102,7 +117,7 @@ fn scripted_conversations_end_as_expected() {
                 let got = json
                     .get(k)
                     .map(|x| x.as_str().map(str::to_string).unwrap_or(x.to_string()));
-                if got.as_deref() != Some(v.as_str()) {
+                if !same_value(k, got.as_deref(), v) {
                     failures.push(format!(
                         "{file}/{}: {k}: want {v}, got {got:?}\n{}\n{json}",
                         s.name,

@@ -10,7 +10,6 @@
 //! crates' jobs, talking to this one over the same API.
 
 pub mod auth;
-pub mod client;
 pub mod config;
 pub mod convert;
 pub mod events;
@@ -21,15 +20,7 @@ pub mod server;
 pub mod service;
 pub mod tls;
 
-/// Generated protobuf and gRPC code for `huikuan.v1`.
-pub mod pb {
-    #![allow(clippy::all, missing_docs)]
-    tonic::include_proto!("huikuan.v1");
-
-    /// Encoded descriptors for gRPC reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        tonic::include_file_descriptor_set!("huikuan_descriptor");
-}
+pub use huikuan_proto::{client, pb};
 
 pub use config::OrchestratorConfig;
 pub use server::{serve, serve_with, ExtraServices};

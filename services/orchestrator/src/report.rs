@@ -6,7 +6,7 @@ use crate::convert::invalid;
 use crate::pb;
 use chrono::{DateTime, NaiveDate, Utc};
 use huikuan_core::{Disposition, Money};
-use huikuan_store::{CallRecord, OutcomeReport};
+use huikuan_store::OutcomeReport;
 use std::path::{Component, Path};
 use tonic::Status;
 
@@ -118,20 +118,17 @@ pub fn parse_report(
     if r.note.len() > 4096 {
         return Err(invalid("note", "longer than 4096 bytes"));
     }
-    for (field, value) in [
-        ("transcript_json", &r.transcript_json),
-        ("metrics_json", &r.metrics_json),
-    ] {
-        if !value.is_empty() {
-            if value.len() > 1 << 20 {
-                return Err(invalid(field, "longer than 1 MiB"));
-            }
-            serde_json::from_str::<serde_json::Value>(value)
-                .map_err(|e| invalid(field, format!("not JSON: {e}")))?;
-        }
-    }
     let recording_path = recording_path(&r.recording_path, recordings)?;
-    let some = |s: String| Some(s).filter(|s| !s.is_empty());
+    let call = match r.record {
+        None => None,
+        Some(record) => {
+            let mut call =
+                huikuan_proto::call::from_pb(record).map_err(|e| invalid(&e.field, e.reason))?;
+            // The record's recording is the report's, checked above.
+            call.recording = recording_path.clone();
+            Some(call)
+        }
+    };
     Ok(OutcomeReport {
         attempt_id: r.attempt_id,
         lease_token: r.lease_token,
@@ -142,11 +139,8 @@ pub fn parse_report(
         promise,
         settles_balance: r.settles_balance,
         callback_at,
-        record: CallRecord {
-            recording_path,
-            transcript: some(r.transcript_json),
-            metrics: some(r.metrics_json),
-        },
+        recording_path,
+        call,
     })
 }
 

@@ -1,25 +1,16 @@
-//! TLS between hosts: the server's certificate (and, optionally, the CA its
-//! clients' certificates must be signed by), and what a client trusts and
-//! presents. rustls underneath (tonic's `tls-ring`).
+//! TLS between hosts, the server's side: its certificate (and, optionally,
+//! the CA its clients' certificates must be signed by). rustls underneath
+//! (tonic's `tls-ring`). The client's side is `huikuan_proto::tls`.
 //!
 //! A server that listens beyond loopback speaks TLS unless told
 //! explicitly that plaintext is fine (`server.insecure = true`, for a
 //! private network one trusts).
 
-use anyhow::Context;
+use huikuan_proto::tls::read_pem;
 use std::path::Path;
-use tonic::transport::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig};
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
-/// PEM files read, each error naming the file.
-fn read_pem(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
-    let pem = std::fs::read(path).with_context(|| format!("{what}: reading {}", path.display()))?;
-    anyhow::ensure!(
-        pem.windows(11).any(|w| w == b"-----BEGIN "),
-        "{what}: {} is not a PEM file",
-        path.display()
-    );
-    Ok(pem)
-}
+pub use huikuan_proto::tls::ClientTls;
 
 /// The server's side of TLS.
 #[derive(Clone, Debug)]
@@ -59,60 +50,6 @@ impl ServerTls {
             ServerTlsConfig::new().identity(Identity::from_pem(&self.cert_pem, &self.key_pem));
         if let Some(ca) = &self.client_ca_pem {
             config = config.client_ca_root(Certificate::from_pem(ca));
-        }
-        config
-    }
-}
-
-/// A client's side of TLS for `https://` endpoints.
-#[derive(Clone, Debug, Default)]
-pub struct ClientTls {
-    /// The CA that signed the server's certificate; none: the system's roots.
-    pub ca_pem: Option<Vec<u8>>,
-    /// This client's certificate and key, for servers that ask for one.
-    pub identity: Option<(Vec<u8>, Vec<u8>)>,
-    /// The name the server's certificate must carry, when the endpoint's
-    /// host is not it (an IP address, say).
-    pub domain: Option<String>,
-}
-
-impl ClientTls {
-    /// Reads the files a worker's configuration names.
-    pub fn from_files(
-        ca: Option<&Path>,
-        cert: Option<&Path>,
-        key: Option<&Path>,
-        domain: Option<String>,
-        section: &str,
-    ) -> anyhow::Result<Self> {
-        let identity = match (cert, key) {
-            (Some(c), Some(k)) => Some((
-                read_pem(c, &format!("{section}.cert"))?,
-                read_pem(k, &format!("{section}.key"))?,
-            )),
-            (None, None) => None,
-            _ => anyhow::bail!("{section}: cert and key go together"),
-        };
-        Ok(ClientTls {
-            ca_pem: ca
-                .map(|p| read_pem(p, &format!("{section}.ca")))
-                .transpose()?,
-            identity,
-            domain,
-        })
-    }
-
-    pub(crate) fn config(&self) -> ClientTlsConfig {
-        let mut config = ClientTlsConfig::new();
-        config = match &self.ca_pem {
-            Some(ca) => config.ca_certificate(Certificate::from_pem(ca)),
-            None => config.with_native_roots(),
-        };
-        if let Some((cert, key)) = &self.identity {
-            config = config.identity(Identity::from_pem(cert, key));
-        }
-        if let Some(domain) = &self.domain {
-            config = config.domain_name(domain.clone());
         }
         config
     }

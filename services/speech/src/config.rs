@@ -3,8 +3,8 @@
 
 use crate::asr::sherpa::SenseVoice;
 use crate::asr::{AsrError, AsrPool, AudioCtx, Recognizer, WhisperConfig, WhisperRecognizer};
+use crate::engines::SpeechEngines;
 use crate::pack::{DialectPacks, PackError};
-use crate::service::SpeechEngines;
 use crate::vad::VadConfig;
 use serde::Deserialize;
 use std::path::PathBuf;

@@ -44,7 +44,6 @@ use aec3::audio_processing::aec3::block_processor::BlockProcessor;
 use aec3::audio_processing::aec3::echo_canceller3::EchoCanceller3;
 use aec3::audio_processing::audio_buffer::AudioBuffer;
 use aec3::audio_processing::stream_config::StreamConfig;
-use serde::Serialize;
 
 /// The canceller works on 16 kHz audio in 10 ms frames.
 pub const ECHO_RATE: u32 = 16_000;
@@ -189,22 +188,8 @@ impl Aec {
     }
 }
 
-/// What the canceller did on one call.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize)]
-pub struct EchoStats {
-    /// Time the canceller ran (we were speaking or had just spoken).
-    pub active_ms: u64,
-    /// Median level of what came back in the 10 ms frames we spoke in,
-    /// and of what was left of it after cancellation (dBFS, -100 for
-    /// nothing); medians, so a debtor talking over us for a minority of
-    /// those frames does not count as echo.
-    pub returned_dbfs: f32,
-    pub residual_dbfs: f32,
-    /// The echo path's delay as the canceller estimated it, ms.
-    pub delay_ms: i32,
-    /// Time with sound silenced as residual echo.
-    pub silenced_ms: u64,
-}
+/// What the canceller did on one call (kept in the call record).
+pub use huikuan_core::call::EchoFigures;
 
 /// Frame levels in 1 dB steps from -100 dBFS to 0, for medians.
 #[derive(Clone)]
@@ -481,8 +466,8 @@ impl EchoCanceller {
         })
     }
 
-    pub fn stats(&self) -> EchoStats {
-        EchoStats {
+    pub fn stats(&self) -> EchoFigures {
+        EchoFigures {
             active_ms: self.active_frames * 10,
             returned_dbfs: self.returned.median_dbfs(),
             residual_dbfs: self.residual.median_dbfs(),

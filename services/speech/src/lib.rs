@@ -7,8 +7,9 @@
 //! (behind `Synthesizer`), the dialect packs that configure both, the
 //! dialect detector, and recognition scoring (CER).
 //!
-//! The `huikuan.v1.Speech` gRPC service (streaming recognition, synthesis)
-//! is here too, without authentication: the server that mounts it adds that.
+//! The `huikuan.v1.Speech` gRPC service (streaming recognition, synthesis;
+//! its types from `huikuan-proto`) is here too, without authentication:
+//! the server that mounts it adds that.
 //!
 //! Not here: what the words mean (dialogue) and SIP/RTP (dialer).
 
@@ -17,6 +18,7 @@ pub mod audio;
 pub mod config;
 pub mod detect;
 pub mod echo;
+pub mod engines;
 pub mod eval;
 pub use huikuan_core::pack;
 pub mod service;
@@ -27,4 +29,5 @@ pub mod vad;
 
 pub use asr::{AsrPool, Recognizer, Transcript};
 pub use config::SpeechConfig;
+pub use engines::SpeechEngines;
 pub use pack::{DialectPack, DialectPacks};

@@ -2,38 +2,18 @@
 //! Authentication is the server's job (the binary wraps this service with
 //! the same bearer-token interceptor as the orchestrator).
 
-use crate::asr::AsrPool;
 use crate::audio::{self, Law, StreamResampler, ASR_RATE, LINE_RATE};
-use crate::pack::DialectPacks;
 use crate::stream::{RecognitionEvent, StreamOptions, StreamingRecognizer};
-use crate::tts::{split_sentences, Synthesizer};
-use crate::vad::{Endpointer, VadConfig};
+use crate::tts::split_sentences;
+use crate::vad::Endpointer;
 use huikuan_core::Dialect;
 use std::pin::Pin;
-use std::sync::Arc;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
-/// Generated protobuf and gRPC code for `huikuan.v1.Speech`.
-pub mod pb {
-    #![allow(clippy::all, missing_docs)]
-    tonic::include_proto!("huikuan.v1");
-
-    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("speech_descriptor");
-}
-
+use crate::engines::SpeechEngines;
+use huikuan_proto::pb;
 use pb::{recognize_request, recognize_response, AudioEncoding};
-
-/// Everything a speech worker loads once: the recognizer pool, the voices,
-/// the dialect packs and where the VAD model is.
-#[derive(Clone)]
-pub struct SpeechEngines {
-    pub pool: AsrPool,
-    pub tts: Arc<dyn Synthesizer>,
-    pub packs: DialectPacks,
-    pub vad: VadConfig,
-    pub use_prompt: bool,
-}
 
 #[derive(Clone)]
 pub struct SpeechService {

@@ -7,9 +7,9 @@
 use huikuan_core::Dialect;
 use huikuan_speech::asr::{RecognizeRequest, Recognizer, WeightType, WhisperRecognizer};
 use huikuan_speech::audio::{self, Law, ASR_RATE};
-use huikuan_speech::service::SpeechEngines;
 use huikuan_speech::text::CerCount;
 use huikuan_speech::vad::{Endpointer, VadConfig, VadEvent};
+use huikuan_speech::SpeechEngines;
 use huikuan_speech::{DialectPacks, SpeechConfig};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -352,7 +352,7 @@ fn the_mandarin_voice_says_what_it_is_given_and_the_recognizer_hears_it() {
 
 mod grpc {
     use super::*;
-    use huikuan_speech::service::pb::{
+    use huikuan_proto::pb::{
         self, recognize_request::Msg, recognize_response::Event, speech_client::SpeechClient,
         AudioEncoding,
     };

@@ -14,6 +14,7 @@
 //! It knows nothing of gRPC or of how calls are placed.
 
 pub mod accounts;
+pub mod calls;
 pub mod campaigns;
 pub mod dispatch;
 pub mod entity;
@@ -31,7 +32,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 pub use accounts::{AccountFilter, AccountPage, AccountView};
 pub use campaigns::Campaign;
-pub use dispatch::{CallRecord, Lease, OutcomeReport, ReportResult};
+pub use dispatch::{Lease, OutcomeReport, ReportResult};
 pub use group_commit::ReportQueue;
 pub use import::{ImportOptions, ImportRun, ImportRunView};
 

@@ -74,28 +74,8 @@ pub enum MediaEvent {
     },
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct MediaStats {
-    pub sent: u64,
-    pub received: u64,
-    pub malformed: u64,
-    pub foreign_payload: u64,
-    pub dtmf_in: u64,
-    pub lost: u64,
-    pub late: u64,
-    /// Quiet frames the jitter buffer dropped to shorten its delay, and
-    /// ticks it waited to lengthen it.
-    pub jitter_dropped: u64,
-    pub jitter_stretched: u64,
-    /// The far end's interarrival jitter (RFC 3550) and the playout delay
-    /// the buffer aims at now, ms.
-    pub jitter_ms: u64,
-    pub playout_delay_ms: u64,
-    /// Line frames the call's listener was too far behind to take: they
-    /// were left out of what it hears (the line itself, the recording and
-    /// the outgoing audio go on at their pace).
-    pub unheard: u64,
-}
+/// A call's RTP figures (kept in the call record).
+pub use huikuan_core::call::MediaFigures;
 
 struct Utterance {
     id: u64,
@@ -151,7 +131,7 @@ impl LineState {
     }
 }
 
-struct Outgoing {
+pub(super) struct Outgoing {
     queue: VecDeque<Utterance>,
     /// Playback held (silence goes out, the queue waits).
     paused: bool,
@@ -163,15 +143,16 @@ struct Outgoing {
     next_id: u64,
 }
 
-/// Controls a running media session.
+/// Controls a running media session (RTP, or the local one of
+/// [`super::local`]).
 #[derive(Clone)]
 pub struct MediaHandle {
-    out: Arc<Mutex<Outgoing>>,
-    stats: Arc<Mutex<MediaStats>>,
-    recorder: Arc<Mutex<CallRecorder>>,
-    started: Instant,
-    cancel: CancellationToken,
-    local: SocketAddr,
+    pub(super) out: Arc<Mutex<Outgoing>>,
+    pub(super) stats: Arc<Mutex<MediaFigures>>,
+    pub(super) recorder: Arc<Mutex<CallRecorder>>,
+    pub(super) started: Instant,
+    pub(super) cancel: CancellationToken,
+    pub(super) local: SocketAddr,
 }
 
 /// A bound RTP socket, before the peer's SDP is known.
@@ -200,8 +181,24 @@ impl RtpSocket {
     /// receiver until the handle is stopped or the receiver dropped.
     pub fn start(self, remote: AudioSession) -> (MediaHandle, mpsc::Receiver<MediaEvent>) {
         let local = self.socket.local_addr().unwrap_or(remote.rtp);
-        let (tx, rx) = mpsc::channel(256);
-        let handle = MediaHandle {
+        let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+        let handle = MediaHandle::new(remote, local);
+        tokio::spawn(run(self.socket, handle.clone(), tx));
+        (handle, rx)
+    }
+}
+
+/// Media events waiting for the call's listener at most (about five
+/// seconds of line frames).
+pub(super) const EVENT_QUEUE: usize = 256;
+
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl MediaHandle {
+    pub(super) fn new(remote: AudioSession, local: SocketAddr) -> MediaHandle {
+        MediaHandle {
             out: Arc::new(Mutex::new(Outgoing {
                 queue: VecDeque::new(),
                 paused: false,
@@ -211,22 +208,14 @@ impl RtpSocket {
                 remote,
                 next_id: 1,
             })),
-            stats: Arc::new(Mutex::new(MediaStats::default())),
+            stats: Arc::new(Mutex::new(MediaFigures::default())),
             recorder: Arc::new(Mutex::new(CallRecorder::new(RATE))),
             started: Instant::now(),
             cancel: CancellationToken::new(),
             local,
-        };
-        tokio::spawn(run(self.socket, handle.clone(), tx));
-        (handle, rx)
+        }
     }
-}
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl MediaHandle {
     pub fn local_addr(&self) -> SocketAddr {
         self.local
     }
@@ -314,7 +303,7 @@ impl MediaHandle {
         lock(&self.out).remote.clone()
     }
 
-    pub fn stats(&self) -> MediaStats {
+    pub fn stats(&self) -> MediaFigures {
         *lock(&self.stats)
     }
 
@@ -354,7 +343,7 @@ fn encode(law: Law, samples: &[f32]) -> Vec<u8> {
 
 /// What one tick sends: speech frame (and whether it began or ended an
 /// utterance), a DTMF payload, or silence.
-enum Tick {
+pub(super) enum Tick {
     Audio {
         samples: Vec<f32>,
         started: Option<u64>,
@@ -364,7 +353,7 @@ enum Tick {
     Dtmf([u8; 4], bool),
 }
 
-fn next_tick(out: &mut Outgoing, dtmf_first: &mut bool) -> Tick {
+pub(super) fn next_tick(out: &mut Outgoing, dtmf_first: &mut bool) -> Tick {
     if let Some(p) = out.dtmf.pop_front() {
         let first = *dtmf_first;
         *dtmf_first = out.dtmf.is_empty();
@@ -398,6 +387,73 @@ fn next_tick(out: &mut Outgoing, dtmf_first: &mut bool) -> Tick {
         started,
         finished,
         cut,
+    }
+}
+
+/// One tick's outgoing frame through the line's bookkeeping: the cut and
+/// playback events, the simulated line (test phones), the recorder.
+/// Returns the frame as it goes out.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn sent_frame(
+    h: &MediaHandle,
+    at_ms: u64,
+    mut samples: Vec<f32>,
+    started: Option<u64>,
+    finished: Option<u64>,
+    cut: bool,
+    received: &[f32],
+    events: &mpsc::Sender<MediaEvent>,
+) -> Vec<f32> {
+    if cut {
+        let _ = events.try_send(MediaEvent::PlaybackCut { at_ms });
+    }
+    if let Some(line) = lock(&h.out).line.as_mut() {
+        line.apply(&mut samples, received);
+    }
+    lock(&h.recorder).robot(at_ms, &samples);
+    if let Some(id) = started {
+        let _ = events.try_send(MediaEvent::PlaybackStarted { at_ms, id });
+    }
+    if let Some(id) = finished {
+        let _ = events.try_send(MediaEvent::PlaybackFinished {
+            at_ms: at_ms + 20,
+            id,
+        });
+    }
+    samples
+}
+
+/// One tick's received frame to the recorder and the listener (with the
+/// frame sent on the same tick). The line keeps its pace whatever the
+/// listener does: a listener more than a few seconds behind misses frames
+/// (each with the frame sent with it, so an echo canceller stays lined
+/// up) instead of stalling what is sent. False when the listener is gone.
+pub(super) fn heard_frame(
+    h: &MediaHandle,
+    at_ms: u64,
+    received: Vec<f32>,
+    sent: Vec<f32>,
+    events: &mpsc::Sender<MediaEvent>,
+) -> bool {
+    lock(&h.recorder).debtor(at_ms, &received);
+    match events.try_send(MediaEvent::Audio {
+        at_ms,
+        samples: received,
+        sent,
+    }) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            let mut st = lock(&h.stats);
+            if st.unheard == 0 {
+                tracing::warn!(
+                    at_ms,
+                    "the call's listener is behind: line frames left unheard"
+                );
+            }
+            st.unheard += 1;
+            true
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
     }
 }
 
@@ -456,20 +512,8 @@ async fn run(socket: UdpSocket, h: MediaHandle, events: mpsc::Sender<MediaEvent>
                 let sending = !matches!(remote.direction, Direction::RecvOnly | Direction::Inactive);
                 let mut sent = vec![0.0; FRAME];
                 let packet = match tick {
-                    Tick::Audio { mut samples, started, finished, cut } => {
-                        if cut {
-                            let _ = events.try_send(MediaEvent::PlaybackCut { at_ms });
-                        }
-                        if let Some(line) = lock(&h.out).line.as_mut() {
-                            line.apply(&mut samples, &received);
-                        }
-                        lock(&h.recorder).robot(at_ms, &samples);
-                        if let Some(id) = started {
-                            let _ = events.try_send(MediaEvent::PlaybackStarted { at_ms, id });
-                        }
-                        if let Some(id) = finished {
-                            let _ = events.try_send(MediaEvent::PlaybackFinished { at_ms: at_ms + 20, id });
-                        }
+                    Tick::Audio { samples, started, finished, cut } => {
+                        let samples = sent_frame(&h, at_ms, samples, started, finished, cut, &received, &events);
                         timestamp = timestamp.wrapping_add(FRAME as u32);
                         dtmf_timestamp = timestamp;
                         let payload = encode(law, &samples);
@@ -501,21 +545,8 @@ async fn run(socket: UdpSocket, h: MediaHandle, events: mpsc::Sender<MediaEvent>
                         }
                     }
                 }
-                lock(&h.recorder).debtor(at_ms, &received);
-                // The line keeps its pace whatever the listener does: a
-                // listener more than a few seconds behind misses frames
-                // (each with the frame sent with it, so an echo canceller
-                // stays lined up) instead of stalling what is sent.
-                match events.try_send(MediaEvent::Audio { at_ms, samples: received, sent }) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        let mut st = lock(&h.stats);
-                        if st.unheard == 0 {
-                            tracing::warn!(at_ms, "the call's listener is behind: line frames left unheard");
-                        }
-                        st.unheard += 1;
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => break,
+                if !heard_frame(&h, at_ms, received, sent, &events) {
+                    break;
                 }
                 let js = jitter.stats();
                 let mut st = lock(&h.stats);

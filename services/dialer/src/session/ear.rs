@@ -7,10 +7,10 @@
 
 use huikuan_core::Dialect;
 use huikuan_speech::audio::StreamResampler;
-use huikuan_speech::echo::{EchoCanceller, EchoStats};
-use huikuan_speech::service::SpeechEngines;
+use huikuan_speech::echo::{EchoCanceller, EchoFigures};
 use huikuan_speech::stream::{RecognitionEvent, StreamOptions, StreamingRecognizer};
 use huikuan_speech::vad::Endpointer;
+use huikuan_speech::SpeechEngines;
 
 /// How an ear listens; the default is the plain recognizer.
 #[derive(Debug, Clone, Copy, Default)]
@@ -172,7 +172,7 @@ impl Ear {
     }
 
     /// What the echo canceller did, if this ear has one.
-    pub fn echo_stats(&self) -> Option<EchoStats> {
+    pub fn echo_stats(&self) -> Option<EchoFigures> {
         self.echo.as_ref().map(|e| e.canceller.stats())
     }
 

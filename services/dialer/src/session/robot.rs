@@ -27,15 +27,16 @@
 //!   line is played), when the debtor hangs up, or at the maximum length.
 
 use super::ear::{Ear, EarOptions};
-use super::report::{CallReport, Speaker, TranscriptLine};
 use super::voice::{Queued, Voice};
 use crate::media::{MediaEvent, MediaHandle};
 use crate::sip::CallEvent;
+use huikuan_core::call::{CallRecord, EndedBy, Event, Leg, Party, Speaker, TranscriptLine};
 use huikuan_core::Dialect;
+use huikuan_core::Disposition;
 use huikuan_dialogue::announce::classify_announcement;
 use huikuan_dialogue::conversation::Conversation;
-use huikuan_speech::service::SpeechEngines;
 use huikuan_speech::stream::RecognitionEvent;
+use huikuan_speech::SpeechEngines;
 use serde::Deserialize;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -111,7 +112,8 @@ pub struct RobotCall<'e> {
 enum Next {
     Continue,
     Hangup,
-    PeerGone(String),
+    /// The call is over without the robot closing it: who ended it, why.
+    Gone(EndedBy, String),
 }
 
 struct State<'a, 'e> {
@@ -120,7 +122,7 @@ struct State<'a, 'e> {
     config: &'a RobotCallConfig,
     voice: Voice,
     media: MediaHandle,
-    report: CallReport,
+    record: CallRecord,
     saying: Option<Saying>,
     opened: bool,
     /// The opening was said again after a greeting cut into it.
@@ -197,7 +199,7 @@ impl<'e> RobotCall<'e> {
         media: MediaHandle,
         mut audio: mpsc::Receiver<MediaEvent>,
         mut line: Option<&mut mpsc::Receiver<CallEvent>>,
-    ) -> CallReport {
+    ) -> CallRecord {
         let options = EarOptions {
             end_silence_ms: Some(self.config.end_silence_ms),
             speculate_after_ms: self.config.speculate_after_ms,
@@ -212,13 +214,10 @@ impl<'e> RobotCall<'e> {
         let mut ear = match Ear::new(engines, self.dialect, options) {
             Ok(e) => e,
             Err(e) => {
-                let mut report = CallReport {
-                    ended_by: Some(format!("speech engines: {e}")),
-                    ..Default::default()
-                };
-                report.outcome = Some(self.conversation.interrupted("no speech engine"));
-                report.disposition = "failed".into();
-                return report;
+                let mut record =
+                    CallRecord::ended(Disposition::Failed, format!("speech engines: {e}"));
+                record.outcome = Some(self.conversation.interrupted("no speech engine"));
+                return record;
             }
         };
         let (voice, mut queued) = Voice::new(engines.tts.clone(), media.clone());
@@ -228,7 +227,7 @@ impl<'e> RobotCall<'e> {
             config: &self.config,
             voice,
             media: media.clone(),
-            report: CallReport::default(),
+            record: CallRecord::new(Disposition::Failed),
             saying: None,
             opened: false,
             reopened: false,
@@ -240,12 +239,13 @@ impl<'e> RobotCall<'e> {
             cut: None,
             announcement: None,
         };
+        st.record.note(media.now_ms(), Event::Answered);
         let mut ticker = tokio::time::interval(Duration::from_millis(100));
-        let ended_by: Option<String> = loop {
+        let ended_by: Option<(EndedBy, String)> = loop {
             let next = tokio::select! {
                 e = audio.recv() => match e {
                     Some(e) => st.on_media(e, &mut ear).await,
-                    None => Next::PeerGone("media stopped".into()),
+                    None => Next::Gone(EndedBy::Network, "media stopped".into()),
                 },
                 q = queued.recv() => {
                     if let Some(q) = q {
@@ -259,7 +259,10 @@ impl<'e> RobotCall<'e> {
                         None => std::future::pending().await,
                     }
                 } => match e {
-                    Some(CallEvent::Ended { reason, .. }) => Next::PeerGone(reason),
+                    Some(CallEvent::Ended { by_peer, reason }) => Next::Gone(
+                        if by_peer { EndedBy::Debtor } else { EndedBy::Network },
+                        reason,
+                    ),
                     Some(CallEvent::MediaChanged(remote)) => {
                         st.media.update_remote(remote);
                         Next::Continue
@@ -268,7 +271,7 @@ impl<'e> RobotCall<'e> {
                         st.note_dtmf(key);
                         Next::Continue
                     }
-                    None => Next::PeerGone("signalling closed".into()),
+                    None => Next::Gone(EndedBy::Network, "signalling closed".into()),
                 },
                 _ = ticker.tick() => {
                     // Finals decoded while no audio came in.
@@ -281,27 +284,52 @@ impl<'e> RobotCall<'e> {
             match next {
                 Next::Continue => {}
                 Next::Hangup => break None,
-                Next::PeerGone(why) => break Some(why),
+                Next::Gone(by, why) => break Some((by, why)),
             }
         };
         st.voice.stop();
-        let mut report = std::mem::take(&mut st.report);
-        report.duration_ms = media.now_ms();
-        report.echo = ear.echo_stats();
+        let end_ms = media.now_ms();
+        let mut record = std::mem::replace(&mut st.record, CallRecord::new(Disposition::Failed));
+        record.duration_ms = end_ms;
+        record.figures.echo = ear.echo_stats();
+        record.legs.push(Leg {
+            party: Party::Robot,
+            who: None,
+            joined_ms: 0,
+            left_ms: Some(end_ms),
+        });
         if let Some((d, phrase)) = st.announcement {
-            report.disposition = d.as_str().to_string();
-            report.ended_by = Some(format!("carrier announcement: {phrase}"));
-            return report;
+            record.disposition = d;
+            record.ended_by = Some(format!("carrier announcement: {phrase}"));
+            record.note(
+                end_ms,
+                Event::Ended {
+                    by: EndedBy::System,
+                },
+            );
+            record.sort();
+            return record;
         }
         let outcome = match (st.conv.outcome().cloned(), &ended_by) {
             (Some(o), _) => o,
-            (None, Some(why)) => st.conv.interrupted(why),
+            (None, Some((_, why))) => st.conv.interrupted(why),
             (None, None) => st.conv.interrupted("ended"),
         };
-        report.disposition = outcome.disposition.clone();
-        report.outcome = Some(outcome);
-        report.ended_by = ended_by;
-        report
+        if let Some(reason) = &outcome.handoff_reason {
+            record.note(
+                end_ms,
+                Event::HandoffRequested {
+                    reason: reason.clone(),
+                },
+            );
+        }
+        let by = ended_by.as_ref().map_or(EndedBy::Robot, |(by, _)| *by);
+        record.note(end_ms, Event::Ended { by });
+        record.disposition = outcome.disposition;
+        record.outcome = Some(outcome);
+        record.ended_by = ended_by.map(|(_, why)| why);
+        record.sort();
+        record
     }
 }
 
@@ -311,7 +339,8 @@ impl<'a, 'e> State<'a, 'e> {
             return;
         }
         let (generation, sentences) = self.voice.say(text, self.dialect);
-        self.report.transcript.push(TranscriptLine {
+        self.record.note(self.media.now_ms(), Event::RobotLine);
+        self.record.transcript.push(TranscriptLine {
             speaker: Speaker::Robot,
             at_ms: self.media.now_ms(),
             text: text.to_string(),
@@ -323,7 +352,7 @@ impl<'a, 'e> State<'a, 'e> {
             sentences,
             media_ids: Vec::new(),
             playing: 0,
-            transcript_index: self.report.transcript.len() - 1,
+            transcript_index: self.record.transcript.len() - 1,
             closing,
         });
     }
@@ -337,7 +366,7 @@ impl<'a, 'e> State<'a, 'e> {
     }
 
     fn note_dtmf(&mut self, key: char) {
-        self.report.transcript.push(TranscriptLine {
+        self.record.transcript.push(TranscriptLine {
             speaker: Speaker::Debtor,
             at_ms: self.media.now_ms(),
             text: format!("[DTMF {key}]"),
@@ -374,7 +403,10 @@ impl<'a, 'e> State<'a, 'e> {
                         s.playing = idx;
                         if idx == 0 {
                             if let Some(since) = self.awaiting_reply_since.take() {
-                                self.report.response_ms.push(at_ms.saturating_sub(since));
+                                self.record
+                                    .figures
+                                    .response_ms
+                                    .push(at_ms.saturating_sub(since));
                             }
                         }
                     }
@@ -438,7 +470,7 @@ impl<'a, 'e> State<'a, 'e> {
                 decode_ms,
                 ..
             } => {
-                self.report.decode_ms.push(decode_ms);
+                self.record.figures.decode_ms.push(decode_ms);
                 self.on_turn(text, start_ms, end_ms)
             }
         }
@@ -453,7 +485,8 @@ impl<'a, 'e> State<'a, 'e> {
             confirmed: true,
         }) = self.cut
         {
-            self.report
+            self.record
+                .figures
                 .barge_in_stop_ms
                 .push(at.saturating_sub(from_ms));
             self.cut = None;
@@ -480,8 +513,9 @@ impl<'a, 'e> State<'a, 'e> {
         self.note_cut();
         self.voice.stop();
         let now = self.media.now_ms();
+        self.record.note(speech_start_ms, Event::BargeIn);
         if let Some(s) = self.saying.take() {
-            if let Some(line) = self.report.transcript.get_mut(s.transcript_index) {
+            if let Some(line) = self.record.transcript.get_mut(s.transcript_index) {
                 line.interrupted = true;
             }
             self.barge = Some(Barge {
@@ -509,7 +543,12 @@ impl<'a, 'e> State<'a, 'e> {
         }
         if self.conv.outcome().is_none() && !self.has_debtor_turns() && !text.is_empty() {
             if let Some(a) = classify_announcement(&text) {
-                self.note_debtor(&text, start_ms, Some("announcement".into()));
+                self.note_line(
+                    Speaker::Announcement,
+                    &text,
+                    start_ms,
+                    Some("announcement".into()),
+                );
                 self.announcement = Some(a);
                 return Next::Hangup;
             }
@@ -527,6 +566,7 @@ impl<'a, 'e> State<'a, 'e> {
             return Next::Continue;
         }
         let turn = self.conv.reply(&text);
+        self.record.note(start_ms, Event::DebtorTurn);
         let shown = if text.trim().is_empty() {
             "[unclear]"
         } else {
@@ -543,15 +583,19 @@ impl<'a, 'e> State<'a, 'e> {
     }
 
     fn has_debtor_turns(&self) -> bool {
-        self.report
+        self.record
             .transcript
             .iter()
             .any(|l| l.speaker == Speaker::Debtor && l.intent.as_deref() != Some("greeting"))
     }
 
     fn note_debtor(&mut self, text: &str, at_ms: u64, intent: Option<String>) {
-        self.report.transcript.push(TranscriptLine {
-            speaker: Speaker::Debtor,
+        self.note_line(Speaker::Debtor, text, at_ms, intent);
+    }
+
+    fn note_line(&mut self, speaker: Speaker, text: &str, at_ms: u64, intent: Option<String>) {
+        self.record.transcript.push(TranscriptLine {
+            speaker,
             at_ms,
             text: text.to_string(),
             interrupted: false,
@@ -574,7 +618,7 @@ impl<'a, 'e> State<'a, 'e> {
     fn on_tick(&mut self, ear: Hearing) -> Next {
         let now = self.media.now_ms();
         if now >= self.config.max_call_ms {
-            return Next::PeerGone("maximum call length".into());
+            return Next::Gone(EndedBy::System, "maximum call length".into());
         }
         if let Some(o) = &self.onset {
             let paused_for = now.saturating_sub(o.paused_at_ms);
@@ -584,7 +628,7 @@ impl<'a, 'e> State<'a, 'e> {
                 self.onset = None;
                 self.cut = None;
                 self.media.resume_playback();
-                self.report.onsets_resumed += 1;
+                self.record.figures.onsets_resumed += 1;
                 tracing::debug!(at_ms = now, "no barge-in after all: playback resumed");
             }
         }
@@ -612,7 +656,7 @@ impl<'a, 'e> State<'a, 'e> {
         {
             self.quiet_since = now;
             let turn = self.conv.silence();
-            self.report.transcript.push(TranscriptLine {
+            self.record.transcript.push(TranscriptLine {
                 speaker: Speaker::Debtor,
                 at_ms: now,
                 text: "[silence]".into(),

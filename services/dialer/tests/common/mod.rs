@@ -5,12 +5,12 @@
 use chrono::NaiveDate;
 use huikuan_core::Dialect;
 use huikuan_dialer::call::{CallRequest, Dialer};
-use huikuan_dialer::session::{CallReport, RobotCallConfig};
+use huikuan_dialer::session::{CallRecord, RobotCallConfig};
 use huikuan_dialer::sim::{PersonaSet, Simulator};
 use huikuan_dialer::sip::Trunk;
 use huikuan_dialogue::conversation::{CallAccount, Engine};
-use huikuan_speech::service::SpeechEngines;
 use huikuan_speech::SpeechConfig;
+use huikuan_speech::SpeechEngines;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -72,7 +72,7 @@ pub async fn robot_call(
     dialect: Dialect,
     config: RobotCallConfig,
     recordings: &Path,
-) -> CallReport {
+) -> CallRecord {
     let dialer = Dialer {
         trunk,
         engines,

@@ -29,10 +29,13 @@ pub struct Model {
     pub reported_at_ms: Option<i64>,
     pub created_at_ms: i64,
     pub recording_path: Option<String>,
-    /// JSON: the timed transcript of both sides.
+    /// Rows reported before migration 10: the timed transcript of both
+    /// sides (JSON array) and what the call measured (JSON object); read
+    /// through `CallRecord::from_legacy`.
     pub transcript: Option<String>,
-    /// JSON: what the call measured (response times, barge-ins).
     pub metrics: Option<String>,
+    /// The call record (`huikuan_core::call::CallRecord` as JSON).
+    pub call_record: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ mod m20261202_000006_campaign_caller_id;
 mod m20261204_000007_import_run_states;
 pub(crate) mod m20261204_000008_contact_keys;
 pub(crate) mod m20261204_000009_campaign_counts;
+mod m20261204_000010_call_records;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000007_import_run_states::Migration),
             Box::new(m20261204_000008_contact_keys::Migration),
             Box::new(m20261204_000009_campaign_counts::Migration),
+            Box::new(m20261204_000010_call_records::Migration),
         ]
     }
 }

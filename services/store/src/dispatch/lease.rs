@@ -1,0 +1,328 @@
+//! Handing due attempts to dialer workers as leases: the calling window,
+//! one call per contact at a time, the daily cap, and a fresh random token
+//! per lease.
+
+use super::{new_lease_token, placeholders, stmt, DispatchPolicy, Lease};
+use crate::entity::{account, call_attempt, campaign, contact, debt};
+use crate::{Result, Store, StoreError, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use huikuan_core::{AttemptStatus, CallingRules, Dialect, Region};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
+    TransactionTrait, Value,
+};
+use std::collections::HashMap;
+use std::time::Duration;
+
+struct Candidate {
+    id: String,
+    contact_id: String,
+    time_zone: String,
+}
+
+impl Store {
+    /// The time zones debtors live in: few, so the window check can be
+    /// pushed into the candidate query as `time_zone IN (...)`. Cached for a
+    /// few seconds; imports in this process invalidate it at once.
+    async fn debtor_time_zones(&self) -> Result<Vec<String>> {
+        if let Some(zones) = self.tz_cache.get() {
+            return Ok(zones);
+        }
+        let rows = self
+            .db
+            .query_all(stmt(
+                self.backend(),
+                &format!("SELECT {DEBTOR_TIME_ZONE_COLUMN} FROM {DEBTOR_TIME_ZONES}"),
+                vec![],
+            ))
+            .await?;
+        let zones = rows
+            .iter()
+            .map(|r| {
+                r.try_get::<String>("", DEBTOR_TIME_ZONE_COLUMN)
+                    .map_err(StoreError::from)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.tz_cache.put(zones.clone());
+        Ok(zones)
+    }
+
+    /// Leases up to `max` due attempts to `worker` for `ttl`.
+    pub async fn lease_calls(
+        &self,
+        worker: &str,
+        max: u32,
+        ttl: Duration,
+        now: DateTime<Utc>,
+        policy: &DispatchPolicy,
+    ) -> Result<Vec<Lease>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let rules = &policy.rules;
+        let open: Vec<String> = self
+            .debtor_time_zones()
+            .await?
+            .into_iter()
+            .filter(|tz| {
+                tz.parse::<Tz>()
+                    .map(|tz| rules.in_window(now, tz))
+                    .unwrap_or(false)
+            })
+            .collect();
+        if open.is_empty() {
+            return Ok(Vec::new());
+        }
+        let backend = self.backend();
+        let now_ms = now.timestamp_millis();
+        let expires = now_ms + ttl.as_millis() as i64;
+        let _guard = self.write_guard().await;
+        let txn = self.db.begin().await?;
+        let lock = if backend == DatabaseBackend::Postgres {
+            " FOR UPDATE OF a SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT a.id, a.contact_id, a.time_zone FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id \
+             WHERE a.status = '{queued}' AND a.not_before_ms <= ? AND c.status = 'active' AND a.time_zone IN ({}) \
+             ORDER BY a.not_before_ms LIMIT ?{lock}",
+            placeholders(open.len()),
+            queued = AttemptStatus::Queued.as_str(),
+        );
+        let mut values: Vec<Value> = vec![now_ms.into()];
+        values.extend(open.iter().map(|tz| Value::from(tz.as_str())));
+        values.push(i64::from(max).into());
+        let candidates: Vec<Candidate> = txn
+            .query_all(stmt(backend, &sql, values))
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Candidate {
+                    id: r.try_get("", "id")?,
+                    contact_id: r.try_get("", "contact_id")?,
+                    time_zone: r.try_get("", "time_zone")?,
+                })
+            })
+            .collect::<Result<_, sea_orm::DbErr>>()?;
+
+        // One attempt per contact per batch: two campaigns must not ring the
+        // same phone at once. The others stay queued for the next call.
+        let mut seen = std::collections::HashSet::new();
+        let candidates: Vec<Candidate> = candidates
+            .into_iter()
+            .filter(|c| seen.insert(c.contact_id.clone()))
+            .collect();
+
+        // Count the attempt against each contact's daily cap, set-based per
+        // local day (usually one), only where the contact is callable.
+        let mut by_day: HashMap<String, Vec<&Candidate>> = HashMap::new();
+        for c in &candidates {
+            let tz: Tz = c.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+            let day = rules.local_day(now, tz).format("%Y-%m-%d").to_string();
+            by_day.entry(day).or_default().push(c);
+        }
+        let mut counted: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for (day, group) in &by_day {
+            let sql = format!(
+                "UPDATE contacts SET attempts_today = CASE WHEN attempts_day = ? THEN attempts_today + 1 ELSE 1 END, \
+                 attempts_day = ? WHERE id IN ({}) AND dnc = ? AND (attempts_day IS NULL OR attempts_day <> ? OR attempts_today < ?) \
+                 RETURNING id",
+                placeholders(group.len())
+            );
+            let mut values: Vec<Value> = vec![day.clone().into(), day.clone().into()];
+            values.extend(group.iter().map(|c| Value::from(c.contact_id.as_str())));
+            values.extend([
+                false.into(),
+                day.clone().into(),
+                (rules.daily_cap as i32).into(),
+            ]);
+            for r in txn.query_all(stmt(backend, &sql, values)).await? {
+                counted.insert(r.try_get_by_index::<String>(0)?);
+            }
+        }
+        let (callable, uncallable): (Vec<&Candidate>, Vec<&Candidate>) = candidates
+            .iter()
+            .partition(|c| counted.contains(&c.contact_id));
+        for c in uncallable {
+            let tz: Tz = c.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+            self.park_uncallable(&txn, c, now, tz, rules).await?;
+        }
+
+        let mut leased: Vec<(String, i64)> = Vec::with_capacity(callable.len());
+        if !callable.is_empty() {
+            // `+status` keeps SQLite's planner on the primary key: with the
+            // status index it would scan every queued attempt.
+            let status = if backend == DatabaseBackend::Sqlite {
+                "+status"
+            } else {
+                "status"
+            };
+            // Each lease gets a token of its own from the operating
+            // system's random source: a report must carry it, so nobody
+            // can report on a lease they were not given by guessing.
+            let sql = format!(
+                "UPDATE call_attempts SET status = ?, lease_owner = ?, lease_token = CASE id {} END, \
+                 leased_at_ms = ?, lease_expires_at_ms = ? WHERE id IN ({}) AND {status} = ? RETURNING id, lease_token",
+                "WHEN ? THEN ? ".repeat(callable.len()),
+                placeholders(callable.len())
+            );
+            let mut values: Vec<Value> = vec![AttemptStatus::Leased.as_str().into(), worker.into()];
+            for c in &callable {
+                values.push(c.id.as_str().into());
+                values.push(new_lease_token().into());
+            }
+            values.extend([now_ms.into(), expires.into()]);
+            values.extend(callable.iter().map(|c| Value::from(c.id.as_str())));
+            values.push(AttemptStatus::Queued.as_str().into());
+            for r in txn.query_all(stmt(backend, &sql, values)).await? {
+                leased.push((r.try_get_by_index(0)?, r.try_get_by_index(1)?));
+            }
+        }
+        if leased.len() < callable.len() {
+            // Another process took some between our read and write: give
+            // their counts back.
+            let got: std::collections::HashSet<&str> =
+                leased.iter().map(|(id, _)| id.as_str()).collect();
+            for c in callable.iter().filter(|c| !got.contains(c.id.as_str())) {
+                txn.execute(stmt(
+                    backend,
+                    "UPDATE contacts SET attempts_today = attempts_today - 1 WHERE id = ?",
+                    vec![c.contact_id.clone().into()],
+                ))
+                .await?;
+            }
+        }
+        let leases = self.describe_leases(&txn, &leased, expires).await?;
+        txn.commit().await?;
+        Ok(leases)
+    }
+
+    /// A candidate whose contact is do-not-call is cancelled; one whose
+    /// contact is at today's cap waits for the next day's window.
+    async fn park_uncallable(
+        &self,
+        txn: &DatabaseTransaction,
+        c: &Candidate,
+        now: DateTime<Utc>,
+        tz: Tz,
+        rules: &CallingRules,
+    ) -> Result<()> {
+        let contact = contact::Entity::find_by_id(c.contact_id.clone())
+            .one(txn)
+            .await?;
+        let mut update =
+            call_attempt::Entity::update_many().filter(call_attempt::Column::Id.eq(c.id.as_str()));
+        update = match contact {
+            Some(ct) if !ct.dnc => update.col_expr(
+                call_attempt::Column::NotBeforeMs,
+                sea_orm::sea_query::Expr::value(
+                    rules.next_window_open(now, tz, true).timestamp_millis(),
+                ),
+            ),
+            _ => update.col_expr(
+                call_attempt::Column::Status,
+                sea_orm::sea_query::Expr::value(AttemptStatus::Cancelled.as_str()),
+            ),
+        };
+        update.exec(txn).await?;
+        Ok(())
+    }
+
+    async fn describe_leases(
+        &self,
+        txn: &DatabaseTransaction,
+        leased: &[(String, i64)],
+        expires: i64,
+    ) -> Result<Vec<Lease>> {
+        if leased.is_empty() {
+            return Ok(Vec::new());
+        }
+        let attempts = call_attempt::Entity::find()
+            .filter(call_attempt::Column::Id.is_in(leased.iter().map(|(id, _)| id.as_str())))
+            .all(txn)
+            .await?;
+        let account_ids: Vec<&str> = attempts.iter().map(|a| a.account_id.as_str()).collect();
+        let accounts: HashMap<String, account::Model> = account::Entity::find()
+            .filter(account::Column::Id.is_in(account_ids.iter().copied()))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        let contacts: HashMap<String, contact::Model> = contact::Entity::find()
+            .filter(contact::Column::Id.is_in(attempts.iter().map(|a| a.contact_id.as_str())))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        let caller_ids: HashMap<String, Option<String>> = campaign::Entity::find()
+            .filter(campaign::Column::Id.is_in(attempts.iter().map(|a| a.campaign_id.as_str())))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.caller_id))
+            .collect();
+        let mut debts: HashMap<String, debt::Model> = HashMap::new();
+        for d in debt::Entity::find()
+            .filter(crate::of_accounts(
+                txn.get_database_backend(),
+                debt::Column::Id,
+                debt::Column::AccountId,
+                account_ids,
+            ))
+            .all(txn)
+            .await?
+        {
+            // Several loans: the call is about the total, due date of the oldest.
+            debts
+                .entry(d.account_id.clone())
+                .and_modify(|acc| {
+                    acc.overdue_fen += d.overdue_fen;
+                    acc.days_past_due = acc.days_past_due.max(d.days_past_due);
+                    if d.due_date < acc.due_date {
+                        acc.due_date = d.due_date.clone();
+                    }
+                })
+                .or_insert(d);
+        }
+        let tokens: HashMap<&str, i64> = leased.iter().map(|(id, t)| (id.as_str(), *t)).collect();
+        let mut out = Vec::with_capacity(attempts.len());
+        for a in attempts {
+            let (Some(acc), Some(ct)) = (accounts.get(&a.account_id), contacts.get(&a.contact_id))
+            else {
+                return Err(StoreError::Conflict(format!(
+                    "attempt {} refers to a missing account or contact",
+                    a.id
+                )));
+            };
+            let d = debts.get(&a.account_id);
+            let stated: Dialect = acc.dialect.parse().unwrap_or(Dialect::Auto);
+            let dialect = match stated {
+                Dialect::Auto => Region::new(&acc.province, None, None)
+                    .map(|r| r.dialect_prior())
+                    .unwrap_or(Dialect::Mandarin),
+                d => d,
+            };
+            out.push(Lease {
+                lease_token: tokens.get(a.id.as_str()).copied().unwrap_or(a.lease_token),
+                attempt_id: a.id,
+                expires_at_ms: expires,
+                caller_id: caller_ids.get(&a.campaign_id).cloned().flatten(),
+                campaign_id: a.campaign_id,
+                account_id: a.account_id,
+                debtor_name: acc.name.clone(),
+                phone: ct.phone.clone(),
+                dialect,
+                time_zone: acc.time_zone.clone(),
+                overdue_fen: d.map(|d| d.overdue_fen).unwrap_or(0),
+                product: d.map(|d| d.product.clone()).unwrap_or_default(),
+                due_date: d.map(|d| d.due_date.clone()).unwrap_or_default(),
+                days_past_due: d.map(|d| d.days_past_due).unwrap_or(0),
+            });
+        }
+        Ok(out)
+    }
+}
