@@ -158,6 +158,16 @@ impl Config {
             .with_context(|| format!("creating data directory {}", self.data_dir.display()))
     }
 
+    /// The robot's script: the folder in `speech.dialects_dir` when set
+    /// (edited wording without a rebuild), else the built-in one.
+    pub fn dialogue_engine(&self) -> anyhow::Result<huikuan_dialogue::Engine> {
+        match &self.speech.dialects_dir {
+            Some(dir) => huikuan_dialogue::Engine::load(dir)
+                .map_err(|e| anyhow::anyhow!("speech.dialects_dir: {e}")),
+            None => Ok(huikuan_dialogue::Engine::builtin()),
+        }
+    }
+
     /// The gRPC port's TLS, when configured.
     pub fn server_tls(&self) -> anyhow::Result<Option<huikuan_orchestrator::tls::ServerTls>> {
         let s = &self.server;

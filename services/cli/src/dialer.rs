@@ -34,6 +34,7 @@ pub struct SimArgs {
 
 pub async fn dialer(config: Config, args: DialerArgs) -> anyhow::Result<ExitCode> {
     let engines = config.speech.engines()?;
+    let dialogue = config.dialogue_engine()?;
     let recordings = config.recordings_dir();
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
@@ -50,6 +51,7 @@ pub async fn dialer(config: Config, args: DialerArgs) -> anyhow::Result<ExitCode
         dialer_config,
         &config.server.token,
         engines,
+        dialogue,
         recordings,
         shutdown,
     )

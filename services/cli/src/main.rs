@@ -19,6 +19,7 @@ mod datadir;
 mod dialer;
 mod import;
 mod nlu;
+mod script;
 mod serve;
 mod speech;
 mod talk;
@@ -60,6 +61,9 @@ enum Command {
     Nlu(nlu::NluArgs),
     /// Talk to the collection robot in text (debtor lines on stdin); prints the outcome JSON.
     Chat(nlu::ChatArgs),
+    /// The robot's script (dialects/): check a folder before using it.
+    #[command(subcommand)]
+    Script(script::ScriptCommand),
     /// Score the NLU on a labelled file: accuracy, macro-F1, slot exact-match per split.
     EvalNlu(nlu::EvalNluArgs),
     /// Load every speech model and voice and report what works.
@@ -120,6 +124,7 @@ fn main() -> std::process::ExitCode {
             Command::Asr(args) => tokio::task::block_in_place(|| speech::asr(config, args)),
             Command::Nlu(args) => tokio::task::block_in_place(|| nlu::run(args)),
             Command::Chat(args) => tokio::task::block_in_place(|| nlu::chat(args)),
+            Command::Script(cmd) => tokio::task::block_in_place(|| script::run(cmd)),
             Command::EvalNlu(args) => tokio::task::block_in_place(|| nlu::eval(args)),
             Command::CheckModels => tokio::task::block_in_place(|| speech::check_models(config)),
             Command::Tts(args) => tokio::task::block_in_place(|| speech::tts(config, args)),

@@ -56,7 +56,8 @@ pub fn run(args: NluArgs) -> anyhow::Result<ExitCode> {
 
 #[derive(clap::Args)]
 pub struct EvalNluArgs {
-    /// A labelled file (tests/data/nlu/DIALECT.tsv).
+    /// A labelled file: tests/data/nlu/DIALECT.tsv (held out) or
+    /// dialects/DIALECT/utterances.tsv (the examples the NLU learns from).
     file: std::path::PathBuf,
     /// Default: the file's name (mandarin.tsv -> mandarin).
     #[arg(long)]
@@ -74,14 +75,21 @@ pub fn eval(args: EvalNluArgs) -> anyhow::Result<ExitCode> {
         .dialect
         .clone()
         .or_else(|| {
-            args.file
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
+            // tests/data/nlu/DIALECT.tsv, or dialects/DIALECT/utterances.tsv.
+            let stem = args.file.file_stem()?.to_string_lossy().into_owned();
+            if stem == "utterances" {
+                args.file
+                    .parent()?
+                    .file_name()
+                    .map(|d| d.to_string_lossy().into_owned())
+            } else {
+                Some(stem)
+            }
         })
         .unwrap_or_default();
     let dialect = parse_dialect(&name)?;
     let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {path}"))?;
-    let examples = parse(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    let examples = parse(&text).map_err(|(line, e)| anyhow::anyhow!("{path}:{line}: {e}"))?;
     let today = NaiveDate::from_ymd_opt(2026, 11, 24).expect("valid date");
     let nlu = Nlu::builtin();
     let (scores, misses) = evaluate(&nlu, &examples, dialect, today);

@@ -1,8 +1,9 @@
 //! `huikuan talk`: the robot on the computer's microphone and speakers.
-//! The robot side is exactly a phone call's (RTP media, ear, voice,
-//! dialogue); the "phone" is a local RTP endpoint on loopback bridged to
-//! the sound card with cpal. Built with `--features talk` (needs ALSA);
-//! without an audio device it says so and exits.
+//! The robot's stages are exactly a phone call's (ear, voice, dialogue,
+//! handoff); its line is a local one (`MediaHandle::start_local`) whose far
+//! end is the sound card, through cpal: no RTP. Built with
+//! `--features talk` (needs ALSA); without an audio device it says so and
+//! exits.
 
 use crate::config::Config;
 use clap::Args;
@@ -31,10 +32,9 @@ pub async fn run(_config: Config, _args: TalkArgs) -> anyhow::Result<ExitCode> {
 pub async fn run(config: Config, args: TalkArgs) -> anyhow::Result<ExitCode> {
     use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
     use huikuan_core::Dialect;
-    use huikuan_dialer::media::{MediaEvent, RtpSocket};
-    use huikuan_dialer::sdp::AudioSession;
-    use huikuan_dialer::session::{RobotCall, RobotCallConfig};
-    use huikuan_dialogue::conversation::{CallAccount, Engine};
+    use huikuan_dialer::media::{FarEnd, MediaHandle, SharedLine};
+    use huikuan_dialer::session::{handoff, RobotCall, RobotCallConfig, StageEnd};
+    use huikuan_dialogue::conversation::CallAccount;
     use huikuan_speech::audio::StreamResampler;
     use std::sync::{Arc, Mutex};
 
@@ -59,16 +59,15 @@ pub async fn run(config: Config, args: TalkArgs) -> anyhow::Result<ExitCode> {
     };
 
     let engines = config.speech.engines()?;
-    let dialogue = Engine::builtin();
-    let ip = "127.0.0.1".parse()?;
-    let robot_sock = RtpSocket::bind(ip).await?;
-    let phone_sock = RtpSocket::bind(ip).await?;
-    let (robot_media, robot_events) =
-        robot_sock.start(AudioSession::pcmu(phone_sock.local_addr()?));
-    let (phone_media, mut phone_events) =
-        phone_sock.start(AudioSession::pcmu(robot_media.local_addr()));
+    let dialogue = config.dialogue_engine()?;
+    let (says, says_rx) = tokio::sync::mpsc::channel::<Vec<f32>>(64);
+    let (hears, mut hears_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<f32>>();
+    let (robot_media, robot_events) = MediaHandle::start_local(FarEnd {
+        says: says_rx,
+        hears,
+    });
 
-    // Microphone -> 8 kHz -> the phone's outgoing RTP.
+    // Microphone -> 8 kHz -> the line's far end.
     let (mic_tx, mut mic_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<f32>>();
     let in_channels = in_cfg.channels as usize;
     let mic_stream = mic.build_input_stream::<f32, _, _>(
@@ -84,12 +83,14 @@ pub async fn run(config: Config, args: TalkArgs) -> anyhow::Result<ExitCode> {
         None,
     )?;
     let mut down = StreamResampler::new(in_cfg.sample_rate, 8000, 480)?;
-    let phone = phone_media.clone();
     tokio::spawn(async move {
         let mut out = Vec::new();
         while let Some(block) = mic_rx.recv().await {
-            if down.push(&block, &mut out).is_ok() && out.len() >= 160 {
-                phone.play(&std::mem::take(&mut out));
+            if down.push(&block, &mut out).is_ok()
+                && out.len() >= 160
+                && says.send(std::mem::take(&mut out)).await.is_err()
+            {
+                return;
             }
         }
     });
@@ -113,15 +114,13 @@ pub async fn run(config: Config, args: TalkArgs) -> anyhow::Result<ExitCode> {
     let mut up = StreamResampler::new(8000, out_cfg.sample_rate, 160)?;
     tokio::spawn(async move {
         let mut out = Vec::new();
-        while let Some(e) = phone_events.recv().await {
-            if let MediaEvent::Audio { samples, .. } = e {
-                out.clear();
-                if up.push(&samples, &mut out).is_ok() {
-                    played
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .extend(out.iter().copied());
-                }
+        while let Some(frame) = hears_rx.recv().await {
+            out.clear();
+            if up.push(&frame, &mut out).is_ok() {
+                played
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(out.iter().copied());
             }
         }
     });
@@ -137,19 +136,35 @@ pub async fn run(config: Config, args: TalkArgs) -> anyhow::Result<ExitCode> {
         dialect,
         config: RobotCallConfig::default(),
     };
-    let report = tokio::select! {
-        r = robot.run(&engines, robot_media.clone(), robot_events, None) => r,
+    let line: SharedLine = std::sync::Arc::new(robot_media.clone());
+    let stages = async {
+        let mut stage = robot.run(&engines, line.clone(), robot_events, None).await;
+        if let StageEnd::Handoff(h) = &stage.end {
+            handoff::hand_over(
+                &engines,
+                line.clone(),
+                &mut stage.audio,
+                None,
+                dialect,
+                h,
+                &mut stage.record,
+            )
+            .await;
+        }
+        stage.record
+    };
+    let record = tokio::select! {
+        r = stages => r,
         _ = crate::serve::shutdown_signal() => {
             println!("(hung up)");
             return Ok(ExitCode::SUCCESS);
         }
     };
-    println!("{}", report.transcript_text());
-    println!("{}", serde_json::to_string_pretty(&report.outcome)?);
+    println!("{}", record.transcript_text());
+    println!("{}", serde_json::to_string_pretty(&record.outcome)?);
     if let Some(path) = &args.record {
         robot_media.save_recording(path)?;
     }
     robot_media.stop();
-    phone_media.stop();
     Ok(ExitCode::SUCCESS)
 }

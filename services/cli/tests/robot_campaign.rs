@@ -4,7 +4,7 @@
 //! A small campaign: the promise is stored exactly, busy and wrong party
 //! end as such (the wrong party heard no debt), the request for a person
 //! is handed off, and every answered call has a playable recording and a
-//! transcript stored with its attempt.
+//! call record (transcript, timeline, figures) stored with its attempt.
 
 use chrono::Utc;
 use huikuan_core::Dialect;
@@ -289,7 +289,7 @@ async fn a_robot_campaign_against_simulated_debtors() {
     let rows = conn
         .query_all(Statement::from_string(
             conn.get_database_backend(),
-            "SELECT account_id, disposition, promise_date, promise_fen, recording_path, transcript, metrics \
+            "SELECT account_id, disposition, promise_date, promise_fen, recording_path, call_record \
              FROM call_attempts WHERE status = 'completed' ORDER BY account_id",
         ))
         .await
@@ -301,11 +301,15 @@ async fn a_robot_campaign_against_simulated_debtors() {
         let promise_date: Option<String> = r.try_get_by_index(2).unwrap();
         let promise_fen: Option<i64> = r.try_get_by_index(3).unwrap();
         let recording: Option<String> = r.try_get_by_index(4).unwrap();
-        let transcript: Option<String> = r.try_get_by_index(5).unwrap();
+        let call: Option<String> = r.try_get_by_index(5).unwrap();
+        let call: huikuan_core::call::CallRecord =
+            serde_json::from_str(&call.expect("a call record")).unwrap();
         eprintln!(
             "{account}: {disposition} {promise_date:?} {promise_fen:?} {recording:?}\n{}",
-            transcript.clone().unwrap_or_default()
+            call.transcript_text()
         );
+        assert_eq!(call.disposition.as_str(), disposition);
+        assert_eq!(call.recording, recording);
         if disposition != "busy" {
             let name = recording.expect("answered calls are recorded");
             assert!(
@@ -315,9 +319,8 @@ async fn a_robot_campaign_against_simulated_debtors() {
             let wav = hound::WavReader::open(dir.path().join("recordings").join(&name))
                 .expect("a playable recording");
             assert_eq!(wav.spec().channels, 2);
-            let t: serde_json::Value =
-                serde_json::from_str(&transcript.expect("a transcript")).unwrap();
-            assert!(t.as_array().is_some_and(|a| !a.is_empty()));
+            assert!(call.answered(), "a transcript");
+            assert!(call.figures.media.is_some_and(|m| m.received > 0));
         }
         seen.insert(account, (disposition, promise_date, promise_fen));
     }

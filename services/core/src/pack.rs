@@ -191,6 +191,13 @@ impl DialectPacks {
         DialectPacks { packs }
     }
 
+    /// Packs already parsed, one per dialect (the first stands in for a
+    /// dialect without one).
+    pub fn from_packs(packs: Vec<DialectPack>) -> DialectPacks {
+        assert!(!packs.is_empty(), "at least one dialect pack");
+        DialectPacks { packs }
+    }
+
     /// Packs from `dir/<dialect>/{dialect.toml,lexicon.tsv}`.
     pub fn load(dir: &Path) -> Result<DialectPacks, PackError> {
         let mut packs = Vec::new();

@@ -1,20 +1,36 @@
-//! One outbound collection call from dial to report: RTP socket, INVITE
-//! through the trunk, early media checked for carrier announcements, the
-//! robot conversation once answered, hang-up, and the stereo recording.
+//! One outbound collection call from dial to report, as stages:
+//!
+//! ```text
+//! dial -> early media -> robot -> (handoff) -> hang up -> save
+//! ```
+//!
+//! * dial: an RTP socket, the INVITE through the trunk;
+//! * early media: what the carrier plays before an answer is listened to,
+//!   and a carrier announcement (已关机, 空号) ends the call with its
+//!   disposition;
+//! * robot ([`RobotCall`]): the conversation on the answered line, which
+//!   ends the call or hands it on ([`StageEnd::Handoff`]);
+//! * handoff ([`handoff::hand_over`]): the hand-over line, then the end
+//!   (agents will take the call here);
+//! * hang up, and save: the stereo recording and the line's figures into
+//!   the call's record.
 
+use crate::media::SharedLine;
 use crate::media::{MediaEvent, MediaHandle, RtpSocket};
 use crate::session::{
-    CallRecord, Ear, EarOptions, RobotCall, RobotCallConfig, Speaker, TranscriptLine,
+    handoff, CallRecord, Ear, EarOptions, RobotCall, RobotCallConfig, RobotStage, Speaker,
+    StageEnd, TranscriptLine,
 };
 use crate::sip::{DialStep, Trunk};
 use chrono::NaiveDate;
 use huikuan_core::call::{EndedBy, Event};
 use huikuan_core::{Dialect, Disposition};
-use huikuan_dialogue::announce::classify_announcement;
+use huikuan_dialogue::announce::Announcements;
 use huikuan_dialogue::conversation::{CallAccount, Engine};
 use huikuan_speech::stream::RecognitionEvent;
 use huikuan_speech::SpeechEngines;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 pub struct CallRequest {
@@ -37,15 +53,16 @@ pub struct Dialer<'a> {
     pub recordings: Option<PathBuf>,
 }
 
-/// What the dialer hears before an answer: the carrier's recordings.
-#[derive(Default)]
-struct EarlyMedia {
+/// What the dialer hears before an answer: the carrier's recordings,
+/// judged by the script's announcements.
+struct EarlyMedia<'e> {
+    announcements: &'e Announcements,
     ear: Option<Ear>,
     heard: Vec<TranscriptLine>,
-    announcement: Option<(huikuan_core::Disposition, &'static str)>,
+    announcement: Option<(huikuan_core::Disposition, String)>,
 }
 
-impl EarlyMedia {
+impl EarlyMedia<'_> {
     async fn hear(&mut self, samples: &[f32]) -> Vec<RecognitionEvent> {
         match self.ear.as_mut() {
             // Nothing is sent before an answer: no echo to cancel.
@@ -61,8 +78,8 @@ impl EarlyMedia {
         for ev in events {
             if let RecognitionEvent::Final { text, start_ms, .. } = ev {
                 if self.announcement.is_none() {
-                    if let Some(a) = classify_announcement(&text) {
-                        self.announcement = Some(a);
+                    if let Some((d, phrase)) = self.announcements.classify(&text) {
+                        self.announcement = Some((d, phrase.to_string()));
                         first = true;
                     }
                 }
@@ -129,7 +146,12 @@ impl Dialer<'_> {
         };
         let mut rtp = Some(rtp);
         let mut media: Option<(MediaHandle, mpsc::Receiver<MediaEvent>)> = None;
-        let mut early = EarlyMedia::default();
+        let mut early = EarlyMedia {
+            announcements: &self.dialogue.announcements,
+            ear: None,
+            heard: Vec::new(),
+            announcement: None,
+        };
 
         let (call, remote) = loop {
             let step = tokio::select! {
@@ -172,7 +194,8 @@ impl Dialer<'_> {
                         early.finish(rx).await;
                     }
                     let mut record = CallRecord::ended(disposition, reason);
-                    if let Some((d, phrase)) = early.announcement {
+                    let announced = early.announcement.is_some();
+                    if let Some((d, phrase)) = early.announcement.take() {
                         record.disposition = d;
                         record.ended_by =
                             Some(format!("carrier announcement in early media: {phrase}"));
@@ -185,7 +208,7 @@ impl Dialer<'_> {
                     record.note(
                         end_ms,
                         Event::Ended {
-                            by: if early.announcement.is_some() {
+                            by: if announced {
                                 EndedBy::System
                             } else {
                                 EndedBy::Network
@@ -215,14 +238,31 @@ impl Dialer<'_> {
             dialect: req.dialect,
             config: self.config.clone(),
         };
-        let mut record = robot
+        let line: SharedLine = Arc::new(handle.clone());
+        let RobotStage {
+            mut record,
+            end,
+            mut audio,
+        } = robot
             .run(
                 self.engines,
-                handle.clone(),
+                line.clone(),
                 events,
                 Some(&mut control.events),
             )
             .await;
+        if let StageEnd::Handoff(h) = &end {
+            handoff::hand_over(
+                self.engines,
+                line,
+                &mut audio,
+                Some(&mut control.events),
+                req.dialect,
+                h,
+                &mut record,
+            )
+            .await;
+        }
         let _ = control.hangup.send(());
         handle.stop();
         record.transcript.append(&mut early.heard);

@@ -130,6 +130,7 @@ pub async fn run(
     config: DialerConfig,
     token: &str,
     engines: SpeechEngines,
+    dialogue: Engine,
     recordings: PathBuf,
     shutdown: CancellationToken,
 ) -> anyhow::Result<WorkerStats> {
@@ -144,7 +145,7 @@ pub async fn run(
     let shared = Arc::new(Shared {
         trunk,
         engines,
-        dialogue: Engine::builtin(),
+        dialogue,
         robot: config.robot.clone(),
         recordings,
         platform: config.platform.clone(),

@@ -71,7 +71,10 @@ async fn call(
     (media, events): (MediaHandle, mpsc::Receiver<MediaEvent>),
     phone: &MediaHandle,
 ) -> (CallRecord, MediaFigures) {
-    let report = robot.run(engines, media.clone(), events, None).await;
+    let report = robot
+        .run(engines, std::sync::Arc::new(media.clone()), events, None)
+        .await
+        .record;
     let stats = media.stats();
     media.stop();
     phone.stop();

@@ -8,6 +8,7 @@
 mod common;
 
 use common::{engines, init_tracing, robot_call};
+use huikuan_core::call::{EndedBy, Event, Speaker};
 use huikuan_core::Dialect;
 use huikuan_dialer::session::{CallRecord, RobotCallConfig};
 use huikuan_dialer::sim::{HeardCall, Simulator};
@@ -110,6 +111,7 @@ fn assert_recording(report: &CallRecord, dir: &std::path::Path, number: &str) {
 /// dialer worker would).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_persona_ends_with_the_right_disposition() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let rig = rig().await;
     let cases: &[(&str, Dialect, &str)] = &[
         ("13800000001", Dialect::Mandarin, "promise_to_pay"),
@@ -169,10 +171,31 @@ async fn every_persona_ends_with_the_right_disposition() {
                 }
                 assert!(!report.outcome.as_ref().unwrap().debt_disclosed);
             }
-            "13800000007" => assert_eq!(
-                report.outcome.as_ref().unwrap().handoff_reason.as_deref(),
-                Some("request_human")
-            ),
+            "13800000007" => {
+                assert_eq!(
+                    report.outcome.as_ref().unwrap().handoff_reason.as_deref(),
+                    Some("request_human")
+                );
+                // The robot stage handed the call on, and the handoff
+                // stage said the hand-over line and ended the call.
+                let handoff = report
+                    .timeline
+                    .iter()
+                    .position(|e| matches!(&e.event, Event::HandoffRequested { reason } if reason == "request_human"))
+                    .expect("a handoff on the timeline");
+                assert!(
+                    matches!(
+                        report.timeline.last().map(|e| &e.event),
+                        Some(Event::Ended { by: EndedBy::Robot })
+                    ),
+                    "{:?}",
+                    report.timeline
+                );
+                assert!(handoff < report.timeline.len() - 1);
+                let last = report.transcript.last().unwrap();
+                assert_eq!(last.speaker, Speaker::Robot);
+                assert!(last.text.contains("人工"), "{last:?}");
+            }
             "13800000010" => {
                 assert!(
                     !report.figures.barge_in_stop_ms.is_empty(),
@@ -213,4 +236,225 @@ async fn every_persona_ends_with_the_right_disposition() {
     assert!(wrong.is_empty(), "wrong dispositions: {wrong:?}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(rig.sim.open_dialogs(), 0, "every dialog ended");
+}
+
+/// The live-call tests here each keep both cores busy: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A debtor on a local line: says each of `lines` once the robot has
+/// spoken and then been quiet for 700 ms (35 frames).
+async fn debtor(
+    mut hears: tokio::sync::mpsc::UnboundedReceiver<Vec<f32>>,
+    says: tokio::sync::mpsc::Sender<Vec<f32>>,
+    lines: Vec<Vec<f32>>,
+) {
+    let mut lines = lines.into_iter();
+    let (mut robot_spoke, mut quiet) = (false, 0);
+    while let Some(frame) = hears.recv().await {
+        if huikuan_speech::audio::rms(&frame) > 0.01 {
+            robot_spoke = true;
+            quiet = 0;
+        } else {
+            quiet += 1;
+        }
+        if robot_spoke && quiet == 35 {
+            robot_spoke = false;
+            if let Some(line) = lines.next() {
+                if says.send(line).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The call's stages on a local line (no SIP, no RTP): a debtor who asks
+/// for a person makes the robot stage return `Handoff` with the reason
+/// and its summary instead of ending the call, and the handoff stage says
+/// the hand-over line on the same line and ends the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_for_a_person_takes_the_handoff_branch() {
+    use huikuan_dialer::media::{FarEnd, MediaHandle, SharedLine};
+    use huikuan_dialer::session::{handoff, RobotCall, StageEnd};
+    let _one = ONE_AT_A_TIME.lock().await;
+    init_tracing();
+    let engines = engines();
+    let dialogue = Engine::builtin();
+    let (says, says_rx) = tokio::sync::mpsc::channel(64);
+    let (hears, hears_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (media, events) = MediaHandle::start_local(FarEnd {
+        says: says_rx,
+        hears,
+    });
+    let lines = ["是我", "我不想跟机器人说话，给我转人工客服。"]
+        .map(|t| engines.tts.sentence(t, Dialect::Mandarin, 8000).unwrap())
+        .to_vec();
+    tokio::spawn(debtor(hears_rx, says, lines));
+    let robot = RobotCall {
+        conversation: dialogue
+            .start(common::account(), Dialect::Mandarin, common::today())
+            .unwrap(),
+        dialect: Dialect::Mandarin,
+        config: RobotCallConfig {
+            silence_timeout_ms: 12_000,
+            ..Default::default()
+        },
+    };
+    let line: SharedLine = Arc::new(media.clone());
+    let mut stage = tokio::time::timeout(
+        Duration::from_secs(300),
+        robot.run(&engines, line.clone(), events, None),
+    )
+    .await
+    .expect("the robot stage ended");
+    eprintln!("{}", stage.record.transcript_text());
+    let StageEnd::Handoff(h) = stage.end.clone() else {
+        panic!(
+            "no handoff: {:?}\n{}",
+            stage.end,
+            stage.record.transcript_text()
+        );
+    };
+    assert_eq!(h.reason, "request_human");
+    assert!(h.summary.contains("request_human"), "{h:?}");
+    assert!(h.line.contains("人工"), "{h:?}");
+    // Not said by the robot stage: the handoff stage says it.
+    assert!(!stage.record.transcript.iter().any(|l| l.text == h.line));
+    handoff::hand_over(
+        &engines,
+        line,
+        &mut stage.audio,
+        None,
+        Dialect::Mandarin,
+        &h,
+        &mut stage.record,
+    )
+    .await;
+    media.stop();
+    let record = stage.record;
+    assert_eq!(record.disposition.as_str(), "handed_to_agent");
+    let last = record.transcript.last().unwrap();
+    assert_eq!(
+        (last.speaker, last.text.as_str()),
+        (Speaker::Robot, h.line.as_str())
+    );
+    let events: Vec<&Event> = record.timeline.iter().map(|e| &e.event).collect();
+    assert!(
+        matches!(events.first(), Some(Event::Answered)),
+        "{events:?}"
+    );
+    assert!(
+        matches!(events.last(), Some(Event::Ended { by: EndedBy::Robot })),
+        "{events:?}"
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::HandoffRequested { reason } if reason == "request_human")));
+}
+
+/// A script edited in a folder is what the debtor hears: the opening line
+/// changed in a copy of dialects/ and loaded at run time (no rebuild) is
+/// said on the line, and recognised there from the line's audio.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_script_is_heard_on_the_line() {
+    use huikuan_core::call::Event;
+    use huikuan_dialer::media::{FarEnd, MediaHandle, SharedLine};
+    use huikuan_dialer::session::RobotCall;
+    use huikuan_dialogue::matcher::{glyphs, Matchable};
+    let _one = ONE_AT_A_TIME.lock().await;
+    init_tracing();
+    let engines = engines();
+    let script = tempfile::tempdir().unwrap();
+    for f in huikuan_dialogue::script::FILES {
+        let text = std::fs::read_to_string(common::repo().join("dialects").join(f)).unwrap();
+        let text = if *f == "mandarin/lines.toml" {
+            text.replace(
+                "这里是{{ platform }}的客服",
+                "这里是{{ platform }}的回访专线",
+            )
+        } else {
+            text
+        };
+        let to = script.path().join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, text).unwrap();
+    }
+    let dialogue = Engine::load(script.path()).unwrap();
+    let (says, says_rx) = tokio::sync::mpsc::channel(64);
+    let (hears, hears_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (media, events) = MediaHandle::start_local(FarEnd {
+        says: says_rx,
+        hears,
+    });
+    // The debtor hears everything (kept), and answers the opening with a
+    // wrong party, which ends the call.
+    let heard = Arc::new(std::sync::Mutex::new(Vec::<f32>::new()));
+    let (keep_tx, keep_rx) = tokio::sync::mpsc::unbounded_channel();
+    let kept = heard.clone();
+    tokio::spawn(async move {
+        let mut hears_rx = hears_rx;
+        while let Some(frame) = hears_rx.recv().await {
+            kept.lock().unwrap().extend_from_slice(&frame);
+            if keep_tx.send(frame).is_err() {
+                break;
+            }
+        }
+    });
+    let answer = engines
+        .tts
+        .sentence("你打错了，我不认识这个人。", Dialect::Mandarin, 8000)
+        .unwrap();
+    tokio::spawn(debtor(keep_rx, says, vec![answer]));
+    let robot = RobotCall {
+        conversation: dialogue
+            .start(common::account(), Dialect::Mandarin, common::today())
+            .unwrap(),
+        dialect: Dialect::Mandarin,
+        config: RobotCallConfig {
+            silence_timeout_ms: 12_000,
+            ..Default::default()
+        },
+    };
+    let line: SharedLine = Arc::new(media.clone());
+    let stage = tokio::time::timeout(
+        Duration::from_secs(300),
+        robot.run(&engines, line, events, None),
+    )
+    .await
+    .expect("the robot stage ended");
+    media.stop();
+    let record = stage.record;
+    eprintln!("{}", record.transcript_text());
+    assert_eq!(record.disposition.as_str(), "wrong_party");
+    assert!(record.transcript[0].text.contains("回访专线"));
+    // The opening as the debtor heard it: from the robot's first line to
+    // the debtor's answer.
+    let at = |want: fn(&Event) -> bool| {
+        record
+            .timeline
+            .iter()
+            .find(|e| want(&e.event))
+            .map(|e| e.at_ms as usize * 8)
+            .unwrap()
+    };
+    let (from, to) = (
+        at(|e| matches!(e, Event::RobotLine)),
+        at(|e| matches!(e, Event::DebtorTurn)),
+    );
+    let opening = heard.lock().unwrap()[from..to].to_vec();
+    let wide = huikuan_speech::audio::resample::convert(&opening, 8000, 16000).unwrap();
+    let text = engines
+        .pool
+        .recognize(wide, "zh".into(), String::new())
+        .await
+        .unwrap()
+        .text;
+    let simplified = huikuan_core::script::to_simplified(&text);
+    assert!(
+        Matchable::new(&simplified)
+            .take(&glyphs("回访专线"), true)
+            .0
+            > 0,
+        "heard: {simplified}"
+    );
 }

@@ -7,60 +7,104 @@
 
 use crate::matcher::{glyphs, Matchable};
 use crate::normalize::simplify;
+use crate::script::{line_of_nth, ScriptError};
 use huikuan_core::Disposition;
+use serde::Deserialize;
 
-/// (phrase, disposition), checked in order: the first to match wins.
-const ANNOUNCEMENTS: &[(&str, Disposition)] = &[
-    ("已关机", Disposition::PoweredOff),
-    ("关机", Disposition::PoweredOff),
-    ("是空号", Disposition::InvalidNumber),
-    ("空号", Disposition::InvalidNumber),
-    ("号码不存在", Disposition::InvalidNumber),
-    ("已停机", Disposition::InvalidNumber),
-    ("停机", Disposition::InvalidNumber),
-    ("号码有误", Disposition::InvalidNumber),
-    ("查证后再拨", Disposition::InvalidNumber),
-    ("正在通话中", Disposition::Busy),
-    ("通话中", Disposition::Busy),
-    ("用户忙", Disposition::Busy),
-    ("无法接通", Disposition::NoAnswer),
-    ("暂时无人接听", Disposition::NoAnswer),
-    ("无人接听", Disposition::NoAnswer),
-    ("不在服务区", Disposition::NoAnswer),
-    ("留言", Disposition::Voicemail),
-    ("语音信箱", Disposition::Voicemail),
-    ("嘀声后", Disposition::Voicemail),
-    ("滴声后", Disposition::Voicemail),
-    ("秘书", Disposition::Voicemail),
-];
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    phrase: String,
+    disposition: String,
+}
 
-/// The disposition a carrier announcement means, or `None` when the text
-/// does not sound like one (a person answering).
-pub fn classify_announcement(transcript: &str) -> Option<(Disposition, &'static str)> {
-    let text: String = simplify(transcript)
-        .chars()
-        .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation() && !"，。！？、".contains(*c))
-        .collect();
-    let lower = text.to_lowercase();
-    for (phrase, d) in ANNOUNCEMENTS {
-        let mut m = Matchable::new(&text);
-        if m.take(&glyphs(phrase), true).0 > 0 {
-            return Some((*d, phrase));
-        }
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnnouncementsFile {
+    announcement: Vec<Entry>,
+    #[serde(default)]
+    english: Vec<Entry>,
+}
+
+/// The announcements of `dialects/announcements.toml`: (phrase,
+/// disposition), checked in order, the first to match wins.
+#[derive(Debug, Clone)]
+pub struct Announcements {
+    chinese: Vec<(String, Disposition)>,
+    english: Vec<(String, Disposition)>,
+}
+
+impl Announcements {
+    pub fn builtin() -> Announcements {
+        Announcements::parse(
+            "dialects/announcements.toml",
+            include_str!("../../../dialects/announcements.toml"),
+        )
+        .expect("built-in announcements are valid")
     }
-    // The English versions some operators append.
-    for (phrase, d) in [
-        ("poweredoff", Disposition::PoweredOff),
-        ("doesnotexist", Disposition::InvalidNumber),
-        ("isbusy", Disposition::Busy),
-        ("cannotbeconnected", Disposition::NoAnswer),
-        ("notavailable", Disposition::NoAnswer),
-    ] {
-        if lower.contains(phrase) {
-            return Some((d, phrase));
-        }
+
+    /// Errors name the file and the line of the entry.
+    pub fn parse(file: &str, text: &str) -> Result<Announcements, ScriptError> {
+        let f: AnnouncementsFile =
+            toml::from_str(text).map_err(|e| ScriptError::toml(file, text, &e))?;
+        let read = |entries: Vec<Entry>, header: &str| {
+            entries
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let at = line_of_nth(text, header, i);
+                    if e.phrase.trim().is_empty() {
+                        return Err(ScriptError::new(file, at, "phrase: empty"));
+                    }
+                    let d = e
+                        .disposition
+                        .parse::<Disposition>()
+                        .map_err(|why| ScriptError::new(file, at, format!("disposition: {why}")))?;
+                    Ok((e.phrase, d))
+                })
+                .collect::<Result<Vec<_>, ScriptError>>()
+        };
+        Ok(Announcements {
+            chinese: read(f.announcement, "[[announcement]]")?,
+            english: read(f.english, "[[english]]")?
+                .into_iter()
+                .map(|(p, d)| (p.to_lowercase().replace([' ', '-'], ""), d))
+                .collect(),
+        })
     }
-    None
+
+    /// The disposition a carrier announcement means, and the phrase that
+    /// said so, or `None` when the text does not sound like one (a person
+    /// answering).
+    pub fn classify(&self, transcript: &str) -> Option<(Disposition, &str)> {
+        let text: String = simplify(transcript)
+            .chars()
+            .filter(|c| {
+                !c.is_whitespace() && !c.is_ascii_punctuation() && !"，。！？、".contains(*c)
+            })
+            .collect();
+        for (phrase, d) in &self.chinese {
+            let mut m = Matchable::new(&text);
+            if m.take(&glyphs(phrase), true).0 > 0 {
+                return Some((*d, phrase));
+            }
+        }
+        let lower = text.to_lowercase();
+        self.english
+            .iter()
+            .find(|(phrase, _)| lower.contains(phrase.as_str()))
+            .map(|(phrase, d)| (*d, phrase.as_str()))
+    }
+}
+
+/// The built-in announcements' verdict on `transcript` (see
+/// [`Announcements::classify`]).
+pub fn classify_announcement(transcript: &str) -> Option<Disposition> {
+    static BUILTIN: std::sync::OnceLock<Announcements> = std::sync::OnceLock::new();
+    BUILTIN
+        .get_or_init(Announcements::builtin)
+        .classify(transcript)
+        .map(|(d, _)| d)
 }
 
 #[cfg(test)]
@@ -70,7 +114,7 @@ mod tests {
 
     #[test]
     fn operator_announcements_map_to_dispositions() {
-        let d = |t: &str| classify_announcement(t).map(|(d, _)| d);
+        let d = |t: &str| classify_announcement(t);
         assert_eq!(d("您好，您拨打的电话已关机。"), Some(PoweredOff));
         assert_eq!(d("您拨打的号码是空号，请查证后再拨"), Some(InvalidNumber));
         assert_eq!(d("您拨打的电话已停机"), Some(InvalidNumber));

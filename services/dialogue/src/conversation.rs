@@ -2,10 +2,12 @@
 //! reply to every debtor turn, decided by the policy table and rendered in
 //! the call's dialect, until the call ends with a structured outcome.
 
+use crate::announce::Announcements;
 use crate::intent::Intent;
 use crate::lines::Lines;
 use crate::nlu::{Nlu, NluResult};
 use crate::policy::{Action, Policy, Stage};
+use crate::script::{ScriptError, ScriptFiles};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use huikuan_core::{Dialect, Disposition, Money};
 use serde::{Deserialize, Serialize};
@@ -36,20 +38,117 @@ pub struct Turn {
     pub outcome: Option<Outcome>,
 }
 
-/// Everything loaded once and shared by all calls.
+/// Everything loaded once and shared by all calls: the script's
+/// understanding, policy, lines and carrier announcements.
 pub struct Engine {
     pub nlu: Nlu,
     pub policy: Policy,
     pub lines: Lines,
+    pub announcements: Announcements,
+    /// Wording no line may say (`dialects/forbidden.txt`).
+    pub forbidden: Vec<String>,
 }
 
 impl Engine {
+    /// The script compiled into this binary.
     pub fn builtin() -> Engine {
-        Engine {
-            nlu: Nlu::builtin(),
-            policy: Policy::builtin(),
-            lines: Lines::builtin(),
+        Engine::from_script(&ScriptFiles::builtin()).expect("the built-in script is valid")
+    }
+
+    /// The script in `dir` (laid out as `dialects/`): edited wording
+    /// without a rebuild. Whatever is wrong is reported as `FILE:LINE:
+    /// problem`, and nothing of a broken script is used.
+    pub fn load(dir: &std::path::Path) -> Result<Engine, ScriptError> {
+        Engine::from_script(&ScriptFiles::load(dir)?)
+    }
+
+    /// Builds the engine from a script's files, checking them: every file
+    /// parses, no line says forbidden wording, and every line the policy
+    /// names exists in every dialect.
+    pub fn from_script(files: &ScriptFiles) -> Result<Engine, ScriptError> {
+        let forbidden: Vec<String> = files
+            .text("forbidden.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect();
+        let mut packs = Vec::new();
+        for d in crate::script::DIALECTS {
+            let (toml_file, lex_file) = (
+                ScriptFiles::of(d, "dialect.toml"),
+                ScriptFiles::of(d, "lexicon.tsv"),
+            );
+            let pack = huikuan_core::pack::DialectPack::parse(
+                &files.name(&toml_file),
+                files.text(&toml_file),
+                &files.name(&lex_file),
+                files.text(&lex_file),
+            )
+            .map_err(|e| match e {
+                huikuan_core::pack::PackError::Invalid { file, reason } => {
+                    ScriptError::new(&file, None, reason)
+                }
+                huikuan_core::pack::PackError::Lexicon { file, line, reason } => {
+                    ScriptError::new(&file, Some(line), reason)
+                }
+            })?;
+            packs.push(pack);
         }
+        let packs = huikuan_core::pack::DialectPacks::from_packs(packs);
+        let policy_file = files.name("policy.toml");
+        let policy_text = files.text("policy.toml");
+        let policy = Policy::parse(&policy_file, policy_text)?;
+        let line_files: Vec<(Dialect, String, String)> = crate::script::DIALECTS
+            .iter()
+            .map(|d| {
+                let f = ScriptFiles::of(*d, "lines.toml");
+                (*d, files.name(&f), files.text(&f).to_string())
+            })
+            .collect();
+        let lines = Lines::parse_checked(
+            &line_files
+                .iter()
+                .map(|(d, f, t)| (*d, f.as_str(), t.as_str()))
+                .collect::<Vec<_>>(),
+            &forbidden,
+        )?;
+        for name in policy
+            .lines_used()
+            .chain(policy.disclosure.lines.iter().map(String::as_str))
+            .chain(["opening"])
+        {
+            for (d, file, _) in &line_files {
+                if !lines.has(*d, name) {
+                    return Err(ScriptError::new(
+                        &policy_file,
+                        policy_text
+                            .lines()
+                            .position(|l| l.contains(&format!("\"{name}\"")))
+                            .map(|i| i + 1),
+                        format!("line '{name}' is not in {file}"),
+                    ));
+                }
+            }
+        }
+        Ok(Engine {
+            nlu: Nlu::from_script(files, &packs)?,
+            policy,
+            lines,
+            announcements: Announcements::parse(
+                &files.name("announcements.toml"),
+                files.text("announcements.toml"),
+            )?,
+            forbidden,
+        })
+    }
+
+    /// The first forbidden phrase `text` says, if any.
+    pub fn forbidden_in(&self, text: &str) -> Option<&str> {
+        self.forbidden
+            .iter()
+            .find(|w| text.contains(w.as_str()))
+            .map(String::as_str)
     }
 
     pub fn start<'e>(
@@ -108,18 +207,12 @@ pub struct Conversation<'e> {
     path: Vec<&'static str>,
 }
 
-/// Lines that state the debt: only ever said to a verified debtor.
-pub const DISCLOSING_LINES: &[&str] = &[
-    "disclose",
-    "details",
-    "confirm",
-    "closing_promise",
-    "date_too_late",
-    "amount_too_low",
-    "part_payment_offer",
-];
-
 impl<'e> Conversation<'e> {
+    /// The engine (script) this conversation follows.
+    pub fn engine(&self) -> &'e Engine {
+        self.engine
+    }
+
     pub fn outcome(&self) -> Option<&Outcome> {
         self.outcome.as_ref()
     }
@@ -163,7 +256,7 @@ impl<'e> Conversation<'e> {
     }
 
     fn say(&mut self, name: &str) -> String {
-        if DISCLOSING_LINES.contains(&name) {
+        if self.engine.policy.discloses(name) {
             if !self.verified {
                 // Never reached by the policy; refuse rather than disclose.
                 return self.say("ask_identity_again");

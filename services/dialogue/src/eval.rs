@@ -16,8 +16,9 @@ pub struct Example {
     pub slots: Slots,
 }
 
-/// Parses the TSV (header row first); errors name the line and field.
-pub fn parse(text: &str) -> Result<Vec<Example>, String> {
+/// Parses the TSV (header row first); errors give the line and name the
+/// field.
+pub fn parse(text: &str) -> Result<Vec<Example>, (usize, String)> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
         if line.trim().is_empty() {
@@ -27,11 +28,11 @@ pub fn parse(text: &str) -> Result<Vec<Example>, String> {
         let cell = |k: usize| cells.get(k).map(|s| s.trim()).unwrap_or("");
         let opt = |k: usize| Some(cell(k).to_string()).filter(|s| !s.is_empty());
         if cell(1).is_empty() {
-            return Err(format!("line {}: text: empty", i + 1));
+            return Err((i + 1, "text: empty".into()));
         }
         let intent = cell(2)
             .parse::<Intent>()
-            .map_err(|e| format!("line {}: intent: {e}", i + 1))?;
+            .map_err(|e| (i + 1, format!("intent: {e}")))?;
         out.push(Example {
             line: i + 1,
             split: cell(0).to_string(),
@@ -47,36 +48,29 @@ pub fn parse(text: &str) -> Result<Vec<Example>, String> {
     Ok(out)
 }
 
-/// The labelled sets of `tests/data/nlu`, built in: (dialect, file text).
-pub const EVALUATION_SETS: [(Dialect, &str); 3] = [
-    (
-        Dialect::Mandarin,
-        include_str!("../../../tests/data/nlu/mandarin.tsv"),
-    ),
-    (
-        Dialect::Sichuanese,
-        include_str!("../../../tests/data/nlu/sichuanese.tsv"),
-    ),
-    (
-        Dialect::Cantonese,
-        include_str!("../../../tests/data/nlu/cantonese.tsv"),
-    ),
-];
-
-/// The `dev` rows of the built-in sets, per dialect: what the phrase
-/// tables were written from and the classifier learns from. The `test`
-/// rows are held out and never returned here.
-pub fn development_sets() -> Vec<(Dialect, Vec<Example>)> {
-    EVALUATION_SETS
+/// The example utterances of a script (`dialects/<dialect>/utterances.tsv`,
+/// all of the `dev` split): what the phrase tables were written from and
+/// the classifier learns from. The held-out `test` rows live apart, in
+/// `tests/data/nlu`, and are never read here.
+pub fn development_sets_of(
+    files: &crate::script::ScriptFiles,
+) -> Result<Vec<(Dialect, Vec<Example>)>, crate::script::ScriptError> {
+    crate::script::DIALECTS
         .iter()
-        .map(|(dialect, text)| {
-            let rows = parse(text).expect("built-in evaluation sets are valid");
-            (
-                *dialect,
-                rows.into_iter().filter(|r| r.split == "dev").collect(),
-            )
+        .map(|d| {
+            let file = crate::script::ScriptFiles::of(*d, "utterances.tsv");
+            let rows = parse(files.text(&file)).map_err(|(line, why)| {
+                crate::script::ScriptError::new(&files.name(&file), Some(line), why)
+            })?;
+            Ok((*d, rows.into_iter().filter(|r| r.split == "dev").collect()))
         })
         .collect()
+}
+
+/// The built-in script's example utterances (see [`development_sets_of`]).
+pub fn development_sets() -> Vec<(Dialect, Vec<Example>)> {
+    development_sets_of(&crate::script::ScriptFiles::builtin())
+        .expect("built-in example utterances are valid")
 }
 
 #[derive(Debug, Clone, Default)]
@@ -247,6 +241,6 @@ mod tests {
         // abusive: tp1 fp1 -> 2/3; complaint: fn1 -> 0.
         assert!((macro_f1(&half) - (2.0 / 3.0) / 2.0).abs() < 1e-9);
         let e = parse("h\ndev\t你好\tgreeting\n").unwrap_err();
-        assert_eq!(e, "line 2: intent: unknown intent 'greeting'");
+        assert_eq!(e, (2, "intent: unknown intent 'greeting'".to_string()));
     }
 }

@@ -13,7 +13,8 @@
 //! 留言) means as a call disposition.
 //!
 //! Not here: audio (speech), calls (dialer), storage. Everything here is a
-//! pure function of its inputs and the data in `dialects/`.
+//! pure function of its inputs and the data in `dialects/` (the script,
+//! compiled in or loaded from a folder at run time: [`script`]).
 
 pub mod announce;
 pub mod classifier;
@@ -25,8 +26,10 @@ pub mod matcher;
 pub mod nlu;
 pub mod normalize;
 pub mod policy;
+pub mod script;
 pub mod slots;
 
 pub use conversation::{CallAccount, Conversation, Engine, Outcome, Turn};
 pub use intent::Intent;
 pub use nlu::{Nlu, NluResult};
+pub use script::{ScriptError, ScriptFiles};

@@ -4,6 +4,7 @@
 //! 十一月二十四日十五点). Missing variables are errors, which is what keeps
 //! debt details out of lines said before identity is confirmed.
 
+use crate::script::{line_of_key, ScriptError};
 use huikuan_core::numerals::{read_integer, read_yuan};
 use huikuan_core::Dialect;
 use serde::Deserialize;
@@ -90,7 +91,17 @@ impl Lines {
         .expect("built-in lines are valid")
     }
 
-    pub fn parse(files: &[(Dialect, &str, &str)]) -> Result<Lines, String> {
+    /// Parses each dialect's lines (dialect, file name, text). A line that
+    /// does not parse as a template, or says any of `forbidden`, is an
+    /// error naming its file and line.
+    pub fn parse(files: &[(Dialect, &str, &str)]) -> Result<Lines, ScriptError> {
+        Lines::parse_checked(files, &[])
+    }
+
+    pub fn parse_checked(
+        files: &[(Dialect, &str, &str)],
+        forbidden: &[String],
+    ) -> Result<Lines, ScriptError> {
         let mut tera = Tera::default();
         tera.register_filter("yuan", yuan);
         tera.register_filter("date_cn", date_cn);
@@ -98,11 +109,33 @@ impl Lines {
         let mut names = HashMap::new();
         let mut sources = Vec::new();
         for (dialect, file, text) in files {
-            let f: LinesFile = toml::from_str(text).map_err(|e| format!("{file}: {e}"))?;
+            let f: LinesFile =
+                toml::from_str(text).map_err(|e| ScriptError::toml(file, text, &e))?;
+            // Line names are looked for below the `[lines]` header.
+            let section = text
+                .lines()
+                .position(|l| l.trim() == "[lines]")
+                .map_or(1, |i| i + 1);
             for (name, src) in f.lines {
+                let at = || line_of_key(text, &name, section).or(Some(section));
+                if let Some(word) = forbidden.iter().find(|w| src.contains(w.as_str())) {
+                    return Err(ScriptError::new(
+                        file,
+                        at(),
+                        format!("lines.{name}: says forbidden wording '{word}' (dialects/forbidden.txt)"),
+                    ));
+                }
                 let tname = format!("{dialect}/{name}");
-                tera.add_raw_template(&tname, &src)
-                    .map_err(|e| format!("{file}: lines.{name}: {e}"))?;
+                tera.add_raw_template(&tname, &src).map_err(|e| {
+                    let mut msg = e.to_string();
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(s) = source {
+                        msg.push_str(": ");
+                        msg.push_str(&s.to_string());
+                        source = s.source();
+                    }
+                    ScriptError::new(file, at(), format!("lines.{name}: {msg}"))
+                })?;
                 names.insert((*dialect, name.clone()), tname);
                 sources.push((*dialect, name, src));
             }

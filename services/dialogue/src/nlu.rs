@@ -10,17 +10,12 @@ use crate::classifier::{IntentModel, TrainingExample};
 use crate::intent::Intent;
 use crate::matcher::{glyphs, Glyph, Matchable};
 use crate::normalize::Normalizer;
+use crate::script::ScriptError;
 use crate::slots::{self, number::format_hundredths};
 use chrono::{NaiveDate, NaiveDateTime};
 use huikuan_core::pack::DialectPacks;
 use huikuan_core::Dialect;
 use serde::Deserialize;
-
-#[derive(Debug, thiserror::Error)]
-pub enum NluError {
-    #[error("{file}: {reason}")]
-    Invalid { file: String, reason: String },
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,10 +147,24 @@ pub const MODEL_MIN_PROBABILITY: f64 = 0.8;
 
 impl Nlu {
     /// The built-in packs and phrases, and the classifier trained on the
-    /// development split.
+    /// built-in example utterances.
     pub fn builtin() -> Self {
-        let mut nlu = Self::phrases_only();
-        let examples: Vec<TrainingExample> = crate::eval::development_sets()
+        Self::from_script(
+            &crate::script::ScriptFiles::builtin(),
+            &DialectPacks::builtin(),
+        )
+        .expect("built-in intent phrases and utterances are valid")
+    }
+
+    /// A script's phrases (`mandarin/intents.toml`) and its classifier,
+    /// trained on its example utterances (`*/utterances.tsv`).
+    pub fn from_script(
+        files: &crate::script::ScriptFiles,
+        packs: &DialectPacks,
+    ) -> Result<Self, ScriptError> {
+        let intents = "mandarin/intents.toml";
+        let mut nlu = Self::new(packs, &[(&files.name(intents), files.text(intents))])?;
+        let examples: Vec<TrainingExample> = crate::eval::development_sets_of(files)?
             .into_iter()
             .flat_map(|(dialect, rows)| {
                 rows.into_iter()
@@ -167,7 +176,7 @@ impl Nlu {
             })
             .collect();
         nlu.model = Some(IntentModel::train(&examples));
-        nlu
+        Ok(nlu)
     }
 
     /// The built-in packs and phrases without the classifier.
@@ -182,19 +191,30 @@ impl Nlu {
         .expect("built-in intent phrases are valid")
     }
 
-    pub fn new(packs: &DialectPacks, intent_files: &[(&str, &str)]) -> Result<Self, NluError> {
+    /// Phrases from intent files (name, text); errors name the file and
+    /// the line of the intent entry.
+    pub fn new(packs: &DialectPacks, intent_files: &[(&str, &str)]) -> Result<Self, ScriptError> {
         let mut phrases = Vec::new();
         for (file, text) in intent_files {
-            let invalid = |reason: String| NluError::Invalid {
-                file: file.to_string(),
-                reason,
-            };
-            let f: IntentFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-            for entry in f.intent {
+            let f: IntentFile =
+                toml::from_str(text).map_err(|e| ScriptError::toml(file, text, &e))?;
+            for (i, entry) in f.intent.into_iter().enumerate() {
+                let invalid = |reason: String| {
+                    ScriptError::new(
+                        file,
+                        crate::script::line_of_nth(text, "[[intent]]", i),
+                        reason,
+                    )
+                };
                 let intent = if entry.name == "neutral" {
                     None
                 } else {
-                    Some(entry.name.parse::<Intent>().map_err(&invalid)?)
+                    Some(
+                        entry
+                            .name
+                            .parse::<Intent>()
+                            .map_err(|e| invalid(format!("name: {e}")))?,
+                    )
                 };
                 for (p, w) in entry.phrases {
                     let norm = crate::normalize::simplify(&p);

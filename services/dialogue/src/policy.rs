@@ -1,8 +1,10 @@
-//! The conversation policy file (`dialects/policy.toml`): limits and the
-//! (stage, intent) -> action table. Actions are a fixed vocabulary the
-//! engine implements; everything else is data.
+//! The conversation policy file (`dialects/policy.toml`): limits, the
+//! (stage, intent) -> action table, which lines state the debt, and what
+//! counts as a backchannel. Actions are a fixed vocabulary the engine
+//! implements; everything else is data.
 
 use crate::intent::Intent;
+use crate::script::{line_of_nth, ScriptError};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,10 +115,27 @@ struct RuleFile {
     line: Option<String>,
 }
 
+/// The lines that state the debt.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Disclosure {
+    pub lines: Vec<String>,
+}
+
+/// "I'm listening" turns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backchannel {
+    pub chars: String,
+    pub max_chars: usize,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
     limits: Limits,
+    disclosure: Disclosure,
+    backchannel: Backchannel,
     rule: Vec<RuleFile>,
 }
 
@@ -131,6 +150,8 @@ pub struct Rule {
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub limits: Limits,
+    pub disclosure: Disclosure,
+    pub backchannel: Backchannel,
     rules: Vec<Rule>,
 }
 
@@ -143,12 +164,18 @@ impl Policy {
         .expect("built-in policy is valid")
     }
 
-    /// Errors name the file, the rule number and the field.
-    pub fn parse(file: &str, text: &str) -> Result<Policy, String> {
-        let f: PolicyFile = toml::from_str(text).map_err(|e| format!("{file}: {e}"))?;
+    /// Errors name the file, the line and the field.
+    pub fn parse(file: &str, text: &str) -> Result<Policy, ScriptError> {
+        let f: PolicyFile = toml::from_str(text).map_err(|e| ScriptError::toml(file, text, &e))?;
         let mut rules = Vec::new();
         for (i, r) in f.rule.iter().enumerate() {
-            let at = |field: &str, why: String| format!("{file}: rule {}: {field}: {why}", i + 1);
+            let at = |field: &str, why: String| {
+                ScriptError::new(
+                    file,
+                    line_of_nth(text, "[[rule]]", i),
+                    format!("rule {}: {field}: {why}", i + 1),
+                )
+            };
             let stage = Stage::parse(&r.stage)
                 .ok_or_else(|| at("stage", format!("unknown stage '{}'", r.stage)))?;
             let intent = if r.intent == "*" {
@@ -165,10 +192,37 @@ impl Policy {
                 line: r.line.clone(),
             });
         }
+        if f.backchannel.max_chars == 0 || f.backchannel.chars.is_empty() {
+            return Err(ScriptError::new(
+                file,
+                crate::script::line_of_key(text, "max_chars", 1),
+                "backchannel: needs characters and max_chars of at least 1",
+            ));
+        }
         Ok(Policy {
             limits: f.limits,
+            disclosure: f.disclosure,
+            backchannel: f.backchannel,
             rules,
         })
+    }
+
+    /// Whether the line states the debt (said only to a verified debtor).
+    pub fn discloses(&self, line: &str) -> bool {
+        self.disclosure.lines.iter().any(|l| l == line)
+    }
+
+    /// Only a backchannel ("I'm listening"), not a turn.
+    pub fn is_backchannel(&self, text: &str) -> bool {
+        let core: Vec<char> = text
+            .chars()
+            .filter(|c| {
+                !c.is_whitespace() && !c.is_ascii_punctuation() && !"，。！？、…~".contains(*c)
+            })
+            .collect();
+        !core.is_empty()
+            && core.len() <= self.backchannel.max_chars
+            && core.iter().all(|c| self.backchannel.chars.contains(*c))
     }
 
     /// The rule for this stage and intent, most specific first: this
@@ -186,5 +240,43 @@ impl Policy {
 
     pub fn lines_used(&self) -> impl Iterator<Item = &str> {
         self.rules.iter().filter_map(|r| r.line.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backchannels_are_short_acknowledgements() {
+        let p = Policy::builtin();
+        for t in ["嗯", "嗯嗯", "对。", "係", "哦"] {
+            assert!(p.is_backchannel(t), "{t}");
+        }
+        for t in ["好的", "我是", "不是我", "明天还", "嗯我明天还", ""] {
+            assert!(!p.is_backchannel(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn a_broken_rule_is_named_by_file_and_line() {
+        let text = include_str!("../../../dialects/policy.toml").replacen(
+            "intent = \"deny_identity\"",
+            "intent = \"deny_everything\"",
+            1,
+        );
+        let e = Policy::parse("policy.toml", &text).unwrap_err();
+        let line = text
+            .lines()
+            .position(|l| l.contains("deny_everything"))
+            .unwrap()
+            + 1;
+        // The rule's header is the line before its first field.
+        assert_eq!(e.file, "policy.toml");
+        assert!(
+            e.line.is_some_and(|l| l < line && line - l <= 3),
+            "{e} ({line})"
+        );
+        assert!(e.problem.contains("intent"), "{e}");
     }
 }

@@ -5,10 +5,12 @@
 //! What a call leaves behind is `huikuan_core::call::CallRecord`.
 
 pub mod ear;
+pub mod floor;
+pub mod handoff;
 pub mod robot;
 pub mod voice;
 
 pub use ear::{Ear, EarOptions};
 pub use huikuan_core::call::{CallRecord, Speaker, TranscriptLine};
-pub use robot::{RobotCall, RobotCallConfig};
+pub use robot::{Handoff, RobotCall, RobotCallConfig, RobotStage, StageEnd};
 pub use voice::{Queued, Voice};

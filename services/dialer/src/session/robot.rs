@@ -1,39 +1,38 @@
-//! The robot's side of one answered call. Line audio is heard ([`Ear`]),
+//! The robot stage of one answered call. Line audio is heard ([`Ear`]),
 //! each finished debtor turn goes to the dialogue policy, and its reply is
-//! spoken ([`Voice`]). Around that loop:
+//! spoken ([`Voice`]). The stage ends the call ([`StageEnd::Ended`]), or
+//! hands it on when the policy decides a person is needed
+//! ([`StageEnd::Handoff`], with the reason and the robot's summary): the
+//! debtor's line then stays up for the handoff stage. Around the loop:
 //!
-//! * Greeting: the robot first listens briefly, and lets a "喂" it hears
-//!   starting finish before it opens (a short one is answered while its
-//!   words are still being recognised); a greeting that still cuts into
-//!   the opening gets the opening again from its start. A carrier
-//!   announcement or voicemail greeting ("您拨打的电话已关机",
-//!   "请在嘀声后留言") ends the call with its disposition instead of
-//!   talking to a recording.
-//! * Barge-in: the first moments of possible debtor speech during robot
-//!   speech pause playback (an onset, [`RobotCallConfig::barge_in_onset_ms`]);
-//!   if the VAD does not confirm it as speech (a click, a cough) the line
-//!   goes on where it paused. Confirmed speech stops the line; if the
-//!   words turn out to be only a backchannel (嗯, 对, 好) the cut line is
-//!   resumed from the sentence that was cut, otherwise they are the next
-//!   turn. The robot's own voice coming back on the line is removed
-//!   before any of this hears it (echo cancellation), so it never cuts
-//!   itself off.
+//! * Greeting ([`Greeting`]): the robot first listens briefly, and lets a
+//!   "喂" it hears starting finish before it opens (a short one is
+//!   answered while its words are still being recognised); a greeting
+//!   that still cuts into the opening gets the opening again from its
+//!   start. A carrier announcement or voicemail greeting
+//!   ("您拨打的电话已关机", "请在嘀声后留言") ends the call with its
+//!   disposition instead of talking to a recording.
+//! * Barge-in: who has the floor, pausing on onsets and stopping on
+//!   confirmed speech, is [`super::floor`]. The robot's own voice coming
+//!   back on the line is removed before any of this hears it (echo
+//!   cancellation), so it never cuts itself off.
 //! * Recognition runs beside the call: while a turn is being decoded the
 //!   robot keeps playing, pausing and timing; words being decoded are
 //!   not silence.
-//! * Silence: no speech for the timeout after the robot finished asks
-//!   "can you hear me?", then ends politely (policy `max_silences`).
-//! * The call ends when the policy reaches an outcome (after its last
+//! * Turns ([`Turns`]): no speech for the timeout after the robot finished
+//!   asks "can you hear me?", then ends politely (policy `max_silences`);
+//!   each reply's delay from the end of the turn it answers is measured.
+//! * The stage ends when the policy reaches an outcome (after its last
 //!   line is played), when the debtor hangs up, or at the maximum length.
 
 use super::ear::{Ear, EarOptions};
-use super::voice::{Queued, Voice};
-use crate::media::{MediaEvent, MediaHandle};
+use super::floor::{Floor, MAX_PAUSE_MS};
+use super::voice::Voice;
+use crate::media::{MediaEvent, SharedLine};
 use crate::sip::CallEvent;
 use huikuan_core::call::{CallRecord, EndedBy, Event, Leg, Party, Speaker, TranscriptLine};
 use huikuan_core::Dialect;
 use huikuan_core::Disposition;
-use huikuan_dialogue::announce::classify_announcement;
 use huikuan_dialogue::conversation::Conversation;
 use huikuan_speech::stream::RecognitionEvent;
 use huikuan_speech::SpeechEngines;
@@ -78,42 +77,67 @@ impl Default for RobotCallConfig {
     }
 }
 
-/// Only a backchannel: "I'm listening", not a turn.
-pub fn is_backchannel(text: &str) -> bool {
-    let core: Vec<char> = text
-        .chars()
-        .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation() && !"，。！？、…~".contains(*c))
-        .collect();
-    !core.is_empty()
-        && core.len() <= 3
-        && core
-            .iter()
-            .all(|c| "嗯啊哦噢喔呃额唔对係系是好行".contains(*c))
-}
-
-/// The line the robot is saying now.
-struct Saying {
-    generation: u64,
-    sentences: Vec<String>,
-    /// media id -> sentence index, as sentences reach the line.
-    media_ids: Vec<(u64, usize)>,
-    /// The sentence playing now.
-    playing: usize,
-    transcript_index: usize,
-    closing: bool,
-}
-
 pub struct RobotCall<'e> {
     pub conversation: Conversation<'e>,
     pub dialect: Dialect,
     pub config: RobotCallConfig,
 }
 
+/// A call the robot hands on to a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handoff {
+    /// Why (`request_human`, `complaint`, ...).
+    pub reason: String,
+    /// The robot's summary of the conversation so far.
+    pub summary: String,
+    /// What the robot says while handing over ("这就为您转接人工客服").
+    pub line: String,
+}
+
+/// How the robot stage ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StageEnd {
+    /// The call is over: closed by the robot, the debtor or the line.
+    Ended,
+    /// A person is needed; the debtor's line is still up.
+    Handoff(Handoff),
+}
+
+/// What the robot stage leaves: the call's record so far, how it ended,
+/// and the line's audio for the stage after it.
+pub struct RobotStage {
+    pub record: CallRecord,
+    pub end: StageEnd,
+    pub audio: mpsc::Receiver<MediaEvent>,
+}
+
 enum Next {
     Continue,
+    /// The robot closed the conversation (its last line was said).
     Hangup,
+    /// The policy handed the call on.
+    Handoff(Handoff),
     /// The call is over without the robot closing it: who ended it, why.
     Gone(EndedBy, String),
+}
+
+/// Opening the conversation: when the robot first spoke, and whether a
+/// greeting made it say its opening again.
+#[derive(Default)]
+struct Greeting {
+    opened: bool,
+    /// The opening was said again after a greeting cut into it.
+    reopened: bool,
+    opened_at_ms: u64,
+}
+
+/// The turns' timing.
+#[derive(Default)]
+struct Turns {
+    /// End of the debtor turn a reply is owed for.
+    awaiting_reply_since: Option<u64>,
+    /// When the robot last finished speaking or the debtor last spoke.
+    quiet_since: u64,
 }
 
 struct State<'a, 'e> {
@@ -121,45 +145,13 @@ struct State<'a, 'e> {
     dialect: Dialect,
     config: &'a RobotCallConfig,
     voice: Voice,
-    media: MediaHandle,
+    line: SharedLine,
     record: CallRecord,
-    saying: Option<Saying>,
-    opened: bool,
-    /// The opening was said again after a greeting cut into it.
-    reopened: bool,
-    opened_at_ms: u64,
-    /// End of the debtor turn a reply is owed for.
-    awaiting_reply_since: Option<u64>,
-    /// When the robot last finished speaking or the debtor last spoke.
-    quiet_since: u64,
-    barge: Option<Barge>,
-    onset: Option<Onset>,
-    /// The pause or stop whose timing is still being measured.
-    cut: Option<Cut>,
-    announcement: Option<(huikuan_core::Disposition, &'static str)>,
+    greeting: Greeting,
+    floor: Floor,
+    turns: Turns,
+    announcement: Option<(Disposition, String)>,
 }
-
-struct Barge {
-    /// The cut line's remaining sentences, for a backchannel.
-    remaining: Vec<String>,
-}
-
-/// Playback paused on a possible onset, waiting for the VAD's verdict.
-struct Onset {
-    paused_at_ms: u64,
-}
-
-/// Timing one barge-in: from the debtor's speech start (ear time) to the
-/// first silent tick on the line, kept once the speech is confirmed.
-struct Cut {
-    from_ms: u64,
-    on_line_ms: Option<u64>,
-    confirmed: bool,
-}
-
-/// A pause is kept at least this long for the VAD to confirm speech; the
-/// line goes on once it has not, and nothing sounds like a voice.
-const ONSET_CONFIRM_MS: u64 = 600;
 
 /// A greeting heard before the opening no longer than this is answered
 /// while it is still being recognised ("喂，你好？" is about a second;
@@ -186,20 +178,17 @@ impl Hearing {
     }
 }
 
-/// Sounds that keep the onset detector busy without ever becoming speech
-/// (a television, a bad line) hold the robot's voice no longer than this.
-const MAX_PAUSE_MS: u64 = 3_000;
-
 impl<'e> RobotCall<'e> {
-    /// Runs the call until it ends. `line` carries the SIP side (None for
-    /// local audio); the caller hangs up when this returns.
+    /// Runs the robot stage until the call ends or is handed on.
+    /// `signalling` carries the SIP side (None for a local line); the
+    /// caller hangs up when the stage ends the call.
     pub async fn run(
         mut self,
         engines: &SpeechEngines,
-        media: MediaHandle,
+        line: SharedLine,
         mut audio: mpsc::Receiver<MediaEvent>,
-        mut line: Option<&mut mpsc::Receiver<CallEvent>>,
-    ) -> CallRecord {
+        mut signalling: Option<&mut mpsc::Receiver<CallEvent>>,
+    ) -> RobotStage {
         let options = EarOptions {
             end_silence_ms: Some(self.config.end_silence_ms),
             speculate_after_ms: self.config.speculate_after_ms,
@@ -217,31 +206,29 @@ impl<'e> RobotCall<'e> {
                 let mut record =
                     CallRecord::ended(Disposition::Failed, format!("speech engines: {e}"));
                 record.outcome = Some(self.conversation.interrupted("no speech engine"));
-                return record;
+                return RobotStage {
+                    record,
+                    end: StageEnd::Ended,
+                    audio,
+                };
             }
         };
-        let (voice, mut queued) = Voice::new(engines.tts.clone(), media.clone());
+        let (voice, mut queued) = Voice::new(engines.tts.clone(), line.clone());
         let mut st = State {
             conv: &mut self.conversation,
             dialect: self.dialect,
             config: &self.config,
             voice,
-            media: media.clone(),
+            line: line.clone(),
             record: CallRecord::new(Disposition::Failed),
-            saying: None,
-            opened: false,
-            reopened: false,
-            opened_at_ms: 0,
-            awaiting_reply_since: None,
-            quiet_since: 0,
-            barge: None,
-            onset: None,
-            cut: None,
+            greeting: Greeting::default(),
+            floor: Floor::default(),
+            turns: Turns::default(),
             announcement: None,
         };
-        st.record.note(media.now_ms(), Event::Answered);
+        st.record.note(line.now_ms(), Event::Answered);
         let mut ticker = tokio::time::interval(Duration::from_millis(100));
-        let ended_by: Option<(EndedBy, String)> = loop {
+        let end = loop {
             let next = tokio::select! {
                 e = audio.recv() => match e {
                     Some(e) => st.on_media(e, &mut ear).await,
@@ -249,12 +236,12 @@ impl<'e> RobotCall<'e> {
                 },
                 q = queued.recv() => {
                     if let Some(q) = q {
-                        st.on_queued(q);
+                        st.floor.queued(q);
                     }
                     Next::Continue
                 }
                 e = async {
-                    match line.as_deref_mut() {
+                    match signalling.as_deref_mut() {
                         Some(rx) => rx.recv().await,
                         None => std::future::pending().await,
                     }
@@ -264,7 +251,7 @@ impl<'e> RobotCall<'e> {
                         reason,
                     ),
                     Some(CallEvent::MediaChanged(remote)) => {
-                        st.media.update_remote(remote);
+                        st.line.update_remote(remote);
                         Next::Continue
                     }
                     Some(CallEvent::Dtmf(key)) => {
@@ -283,12 +270,11 @@ impl<'e> RobotCall<'e> {
             };
             match next {
                 Next::Continue => {}
-                Next::Hangup => break None,
-                Next::Gone(by, why) => break Some((by, why)),
+                next => break next,
             }
         };
         st.voice.stop();
-        let end_ms = media.now_ms();
+        let end_ms = line.now_ms();
         let mut record = std::mem::replace(&mut st.record, CallRecord::new(Disposition::Failed));
         record.duration_ms = end_ms;
         record.figures.echo = ear.echo_stats();
@@ -308,28 +294,45 @@ impl<'e> RobotCall<'e> {
                 },
             );
             record.sort();
-            return record;
+            return RobotStage {
+                record,
+                end: StageEnd::Ended,
+                audio,
+            };
         }
-        let outcome = match (st.conv.outcome().cloned(), &ended_by) {
+        let outcome = match (st.conv.outcome().cloned(), &end) {
             (Some(o), _) => o,
-            (None, Some((_, why))) => st.conv.interrupted(why),
-            (None, None) => st.conv.interrupted("ended"),
+            (None, Next::Gone(_, why)) => st.conv.interrupted(why),
+            (None, _) => st.conv.interrupted("ended"),
         };
-        if let Some(reason) = &outcome.handoff_reason {
-            record.note(
-                end_ms,
-                Event::HandoffRequested {
-                    reason: reason.clone(),
-                },
-            );
-        }
-        let by = ended_by.as_ref().map_or(EndedBy::Robot, |(by, _)| *by);
-        record.note(end_ms, Event::Ended { by });
         record.disposition = outcome.disposition;
+        let stage_end = match end {
+            Next::Handoff(handoff) => {
+                record.note(
+                    end_ms,
+                    Event::HandoffRequested {
+                        reason: handoff.reason.clone(),
+                    },
+                );
+                StageEnd::Handoff(handoff)
+            }
+            Next::Gone(by, why) => {
+                record.note(end_ms, Event::Ended { by });
+                record.ended_by = Some(why);
+                StageEnd::Ended
+            }
+            _ => {
+                record.note(end_ms, Event::Ended { by: EndedBy::Robot });
+                StageEnd::Ended
+            }
+        };
         record.outcome = Some(outcome);
-        record.ended_by = ended_by.map(|(_, why)| why);
         record.sort();
-        record
+        RobotStage {
+            record,
+            end: stage_end,
+            audio,
+        }
     }
 }
 
@@ -339,44 +342,20 @@ impl<'a, 'e> State<'a, 'e> {
             return;
         }
         let (generation, sentences) = self.voice.say(text, self.dialect);
-        self.record.note(self.media.now_ms(), Event::RobotLine);
-        self.record.transcript.push(TranscriptLine {
-            speaker: Speaker::Robot,
-            at_ms: self.media.now_ms(),
-            text: text.to_string(),
-            interrupted: false,
-            intent: None,
-        });
-        self.saying = Some(Saying {
-            generation,
-            sentences,
-            media_ids: Vec::new(),
-            playing: 0,
-            transcript_index: self.record.transcript.len() - 1,
-            closing,
-        });
-    }
-
-    fn on_queued(&mut self, q: Queued) {
-        if let Some(s) = self.saying.as_mut() {
-            if s.generation == q.generation {
-                s.media_ids.push((q.media_id, q.sentence));
-            }
-        }
+        let now = self.line.now_ms();
+        self.record.note(now, Event::RobotLine);
+        self.note_line(Speaker::Robot, text, now, None);
+        let index = self.record.transcript.len() - 1;
+        self.floor.saying(generation, sentences, index, closing);
     }
 
     fn note_dtmf(&mut self, key: char) {
-        self.record.transcript.push(TranscriptLine {
-            speaker: Speaker::Debtor,
-            at_ms: self.media.now_ms(),
-            text: format!("[DTMF {key}]"),
-            interrupted: false,
-            intent: None,
-        });
+        let now = self.line.now_ms();
+        self.note_line(Speaker::Debtor, &format!("[DTMF {key}]"), now, None);
     }
 
-    fn closing(&self) -> bool {
-        self.saying.as_ref().is_some_and(|s| s.closing)
+    fn may_barge_in(&self) -> bool {
+        self.floor.may_barge_in(self.config.barge_in, &self.voice)
     }
 
     async fn on_media(&mut self, e: MediaEvent, ear: &mut Ear) -> Next {
@@ -391,32 +370,24 @@ impl<'a, 'e> State<'a, 'e> {
             }
             MediaEvent::TalkspurtArrived { .. } => Next::Continue,
             MediaEvent::PlaybackCut { at_ms } => {
-                if let Some(c) = self.cut.as_mut() {
-                    c.on_line_ms.get_or_insert(at_ms);
-                }
-                self.note_cut();
+                self.floor.playback_cut(at_ms, &mut self.record);
                 Next::Continue
             }
             MediaEvent::PlaybackStarted { at_ms, id } => {
-                if let Some(s) = self.saying.as_mut() {
-                    if let Some(&(_, idx)) = s.media_ids.iter().find(|(m, _)| *m == id) {
-                        s.playing = idx;
-                        if idx == 0 {
-                            if let Some(since) = self.awaiting_reply_since.take() {
-                                self.record
-                                    .figures
-                                    .response_ms
-                                    .push(at_ms.saturating_sub(since));
-                            }
-                        }
+                if self.floor.started(id) {
+                    if let Some(since) = self.turns.awaiting_reply_since.take() {
+                        self.record
+                            .figures
+                            .response_ms
+                            .push(at_ms.saturating_sub(since));
                     }
                 }
                 Next::Continue
             }
             MediaEvent::PlaybackFinished { at_ms, .. } => {
                 if !self.voice.busy() {
-                    self.quiet_since = at_ms;
-                    if self.closing() {
+                    self.turns.quiet_since = at_ms;
+                    if self.floor.closing() {
                         return Next::Hangup;
                     }
                 }
@@ -427,8 +398,9 @@ impl<'a, 'e> State<'a, 'e> {
 
     fn on_events(&mut self, events: Vec<RecognitionEvent>) -> Next {
         for ev in events {
-            if let Next::Hangup = self.on_speech(ev) {
-                return Next::Hangup;
+            match self.on_speech(ev) {
+                Next::Continue => {}
+                next => return next,
             }
         }
         Next::Continue
@@ -437,29 +409,20 @@ impl<'a, 'e> State<'a, 'e> {
     fn on_speech(&mut self, ev: RecognitionEvent) -> Next {
         match ev {
             RecognitionEvent::Onset { at_ms } => {
-                if self.may_barge_in() && self.onset.is_none() && !self.media.is_paused() {
-                    self.media.pause_playback();
-                    self.cut = Some(Cut {
-                        from_ms: at_ms,
-                        on_line_ms: None,
-                        confirmed: false,
-                    });
-                    self.onset = Some(Onset {
-                        paused_at_ms: self.media.now_ms(),
-                    });
-                    tracing::debug!(at_ms, "possible barge-in: playback paused");
-                }
+                let may = self.may_barge_in();
+                self.floor.onset(at_ms, may, self.line.as_ref());
                 Next::Continue
             }
             RecognitionEvent::SpeechStarted { at_ms } => {
-                self.quiet_since = self.media.now_ms();
-                let paused = self.onset.take().is_some();
-                if self.may_barge_in() {
-                    self.barge_in(at_ms, paused);
-                } else if paused {
-                    self.media.resume_playback();
-                    self.cut = None;
-                }
+                self.turns.quiet_since = self.line.now_ms();
+                let may = self.may_barge_in();
+                self.floor.speech_started(
+                    at_ms,
+                    may,
+                    &self.voice,
+                    self.line.as_ref(),
+                    &mut self.record,
+                );
                 Next::Continue
             }
             RecognitionEvent::Partial { .. } => Next::Continue,
@@ -476,73 +439,25 @@ impl<'a, 'e> State<'a, 'e> {
         }
     }
 
-    /// Records a barge-in's stop time once it is both confirmed and on
-    /// the line.
-    fn note_cut(&mut self) {
-        if let Some(Cut {
-            from_ms,
-            on_line_ms: Some(at),
-            confirmed: true,
-        }) = self.cut
-        {
-            self.record
-                .figures
-                .barge_in_stop_ms
-                .push(at.saturating_sub(from_ms));
-            self.cut = None;
-        }
-    }
-
-    fn may_barge_in(&self) -> bool {
-        self.config.barge_in && self.voice.busy() && !self.closing()
-    }
-
-    /// Confirmed debtor speech during robot speech: the line stops (it
-    /// was already paused when an onset came first).
-    fn barge_in(&mut self, speech_start_ms: u64, paused: bool) {
-        match self.cut.as_mut().filter(|_| paused) {
-            Some(c) => c.confirmed = true,
-            None => {
-                self.cut = Some(Cut {
-                    from_ms: speech_start_ms,
-                    on_line_ms: None,
-                    confirmed: true,
-                })
-            }
-        }
-        self.note_cut();
-        self.voice.stop();
-        let now = self.media.now_ms();
-        self.record.note(speech_start_ms, Event::BargeIn);
-        if let Some(s) = self.saying.take() {
-            if let Some(line) = self.record.transcript.get_mut(s.transcript_index) {
-                line.interrupted = true;
-            }
-            self.barge = Some(Barge {
-                remaining: s.sentences[s.playing.min(s.sentences.len())..].to_vec(),
-            });
-        }
-        tracing::debug!(at_ms = now, "barge-in: playback stopped");
-    }
-
     fn on_turn(&mut self, text: String, start_ms: u64, end_ms: u64) -> Next {
-        self.quiet_since = self.media.now_ms();
-        let barge = self.barge.take();
+        self.turns.quiet_since = self.line.now_ms();
+        let barge = self.floor.take_barge();
         if let Some(b) = &barge {
-            if is_backchannel(&text) && !b.remaining.is_empty() {
+            if self.conv.engine().policy.is_backchannel(&text) && !b.remaining.is_empty() {
                 self.note_debtor(&text, start_ms, Some("backchannel".into()));
                 let rest = b.remaining.join("");
                 self.say(&rest, false);
                 return Next::Continue;
             }
         }
-        if self.closing() {
+        if self.floor.closing() {
             // The last line is being said; words now change nothing.
             self.note_debtor(&text, start_ms, None);
             return Next::Continue;
         }
         if self.conv.outcome().is_none() && !self.has_debtor_turns() && !text.is_empty() {
-            if let Some(a) = classify_announcement(&text) {
+            if let Some((d, phrase)) = self.conv.engine().announcements.classify(&text) {
+                let a = (d, phrase.to_string());
                 self.note_line(
                     Speaker::Announcement,
                     &text,
@@ -553,14 +468,15 @@ impl<'a, 'e> State<'a, 'e> {
                 return Next::Hangup;
             }
         }
-        if !self.opened || start_ms < self.opened_at_ms {
+        let g = &self.greeting;
+        if !g.opened || start_ms < g.opened_at_ms {
             // "喂，你好" before the robot spoke: answer it with the opening.
             self.note_debtor(&text, start_ms, Some("greeting".into()));
             // Said over the start of the opening, which it cut: the debtor
             // heard little of it, so it is said again from the start, once
             // (what is said over the second opening is an answer).
-            if !self.opened || (barge.is_some() && !self.reopened) {
-                self.reopened = self.opened;
+            if !self.greeting.opened || (barge.is_some() && !self.greeting.reopened) {
+                self.greeting.reopened = self.greeting.opened;
                 self.open(Some(end_ms));
             }
             return Next::Continue;
@@ -573,7 +489,19 @@ impl<'a, 'e> State<'a, 'e> {
             text.as_str()
         };
         self.note_debtor(shown, start_ms, Some(turn.intent.as_str().to_string()));
-        self.awaiting_reply_since = Some(end_ms);
+        self.turns.awaiting_reply_since = Some(end_ms);
+        if let Some(o) = turn
+            .outcome
+            .as_ref()
+            .filter(|o| o.disposition == Disposition::HandedToAgent)
+        {
+            // A person is needed: the handoff stage says the line.
+            return Next::Handoff(Handoff {
+                reason: o.handoff_reason.clone().unwrap_or_default(),
+                summary: o.summary.clone(),
+                line: turn.line.clone(),
+            });
+        }
         let closing = turn.outcome.is_some();
         if turn.line.trim().is_empty() && closing {
             return Next::Hangup;
@@ -606,34 +534,24 @@ impl<'a, 'e> State<'a, 'e> {
     /// Says the opening; the first time, it marks where the debtor's
     /// greeting ends and their answers begin.
     fn open(&mut self, reply_to: Option<u64>) {
-        if !self.opened {
-            self.opened_at_ms = self.media.now_ms();
+        if !self.greeting.opened {
+            self.greeting.opened_at_ms = self.line.now_ms();
         }
-        self.opened = true;
-        self.awaiting_reply_since = reply_to;
+        self.greeting.opened = true;
+        self.turns.awaiting_reply_since = reply_to;
         let line = self.conv.opening();
         self.say(&line, false);
     }
 
     fn on_tick(&mut self, ear: Hearing) -> Next {
-        let now = self.media.now_ms();
+        let now = self.line.now_ms();
         if now >= self.config.max_call_ms {
             return Next::Gone(EndedBy::System, "maximum call length".into());
         }
-        if let Some(o) = &self.onset {
-            let paused_for = now.saturating_sub(o.paused_at_ms);
-            if (paused_for >= ONSET_CONFIRM_MS && !ear.voice) || paused_for >= MAX_PAUSE_MS {
-                // Not speech after all (and the debtor is quiet again):
-                // the line goes on where it paused.
-                self.onset = None;
-                self.cut = None;
-                self.media.resume_playback();
-                self.record.figures.onsets_resumed += 1;
-                tracing::debug!(at_ms = now, "no barge-in after all: playback resumed");
-            }
-        }
-        let quiet = !self.voice.busy() && self.barge.is_none() && !ear.speech;
-        if !self.opened {
+        self.floor
+            .tick(now, ear.voice, self.line.as_ref(), &mut self.record);
+        let quiet = !self.voice.busy() && !self.floor.barged() && !ear.speech;
+        if !self.greeting.opened {
             // A "喂" just starting (not yet confirmed as speech) is let
             // finish rather than talked over, unless the line never
             // falls quiet.
@@ -651,40 +569,15 @@ impl<'a, 'e> State<'a, 'e> {
         // Words still being recognised are not silence.
         if quiet
             && ear.decoding.is_none()
-            && now.saturating_sub(self.quiet_since) >= self.config.silence_timeout_ms
-            && self.saying.as_ref().is_none_or(|s| !s.closing)
+            && now.saturating_sub(self.turns.quiet_since) >= self.config.silence_timeout_ms
+            && !self.floor.closing()
         {
-            self.quiet_since = now;
+            self.turns.quiet_since = now;
             let turn = self.conv.silence();
-            self.record.transcript.push(TranscriptLine {
-                speaker: Speaker::Debtor,
-                at_ms: now,
-                text: "[silence]".into(),
-                interrupted: false,
-                intent: Some("silence".into()),
-            });
+            self.note_line(Speaker::Debtor, "[silence]", now, Some("silence".into()));
             let closing = turn.outcome.is_some();
             self.say(&turn.line, closing);
         }
         Next::Continue
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_backchannel;
-
-    #[test]
-    fn backchannels_are_short_acknowledgements() {
-        for t in ["嗯", "嗯嗯", "对。", "好的", "係", "哦"] {
-            if t == "好的" {
-                assert!(!is_backchannel(t), "{t}");
-            } else {
-                assert!(is_backchannel(t), "{t}");
-            }
-        }
-        for t in ["我是", "不是我", "明天还", "嗯我明天还", ""] {
-            assert!(!is_backchannel(t), "{t}");
-        }
     }
 }

@@ -5,7 +5,7 @@
 //! a generation number; barge-in bumps it, and sentences of an older
 //! generation still being made are thrown away.
 
-use crate::media::MediaHandle;
+use crate::media::SharedLine;
 use huikuan_core::Dialect;
 use huikuan_speech::tts::{split_sentences, Synthesizer};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -23,7 +23,7 @@ pub struct Queued {
 
 pub struct Voice {
     tts: Arc<dyn Synthesizer>,
-    media: MediaHandle,
+    line: SharedLine,
     generation: Arc<AtomicU64>,
     /// Sentences being synthesized and not yet queued.
     making: Arc<AtomicUsize>,
@@ -63,13 +63,13 @@ pub fn speaking_parts(text: &str) -> Vec<(String, u64)> {
 impl Voice {
     pub fn new(
         tts: Arc<dyn Synthesizer>,
-        media: MediaHandle,
+        line: SharedLine,
     ) -> (Voice, mpsc::UnboundedReceiver<Queued>) {
         let (queued, rx) = mpsc::unbounded_channel();
         (
             Voice {
                 tts,
-                media,
+                line,
                 generation: Arc::new(AtomicU64::new(0)),
                 making: Arc::new(AtomicUsize::new(0)),
                 queued,
@@ -86,7 +86,7 @@ impl Voice {
         let sentences: Vec<String> = list.iter().map(|(s, _)| s.clone()).collect();
         self.making.fetch_add(sentences.len(), Ordering::SeqCst);
         let tts = self.tts.clone();
-        let media = self.media.clone();
+        let line = self.line.clone();
         let current = self.generation.clone();
         let making = self.making.clone();
         let queued = self.queued.clone();
@@ -106,7 +106,7 @@ impl Voice {
                 match made {
                     Some(Ok(mut samples)) if fresh => {
                         samples.extend(std::iter::repeat_n(0.0, pause_ms as usize * 8));
-                        let media_id = media.play(&samples);
+                        let media_id = line.play(&samples);
                         let _ = queued.send(Queued {
                             generation,
                             sentence: i,
@@ -130,12 +130,12 @@ impl Voice {
     /// Returns the ms of speech that were cut.
     pub fn stop(&self) -> u64 {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        self.media.stop_playback()
+        self.line.stop_playback()
     }
 
     /// Speaking, or about to (a sentence is being made).
     pub fn busy(&self) -> bool {
-        self.making.load(Ordering::SeqCst) > 0 || self.media.is_playing()
+        self.making.load(Ordering::SeqCst) > 0 || self.line.is_playing()
     }
 }
 

@@ -217,7 +217,7 @@ async fn play_persona(
             };
             let _ = call.ring(Some(addr));
             let (media, _events) = rtp.start(offer);
-            let (voice, _q) = Voice::new(engines.tts.clone(), media.clone());
+            let (voice, _q) = Voice::new(engines.tts.clone(), std::sync::Arc::new(media.clone()));
             let text = persona.announcement.clone().unwrap_or_default();
             let started = Instant::now();
             let waiting = call.wait_cancelled();
@@ -258,7 +258,7 @@ async fn play_persona(
     if let Some(line) = persona.line {
         media.simulate_line(line);
     }
-    let (voice, mut queued) = Voice::new(engines.tts.clone(), media.clone());
+    let (voice, mut queued) = Voice::new(engines.tts.clone(), std::sync::Arc::new(media.clone()));
     let listen = persona.listen;
     let ear = Ear::new(
         engines,
