@@ -171,6 +171,10 @@ async fn the_debtor_hanging_up_ends_the_robots_call() {
         panic!("expected answer");
     };
     let (mut phone_call, _) = answering.await.unwrap().unwrap();
+    // The Call-ID names this agent's own host, not the SIP library's.
+    let id = phone_call.call_id();
+    assert!(id.ends_with("@127.0.0.1") && id.len() > 40, "{id}");
+    assert_eq!(call.call_id(), id);
     phone_call.hangup().await;
     match timeout(Duration::from_secs(5), call.next_event())
         .await

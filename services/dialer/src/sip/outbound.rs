@@ -227,6 +227,7 @@ impl Trunk {
                     .map_err(|e| SipError::Stack(format!("proxy route: {e}")))?,
                 params: vec![],
             }],
+            call_id: Some(call_id(local.ip())),
             ..Default::default()
         };
         let (sender, states) = self.agent.dialogs.new_dialog_state_channel();
@@ -402,4 +403,14 @@ impl Drop for DialAttempt {
             });
         }
     }
+}
+
+/// A new Call-ID: 128 random bits at this agent's own address (never a
+/// third party's domain, which the SIP library would put there).
+fn call_id(host: std::net::IpAddr) -> String {
+    let host = match host {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    };
+    format!("{:032x}@{host}", rand::random::<u128>())
 }
