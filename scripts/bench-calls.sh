@@ -115,10 +115,15 @@ PY
   sqlite3 "$WORK/data/huikuan.db" "select disposition, count(*) from call_attempts where status='completed' group by 1" 2>/dev/null | tr '\n' ' ' || true
   echo
   # The dialer's own figures per turn: recognizer time and its response time.
-  sqlite3 "$WORK/data/huikuan.db" "select metrics from call_attempts where metrics is not null" 2>/dev/null | python3 -c '
+  # Read from each call's record (or, from builds before the call record,
+  # the attempt's metrics column).
+  { sqlite3 "$WORK/data/huikuan.db" "select json_extract(call_record, '$.figures') from call_attempts where call_record is not null" 2>/dev/null \
+    || sqlite3 "$WORK/data/huikuan.db" "select metrics from call_attempts where metrics is not null" 2>/dev/null; } | python3 -c '
 import json, sys, statistics
 dec, resp, cuts, resumed, echo = [], [], [], 0, []
 for line in sys.stdin:
+    if not line.strip():
+        continue
     m = json.loads(line)
     dec += m.get("decode_ms", []); resp += m.get("response_ms", [])
     cuts += m.get("barge_in_stop_ms", []); resumed += m.get("onsets_resumed", 0)
