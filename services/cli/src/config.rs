@@ -1,7 +1,8 @@
 //! `huikuan.toml` plus environment overrides.
 //!
 //! Precedence: environment (`DATABASE_URL`, `HUIKUAN_DATA_DIR`,
-//! `HUIKUAN_LISTEN`, `HUIKUAN_TOKEN`) over the file over defaults.
+//! `HUIKUAN_LISTEN`, `HUIKUAN_TOKEN`, `HUIKUAN_CONSOLE_LISTEN`) over the file
+//! over defaults.
 
 use anyhow::{bail, Context};
 use chrono::NaiveTime;
@@ -23,6 +24,7 @@ pub struct Config {
     pub dispatch: DispatchConfig,
     pub speech: huikuan_speech::SpeechConfig,
     pub dialer: huikuan_dialer::DialerConfig,
+    pub console: huikuan_console::ConsoleConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +68,7 @@ impl Default for Config {
             dispatch: DispatchConfig::default(),
             speech: huikuan_speech::SpeechConfig::default(),
             dialer: huikuan_dialer::DialerConfig::default(),
+            console: huikuan_console::ConsoleConfig::default(),
         }
     }
 }
@@ -131,7 +134,13 @@ impl Config {
         if let Some(v) = env("HUIKUAN_TOKEN") {
             config.server.token = v;
         }
+        if let Some(v) = env("HUIKUAN_CONSOLE_LISTEN") {
+            config.console.listen = v
+                .parse()
+                .with_context(|| format!("HUIKUAN_CONSOLE_LISTEN: '{v}' is not host:port"))?;
+        }
         config.policy()?;
+        config.console.validate()?;
         Ok(config)
     }
 

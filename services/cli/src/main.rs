@@ -15,6 +15,7 @@ mod bench;
 mod bench_onset;
 mod bench_overload;
 mod config;
+mod console;
 mod datadir;
 mod dialer;
 mod import;
@@ -23,6 +24,7 @@ mod script;
 mod serve;
 mod speech;
 mod talk;
+mod users;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -45,6 +47,11 @@ struct Cli {
 enum Command {
     /// Run the all-in-one server (gRPC orchestrator on the configured database).
     Serve,
+    /// Run the web console alone (agents, supervisors, managers, admins).
+    Console,
+    /// Manage console users (the first admin is made this way).
+    #[command(subcommand)]
+    User(users::UserCommand),
     /// Import a CSV or JSON Lines portfolio into a campaign.
     Import(import::ImportArgs),
     /// Manage campaigns.
@@ -114,6 +121,8 @@ fn main() -> std::process::ExitCode {
         let config = config::Config::load(cli.config.as_deref())?;
         match cli.command {
             Command::Serve => serve::run(config).await,
+            Command::Console => console::run(config).await,
+            Command::User(cmd) => users::run(config, cmd).await,
             Command::Import(args) => import::run(config, args).await,
             Command::Campaign(cmd) => admin::campaign(config, cmd).await,
             Command::Accounts(cmd) => admin::accounts(config, cmd).await,

@@ -1,4 +1,5 @@
-//! `huikuan serve`: the all-in-one process.
+//! `huikuan serve`: the all-in-one process: the orchestrator (gRPC), the
+//! Speech service on the same port, and the web console on its own.
 
 use crate::config::Config;
 use anyhow::Context;
@@ -33,8 +34,28 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
     let extra = speech_services(&config);
-    huikuan_orchestrator::serve_with(store.clone(), orch, listener, shutdown_signal(), extra)
-        .await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        on_signal.cancel();
+    });
+    let console = crate::console::start(&config, store.clone(), stop.clone()).await?;
+    let served = huikuan_orchestrator::serve_with(
+        store.clone(),
+        orch,
+        listener,
+        stop.clone().cancelled_owned(),
+        extra,
+    )
+    .await;
+    stop.cancel();
+    match console.await {
+        Ok(Err(e)) => tracing::error!(error = %e, "console stopped with an error"),
+        Err(e) => tracing::error!(error = %e, "console task failed"),
+        Ok(Ok(())) => {}
+    }
+    served?;
     store.close().await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -29,6 +29,7 @@ pub mod region;
 pub mod rules;
 pub mod schedule;
 pub mod script;
+pub mod staff;
 pub mod synthetic;
 
 pub use account::{AccountRecord, ContactRecord, DebtRecord};

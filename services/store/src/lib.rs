@@ -2,7 +2,8 @@
 //!
 //! This crate owns the schema (sea-orm entities and migrations), and every
 //! read and write the services make: bulk portfolio import, campaigns,
-//! accounts, and the call-attempt queue with its leases and outcomes.
+//! accounts, the call-attempt queue with its leases and outcomes, and the
+//! console's users, sessions and audit log.
 //!
 //! Backends: SQLite (the all-in-one default, a file in the data directory)
 //! and PostgreSQL (`postgres://` URLs) behind the same API. Money is integer
@@ -14,6 +15,7 @@
 //! It knows nothing of gRPC or of how calls are placed.
 
 pub mod accounts;
+pub mod audit;
 pub mod calls;
 pub mod campaigns;
 pub mod dispatch;
@@ -21,6 +23,7 @@ pub mod entity;
 pub mod group_commit;
 pub mod import;
 pub mod migration;
+pub mod users;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr};
@@ -31,10 +34,12 @@ use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use accounts::{AccountFilter, AccountPage, AccountView};
+pub use audit::{AuditEntry, AuditFilter};
 pub use campaigns::Campaign;
 pub use dispatch::{Lease, OutcomeReport, ReportResult};
 pub use group_commit::ReportQueue;
 pub use import::{ImportOptions, ImportRun, ImportRunView};
+pub use users::{Session, User};
 
 /// Errors a store call can return; each maps to one gRPC status.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@ mod m20261204_000007_import_run_states;
 pub(crate) mod m20261204_000008_contact_keys;
 pub(crate) mod m20261204_000009_campaign_counts;
 mod m20261204_000010_call_records;
+mod m20261205_000011_console_users;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000008_contact_keys::Migration),
             Box::new(m20261204_000009_campaign_counts::Migration),
             Box::new(m20261204_000010_call_records::Migration),
+            Box::new(m20261205_000011_console_users::Migration),
         ]
     }
 }

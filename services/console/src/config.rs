@@ -1,0 +1,97 @@
+//! The `[console]` section of `huikuan.toml`.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Where the console listens (`huikuan serve` and `huikuan console`).
+    pub listen: SocketAddr,
+    /// TLS certificate and key (PEM). Without them the console speaks
+    /// plain HTTP, which it accepts only on loopback unless `insecure`.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Plain HTTP on a non-loopback address (behind a TLS proxy one trusts).
+    pub insecure: bool,
+    /// A session ends after this long without a request.
+    pub session_idle_minutes: u32,
+    /// Failed logins in a row before the user is locked out.
+    pub max_failed_logins: u32,
+    /// How long a lockout lasts (an admin's `huikuan user passwd` lifts it).
+    pub lockout_minutes: u32,
+    /// Login attempts per client address per minute.
+    pub login_attempts_per_minute: u32,
+    /// Reasons an agent may give for a break.
+    pub pause_codes: Vec<String>,
+    /// Time an agent has after a call to file its outcome.
+    pub wrap_up_seconds: u32,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls_cert: None,
+            tls_key: None,
+            insecure: false,
+            session_idle_minutes: 30,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            login_attempts_per_minute: 20,
+            pause_codes: ["lunch", "training", "meeting", "personal"]
+                .map(String::from)
+                .to_vec(),
+            wrap_up_seconds: 120,
+        }
+    }
+}
+
+impl ConsoleConfig {
+    /// Every setting in range, or the first that is not, by name.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let bad = |field: &str, why: &str| anyhow::anyhow!("console.{field}: {why}");
+        if !(1..=24 * 60).contains(&self.session_idle_minutes) {
+            return Err(bad("session_idle_minutes", "must be 1-1440"));
+        }
+        if !(1..=100).contains(&self.max_failed_logins) {
+            return Err(bad("max_failed_logins", "must be 1-100"));
+        }
+        if !(1..=24 * 60).contains(&self.lockout_minutes) {
+            return Err(bad("lockout_minutes", "must be 1-1440"));
+        }
+        if !(1..=10_000).contains(&self.login_attempts_per_minute) {
+            return Err(bad("login_attempts_per_minute", "must be 1-10000"));
+        }
+        if !(10..=3600).contains(&self.wrap_up_seconds) {
+            return Err(bad("wrap_up_seconds", "must be 10-3600"));
+        }
+        for code in &self.pause_codes {
+            let ok = !code.is_empty()
+                && code.chars().count() <= 32
+                && code
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | ' '));
+            if !ok {
+                return Err(bad(
+                    "pause_codes",
+                    &format!("'{code}' must be 1-32 letters, digits, spaces, '_' or '-'"),
+                ));
+            }
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(bad("tls_cert", "tls_cert and tls_key go together"));
+        }
+        if self.tls_cert.is_none() && !self.insecure && !self.listen.ip().is_loopback() {
+            return Err(bad(
+                "listen",
+                &format!(
+                    "{} is not loopback: configure tls_cert and tls_key, or set insecure = true behind a TLS proxy",
+                    self.listen
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
