@@ -23,6 +23,8 @@
 # BENCH_SPEECH to [speech] (e.g. 'whisper_weights = "f16"').
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Servers started here put the web console on a free port.
+export HUIKUAN_CONSOLE_LISTEN=${HUIKUAN_CONSOLE_LISTEN:-127.0.0.1:0}
 ./scripts/ensure-deps.sh
 ./scripts/fetch-models.sh >/dev/null
 # BENCH_BIN measures another build of huikuan (an A/B against an older

@@ -8,6 +8,8 @@
 # BENCH_PG=0 skips the PostgreSQL import.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Servers started here put the web console on a free port.
+export HUIKUAN_CONSOLE_LISTEN=${HUIKUAN_CONSOLE_LISTEN:-127.0.0.1:0}
 ROWS=${1:-1000000}
 ./scripts/ensure-deps.sh
 # The binary links the sherpa-onnx library the model cache holds.

@@ -10,6 +10,8 @@
 # generator is always this build's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Servers started here put the web console on a free port.
+export HUIKUAN_CONSOLE_LISTEN=${HUIKUAN_CONSOLE_LISTEN:-127.0.0.1:0}
 ROWS=${1:-200000}
 READ_RPS=${2:-2000}
 SECONDS_=${3:-20}

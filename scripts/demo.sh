@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds Huikuan, starts the all-in-one server on SQLite, imports the sample
-# portfolio and shows the dispatch API handing out and closing calls.
+# portfolio and shows the dispatch API handing out and closing calls, the
+# speech engine, the robot in text and on live SIP calls; then leaves the
+# server running with the web console at a printed URL and demo users
+# whose passwords are made for this run (HUIKUAN_DEMO_NO_WAIT=1: stop instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-deps.sh
@@ -16,6 +19,7 @@ if [ -z "${HUIKUAN_DATA_DIR:-}" ]; then
 fi
 export HUIKUAN_TOKEN=${HUIKUAN_TOKEN:-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n")}
 export HUIKUAN_LISTEN=${HUIKUAN_LISTEN:-127.0.0.1:50051}
+export HUIKUAN_CONSOLE_LISTEN=${HUIKUAN_CONSOLE_LISTEN:-127.0.0.1:8080}
 mkdir -p "$HUIKUAN_DATA_DIR"
 "$BIN" import samples/portfolio-1000.csv --campaign demo
 "$BIN" campaign show demo
@@ -66,3 +70,19 @@ for _ in $(seq 50); do (echo > /dev/tcp/${HUIKUAN_LISTEN%:*}/${HUIKUAN_LISTEN#*:
 sleep 2
 "$BIN" dialer --print-calls --idle-exit-secs 8
 "$BIN" campaign show robot-demo
+echo "--- the web console ---"
+demo_user() { "$BIN" user add "$@" | sed -n 's/^password: //p'; }
+AGENT_PW=$(demo_user demo-agent --role agent --skills mandarin,sichuanese,cantonese)
+SUP_PW=$(demo_user demo-supervisor --role supervisor --skills mandarin)
+ADMIN_PW=$(demo_user demo-admin --role admin)
+cat <<TXT
+The console runs at http://$HUIKUAN_CONSOLE_LISTEN/ (open it in a browser on this machine)
+  agent:       demo-agent       password $AGENT_PW   (the desktop: go Available, take a break)
+  supervisor:  demo-supervisor  password $SUP_PW   (the floor: agents and their state, live)
+  admin:       demo-admin       password $ADMIN_PW   (users, the audit log of everything above)
+Log in as the agent and the supervisor in two windows to watch the floor follow the agent.
+TXT
+if [ -z "${HUIKUAN_DEMO_NO_WAIT:-}" ]; then
+  echo "Ctrl-C stops the server."
+  wait $SERVER
+fi

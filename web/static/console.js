@@ -40,9 +40,19 @@
     } catch (_) { return; }
     if (res.redirected || res.status === 401) { location.href = "/login"; return; }
     if (!res.ok) return;
-    const rows = await res.json();
+    const floor = await res.json();
+    const q = floor.queue;
+    const figures = {
+      waiting: q.waiting, longest_wait: floor.longest_wait_s + "s",
+      answered: q.answered, answered_within_target: q.answered_within_target,
+      abandoned: q.abandoned, given_up: q.given_up,
+    };
+    for (const [k, v] of Object.entries(figures)) {
+      const el = document.querySelector(`[data-figure="${k}"]`);
+      if (el) el.textContent = v;
+    }
     const body = table.tBodies[0];
-    body.replaceChildren(...rows.map((a) => {
+    body.replaceChildren(...floor.agents.map((a) => {
       const tr = document.createElement("tr");
       tr.append(text("td", a.name), text("td", a.role), text("td", a.skills));
       const state = document.createElement("td");

@@ -40,11 +40,14 @@ pub enum UserCommand {
     },
 }
 
+/// `cli:` and the operating-system user running the command.
 fn actor() -> String {
-    format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    )
+    let name = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        // SAFETY: getuid has no preconditions and cannot fail.
+        .unwrap_or_else(|| format!("uid {}", unsafe { libc::getuid() }));
+    format!("cli:{name}")
 }
 
 /// The password to set, and whether it was generated (and must be shown).

@@ -19,6 +19,8 @@ fn huikuan(db: &TestDb, dir: &Path) -> Command {
     cmd.env("DATABASE_URL", &db.url)
         .env("HUIKUAN_DATA_DIR", dir)
         .env("HUIKUAN_LOG", "warn")
+        // The console on a port of its own: tests run servers side by side.
+        .env("HUIKUAN_CONSOLE_LISTEN", "127.0.0.1:0")
         .env_remove("HUIKUAN_CONFIG")
         .current_dir(dir)
         .stdin(Stdio::null());
@@ -399,6 +401,7 @@ fn huikuan_in(data: &Path) -> Command {
         .env("HUIKUAN_DATA_DIR", data)
         .env("HUIKUAN_LOG", "warn")
         .env("HUIKUAN_TOKEN", TOKEN)
+        .env("HUIKUAN_CONSOLE_LISTEN", "127.0.0.1:0")
         .env_remove("DATABASE_URL")
         .env_remove("HUIKUAN_CONFIG")
         .current_dir(data.parent().unwrap())

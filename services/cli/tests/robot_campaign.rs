@@ -54,6 +54,8 @@ fn huikuan(dir: &Path, db_url: &str) -> Command {
         .env("HUIKUAN_DATA_DIR", dir)
         .env("HUIKUAN_CONFIG", dir.join("huikuan.toml"))
         .env("HUIKUAN_LOG", "warn")
+        // The console on a port of its own: tests run servers side by side.
+        .env("HUIKUAN_CONSOLE_LISTEN", "127.0.0.1:0")
         .current_dir(dir)
         .stdin(Stdio::null());
     cmd

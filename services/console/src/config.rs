@@ -27,6 +27,16 @@ pub struct ConsoleConfig {
     pub pause_codes: Vec<String>,
     /// Time an agent has after a call to file its outcome.
     pub wrap_up_seconds: u32,
+    /// How long an offered call rings an agent before it goes to the next.
+    pub ring_timeout_seconds: u32,
+    /// How long a handed-over call waits for an agent before the robot
+    /// promises the debtor a callback.
+    pub queue_wait_seconds: u32,
+    /// Answered within this many seconds counts as on target.
+    pub answer_target_seconds: u32,
+    /// Sichuanese calls may go to Mandarin speakers when no Sichuanese
+    /// speaker is free.
+    pub sichuanese_to_mandarin: bool,
 }
 
 impl Default for ConsoleConfig {
@@ -44,11 +54,25 @@ impl Default for ConsoleConfig {
                 .map(String::from)
                 .to_vec(),
             wrap_up_seconds: 120,
+            ring_timeout_seconds: 15,
+            queue_wait_seconds: 60,
+            answer_target_seconds: 20,
+            sichuanese_to_mandarin: true,
         }
     }
 }
 
 impl ConsoleConfig {
+    /// The ACD's rules from these settings.
+    pub fn acd_rules(&self) -> crate::acd::AcdRules {
+        crate::acd::AcdRules {
+            ring_timeout_ms: i64::from(self.ring_timeout_seconds) * 1000,
+            max_wait_ms: i64::from(self.queue_wait_seconds) * 1000,
+            answer_target_ms: i64::from(self.answer_target_seconds) * 1000,
+            sichuanese_to_mandarin: self.sichuanese_to_mandarin,
+        }
+    }
+
     /// Every setting in range, or the first that is not, by name.
     pub fn validate(&self) -> anyhow::Result<()> {
         let bad = |field: &str, why: &str| anyhow::anyhow!("console.{field}: {why}");
@@ -66,6 +90,15 @@ impl ConsoleConfig {
         }
         if !(10..=3600).contains(&self.wrap_up_seconds) {
             return Err(bad("wrap_up_seconds", "must be 10-3600"));
+        }
+        if !(3..=120).contains(&self.ring_timeout_seconds) {
+            return Err(bad("ring_timeout_seconds", "must be 3-120"));
+        }
+        if !(10..=1800).contains(&self.queue_wait_seconds) {
+            return Err(bad("queue_wait_seconds", "must be 10-1800"));
+        }
+        if !(1..=600).contains(&self.answer_target_seconds) {
+            return Err(bad("answer_target_seconds", "must be 1-600"));
         }
         for code in &self.pause_codes {
             let ok = !code.is_empty()

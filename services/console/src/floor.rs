@@ -1,11 +1,16 @@
-//! The floor: which agents are signed in to take calls, in what state, and
-//! since when. In memory: the ACD that routes calls to them lives in this
-//! process, and an agent signs in again after a console restart (their
-//! session survives; their availability is re-declared).
+//! The floor: which agents are signed in to take calls, in what state and
+//! since when, and the calls waiting for them; the [`Acd`] behind a lock,
+//! with every routing step it decides published to whoever listens (agent
+//! desktops, the supervisor's page, the bridge).
+//!
+//! In memory: the ACD lives in this process, and an agent declares
+//! availability again after a console restart (their session survives).
 
+use crate::acd::{Acd, AcdRules, Step};
+use huikuan_core::staff::Skills;
 use serde::Serialize;
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+use tokio::sync::broadcast;
 
 /// What an agent is doing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -17,7 +22,7 @@ pub enum AgentState {
     OnCall,
     /// Filing the outcome of the last call.
     WrapUp,
-    /// Away, for one of the configured pause codes.
+    /// Away, for one of the configured pause codes (or a missed offer).
     Break { code: String },
 }
 
@@ -40,47 +45,80 @@ pub struct Presence {
     pub since_ms: i64,
 }
 
-/// Every signed-in agent; agents not in it are offline.
-#[derive(Default)]
+/// The ACD, shared.
 pub struct Floor {
-    agents: Mutex<BTreeMap<String, Presence>>,
+    acd: Mutex<Acd>,
+    steps: broadcast::Sender<Step>,
+}
+
+impl Default for Floor {
+    fn default() -> Self {
+        Floor::new(AcdRules::default())
+    }
 }
 
 impl Floor {
-    fn agents(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Presence>> {
-        self.agents.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn new(rules: AcdRules) -> Floor {
+        Floor {
+            acd: Mutex::new(Acd::new(rules)),
+            steps: broadcast::channel(1024).0,
+        }
     }
 
-    /// Puts an agent in `state` from now; unchanged state keeps its time.
-    pub fn set(&self, agent: &str, state: AgentState) -> Presence {
-        let mut agents = self.agents();
-        match agents.get(agent) {
-            Some(p) if p.state == state => p.clone(),
-            _ => {
-                let p = Presence {
-                    state,
-                    since_ms: crate::now_ms(),
-                };
-                agents.insert(agent.to_string(), p.clone());
-                p
-            }
+    fn acd(&self) -> MutexGuard<'_, Acd> {
+        self.acd.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the ACD and publishes the steps it returns.
+    pub fn apply(&self, f: impl FnOnce(&mut Acd, i64) -> Vec<Step>) {
+        let steps = f(&mut self.acd(), crate::now_ms());
+        for step in steps {
+            tracing::debug!(?step, "acd");
+            // Nobody listening is fine: an offer nobody sees times out.
+            let _ = self.steps.send(step);
         }
+    }
+
+    /// Routing steps as they are decided.
+    pub fn subscribe(&self) -> broadcast::Receiver<Step> {
+        self.steps.subscribe()
+    }
+
+    /// Puts an agent in a state they chose (available or a break).
+    pub fn set(&self, agent: &str, skills: Skills, state: AgentState) -> Presence {
+        self.apply(|acd, now| acd.set_agent(agent, skills, state, now));
+        self.get(agent).unwrap_or(Presence {
+            state: AgentState::Available,
+            since_ms: crate::now_ms(),
+        })
     }
 
     /// Signs an agent off.
     pub fn sign_off(&self, agent: &str) {
-        self.agents().remove(agent);
+        self.apply(|acd, now| acd.sign_off(agent, now));
+    }
+
+    /// Applies the ACD's timers; the console calls this every second.
+    pub fn tick(&self) {
+        self.apply(|acd, now| acd.tick(now));
     }
 
     pub fn get(&self, agent: &str) -> Option<Presence> {
-        self.agents().get(agent).cloned()
+        self.acd()
+            .agent(agent)
+            .map(|(state, since_ms, _)| Presence { state, since_ms })
     }
 
     /// Every signed-in agent, by name.
     pub fn snapshot(&self) -> Vec<(String, Presence)> {
-        self.agents()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+        self.acd()
+            .agents()
+            .into_iter()
+            .map(|(name, state, since_ms, _)| (name, Presence { state, since_ms }))
             .collect()
+    }
+
+    pub fn figures(&self) -> crate::acd::QueueFigures {
+        self.acd().figures(crate::now_ms())
     }
 }

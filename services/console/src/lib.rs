@@ -19,6 +19,7 @@
 //! It reads and writes through `huikuan-store` and never touches the
 //! dialer: calls reach it as records and events.
 
+pub mod acd;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -68,7 +69,7 @@ impl Console {
                 store,
                 templates: templates::load()?,
                 login_limiter: auth::LoginLimiter::new(config.login_attempts_per_minute),
-                floor: floor::Floor::default(),
+                floor: floor::Floor::new(config.acd_rules()),
                 config,
                 secure_cookies,
             }),
@@ -128,11 +129,18 @@ impl Console {
         Ok(())
     }
 
-    /// Drops expired sessions and stale rate-limit entries every minute.
+    /// Applies the ACD's timers every second; drops expired sessions and
+    /// stale rate-limit entries every minute.
     async fn sweep_forever(&self) {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        let mut seconds = 0u64;
         loop {
             tick.tick().await;
+            self.floor().tick();
+            seconds += 1;
+            if !seconds.is_multiple_of(60) {
+                continue;
+            }
             self.inner.login_limiter.forget_idle();
             match self.store().purge_expired_sessions(now_ms()).await {
                 Ok(0) => {}

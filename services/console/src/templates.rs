@@ -55,3 +55,33 @@ pub(crate) fn load() -> anyhow::Result<Tera> {
         .map_err(|e| anyhow::anyhow!("console templates: {e:?}"))?;
     Ok(tera)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_floor_page_renders_with_agents_and_queue_figures() {
+        let tera = super::load().unwrap();
+        let mut ctx = tera::Context::new();
+        ctx.insert("me_name", "sup1");
+        ctx.insert("me_role", "supervisor");
+        ctx.insert("csrf", "t");
+        ctx.insert("nav", &vec![("/supervisor", "Floor")]);
+        ctx.insert(
+            "floor",
+            &serde_json::json!({
+                "agents": [{"name": "ann", "role": "agent", "skills": "mandarin",
+                            "state": "break: lunch", "since_ms": 1},
+                           {"name": "bob", "role": "agent", "skills": "cantonese",
+                            "state": "offline", "since_ms": null}],
+                "queue": {"waiting": 2, "longest_wait_ms": 4500, "answered": 1,
+                          "answered_within_target": 1, "abandoned": 0, "given_up": 0},
+                "longest_wait_s": 4,
+            }),
+        );
+        let html = tera
+            .render("supervisor.html", &ctx)
+            .map_err(|e| format!("{e:?}"))
+            .unwrap();
+        assert!(html.contains("break: lunch") && html.contains(">4s<"));
+    }
+}

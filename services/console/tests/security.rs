@@ -24,6 +24,11 @@ async fn databases() -> Vec<TestDb> {
 }
 
 fn app(store: &Store, config: ConsoleConfig, secure: bool) -> Router {
+    // A failing request's reason, in the test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("huikuan_console=warn")
+        .try_init();
     Console::new(store.clone(), config, secure)
         .unwrap()
         .router()

@@ -83,7 +83,11 @@ pub(super) async fn set_state(
         }
     }
     let label = match wanted {
-        Some(state) => console.floor().set(&me.user.name, state).state.label(),
+        Some(state) => console
+            .floor()
+            .set(&me.user.name, me.user.skills.clone(), state)
+            .state
+            .label(),
         None => {
             console.floor().sign_off(&me.user.name);
             "offline".into()

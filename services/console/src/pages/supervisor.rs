@@ -40,6 +40,23 @@ async fn rows(console: &Console) -> Result<Vec<AgentRow>, ConsoleError> {
         .collect())
 }
 
+/// The floor as the page shows it and refreshes it.
+#[derive(Serialize)]
+pub(super) struct FloorView {
+    agents: Vec<AgentRow>,
+    queue: crate::acd::QueueFigures,
+    longest_wait_s: i64,
+}
+
+async fn view(console: &Console) -> Result<FloorView, ConsoleError> {
+    let queue = console.floor().figures();
+    Ok(FloorView {
+        agents: rows(console).await?,
+        longest_wait_s: queue.longest_wait_ms / 1000,
+        queue,
+    })
+}
+
 pub(super) async fn page(
     State(console): State<Console>,
     me: CurrentUser,
@@ -48,7 +65,7 @@ pub(super) async fn page(
         .allow(&me, Permission::WatchFloor, "/supervisor")
         .await?;
     let mut ctx = tera::Context::new();
-    ctx.insert("agents", &rows(&console).await?);
+    ctx.insert("floor", &view(&console).await?);
     console.render(&me, "supervisor.html", ctx)
 }
 
@@ -56,9 +73,9 @@ pub(super) async fn page(
 pub(super) async fn floor(
     State(console): State<Console>,
     me: CurrentUser,
-) -> Result<Json<Vec<AgentRow>>, ConsoleError> {
+) -> Result<Json<FloorView>, ConsoleError> {
     console
         .allow(&me, Permission::WatchFloor, "/api/floor")
         .await?;
-    Ok(Json(rows(&console).await?))
+    Ok(Json(view(&console).await?))
 }
