@@ -227,7 +227,10 @@ async fn ring_timeout_cancels_and_early_media_is_offered() {
             code: 183,
             early_media: Some(m),
         } => {
-            assert_eq!(m.rtp, "127.0.0.1:41000".parse().unwrap())
+            assert_eq!(
+                m.rtp,
+                "127.0.0.1:41000".parse::<std::net::SocketAddr>().unwrap()
+            )
         }
         _ => panic!("expected 183 with SDP"),
     }

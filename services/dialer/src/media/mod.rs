@@ -1,7 +1,9 @@
 //! A call's media: the [`Line`] the call stages speak to, the RTP session
 //! for G.711 telephone calls (with its jitter buffer, DTMF and packet
-//! checks), the local line without a network, and the stereo recorder.
+//! checks), the local line without a network, the stereo recorder, and the
+//! agent's WebRTC leg of a bridged call.
 
+pub mod agent_leg;
 pub mod dtmf;
 pub mod jitter;
 pub mod line;

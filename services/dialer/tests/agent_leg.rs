@@ -1,0 +1,206 @@
+//! The agent's WebRTC leg against another WebRTC peer standing in for the
+//! browser (offering PCMU only, as the console's page does): the answer
+//! speaks PCMU only, and payloads cross both ways unchanged, in order.
+//! The same exchange with Chromium is the console's browser test.
+
+use bytes::Bytes;
+use huikuan_dialer::media::agent_leg::{AgentLeg, AgentLegConfig, AgentLegError, PCMU};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::media_engine::{MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_PCMU};
+use webrtc::api::setting_engine::SettingEngine;
+use webrtc::api::APIBuilder;
+use webrtc::interceptor::registry::Registry;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::rtp_transceiver::rtp_codec::{
+    RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType,
+};
+use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
+use webrtc::track::track_local::TrackLocalWriter;
+
+const STEP: Duration = Duration::from_secs(20);
+
+fn codec(mime: &str, rate: u32, channels: u16) -> RTCRtpCodecCapability {
+    RTCRtpCodecCapability {
+        mime_type: mime.to_owned(),
+        clock_rate: rate,
+        channels,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// A peer that offers one audio codec, with a track to send on and what
+/// it receives.
+async fn browser(
+    offered: RTCRtpCodecCapability,
+    pt: u8,
+) -> (
+    Arc<RTCPeerConnection>,
+    Arc<TrackLocalStaticRTP>,
+    mpsc::Receiver<rtp::packet::Packet>,
+) {
+    let mut media = MediaEngine::default();
+    media
+        .register_codec(
+            RTCRtpCodecParameters {
+                capability: offered.clone(),
+                payload_type: pt,
+                ..Default::default()
+            },
+            RTPCodecType::Audio,
+        )
+        .unwrap();
+    let registry = register_default_interceptors(Registry::new(), &mut media).unwrap();
+    let mut settings = SettingEngine::default();
+    settings.set_include_loopback_candidate(true);
+    let api = APIBuilder::new()
+        .with_media_engine(media)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(settings)
+        .build();
+    let pc = Arc::new(
+        api.new_peer_connection(RTCConfiguration::default())
+            .await
+            .unwrap(),
+    );
+    let track = Arc::new(TrackLocalStaticRTP::new(
+        offered,
+        "mic".into(),
+        "agent".into(),
+    ));
+    pc.add_track(track.clone()).await.unwrap();
+    let (tx, rx) = mpsc::channel(1000);
+    pc.on_track(Box::new(move |remote, _, _| {
+        let tx = tx.clone();
+        Box::pin(async move {
+            while let Ok((p, _)) = remote.read_rtp().await {
+                if tx.send(p).await.is_err() {
+                    break;
+                }
+            }
+        })
+    }));
+    (pc, track, rx)
+}
+
+async fn offer_of(pc: &RTCPeerConnection) -> String {
+    let offer = pc.create_offer(None).await.unwrap();
+    let mut gathered = pc.gathering_complete_promise().await;
+    pc.set_local_description(offer).await.unwrap();
+    let _ = gathered.recv().await;
+    pc.local_description().await.unwrap().sdp
+}
+
+/// One payload per 20 ms packet, distinct and recognisable.
+fn payload(i: u16) -> Bytes {
+    Bytes::from(
+        (0..160)
+            .map(|k| (i as usize * 7 + k) as u8)
+            .collect::<Vec<u8>>(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pcmu_payloads_cross_the_agent_leg_unchanged_both_ways() {
+    let (pc, mic, mut heard) = browser(codec(MIME_TYPE_PCMU, 8000, 0), 0).await;
+    let offer = offer_of(&pc).await;
+    let config = AgentLegConfig { loopback: true };
+    let (mut leg, answer) = AgentLeg::answer(&offer, &config).await.unwrap();
+    let audio_codecs: Vec<&str> = answer
+        .lines()
+        .filter(|l| l.starts_with("a=rtpmap:"))
+        .collect();
+    assert_eq!(audio_codecs, ["a=rtpmap:0 PCMU/8000"], "{answer}");
+    pc.set_remote_description(RTCSessionDescription::answer(answer).unwrap())
+        .await
+        .unwrap();
+    timeout(STEP, leg.connected())
+        .await
+        .expect("ICE/DTLS in time")
+        .unwrap();
+
+    // Debtor -> browser: the dialer forwards the SIP leg's packets.
+    // Browser -> debtor: the agent's microphone. Both run until 50 packets
+    // have arrived on each side (packets sent before the other side's
+    // track is bound may be lost, as on any new call).
+    let send_debtor = async {
+        for i in 0..2000u16 {
+            leg.send_payload(i, u32::from(i) * 160, payload(i))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    let mut from_debtor = Vec::new();
+    let receive_debtor = async {
+        while from_debtor.len() < 50 {
+            let p = heard.recv().await.expect("browser track open");
+            from_debtor.push(p);
+        }
+    };
+    timeout(STEP, async {
+        tokio::select! {
+            _ = send_debtor => panic!("2,000 packets sent, fewer than 50 heard"),
+            _ = receive_debtor => {}
+        }
+    })
+    .await
+    .expect("debtor audio reaches the browser");
+    for p in &from_debtor {
+        assert_eq!(p.header.payload_type, PCMU);
+        let i = p.header.sequence_number;
+        assert_eq!(p.payload, payload(i), "payload {i} unchanged");
+        assert_eq!(p.header.timestamp, u32::from(i) * 160);
+    }
+    assert!(from_debtor
+        .windows(2)
+        .all(|w| w[0].header.sequence_number < w[1].header.sequence_number));
+
+    let mut from_agent = Vec::new();
+    timeout(STEP, async {
+        let mut i = 0u16;
+        loop {
+            let packet = rtp::packet::Packet {
+                header: rtp::header::Header {
+                    version: 2,
+                    payload_type: PCMU,
+                    sequence_number: i,
+                    timestamp: u32::from(i) * 160,
+                    ..Default::default()
+                },
+                payload: payload(i),
+            };
+            mic.write_rtp(&packet).await.unwrap();
+            i += 1;
+            while let Ok(Some(p)) = timeout(Duration::from_millis(5), leg.recv()).await {
+                from_agent.push(p);
+            }
+            if from_agent.len() >= 50 {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the agent's voice reaches the dialer");
+    for p in &from_agent {
+        assert_eq!(p.payload, payload(p.header.sequence_number));
+    }
+    leg.close().await;
+    pc.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_without_pcmu_is_refused_by_name() {
+    let (pc, _mic, _heard) = browser(codec(MIME_TYPE_OPUS, 48000, 2), 111).await;
+    let offer = offer_of(&pc).await;
+    let refused = AgentLeg::answer(&offer, &AgentLegConfig::default()).await;
+    assert!(matches!(refused, Err(AgentLegError::NoPcmu)));
+    assert!(AgentLegError::NoPcmu.to_string().contains("PCMU"));
+    pc.close().await.unwrap();
+}
