@@ -22,7 +22,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         crate::serve::shutdown_signal().await;
         on_signal.cancel();
     });
-    start(&config, store.clone(), stop).await?.await??;
+    start(&config, store.clone(), stop).await?.1.await??;
     store.close().await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -32,7 +32,7 @@ pub async fn start(
     config: &Config,
     store: Store,
     stop: CancellationToken,
-) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<()>>> {
+) -> anyhow::Result<(Console, tokio::task::JoinHandle<anyhow::Result<()>>)> {
     let cfg = config.console.clone();
     let tls = match (&cfg.tls_cert, &cfg.tls_key) {
         (Some(cert), Some(key)) => Some(huikuan_console::tls::ConsoleTls::from_files(cert, key)?),
@@ -49,7 +49,20 @@ pub async fn start(
             "no console users yet: add the first admin with `huikuan user add NAME --role admin`"
         );
     }
-    Ok(tokio::spawn(async move {
-        console.serve(listener, tls, stop.cancelled_owned()).await
-    }))
+    let served = console.clone();
+    Ok((
+        console,
+        tokio::spawn(async move { served.serve(listener, tls, stop.cancelled_owned()).await }),
+    ))
+}
+
+/// The console as the orchestrator's agent desk: handed-over calls queue
+/// at its ACD.
+pub struct ConsoleDesk(pub Console);
+
+impl huikuan_orchestrator::AgentDesk for ConsoleDesk {
+    fn queue(&self, call: huikuan_core::handoff::QueuedCall) -> huikuan_orchestrator::DeskLine {
+        let (to_desk, from_desk) = self.0.queue_call(call);
+        huikuan_orchestrator::DeskLine { to_desk, from_desk }
+    }
 }

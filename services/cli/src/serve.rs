@@ -33,14 +33,15 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
-    let extra = speech_services(&config);
+    let mut extra = speech_services(&config);
     let stop = tokio_util::sync::CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         on_signal.cancel();
     });
-    let console = crate::console::start(&config, store.clone(), stop.clone()).await?;
+    let (desk, console) = crate::console::start(&config, store.clone(), stop.clone()).await?;
+    extra.desk = Some(std::sync::Arc::new(crate::console::ConsoleDesk(desk)));
     let served = huikuan_orchestrator::serve_with(
         store.clone(),
         orch,

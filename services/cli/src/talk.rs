@@ -140,12 +140,17 @@ pub async fn run(config: Config, args: TalkArgs) -> anyhow::Result<ExitCode> {
     let stages = async {
         let mut stage = robot.run(&engines, line.clone(), robot_events, None).await;
         if let StageEnd::Handoff(h) = &stage.end {
+            let handing = handoff::HandoffStage {
+                engines: &engines,
+                dialogue: &dialogue,
+                dialect,
+                link: None,
+            };
             handoff::hand_over(
-                &engines,
+                handing,
                 line.clone(),
                 &mut stage.audio,
                 None,
-                dialect,
                 h,
                 &mut stage.record,
             )

@@ -349,9 +349,12 @@ async fn a_robot_campaign_against_simulated_debtors() {
         Some("wrong_party")
     );
     assert_eq!(seen.get("E2E-BUSY").map(|s| s.0.as_str()), Some("busy"));
+    // The debtor asked for a person; no agent who speaks Cantonese is
+    // on the console's floor, so the call is given back at once and the
+    // robot promises a callback.
     assert_eq!(
         seen.get("E2E-HUMAN").map(|s| s.0.as_str()),
-        Some("handed_to_agent")
+        Some("callback_requested")
     );
 
     // What the wrong party's phone heard: no debt.

@@ -186,8 +186,18 @@ impl Acd {
             .collect()
     }
 
-    /// A handoff arrives.
+    /// A handoff arrives. When no agent on the floor (in any state)
+    /// speaks its dialect, nobody could take it in time: it is given up
+    /// at once, so the debtor is not kept on hold for nothing.
     pub fn enqueue(&mut self, waiting: Waiting, now_ms: i64) -> Vec<Step> {
+        if !self
+            .agents
+            .values()
+            .any(|a| self.speaks(&a.skills, waiting.dialect))
+        {
+            self.figures.given_up += 1;
+            return vec![Step::GiveUp { call: waiting.call }];
+        }
         if !self.queue.iter().any(|q| q.waiting.call == waiting.call) {
             self.queue.push(Queued {
                 waiting,
@@ -497,9 +507,12 @@ mod tests {
             ..AcdRules::default()
         });
         strict.set_agent("mandarin", skills("mandarin"), AgentState::Available, 1_000);
-        assert!(strict
-            .enqueue(call("s1", Dialect::Sichuanese, 5_000), 5_000)
-            .is_empty());
+        assert_eq!(
+            strict.enqueue(call("s1", Dialect::Sichuanese, 5_000), 5_000),
+            [Step::GiveUp { call: "s1".into() }],
+            "nobody on the floor may take it: given up at once"
+        );
+        assert_eq!(strict.figures(5_000).given_up, 1);
     }
 
     #[test]
@@ -560,6 +573,15 @@ mod tests {
         let rules = AcdRules::default();
         let wait = rules.max_wait_ms;
         let mut acd = Acd::new(rules);
+        // The floor's only Cantonese speaker is on a break: calls wait.
+        acd.set_agent(
+            "away",
+            skills("cantonese"),
+            AgentState::Break {
+                code: "lunch".into(),
+            },
+            0,
+        );
         acd.enqueue(call("x", Dialect::Cantonese, 0), 0);
         acd.enqueue(call("y", Dialect::Cantonese, 10), 10);
         assert_eq!(acd.figures(5_000).longest_wait_ms, 5_000);

@@ -22,6 +22,12 @@ pub enum Action {
     UserEnable,
     UserPassword,
     UserRole,
+    ScreenPop,
+    AcceptCall,
+    DeclineCall,
+    HangupCall,
+    Disposition,
+    ListenIn,
 }
 
 impl Action {
@@ -41,6 +47,12 @@ impl Action {
             Action::UserEnable => "user_enable",
             Action::UserPassword => "user_password",
             Action::UserRole => "user_role",
+            Action::ScreenPop => "screen_pop",
+            Action::AcceptCall => "accept_call",
+            Action::DeclineCall => "decline_call",
+            Action::HangupCall => "hangup_call",
+            Action::Disposition => "disposition",
+            Action::ListenIn => "listen_in",
         }
     }
 }

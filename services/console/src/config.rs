@@ -34,6 +34,9 @@ pub struct ConsoleConfig {
     pub queue_wait_seconds: u32,
     /// Answered within this many seconds counts as on target.
     pub answer_target_seconds: u32,
+    /// A handed-over call nobody took is called back this many minutes
+    /// later (the debtor is told when).
+    pub callback_after_minutes: u32,
     /// Sichuanese calls may go to Mandarin speakers when no Sichuanese
     /// speaker is free.
     pub sichuanese_to_mandarin: bool,
@@ -57,6 +60,7 @@ impl Default for ConsoleConfig {
             ring_timeout_seconds: 15,
             queue_wait_seconds: 60,
             answer_target_seconds: 20,
+            callback_after_minutes: 60,
             sichuanese_to_mandarin: true,
         }
     }
@@ -99,6 +103,9 @@ impl ConsoleConfig {
         }
         if !(1..=600).contains(&self.answer_target_seconds) {
             return Err(bad("answer_target_seconds", "must be 1-600"));
+        }
+        if !(10..=7 * 24 * 60).contains(&self.callback_after_minutes) {
+            return Err(bad("callback_after_minutes", "must be 10-10080"));
         }
         for code in &self.pause_codes {
             let ok = !code.is_empty()

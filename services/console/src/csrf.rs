@@ -40,7 +40,7 @@ pub async fn guard(State(console): State<Console>, req: Request, next: Next) -> 
     }
 }
 
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     !a.is_empty() && a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 

@@ -79,6 +79,11 @@ impl Floor {
         }
     }
 
+    /// Runs `f` on the ACD for its answer (it decides no routing step).
+    pub fn with_acd<T>(&self, f: impl FnOnce(&mut Acd, i64) -> T) -> T {
+        f(&mut self.acd(), crate::now_ms())
+    }
+
     /// Routing steps as they are decided.
     pub fn subscribe(&self) -> broadcast::Receiver<Step> {
         self.steps.subscribe()

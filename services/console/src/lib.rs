@@ -22,6 +22,7 @@
 pub mod acd;
 pub mod audit;
 pub mod auth;
+pub mod bridge;
 pub mod config;
 pub mod csrf;
 pub mod error;
@@ -51,7 +52,8 @@ struct Inner {
     config: ConsoleConfig,
     templates: tera::Tera,
     login_limiter: auth::LoginLimiter,
-    floor: floor::Floor,
+    floor: Arc<floor::Floor>,
+    bridge: bridge::Bridge,
     /// Cookies get `Secure` when the console is served over TLS.
     secure_cookies: bool,
 }
@@ -64,12 +66,14 @@ impl Console {
         secure_cookies: bool,
     ) -> anyhow::Result<Console> {
         config.validate()?;
+        let floor = Arc::new(floor::Floor::new(config.acd_rules()));
         Ok(Console {
             inner: Arc::new(Inner {
                 store,
                 templates: templates::load()?,
                 login_limiter: auth::LoginLimiter::new(config.login_attempts_per_minute),
-                floor: floor::Floor::new(config.acd_rules()),
+                floor: floor.clone(),
+                bridge: bridge::Bridge::new(floor, i64::from(config.callback_after_minutes)),
                 config,
                 secure_cookies,
             }),
@@ -86,6 +90,42 @@ impl Console {
 
     pub fn floor(&self) -> &floor::Floor {
         &self.inner.floor
+    }
+
+    pub fn bridge(&self) -> &bridge::Bridge {
+        &self.inner.bridge
+    }
+
+    /// Queues a call the robot hands over (the agent desk of the
+    /// orchestrator's `Handoff` stream); its messages flow on the
+    /// returned channels.
+    pub fn queue_call(
+        &self,
+        call: huikuan_core::handoff::QueuedCall,
+    ) -> (
+        tokio::sync::mpsc::Sender<huikuan_core::handoff::FromCall>,
+        tokio::sync::mpsc::Receiver<huikuan_core::handoff::ToCall>,
+    ) {
+        self.inner.bridge.queue(call)
+    }
+
+    /// Carries out the ACD's routing steps that concern calls (a give-up
+    /// tells the dialer to promise a callback), until the floor closes.
+    /// `serve` runs it; a console embedded otherwise runs it itself.
+    pub fn carry_out_steps(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut steps = self.floor().subscribe();
+        let bridge = self.inner.bridge.clone();
+        async move {
+            loop {
+                match steps.recv().await {
+                    Ok(step) => bridge.on_step(&step),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::error!(steps = n, "routing steps missed");
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        }
     }
 
     /// Every page and endpoint, with the CSRF check and security headers.
@@ -110,6 +150,7 @@ impl Console {
             on_shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
         });
         listener.set_nonblocking(true)?;
+        tokio::spawn(self.carry_out_steps());
         let sweeper = self.clone();
         tokio::spawn(async move { sweeper.sweep_forever().await });
         match tls {
@@ -137,6 +178,7 @@ impl Console {
         loop {
             tick.tick().await;
             self.floor().tick();
+            self.end_late_wrap_ups();
             seconds += 1;
             if !seconds.is_multiple_of(60) {
                 continue;
@@ -146,6 +188,23 @@ impl Console {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(sessions = n, "expired console sessions removed"),
                 Err(e) => tracing::warn!(error = %e, "cannot remove expired sessions"),
+            }
+        }
+    }
+}
+
+impl Console {
+    /// Agents whose wrap-up time ran out are available again; a call they
+    /// filed nothing for is reported by its dialer as handed to an agent.
+    fn end_late_wrap_ups(&self) {
+        let limit = i64::from(self.config().wrap_up_seconds) * 1000;
+        let now = now_ms();
+        for (agent, p) in self.floor().snapshot() {
+            if p.state == floor::AgentState::WrapUp && now - p.since_ms >= limit {
+                if let Some(c) = self.bridge().drop_unfiled(&agent) {
+                    tracing::warn!(%agent, call = %c.call.call_id, "wrap-up time ran out: no outcome filed");
+                }
+                self.floor().apply(|acd, now| acd.end_wrap_up(&agent, now));
             }
         }
     }

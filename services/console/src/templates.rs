@@ -46,6 +46,11 @@ pub(crate) const STATIC: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../../web/static/console.js"),
     ),
+    (
+        "softphone.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web/static/softphone.js"),
+    ),
 ];
 
 pub(crate) fn load() -> anyhow::Result<Tera> {

@@ -49,6 +49,25 @@ dispositions! {
     Failed => "failed",
 }
 
+impl Disposition {
+    /// An agent may file this after a call they talked on; the others
+    /// are what the network or the robot's own handling says.
+    pub fn filed_by_agent(self) -> bool {
+        use Disposition::*;
+        matches!(
+            self,
+            PromiseToPay
+                | Paid
+                | Refused
+                | WrongParty
+                | CallbackRequested
+                | Dispute
+                | Hardship
+                | Complaint
+        )
+    }
+}
+
 /// What the dispatch queue does after an attempt ends with a disposition,
 /// until the planner takes over scheduling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

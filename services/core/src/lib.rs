@@ -19,6 +19,7 @@ pub mod attempt;
 pub mod call;
 pub mod dialect;
 pub mod disposition;
+pub mod handoff;
 pub mod money;
 pub mod numerals;
 pub mod outcome;

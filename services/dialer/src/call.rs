@@ -10,8 +10,9 @@
 //!   disposition;
 //! * robot ([`RobotCall`]): the conversation on the answered line, which
 //!   ends the call or hands it on ([`StageEnd::Handoff`]);
-//! * handoff ([`handoff::hand_over`]): the hand-over line, then the end
-//!   (agents will take the call here);
+//! * handoff ([`handoff::hand_over`]): the hand-over line, then the
+//!   queue and an agent's browser bridged to the line (or the end, with
+//!   no agent desk);
 //! * hang up, and save: the stereo recording and the line's figures into
 //!   the call's record.
 
@@ -41,6 +42,9 @@ pub struct CallRequest {
     pub account: CallAccount,
     pub dialect: Dialect,
     pub today: NaiveDate,
+    /// The agent desk a handed-over call waits at; none: such calls end
+    /// after the hand-over line.
+    pub handoff: Option<handoff::HandoffLink>,
 }
 
 pub struct Dialer<'a> {
@@ -252,12 +256,17 @@ impl Dialer<'_> {
             )
             .await;
         if let StageEnd::Handoff(h) = &end {
+            let stage = handoff::HandoffStage {
+                engines: self.engines,
+                dialogue: self.dialogue,
+                dialect: req.dialect,
+                link: req.handoff,
+            };
             handoff::hand_over(
-                self.engines,
+                stage,
                 line,
                 &mut audio,
                 Some(&mut control.events),
-                req.dialect,
                 h,
                 &mut record,
             )

@@ -8,9 +8,12 @@
 //! expire, and the attempts go back to the queue.
 
 use crate::call::{CallRequest, Dialer};
+use crate::media::agent_leg::AgentLegConfig;
+use crate::session::handoff::HandoffLink;
 use crate::session::{CallRecord, RobotCallConfig};
 use crate::sip::{SipAgent, Trunk, TrunkConfig};
 use chrono::{NaiveDate, TimeZone, Utc};
+use huikuan_core::handoff::QueuedCall;
 use huikuan_core::Dialect;
 use huikuan_dialogue::conversation::{CallAccount, Engine};
 use huikuan_proto::client;
@@ -51,6 +54,9 @@ pub struct DialerConfig {
     pub trunk: Option<TrunkConfig>,
     /// Print each call's transcript and outcome on stdout as it ends.
     pub print_calls: bool,
+    /// Agents' browsers may reach this dialer on loopback (a browser on
+    /// the dialer's own host: the demo, the tests).
+    pub agent_leg_loopback: bool,
     /// Stop once nothing was due and no call was running for this long
     /// (batch runs, demos); none: run until shut down.
     pub idle_exit_secs: Option<u64>,
@@ -101,6 +107,7 @@ impl Default for DialerConfig {
             robot: RobotCallConfig::default(),
             trunk: None,
             print_calls: false,
+            agent_leg_loopback: true,
             idle_exit_secs: None,
         }
     }
@@ -123,6 +130,7 @@ struct Shared {
     platform: String,
     worker_id: String,
     print_calls: bool,
+    agent_leg: AgentLegConfig,
 }
 
 /// Runs until `shutdown`; then finishes the calls in progress.
@@ -151,6 +159,9 @@ pub async fn run(
         platform: config.platform.clone(),
         worker_id: config.worker_id.clone(),
         print_calls: config.print_calls,
+        agent_leg: AgentLegConfig {
+            loopback: config.agent_leg_loopback,
+        },
     });
     info!(worker = %config.worker_id, max_calls = config.max_calls, "dialer worker started");
     let mut calls: JoinSet<(bool, bool)> = JoinSet::new();
@@ -254,6 +265,28 @@ async fn run_lease(
         },
         dialect,
         today: debtor_today(&lease.time_zone),
+        handoff: Some(HandoffLink {
+            grpc: grpc.clone(),
+            start: huikuan_proto::handoff::queued_to_pb(
+                &QueuedCall {
+                    call_id: lease.attempt_id.clone(),
+                    account_id: lease.account_id.clone(),
+                    debtor_name: lease.debtor_name.clone(),
+                    phone: lease.phone.clone(),
+                    time_zone: lease.time_zone.clone(),
+                    dialect,
+                    overdue_amount: lease.overdue_amount.clone(),
+                    days_past_due: lease.days_past_due,
+                    product: lease.product.clone(),
+                    reason: String::new(),
+                    summary: String::new(),
+                    transcript: Vec::new(),
+                },
+                lease.lease_token,
+                &shared.worker_id,
+            ),
+            agent_leg: shared.agent_leg.clone(),
+        }),
     };
     info!(attempt = %lease.attempt_id, phone = %huikuan_core::phone::mask(&lease.phone), %dialect, "calling");
     let record = dialer.call(request).await;

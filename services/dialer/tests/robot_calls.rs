@@ -320,16 +320,13 @@ async fn a_request_for_a_person_takes_the_handoff_branch() {
     assert!(h.line.contains("人工"), "{h:?}");
     // Not said by the robot stage: the handoff stage says it.
     assert!(!stage.record.transcript.iter().any(|l| l.text == h.line));
-    handoff::hand_over(
-        &engines,
-        line,
-        &mut stage.audio,
-        None,
-        Dialect::Mandarin,
-        &h,
-        &mut stage.record,
-    )
-    .await;
+    let handing = handoff::HandoffStage {
+        engines: &engines,
+        dialogue: &dialogue,
+        dialect: Dialect::Mandarin,
+        link: None,
+    };
+    handoff::hand_over(handing, line, &mut stage.audio, None, &h, &mut stage.record).await;
     media.stop();
     let record = stage.record;
     assert_eq!(record.disposition.as_str(), "handed_to_agent");

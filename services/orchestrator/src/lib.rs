@@ -14,6 +14,7 @@ pub mod config;
 pub mod convert;
 pub mod events;
 pub mod gate;
+pub mod handoff;
 mod import;
 pub mod report;
 pub mod server;
@@ -23,4 +24,5 @@ pub mod tls;
 pub use huikuan_proto::{client, pb};
 
 pub use config::OrchestratorConfig;
+pub use handoff::{AgentDesk, DeskLine, SharedDesk};
 pub use server::{serve, serve_with, ExtraServices};

@@ -18,6 +18,8 @@ use tokio_stream::wrappers::TcpListenerStream;
 pub struct ExtraServices {
     pub routes: tonic::service::Routes,
     pub descriptor_sets: Vec<&'static [u8]>,
+    /// The agent desk handed-over calls are queued at (the console's ACD).
+    pub desk: Option<crate::handoff::SharedDesk>,
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, ends open event
@@ -62,7 +64,8 @@ pub async fn serve_with(
         reflection = reflection.register_encoded_file_descriptor_set(set);
     }
     let reflection = reflection.build_v1()?;
-    let service = OrchestratorService::new(store.clone(), config.clone(), events.clone());
+    let service = OrchestratorService::new(store.clone(), config.clone(), events.clone())
+        .with_desk(extra.desk);
     let api = OrchestratorServer::with_interceptor(service, BearerAuth::new(&config.token));
 
     let sweeper = tokio::spawn(sweep_expired_leases(

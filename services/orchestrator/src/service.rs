@@ -28,6 +28,9 @@ pub struct OrchestratorService {
     /// Single outcome reports, written in groups when they arrive together.
     reports: ReportQueue,
     gates: Gates,
+    /// Where handed-over calls wait for agents (none: handoffs are refused
+    /// and the dialer ends such calls itself).
+    desk: Option<crate::handoff::SharedDesk>,
 }
 
 impl OrchestratorService {
@@ -42,7 +45,14 @@ impl OrchestratorService {
             store,
             config,
             events,
+            desk: None,
         }
+    }
+
+    /// Queues handed-over calls at `desk`.
+    pub fn with_desk(mut self, desk: Option<crate::handoff::SharedDesk>) -> Self {
+        self.desk = desk;
+        self
     }
 
     /// The gates requests pass (tests hold their places).
@@ -448,6 +458,17 @@ impl Orchestrator for OrchestratorService {
             Ok(ev)
         });
         Ok(Response::new(Box::pin(stream)))
+    }
+
+    type HandoffStream = crate::handoff::HandoffStream;
+
+    async fn handoff(
+        &self,
+        req: Request<Streaming<pb::HandoffUp>>,
+    ) -> Result<Response<Self::HandoffStream>, Status> {
+        let stream =
+            crate::handoff::serve(&self.store, self.desk.as_ref(), req.into_inner()).await?;
+        Ok(Response::new(stream))
     }
 }
 

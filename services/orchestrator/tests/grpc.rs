@@ -963,3 +963,137 @@ async fn a_flood_of_reads_is_shed_and_never_holds_up_dispatch() {
         assert_eq!(get().await.unwrap_err().code(), Code::NotFound);
     }
 }
+
+use huikuan_core::handoff::{FromCall, QueuedCall, ToCall};
+use tokio::sync::mpsc;
+
+/// The desk's ends of a queued call, as the test holds them.
+type DeskEnds = (QueuedCall, mpsc::Receiver<FromCall>, mpsc::Sender<ToCall>);
+
+/// A desk that hands each queued call, with its channels, to the test.
+struct TestDesk(mpsc::UnboundedSender<DeskEnds>);
+
+impl huikuan_orchestrator::AgentDesk for TestDesk {
+    fn queue(&self, call: QueuedCall) -> huikuan_orchestrator::DeskLine {
+        let (to_desk, heard) = mpsc::channel(16);
+        let (tell, from_desk) = mpsc::channel(16);
+        let _ = self.0.send((call, heard, tell));
+        huikuan_orchestrator::DeskLine { to_desk, from_desk }
+    }
+}
+
+/// A handed-over call reaches the agent desk only under the caller's live
+/// lease; then what each side says reaches the other, checked, and a
+/// dialer that goes away is heard as the call's end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handoffs_reach_the_desk_only_under_a_live_lease() {
+    let db = testing::sqlite().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = OrchestratorConfig::new(TOKEN);
+    config.policy.rules.window_start = chrono::NaiveTime::MIN;
+    config.policy.rules.window_end =
+        chrono::NaiveTime::from_hms_nano_opt(23, 59, 59, 999_999_999).unwrap();
+    let (calls_tx, mut calls) = mpsc::unbounded_channel();
+    let extra = huikuan_orchestrator::ExtraServices {
+        desk: Some(std::sync::Arc::new(TestDesk(calls_tx))),
+        ..Default::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(huikuan_orchestrator::serve_with(
+        db.store.clone(),
+        config,
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+        extra,
+    ));
+    let mut c = client::connect(&endpoint, TOKEN).await.unwrap();
+    c.import_accounts(tokio_stream::iter(vec![pb::ImportAccountsRequest {
+        campaign: "handoffs".into(),
+        row: Some(row("H1", "13812345670", "3250.50")),
+        ..Default::default()
+    }]))
+    .await
+    .unwrap();
+    let lease = lease_all(&mut c, "w1").await.remove("H1").unwrap();
+    let start = |worker: &str, token: i64| pb::HandoffUp {
+        kind: Some(pb::handoff_up::Kind::Start(pb::HandoffStart {
+            attempt_id: lease.attempt_id.clone(),
+            lease_token: token,
+            worker_id: worker.into(),
+            account_id: "H1".into(),
+            debtor_name: "张三".into(),
+            phone: lease.phone.clone(),
+            time_zone: lease.time_zone.clone(),
+            dialect: "sichuanese".into(),
+            overdue_amount: "3250.50".into(),
+            days_past_due: 35,
+            reason: "request_human".into(),
+            ..Default::default()
+        })),
+    };
+
+    // Another worker, or a wrong token: refused, nothing queued.
+    for (worker, token) in [("w2", lease.lease_token), ("w1", lease.lease_token ^ 1)] {
+        let e = c
+            .handoff(tokio_stream::iter(vec![start(worker, token)]))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::FailedPrecondition, "{e}");
+    }
+    // A first message that is not `start`.
+    let e = c
+        .handoff(tokio_stream::iter(vec![pb::HandoffUp {
+            kind: Some(pb::handoff_up::Kind::AnswerSdp("v=0".into())),
+        }]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e}");
+    assert!(calls.try_recv().is_err());
+
+    let (up, up_rx) = mpsc::channel(16);
+    up.send(start("w1", lease.lease_token)).await.unwrap();
+    let mut down = c
+        .handoff(tokio_stream::wrappers::ReceiverStream::new(up_rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let (call, mut heard, tell) = calls.recv().await.unwrap();
+    assert_eq!(call.call_id, lease.attempt_id);
+    assert_eq!(call.dialect, huikuan_core::Dialect::Sichuanese);
+    assert_eq!(call.reason, "request_human");
+
+    tell.send(ToCall::Offer {
+        sdp: "v=0 offer".into(),
+    })
+    .await
+    .unwrap();
+    let m = down.message().await.unwrap().unwrap();
+    assert_eq!(
+        m.kind,
+        Some(pb::handoff_down::Kind::OfferSdp("v=0 offer".into()))
+    );
+    up.send(pb::HandoffUp {
+        kind: Some(pb::handoff_up::Kind::AnswerSdp("v=0 answer".into())),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        heard.recv().await,
+        Some(FromCall::Answer {
+            sdp: "v=0 answer".into()
+        })
+    );
+    // The dialer goes away without a word: the desk hears the call end.
+    drop(up);
+    drop(down);
+    assert_eq!(
+        heard.recv().await,
+        Some(FromCall::Ended { by_debtor: false })
+    );
+
+    stop.send(()).unwrap();
+    handle.await.unwrap().unwrap();
+}

@@ -30,14 +30,14 @@ impl std::fmt::Display for RecordError {
     }
 }
 
-fn refuse(field: impl Into<String>, reason: impl Into<String>) -> RecordError {
+pub(crate) fn refuse(field: impl Into<String>, reason: impl Into<String>) -> RecordError {
     RecordError {
         field: field.into(),
         reason: reason.into(),
     }
 }
 
-fn text(field: &str, s: String) -> Result<String, RecordError> {
+pub(crate) fn text(field: &str, s: String) -> Result<String, RecordError> {
     if s.chars().count() > MAX_TEXT_CHARS {
         return Err(refuse(
             field,
@@ -47,7 +47,7 @@ fn text(field: &str, s: String) -> Result<String, RecordError> {
     Ok(s)
 }
 
-fn optional(s: String) -> Option<String> {
+pub(crate) fn optional(s: String) -> Option<String> {
     Some(s).filter(|s| !s.is_empty())
 }
 
@@ -58,7 +58,7 @@ fn bounded<T>(field: &str, items: Vec<T>, max: usize) -> Result<Vec<T>, RecordEr
     Ok(items)
 }
 
-fn disposition(field: &str, s: &str) -> Result<Disposition, RecordError> {
+pub(crate) fn disposition(field: &str, s: &str) -> Result<Disposition, RecordError> {
     s.parse().map_err(|e: String| refuse(field, e))
 }
 
@@ -273,6 +273,28 @@ fn media_from_pb(m: pb::MediaFigures) -> MediaFigures {
     }
 }
 
+/// A transcript line as its message.
+pub fn line_to_pb(l: &TranscriptLine) -> pb::TranscriptLine {
+    pb::TranscriptLine {
+        speaker: l.speaker.as_str().to_string(),
+        at_ms: l.at_ms,
+        text: l.text.clone(),
+        interrupted: l.interrupted,
+        intent: l.intent.clone().unwrap_or_default(),
+    }
+}
+
+/// A transcript line from its message; `f` names it in errors.
+pub fn line_from_pb(f: &str, l: pb::TranscriptLine) -> Result<TranscriptLine, RecordError> {
+    Ok(TranscriptLine {
+        speaker: speaker(&format!("{f}.speaker"), &l.speaker)?,
+        at_ms: l.at_ms,
+        text: text(&format!("{f}.text"), l.text)?,
+        interrupted: l.interrupted,
+        intent: optional(text(&format!("{f}.intent"), l.intent)?),
+    })
+}
+
 /// A record as its message.
 pub fn to_pb(r: &CallRecord) -> pb::CallRecord {
     pb::CallRecord {
@@ -289,17 +311,7 @@ pub fn to_pb(r: &CallRecord) -> pb::CallRecord {
             })
             .collect(),
         timeline: r.timeline.iter().map(event_to_pb).collect(),
-        transcript: r
-            .transcript
-            .iter()
-            .map(|l| pb::TranscriptLine {
-                speaker: l.speaker.as_str().to_string(),
-                at_ms: l.at_ms,
-                text: l.text.clone(),
-                interrupted: l.interrupted,
-                intent: l.intent.clone().unwrap_or_default(),
-            })
-            .collect(),
+        transcript: r.transcript.iter().map(line_to_pb).collect(),
         recording: r.recording.clone().unwrap_or_default(),
         duration_ms: r.duration_ms,
         ended_by: r.ended_by.clone().unwrap_or_default(),
@@ -336,16 +348,7 @@ pub fn from_pb(r: pb::CallRecord) -> Result<CallRecord, RecordError> {
     let transcript = bounded("record.transcript", r.transcript, MAX_TRANSCRIPT_LINES)?
         .into_iter()
         .enumerate()
-        .map(|(i, l)| {
-            let f = format!("record.transcript[{i}]");
-            Ok(TranscriptLine {
-                speaker: speaker(&format!("{f}.speaker"), &l.speaker)?,
-                at_ms: l.at_ms,
-                text: text(&format!("{f}.text"), l.text)?,
-                interrupted: l.interrupted,
-                intent: optional(text(&format!("{f}.intent"), l.intent)?),
-            })
-        })
+        .map(|(i, l)| line_from_pb(&format!("record.transcript[{i}]"), l))
         .collect::<Result<_, RecordError>>()?;
     let figures = match r.figures {
         None => Figures::default(),

@@ -12,6 +12,7 @@
 
 pub mod call;
 pub mod client;
+pub mod handoff;
 pub mod tls;
 
 /// Generated protobuf and gRPC code for `huikuan.v1`.

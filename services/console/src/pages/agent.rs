@@ -23,6 +23,13 @@ pub(super) async fn page(
         &console.floor().get(&me.user.name).map(|p| p.state.label()),
     );
     ctx.insert("pause_codes", &console.config().pause_codes);
+    ctx.insert("wrap_up_seconds", &console.config().wrap_up_seconds);
+    let dispositions: Vec<&str> = huikuan_core::Disposition::ALL
+        .iter()
+        .filter(|d| d.filed_by_agent())
+        .map(|d| d.as_str())
+        .collect();
+    ctx.insert("dispositions", &dispositions);
     let skills: Vec<&str> = me
         .user
         .skills

@@ -5,6 +5,7 @@
 mod accounts;
 mod admin;
 mod agent;
+mod desk;
 mod login;
 mod supervisor;
 
@@ -27,6 +28,8 @@ pub(crate) fn routes(console: Console) -> Router {
         .route("/logout", post(login::logout))
         .route("/agent", get(agent::page))
         .route("/agent/state", post(agent::set_state))
+        .route("/agent/ws", get(desk::socket))
+        .route("/agent/wrapup", post(desk::wrap_up))
         .route("/supervisor", get(supervisor::page))
         .route("/api/floor", get(supervisor::floor))
         .route("/accounts/{id}", get(accounts::page))

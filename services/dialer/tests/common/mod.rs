@@ -88,6 +88,7 @@ pub async fn robot_call(
             account: account(),
             dialect,
             today: today(),
+            handoff: None,
         })
         .await;
     eprintln!(

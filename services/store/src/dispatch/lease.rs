@@ -326,3 +326,28 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    /// True when `worker` holds the lease `token` on the attempt and it has
+    /// not expired at `now`: what the handoff stream checks before it
+    /// queues a call for an agent.
+    pub async fn holds_lease(
+        &self,
+        attempt_id: &str,
+        worker: &str,
+        token: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let Some(a) = call_attempt::Entity::find_by_id(attempt_id.to_string())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(false);
+        };
+        Ok(a.status == AttemptStatus::Leased.as_str()
+            && a.lease_owner.as_deref() == Some(worker)
+            && a.lease_token == token
+            && a.lease_expires_at_ms
+                .is_some_and(|t| t > now.timestamp_millis()))
+    }
+}

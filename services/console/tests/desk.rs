@@ -1,0 +1,331 @@
+//! The agent desktop's live side against a served console: the WebSocket
+//! (refused without the page's CSRF token or from another origin), the
+//! screen pop (masked) of a call the ACD offers, accept, WebRTC signalling
+//! relayed to the call, the live transcript, the end of the call, and the
+//! wrap-up form: validated against the debt, and the outcome handed to
+//! the call exactly as filed, with its audit line.
+
+use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use futures_util::{SinkExt, StreamExt};
+use huikuan_console::floor::AgentState;
+use huikuan_console::{password, Console, ConsoleConfig};
+use huikuan_core::call::{Speaker, TranscriptLine};
+use huikuan_core::handoff::{FromCall, QueuedCall, ToCall};
+use huikuan_core::staff::{Role, Skills};
+use huikuan_core::{Dialect, Disposition};
+use huikuan_store::testing;
+use huikuan_store::AuditFilter;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "s3cure-enough-pw";
+
+async fn body_text(res: axum::response::Response) -> String {
+    let bytes = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn cookie_value(res: &axum::response::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(|c| {
+            c[name.len() + 1..]
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let at = html.find(&format!("name=\"{name}\" value=\"")).expect(name);
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// Logs in through the router; the session cookie and CSRF token.
+async fn login(app: &Router, name: &str) -> (String, String) {
+    let page = app
+        .clone()
+        .oneshot(Request::get("/login").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let login_cookie = cookie_value(&page, "hk_login").unwrap();
+    let token = hidden(&body_text(page).await, "csrf");
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/login")
+                .header(header::COOKIE, format!("hk_login={login_cookie}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!(
+                    "name={name}&password={PASSWORD}&csrf={token}"
+                )))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookie = format!("hk_session={}", cookie_value(&res, "hk_session").unwrap());
+    let page = app
+        .clone()
+        .oneshot(
+            Request::get("/agent")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let csrf = hidden(&body_text(page).await, "csrf");
+    (cookie, csrf)
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open(
+    addr: SocketAddr,
+    cookie: &str,
+    csrf: &str,
+    origin: &str,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let mut req = format!("ws://{addr}/agent/ws?csrf={csrf}")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    req.headers_mut().insert("origin", origin.parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.map(|(s, _)| s)
+}
+
+/// The next message of type `t` (others, like presence, are skipped).
+async fn next_of(ws: &mut Socket, t: &str) -> Value {
+    loop {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(30), ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no '{t}' message"))
+            .expect("socket open")
+            .unwrap();
+        if let Message::Text(text) = m {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            if v["t"] == t {
+                return v;
+            }
+        }
+    }
+}
+
+fn wrap_up(cookie: &str, csrf: &str, body: Value) -> Request<Body> {
+    Request::post("/agent/wrapup")
+        .header(header::COOKIE, cookie)
+        .header("x-csrf-token", csrf)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_takes_a_handed_over_call_and_files_its_outcome() {
+    let db = testing::sqlite().await;
+    let store = db.store.clone();
+    let skills: Skills = "cantonese".parse().unwrap();
+    store
+        .create_user(
+            "li",
+            Role::Agent,
+            &skills,
+            &password::hash(PASSWORD).unwrap(),
+        )
+        .await
+        .unwrap();
+    let console = Console::new(store.clone(), ConsoleConfig::default(), false).unwrap();
+    let app = console
+        .router()
+        .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(console.clone().serve(listener, None, async {
+        let _ = stopped.await;
+    }));
+    let (cookie, csrf) = login(&app, "li").await;
+    let origin = format!("http://{addr}");
+
+    // Without the page's token, or from another site: no socket.
+    assert!(open(addr, &cookie, "wrong-token", &origin).await.is_err());
+    assert!(open(addr, &cookie, &csrf, "http://evil.example")
+        .await
+        .is_err());
+
+    let mut ws = open(addr, &cookie, &csrf, &origin).await.unwrap();
+    next_of(&mut ws, "presence").await;
+    console
+        .floor()
+        .set("li", skills.clone(), AgentState::Available);
+    let (up, mut down) = console.queue_call(QueuedCall {
+        call_id: "attempt-1".into(),
+        account_id: "ACC-1".into(),
+        debtor_name: "陈大文".into(),
+        phone: "+8613800000007".into(),
+        time_zone: "Asia/Shanghai".into(),
+        dialect: Dialect::Cantonese,
+        overdue_amount: "3250.50".into(),
+        days_past_due: 35,
+        product: "消费贷".into(),
+        reason: "request_human".into(),
+        summary: "债务人要求人工".into(),
+        transcript: vec![TranscriptLine {
+            speaker: Speaker::Debtor,
+            at_ms: 3000,
+            text: "我要同真人讲".into(),
+            interrupted: false,
+            intent: Some("request_human".into()),
+        }],
+    });
+
+    // The screen pop: the facts, the transcript so far, the number masked.
+    let offer = next_of(&mut ws, "offer").await;
+    let pop = &offer["call"];
+    assert_eq!(pop["name"], "陈大文");
+    assert_eq!(pop["phone"], "+86138****0007");
+    assert_eq!(pop["overdue_amount"], "3250.50");
+    assert_eq!(pop["days_past_due"], 35);
+    assert_eq!(pop["transcript"][0]["text"], "我要同真人讲");
+
+    ws.send(Message::Text(
+        json!({"t": "accept", "call": "attempt-1"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    let call = next_of(&mut ws, "call").await;
+    assert_eq!(
+        call["call"]["phone"], "+8613800000007",
+        "the agent on the call sees it"
+    );
+    assert_eq!(
+        down.recv().await,
+        Some(ToCall::Accepted { agent: "li".into() })
+    );
+
+    // Signalling goes through to the call and back.
+    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n";
+    ws.send(Message::Text(
+        json!({"t": "offer", "call": "attempt-1", "sdp": sdp})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(down.recv().await, Some(ToCall::Offer { sdp: sdp.into() }));
+    up.send(FromCall::Answer {
+        sdp: "v=0 answer".into(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(next_of(&mut ws, "answer").await["sdp"], "v=0 answer");
+    up.send(FromCall::Line(TranscriptLine {
+        speaker: Speaker::Debtor,
+        at_ms: 9000,
+        text: "下个月十号还一千".into(),
+        interrupted: false,
+        intent: None,
+    }))
+    .await
+    .unwrap();
+    assert_eq!(
+        next_of(&mut ws, "line").await["line"]["text"],
+        "下个月十号还一千"
+    );
+
+    // No outcome while the call is on.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    let date = (today + chrono::Duration::days(5)).to_string();
+    let promise = |amount: &str| {
+        json!({"call": "attempt-1", "disposition": "promise_to_pay",
+               "promise_date": date, "promise_amount": amount, "notes": "agreed"})
+    };
+    let res = app
+        .clone()
+        .oneshot(wrap_up(&cookie, &csrf, promise("1000.00")))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+
+    up.send(FromCall::Ended { by_debtor: true }).await.unwrap();
+    assert_eq!(next_of(&mut ws, "ended").await["by_debtor"], true);
+    assert_eq!(console.floor().get("li").unwrap().state, AgentState::WrapUp);
+
+    // A promise above the debt, or without the CSRF header: refused.
+    let res = app
+        .clone()
+        .oneshot(wrap_up(&cookie, &csrf, promise("4000.00")))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(body_text(res).await.starts_with("promise_amount:"));
+    let res = app
+        .clone()
+        .oneshot(wrap_up(&cookie, "", promise("1000.00")))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let res = app
+        .clone()
+        .oneshot(wrap_up(&cookie, &csrf, promise("1000.00")))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{}", body_text(res).await);
+    let Some(ToCall::Outcome(o)) = down.recv().await else {
+        panic!("no outcome reached the call")
+    };
+    assert_eq!(o.disposition, Disposition::PromiseToPay);
+    assert_eq!(o.promise_date, Some(date.parse().unwrap()));
+    assert_eq!(o.promise_amount.as_deref(), Some("1000.00"));
+    assert_eq!(o.agent, "li");
+    assert_eq!(
+        down.recv().await,
+        None,
+        "filed once, then the call is let go"
+    );
+    assert_eq!(
+        console.floor().get("li").unwrap().state,
+        AgentState::Available
+    );
+    let actions: Vec<String> = store
+        .audit_entries(&AuditFilter {
+            actor: Some("li".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in ["screen_pop", "accept_call", "disposition"] {
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} not audited: {actions:?}"
+        );
+    }
+
+    drop(ws);
+    stop.send(()).unwrap();
+    served.await.unwrap().unwrap();
+}
