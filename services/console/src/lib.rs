@@ -16,8 +16,14 @@
 //! * an audit line for every login, user change and view of a debtor's
 //!   personal data, written before the answer goes back ([`audit`]).
 //!
+//! Handed-over calls wait in the ACD ([`acd`], [`floor`]) and live in
+//! [`bridge`] until their agent files the outcome; the agent's page
+//! carries their signalling on a WebSocket.
+//!
 //! It reads and writes through `huikuan-store` and never touches the
-//! dialer: calls reach it as records and events.
+//! dialer: calls reach it as records and events, and live calls as
+//! `huikuan_core::handoff` messages that the composition root joins to the
+//! orchestrator's `Handoff` stream.
 
 pub mod acd;
 pub mod audit;

@@ -1,8 +1,10 @@
 //! Huikuan's orchestrator: the gRPC face of the call-center.
 //!
 //! It serves the `huikuan.v1.Orchestrator` API (campaigns, portfolio import,
-//! accounts, the lease-based dispatch API for dialer workers, and a stream
-//! of events), plus the standard gRPC health and reflection services. All
+//! accounts, the lease-based dispatch API for dialer workers, a stream
+//! of events, and the `Handoff` stream that carries a handed-over call
+//! between its dialer and an [`AgentDesk`]), plus the standard gRPC health
+//! and reflection services. All
 //! state lives in the store; this crate adds transport, authentication,
 //! request validation, the lease-expiry sweeper and the event fan-out.
 //!
