@@ -83,6 +83,17 @@ The console runs at http://$HUIKUAN_CONSOLE_LISTEN/ (open it in a browser on thi
 Log in as the agent and the supervisor in two windows to watch the floor follow the agent.
 TXT
 if [ -z "${HUIKUAN_DEMO_NO_WAIT:-}" ]; then
+  cat <<TXT
+--- take a handed-over call ---
+Log in as demo-agent, press Available, then press Enter here. The robot calls
+a simulated debtor (张伟, Mandarin) who asks for a person: the call rings on
+your desktop with the transcript so far. Accept it and greet the debtor
+("您好…" into your microphone); the debtor promises to pay. Hang up and file
+the promise in the wrap-up form.
+TXT
+  read -r _ || true
+  "$BIN" import samples/desk-demo.csv --campaign desk-demo
+  "$BIN" dialer --print-calls --idle-exit-secs 30 &
   echo "Ctrl-C stops the server."
   wait $SERVER
 fi

@@ -10,7 +10,8 @@
   const csrf = window.huikuan.csrfToken();
   const $ = (id) => document.getElementById(id);
   const state = { ws: null, call: null, pc: null, mic: null, muted: false, held: false,
-    level: 0, packets: 0, wrapTimer: null, ringTimer: null };
+    level: 0, peak: 0, packets: 0, acceptedAt: null, firstAudioMs: null,
+    wrapTimer: null, ringTimer: null };
 
   function show(panel) {
     for (const id of ["pop", "incall", "wrapup"]) $(id).hidden = id !== panel;
@@ -72,6 +73,7 @@
   }
 
   function accept() {
+    state.acceptedAt = performance.now();
     if (state.call) send({ t: "accept", call: state.call.call });
   }
 
@@ -89,6 +91,8 @@
 
   async function startAudio() {
     closeAudio();
+    state.peak = 0; state.packets = 0; state.firstAudioMs = null;
+    $("call-audio").textContent = "connecting";
     try {
       if (!state.mic) state.mic = await navigator.mediaDevices.getUserMedia({ audio: true });
     } catch (e) { say("Microphone unavailable: " + e.message, "error"); return; }
@@ -99,7 +103,11 @@
     const tr = pc.addTransceiver(track, { direction: "sendrecv", streams: [state.mic] });
     const pcmu = RTCRtpReceiver.getCapabilities("audio").codecs.filter((c) => c.mimeType === "audio/PCMU");
     tr.setCodecPreferences(pcmu);
-    pc.ontrack = (ev) => listen(new MediaStream([ev.track]));
+    pc.ontrack = (ev) => {
+      // The remote track unmutes with its first RTP packet.
+      ev.track.addEventListener("unmute", heardFirst);
+      listen(new MediaStream([ev.track]));
+    };
     pc.onconnectionstatechange = () => {
       $("call-audio").textContent = pc.connectionState;
       if (pc.connectionState === "failed") say("Audio failed: the call is held for you", "error");
@@ -113,6 +121,12 @@
       });
     }
     send({ t: "offer", call: state.call.call, sdp: pc.localDescription.sdp });
+  }
+
+  function heardFirst() {
+    if (state.firstAudioMs === null && state.acceptedAt !== null) {
+      state.firstAudioMs = Math.round(performance.now() - state.acceptedAt);
+    }
   }
 
   function listen(stream) {
@@ -132,9 +146,11 @@
       for (const v of buf) sum += v * v;
       const rms = Math.sqrt(sum / buf.length);
       state.level = Math.max(state.level * 0.95, rms);
+      state.peak = Math.max(state.peak, rms);
       meter.value = Math.min(1, rms * 4);
       const stats = await state.pc.getStats();
       stats.forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "audio") state.packets = s.packetsReceived; });
+      if (state.packets > 0) heardFirst();
       setTimeout(measure, 100);
     };
     measure();
@@ -243,7 +259,10 @@
   });
 
   // For the browser tests: what the page hears.
-  window.huikuanDesk = { heard: () => ({ level: state.level, packets: state.packets }) };
+  window.huikuanDesk = {
+    heard: () => ({ level: state.level, peak: state.peak, packets: state.packets,
+      first_audio_ms: state.firstAudioMs }),
+  };
   idle();
   connect();
 })();

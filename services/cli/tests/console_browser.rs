@@ -7,25 +7,13 @@
 //! Needs `chromium` and `node` with tests/browser/node_modules, which
 //! scripts/ensure-deps.sh installs.
 
+mod common;
+
+use common::{add_user, free_port, wait_listening, BrowserScript, Killed};
 use huikuan_store::{AuditFilter, Store};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Kills the console when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 fn huikuan(data: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_huikuan"));
@@ -35,58 +23,20 @@ fn huikuan(data: &Path) -> Command {
     c
 }
 
-fn add_user(data: &Path, name: &str, role: &str, skills: &str, password: &str) {
-    let mut child = huikuan(data)
-        .args([
-            "user",
-            "add",
-            name,
-            "--role",
-            role,
-            "--skills",
-            skills,
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "user add {name}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Waits until the console answers on `port` (or has exited).
-fn wait_listening(port: u16, console: &mut Child) {
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Some(status) = console.try_wait().unwrap() {
-            panic!("huikuan console exited at start: {status}");
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "console never listened"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn agents_supervisors_and_admins_use_their_pages_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     let password = format!("pw-{}", uuid_like());
-    add_user(data, "ann", "agent", "mandarin,sichuanese", &password);
-    add_user(data, "sup1", "supervisor", "mandarin", &password);
-    add_user(data, "root1", "admin", "", &password);
+    add_user(
+        huikuan(data),
+        "ann",
+        "agent",
+        "mandarin,sichuanese",
+        &password,
+    );
+    add_user(huikuan(data), "sup1", "supervisor", "mandarin", &password);
+    add_user(huikuan(data), "root1", "admin", "", &password);
 
     let port = free_port();
     let mut child = huikuan(data)
@@ -96,7 +46,7 @@ async fn agents_supervisors_and_admins_use_their_pages_in_chromium() {
         .spawn()
         .unwrap();
     wait_listening(port, &mut child);
-    let _console = Running(child);
+    let _console = Killed(child);
 
     let shots = std::env::var("HUIKUAN_SCREENSHOTS").unwrap_or_default();
     let config = serde_json::json!({
@@ -107,31 +57,9 @@ async fn agents_supervisors_and_admins_use_their_pages_in_chromium() {
         "admin": "root1",
         "screenshots": shots,
     });
-    let config_file = data.join("browser.json");
-    std::fs::write(&config_file, config.to_string()).unwrap();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(repo().join("tests/browser/console.mjs"))
-            .arg(&config_file)
-            .output()
-            .expect("node (scripts/ensure-deps.sh installs it)")
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "browser walk failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: serde_json::Value = serde_json::from_slice(
-        out.stdout
-            .trim_ascii_end()
-            .rsplit(|b| *b == b'\n')
-            .next()
-            .unwrap(),
-    )
-    .unwrap();
+    let results = tokio::task::block_in_place(|| {
+        BrowserScript::start("console.mjs", data, &config).results(Duration::from_secs(300))
+    });
     assert_eq!(
         results["wrong_password_message"],
         "Wrong user name or password."

@@ -5,13 +5,19 @@
 //! end as such (the wrong party heard no debt), the request for a person
 //! is handed off, and every answered call has a playable recording and a
 //! call record (transcript, timeline, figures) stored with its attempt.
+//! And a handed-over call taken by an agent in Chromium: screen pop,
+//! WebRTC audio both ways, the live transcript, and the wrap-up's promise
+//! stored exactly.
+
+mod common;
 
 use chrono::Utc;
+use common::{free_port, free_udp_port, repo, Killed};
 use huikuan_core::Dialect;
 use huikuan_store::testing;
 use sea_orm::{ConnectionTrait, Statement};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_huikuan");
@@ -19,34 +25,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_huikuan");
 /// The tests here each run a whole system with live calls on two cores:
 /// one at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn huikuan(dir: &Path, db_url: &str) -> Command {
     let mut cmd = Command::new(BIN);
@@ -398,4 +376,309 @@ async fn a_robot_campaign_against_simulated_debtors() {
             assert!(!text.contains(secret), "{name} shows '{secret}':\n{text}");
         }
     }
+}
+
+/// The console's part of the configuration for the agent's call: rings
+/// and waits long enough for a busy machine (the test waits for events).
+const CONSOLE: &str = r#"
+[console]
+ring_timeout_seconds = 120
+queue_wait_seconds = 900
+wrap_up_seconds = 900
+"#;
+
+/// A debtor asks the robot for a person; an agent in Chromium (logged in
+/// on the console `huikuan serve` runs) gets the screen pop with the
+/// transcript so far, accepts, and talks with the debtor over WebRTC: the
+/// agent's recorded voice reaches the simulated debtor's recognizer, the
+/// debtor's answer reaches the page (packets and level measured there) and
+/// its live transcript. The agent reloads the page mid-call and is back on
+/// the call with audio. The agent hangs up and files a promise, refused
+/// first above the debt; the promise's date and amount are stored exactly,
+/// the single recording covers both parts of the call, and the audit log
+/// has the agent's steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_takes_over_a_live_call_in_chromium() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let db = testing::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (grpc, sip, web) = (free_port(), free_udp_port(), free_port());
+    std::fs::write(
+        dir.path().join("huikuan.toml"),
+        config(grpc, sip, 600) + CONSOLE,
+    )
+    .unwrap();
+    import_portfolio(
+        dir.path(),
+        &db.url,
+        "desk",
+        "DESK-1,张伟,13800000020,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n",
+    );
+    let password = "desk-test-password-0123";
+    common::add_user(
+        huikuan(dir.path(), &db.url),
+        "wang",
+        "agent",
+        "mandarin",
+        password,
+    );
+    // The agent's voice: Chromium's fake microphone plays this file in a
+    // loop, with a pause after the words so that they end a turn.
+    let voice = dir.path().join("agent-voice.wav");
+    run_ok(
+        dir.path(),
+        &db.url,
+        &[
+            "tts",
+            "您好张先生，我是客服王经理。请问您打算哪天还款？",
+            "--rate",
+            "48000",
+            "--out",
+            voice.to_str().unwrap(),
+        ],
+    );
+    pad_with_silence(&voice, Duration::from_secs(4));
+
+    let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
+    let mut server = huikuan(dir.path(), &db.url)
+        .env("HUIKUAN_CONSOLE_LISTEN", format!("127.0.0.1:{web}"))
+        .env_remove("HUIKUAN_LOG")
+        .stderr(log("serve.log"))
+        .arg("serve")
+        .spawn()
+        .unwrap();
+    common::wait_listening(web, &mut server);
+    let _server = Killed(server);
+    let sim_out = dir.path().join("sim");
+    let _sim = Killed(
+        huikuan(dir.path(), &db.url)
+            .args(["sim", "--listen", &format!("127.0.0.1:{sip}"), "--out"])
+            .arg(&sim_out)
+            .arg("--personas")
+            .arg(repo().join("tests/data/personas"))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    let promise_date = (today + chrono::Duration::days(7)).to_string();
+    let shots = std::env::var("HUIKUAN_SCREENSHOTS").unwrap_or_default();
+    let browser_config = serde_json::json!({
+        "url": format!("http://127.0.0.1:{web}"),
+        "agent": "wang",
+        "password": password,
+        "wav": voice,
+        "promise_date": promise_date,
+        "promise_amount": "3000.00",
+        "too_much": "3250.51",
+        "call_ms": 600_000,
+        "screenshots": shots,
+    });
+    let browser = tokio::task::block_in_place(|| {
+        let mut b = common::BrowserScript::start("agent_call.mjs", dir.path(), &browser_config);
+        b.wait_for_line("READY", Duration::from_secs(120));
+        b
+    });
+    // The agent is on the floor: now the robot calls.
+    let mut dialer = huikuan(dir.path(), &db.url)
+        .env_remove("HUIKUAN_LOG")
+        .stderr(log("dialer.log"))
+        .args(["dialer", "--idle-exit-secs", "10"])
+        .spawn()
+        .unwrap();
+    let page = tokio::task::block_in_place(move || browser.results(Duration::from_secs(900)));
+    eprintln!("{page:#}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    let status = loop {
+        if let Some(s) = dialer.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dialer did not finish after the call"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(status.success(), "dialer exit {status}");
+
+    // The screen pop: the debt, the masked number, why, and the robot's
+    // part of the call.
+    let facts = page["pop_facts"].as_str().unwrap();
+    for want in ["张伟", "138****0020", "3250.50", "mandarin"] {
+        assert!(facts.contains(want), "screen pop without {want}: {facts}");
+    }
+    assert!(!facts.contains("13800000020"), "{facts}");
+    let pop_lines = page["pop_transcript"].as_array().unwrap();
+    let speakers: Vec<&str> = pop_lines
+        .iter()
+        .map(|l| l["speaker"].as_str().unwrap())
+        .collect();
+    assert!(
+        speakers.contains(&"robot") && speakers.contains(&"debtor"),
+        "{pop_lines:?}"
+    );
+    // In the call the agent sees the full number.
+    assert!(page["call_facts"].as_str().unwrap().contains("13800000020"));
+    // The debtor's audio reached the page: packets at 50 a second and a
+    // voice's level, and their answer in the live transcript.
+    let heard = &page["heard"];
+    assert!(heard["packets"].as_u64().unwrap() >= 50, "{heard}");
+    assert!(heard["peak"].as_f64().unwrap() > 0.02, "{heard}");
+    assert!(heard["first_audio_ms"].as_u64().is_some(), "{heard}");
+    let live = page["call_transcript"].as_array().unwrap();
+    assert!(live.iter().any(|l| l["speaker"] == "debtor"), "{live:?}");
+    // After a reload the page is back on the call, audio joined again.
+    let again = &page["after_reload"];
+    assert!(again["packets"].as_u64().unwrap() >= 50, "{again}");
+    assert!(
+        page["after_reload_transcript"].as_array().unwrap().len() >= live.len(),
+        "the transcript so far comes back after a reload"
+    );
+    let refused = page["too_much_error"].as_str().unwrap();
+    assert!(
+        refused.contains("promise_amount") && refused.contains("3250.50"),
+        "{refused}"
+    );
+
+    // The agent's voice reached the debtor's phone, which answered it.
+    let mut sim_record = None;
+    for entry in std::fs::read_dir(&sim_out).unwrap() {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        if v["number"]
+            .as_str()
+            .is_some_and(|n| n.ends_with("13800000020"))
+        {
+            sim_record = Some(v);
+        }
+    }
+    let sim_record = sim_record.expect("the simulator's record of the call");
+    // The debtor's phone stayed up through the reload until the agent
+    // hung up.
+    assert_eq!(sim_record["ended_by"], "robot hung up");
+    let said = sim_record["said"].to_string();
+    assert!(
+        said.contains("三千块"),
+        "the debtor never answered the agent: {sim_record:#}"
+    );
+
+    // The agent's outcome, stored exactly, in the call's record.
+    let conn = db.store.connection();
+    let row = conn
+        .query_one(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT disposition, promise_date, promise_fen, recording_path, call_record \
+             FROM call_attempts WHERE account_id = 'DESK-1' AND status = 'completed'",
+        ))
+        .await
+        .unwrap()
+        .expect("the call's attempt is completed");
+    let disposition: String = row.try_get_by_index(0).unwrap();
+    let stored_date: Option<String> = row.try_get_by_index(1).unwrap();
+    let stored_fen: Option<i64> = row.try_get_by_index(2).unwrap();
+    assert_eq!(
+        (disposition.as_str(), stored_date, stored_fen),
+        ("promise_to_pay", Some(promise_date), Some(300_000))
+    );
+    let recording: String = row.try_get_by_index(3).unwrap();
+    let call: String = row.try_get_by_index(4).unwrap();
+    let call: huikuan_core::call::CallRecord = serde_json::from_str(&call).unwrap();
+    eprintln!("{}", call.transcript_text());
+    use huikuan_core::call::{Event, Party, Speaker};
+    let joined = call
+        .timeline
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::AgentJoined { agent } => Some((e.at_ms, agent.clone())),
+            _ => None,
+        })
+        .expect("the agent joined");
+    assert_eq!(joined.1, "wang");
+    // Audio both ways at once, and again after the reload.
+    let at = |want: fn(&Event) -> bool| -> Vec<u64> {
+        call.timeline
+            .iter()
+            .filter(|e| want(&e.event))
+            .map(|e| e.at_ms)
+            .collect()
+    };
+    let audio = at(|e| matches!(e, Event::AgentAudio));
+    let asked = at(|e| matches!(e, Event::HandoffRequested { .. }));
+    assert!(audio.len() >= 2, "{:?}", call.timeline);
+    eprintln!(
+        "handoff asked at {} ms, agent joined at {} ms, audio both ways at {audio:?} ms",
+        asked[0], joined.0
+    );
+    assert!(call
+        .legs
+        .iter()
+        .any(|l| l.party == Party::Agent && l.who.as_deref() == Some("wang")));
+    for who in [Speaker::Agent, Speaker::Debtor] {
+        assert!(
+            call.transcript
+                .iter()
+                .any(|l| l.speaker == who && l.at_ms >= joined.0),
+            "no {who:?} line after the agent joined"
+        );
+    }
+    let outcome = call.outcome.as_ref().unwrap();
+    assert!(outcome.summary.contains("wang"), "{}", outcome.summary);
+    // One recording, both parts of the call.
+    let wav = hound::WavReader::open(dir.path().join("recordings").join(&recording)).unwrap();
+    let recorded_ms = u64::from(wav.duration()) * 1000 / u64::from(wav.spec().sample_rate);
+    assert_eq!(wav.spec().channels, 2);
+    assert!(
+        recorded_ms > joined.0 + 2000,
+        "{recorded_ms} ms recorded, agent joined at {}",
+        joined.0
+    );
+
+    // What the audit log has of the agent's call.
+    let entries = db
+        .store
+        .audit_entries(&huikuan_store::AuditFilter {
+            actor: Some("wang".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .rev()
+        .map(|e| (e.action.as_str(), e.detail.as_str()))
+        .filter(|(a, _)| ["screen_pop", "accept_call", "hangup_call", "disposition"].contains(a))
+        .collect();
+    assert_eq!(
+        actions.iter().map(|a| a.0).collect::<Vec<_>>(),
+        ["screen_pop", "accept_call", "hangup_call", "disposition"],
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions[3].1,
+        format!(
+            "promise_to_pay {} 3000.00",
+            browser_config["promise_date"].as_str().unwrap()
+        )
+    );
+}
+
+/// Appends `pause` of silence to a 16-bit mono WAV file.
+fn pad_with_silence(path: &Path, pause: Duration) {
+    let mut reader = hound::WavReader::open(path).unwrap();
+    let spec = reader.spec();
+    let mut samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    let rate = u64::from(spec.sample_rate);
+    samples.extend(std::iter::repeat_n(
+        0,
+        (rate * pause.as_millis() as u64 / 1000) as usize,
+    ));
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for s in samples {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
 }

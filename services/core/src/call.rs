@@ -104,6 +104,9 @@ pub enum Event {
     AgentJoined {
         agent: String,
     },
+    /// The first packet of the agent's voice arrived: audio goes both
+    /// ways (again, after a reload of the agent's page).
+    AgentAudio,
     Hold,
     Resumed,
     Ended {

@@ -128,6 +128,7 @@ fn event_to_pb(e: &TimelineEvent) -> pb::TimelineEvent {
         Event::HandoffRequested { reason } => ("handoff_requested", reason.clone()),
         Event::Queued => ("queued", String::new()),
         Event::AgentJoined { agent } => ("agent_joined", agent.clone()),
+        Event::AgentAudio => ("agent_audio", String::new()),
         Event::Hold => ("hold", String::new()),
         Event::Resumed => ("resumed", String::new()),
         Event::Ended { by } => ("ended", ended_by_name(*by).to_string()),
@@ -149,6 +150,7 @@ fn event_from_pb(field: &str, e: pb::TimelineEvent) -> Result<TimelineEvent, Rec
         "handoff_requested" => Event::HandoffRequested { reason: detail },
         "queued" => Event::Queued,
         "agent_joined" => Event::AgentJoined { agent: detail },
+        "agent_audio" => Event::AgentAudio,
         "hold" => Event::Hold,
         "resumed" => Event::Resumed,
         "ended" => Event::Ended {

@@ -365,6 +365,14 @@ fn outcome_of(f: &WrapUp, c: &LiveCall, agent: &str) -> Result<AgentOutcome, Con
                 c.call.overdue_amount.parse().map_err(|e: String| {
                     bad("promise_amount", format!("the debt's amount: {e}"))
                 })?;
+            // Said the agent's way: the desk files no settlement of the
+            // whole balance.
+            if amount > overdue {
+                return Err(bad(
+                    "promise_amount",
+                    format!("{amount} is more than the overdue amount {overdue}"),
+                ));
+            }
             OutcomeLimits::default()
                 .check_promise(
                     date,

@@ -122,11 +122,13 @@ pub async fn hand_over(
         agent_leg: None,
         agent: None,
         on_hold: false,
+        awaiting_agent_audio: false,
         up,
         seq: rand::random(),
         ts: rand::random(),
         debtor_ear: Ear::new(stage.engines, dialect, EarOptions::default()).ok(),
         agent_ear: Ear::new(stage.engines, dialect, EarOptions::default()).ok(),
+        ears_from_ms: None,
     };
     bridge
         .run(
@@ -262,12 +264,16 @@ struct Bridged<'a> {
     agent_leg: Option<AgentLeg>,
     agent: Option<String>,
     on_hold: bool,
+    /// Joined, and no packet from the agent's browser yet.
+    awaiting_agent_audio: bool,
     up: mpsc::Sender<pb::HandoffUp>,
     /// RTP numbering of the packets sent to the browser.
     seq: u16,
     ts: u32,
     debtor_ear: Option<Ear>,
     agent_ear: Option<Ear>,
+    /// The call time both ears started hearing at.
+    ears_from_ms: Option<u64>,
 }
 
 /// How the live part of a bridged call ended.
@@ -286,9 +292,12 @@ impl Bridged<'_> {
             .await;
     }
 
+    /// Files and streams the lines an ear made out; `origin` is the call
+    /// time of the ear's first sample.
     async fn heard(
         &mut self,
         speaker: Speaker,
+        origin: u64,
         events: Vec<RecognitionEvent>,
         record: &mut CallRecord,
     ) {
@@ -299,7 +308,7 @@ impl Bridged<'_> {
                 }
                 let l = TranscriptLine {
                     speaker,
-                    at_ms: start_ms,
+                    at_ms: origin + start_ms,
                     text,
                     interrupted: false,
                     intent: None,
@@ -345,14 +354,26 @@ impl Bridged<'_> {
             tokio::select! {
                 e = audio.recv() => match e {
                     None => break Over::Line(EndedBy::Network),
-                    Some(MediaEvent::Audio { samples, sent, .. }) => {
-                        if self.agent_leg.is_some() && !self.on_hold {
+                    Some(MediaEvent::Audio { at_ms, samples, sent }) => {
+                        let talking = self.agent_leg.is_some() && !self.on_hold;
+                        if talking {
                             self.forward_to_agent(&samples).await;
                         }
                         if self.agent.is_some() {
+                            // Both ears hear every tick from the agent's
+                            // arrival on: the debtor's frame, and what the
+                            // debtor was sent of the agent's voice (silence
+                            // while held or rejoining), so their lines
+                            // fall on the call's clock.
+                            let origin = *self.ears_from_ms.get_or_insert(at_ms);
                             if let Some(ear) = self.debtor_ear.as_mut() {
                                 let events = ear.hear(&samples, &sent).await;
-                                self.heard(Speaker::Debtor, events, record).await;
+                                self.heard(Speaker::Debtor, origin, events, record).await;
+                            }
+                            let agent_voice = if talking { sent } else { vec![0.0; samples.len()] };
+                            if let Some(ear) = self.agent_ear.as_mut() {
+                                let events = ear.hear(&agent_voice, &[]).await;
+                                self.heard(Speaker::Agent, origin, events, record).await;
                             }
                         }
                     }
@@ -360,6 +381,9 @@ impl Bridged<'_> {
                 },
                 p = self.agent_packet() => match p {
                     Some(p) => {
+                        if std::mem::take(&mut self.awaiting_agent_audio) {
+                            record.note(line.now_ms(), Event::AgentAudio);
+                        }
                         let pcm: Vec<f32> = Law::Ulaw
                             .decode(&p.payload)
                             .into_iter()
@@ -367,10 +391,6 @@ impl Bridged<'_> {
                             .collect();
                         if !self.on_hold {
                             line.play(&pcm);
-                        }
-                        if let Some(ear) = self.agent_ear.as_mut() {
-                            let events = ear.hear(&pcm, &[]).await;
-                            self.heard(Speaker::Agent, events, record).await;
                         }
                     }
                     None => {
@@ -468,6 +488,17 @@ impl Bridged<'_> {
                 say_and_end(voice, queued, line, audio, signalling).await
             }
         };
+        // The last words of both sides, still being decoded.
+        if let Some(origin) = self.ears_from_ms {
+            if let Some(mut ear) = self.debtor_ear.take() {
+                let events = ear.finish().await;
+                self.heard(Speaker::Debtor, origin, events, record).await;
+            }
+            if let Some(mut ear) = self.agent_ear.take() {
+                let events = ear.finish().await;
+                self.heard(Speaker::Agent, origin, events, record).await;
+            }
+        }
         self.tell(FromCall::Ended {
             by_debtor: by == EndedBy::Debtor,
         })
@@ -496,6 +527,7 @@ impl Bridged<'_> {
         match AgentLeg::answer(offer, config).await {
             Ok((leg, sdp)) => {
                 self.agent_leg = Some(leg);
+                self.awaiting_agent_audio = true;
                 voice.stop();
                 self.tell(FromCall::Answer { sdp }).await;
             }

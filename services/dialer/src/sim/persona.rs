@@ -19,6 +19,12 @@
 //! say = "是我，啥子事嘛？"   # the reply after the robot's line ("" = stay silent)
 //! barge_in_ms = 1500       # or: cut in this long after the robot starts
 //! hangup_ms = 1000         # or: hang up this long after the robot starts
+//!
+//! [[turns]]
+//! say = "好的，我五号还。"
+//! after_heard = ["经理", "客服"]  # only once a line heard contains one of
+//!                          # these (an agent who took the call over);
+//!                          # lines before it get no answer
 //! ```
 
 use huikuan_core::Dialect;
@@ -61,6 +67,17 @@ pub struct PersonaTurn {
     pub barge_in_ms: Option<u64>,
     #[serde(default)]
     pub hangup_ms: Option<u64>,
+    /// Said only in answer to a line containing one of these; what is
+    /// heard before that gets no answer.
+    #[serde(default)]
+    pub after_heard: Vec<String>,
+}
+
+impl PersonaTurn {
+    /// Whether this turn answers `heard`.
+    pub fn answers(&self, heard: &str) -> bool {
+        self.after_heard.is_empty() || self.after_heard.iter().any(|w| heard.contains(w.as_str()))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -356,7 +356,7 @@ async fn play_persona(
                                 // Words not made out still end the robot's turn.
                                 let asks_again = asks_to_repeat(&text);
                                 if !text.trim().is_empty() {
-                                    record.heard.push(HeardLine { at_ms: start_ms, text });
+                                    record.heard.push(HeardLine { at_ms: start_ms, text: text.clone() });
                                 }
                                 if owed_turn && speak_at.is_none() {
                                     owed_turn = false;
@@ -364,7 +364,7 @@ async fn play_persona(
                                     let next = match (asks_again, last_said) {
                                         // Asked to say it again: a person repeats.
                                         (true, Some(last)) => Some(last),
-                                        _ => persona.turns.get(turn).map(|t| {
+                                        _ => persona.turns.get(turn).filter(|t| t.answers(&text)).map(|t| {
                                             turn += 1;
                                             t.say.clone()
                                         }),

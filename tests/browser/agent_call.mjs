@@ -1,0 +1,116 @@
+// An agent takes a live handed-over call in Debian's Chromium: logs in,
+// goes available, and prints READY; the test then starts the dialer. The
+// screen pop arrives, the agent accepts, and the page's microphone (a WAV
+// given to Chromium as its fake capture device) talks to the simulated
+// debtor over WebRTC while the debtor's voice is measured in the page. When
+// the debtor's answer shows in the live transcript the agent reloads the
+// page (it comes back to the call, audio joined again), hangs up,
+// tries a promise above the debt (refused with the field named), then
+// files the promise the test asked for. Prints one JSON line of what it
+// saw; exits non-zero with the reason on the first thing that is not as it
+// should be.
+//
+// Usage: node agent_call.mjs CONFIG.json
+//   { "url": "http://127.0.0.1:PORT", "agent": "NAME", "password": "...",
+//     "wav": "agent's voice, 48 kHz mono", "promise_date": "YYYY-MM-DD",
+//     "promise_amount": "3000.00", "too_much": "99999.00",
+//     "call_ms": how long to wait for the call and each step of it,
+//     "screenshots": "DIR or empty" }
+
+import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const STEP_MS = 15000;
+
+function check(cond, what) {
+  if (!cond) throw new Error(`not as expected: ${what}`);
+}
+
+async function shot(page, name) {
+  if (cfg.screenshots) {
+    await page.screenshot({ path: join(cfg.screenshots, `${name}.png`), fullPage: true });
+  }
+}
+
+const lines = async (page, list) =>
+  page.$$eval(`#${list} li`, (items) =>
+    items.map((li) => ({ speaker: li.className.replace(/^line line-/, ""), text: li.lastChild.textContent })));
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    `--use-file-for-fake-audio-capture=${cfg.wav}`,
+    "--autoplay-policy=no-user-gesture-required",
+  ],
+});
+const results = {};
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  page.on("console", (m) => { if (m.type() === "error") console.error("page:", m.text()); });
+  await page.goto(`${cfg.url}/login`);
+  await page.fill('input[name="name"]', cfg.agent);
+  await page.fill('input[name="password"]', cfg.password);
+  await Promise.all([page.waitForLoadState("load"), page.click('button[type="submit"]')]);
+  check(page.url().endsWith("/agent"), `agent lands on /agent, not ${page.url()}`);
+  await Promise.all([page.waitForURL("**/agent"), page.click("#go-available")]);
+  await page.waitForSelector("#my-state.state-available");
+  await page.waitForFunction(() => document.getElementById("desk-link").textContent === "connected");
+  console.log("READY");
+
+  // The robot hands the call over: the screen pop.
+  await page.waitForSelector("#pop:not([hidden])", { timeout: cfg.call_ms });
+  results.pop_facts = (await page.textContent("#pop-facts")).replace(/\s+/g, " ").trim();
+  results.pop_summary = (await page.textContent("#pop-summary")).trim();
+  results.pop_transcript = await lines(page, "pop-transcript");
+  await shot(page, "screen-pop");
+
+  await page.click("#pop-accept");
+  await page.waitForSelector("#incall:not([hidden])");
+  results.call_facts = (await page.textContent("#call-facts")).replace(/\s+/g, " ").trim();
+  await page.waitForFunction(() => document.getElementById("call-audio").textContent === "connected",
+    null, { timeout: cfg.call_ms });
+  // The agent's voice reaches the debtor, who answers; the dialer
+  // transcribes the answer onto the agent's screen.
+  const before = await page.locator("#call-transcript li.line-debtor").count();
+  await page.waitForFunction((n) => document.querySelectorAll("#call-transcript li.line-debtor").length > n,
+    before, { timeout: cfg.call_ms });
+  results.heard = await page.evaluate(() => window.huikuanDesk.heard());
+  results.call_transcript = await lines(page, "call-transcript");
+  await shot(page, "in-call");
+
+  // A reload mid-call: the page comes back to the same call and its audio
+  // is joined again; the debtor stays on the line meanwhile.
+  await page.reload();
+  await page.waitForSelector("#incall:not([hidden])", { timeout: cfg.call_ms });
+  await page.waitForFunction(() => document.getElementById("call-audio").textContent === "connected",
+    null, { timeout: cfg.call_ms });
+  await page.waitForFunction(() => window.huikuanDesk.heard().packets >= 50, null, { timeout: cfg.call_ms });
+  results.after_reload = await page.evaluate(() => window.huikuanDesk.heard());
+  results.after_reload_transcript = await lines(page, "call-transcript");
+
+  await page.click("#call-hangup");
+  await page.waitForSelector("#wrapup:not([hidden])", { timeout: cfg.call_ms });
+  await page.selectOption("#wrap-disposition", "promise_to_pay");
+  await page.fill("#wrap-promise-date", cfg.promise_date);
+  await page.fill("#wrap-promise-amount", cfg.too_much);
+  await page.fill("#wrap-notes", "Promised on the phone; asked for an SMS reminder.");
+  await page.click("#wrap-submit");
+  await page.waitForFunction(() => document.getElementById("wrap-error").textContent.length > 0);
+  results.too_much_error = (await page.textContent("#wrap-error")).trim();
+  await shot(page, "wrap-up");
+  await page.fill("#wrap-promise-amount", cfg.promise_amount);
+  await page.click("#wrap-submit");
+  await page.waitForSelector("#wrapup", { state: "hidden" });
+  results.after_wrap_up = (await page.textContent("#desk-status")).trim();
+  await context.close();
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(results));
