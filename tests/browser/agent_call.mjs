@@ -1,6 +1,7 @@
 // An agent takes a live handed-over call in Debian's Chromium: logs in,
 // goes available, and prints READY; the test then starts the dialer. The
-// screen pop arrives, the agent accepts, and the page's microphone (a WAV
+// screen pop arrives, the agent accepts (a supervisor then listens in from
+// the floor and whispers to the agent), and the page's microphone (a WAV
 // given to Chromium as its fake capture device) talks to the simulated
 // debtor over WebRTC while the debtor's voice is measured in the page. When
 // the debtor's answer shows in the live transcript the agent reloads the
@@ -11,7 +12,8 @@
 // should be.
 //
 // Usage: node agent_call.mjs CONFIG.json
-//   { "url": "http://127.0.0.1:PORT", "agent": "NAME", "password": "...",
+//   { "url": "http://127.0.0.1:PORT", "agent": "NAME", "supervisor": "NAME",
+//     "password": "... (both users')",
 //     "wav": "agent's voice, 48 kHz mono", "promise_date": "YYYY-MM-DD",
 //     "promise_amount": "3000.00", "too_much": "99999.00",
 //     "call_ms": how long to wait for the call and each step of it,
@@ -38,6 +40,18 @@ const lines = async (page, list) =>
   page.$$eval(`#${list} li`, (items) =>
     items.map((li) => ({ speaker: li.className.replace(/^line line-/, ""), text: li.lastChild.textContent })));
 
+async function login(name) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  page.on("console", (m) => { if (m.type() === "error") console.error(`page (${name}):`, m.text()); });
+  await page.goto(`${cfg.url}/login`);
+  await page.fill('input[name="name"]', name);
+  await page.fill('input[name="password"]', cfg.password);
+  await Promise.all([page.waitForLoadState("load"), page.click('button[type="submit"]')]);
+  return page;
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: [
@@ -50,14 +64,7 @@ const browser = await chromium.launch({
 });
 const results = {};
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  page.on("console", (m) => { if (m.type() === "error") console.error("page:", m.text()); });
-  await page.goto(`${cfg.url}/login`);
-  await page.fill('input[name="name"]', cfg.agent);
-  await page.fill('input[name="password"]', cfg.password);
-  await Promise.all([page.waitForLoadState("load"), page.click('button[type="submit"]')]);
+  const page = await login(cfg.agent);
   check(page.url().endsWith("/agent"), `agent lands on /agent, not ${page.url()}`);
   await Promise.all([page.waitForURL("**/agent"), page.click("#go-available")]);
   await page.waitForSelector("#my-state.state-available");
@@ -76,6 +83,22 @@ try {
   results.call_facts = (await page.textContent("#call-facts")).replace(/\s+/g, " ").trim();
   await page.waitForFunction(() => document.getElementById("call-audio").textContent === "connected",
     null, { timeout: cfg.call_ms });
+
+  // A supervisor listens in from the floor, hears the call, and whispers
+  // to the agent (with the same fake microphone).
+  const sup = await login(cfg.supervisor);
+  check(sup.url().endsWith("/supervisor"), `supervisor lands on /supervisor, not ${sup.url()}`);
+  const listenButton = `#agents tr:has(td:text-is("${cfg.agent}")) button.listen`;
+  await sup.waitForSelector(listenButton, { timeout: cfg.call_ms });
+  await sup.click(listenButton);
+  await sup.waitForSelector("#listen:not([hidden])", { timeout: cfg.call_ms });
+  await sup.waitForFunction(() => document.getElementById("listen-audio").textContent === "connected",
+    null, { timeout: cfg.call_ms });
+  await sup.waitForFunction(() => window.huikuanListen.heard().packets >= 50, null, { timeout: cfg.call_ms });
+  await sup.click("#listen-whisper");
+  results.listen_facts = (await sup.textContent("#listen-facts")).replace(/\s+/g, " ").trim();
+  results.floor_row = (await sup.textContent(`#agents tr:has(td:text-is("${cfg.agent}"))`)).replace(/\s+/g, " ").trim();
+
   // The agent's voice reaches the debtor, who answers; the dialer
   // transcribes the answer onto the agent's screen.
   const before = await page.locator("#call-transcript li.line-debtor").count();
@@ -84,6 +107,9 @@ try {
   results.heard = await page.evaluate(() => window.huikuanDesk.heard());
   results.call_transcript = await lines(page, "call-transcript");
   await shot(page, "in-call");
+  results.listen_heard = await sup.evaluate(() => window.huikuanListen.heard());
+  results.listen_transcript = await lines(sup, "listen-transcript");
+  await shot(sup, "supervisor-listening");
 
   // A reload mid-call: the page comes back to the same call and its audio
   // is joined again; the debtor stays on the line meanwhile.
@@ -97,6 +123,8 @@ try {
 
   await page.click("#call-hangup");
   await page.waitForSelector("#wrapup:not([hidden])", { timeout: cfg.call_ms });
+  await sup.waitForFunction(() => document.getElementById("listen-audio").textContent === "the call has ended",
+    null, { timeout: cfg.call_ms });
   await page.selectOption("#wrap-disposition", "promise_to_pay");
   await page.fill("#wrap-promise-date", cfg.promise_date);
   await page.fill("#wrap-promise-amount", cfg.too_much);
@@ -109,7 +137,6 @@ try {
   await page.click("#wrap-submit");
   await page.waitForSelector("#wrapup", { state: "hidden" });
   results.after_wrap_up = (await page.textContent("#desk-status")).trim();
-  await context.close();
 } finally {
   await browser.close();
 }

@@ -10,7 +10,7 @@
   const csrf = window.huikuan.csrfToken();
   const $ = (id) => document.getElementById(id);
   const state = { ws: null, call: null, pc: null, mic: null, muted: false, held: false,
-    level: 0, peak: 0, packets: 0, acceptedAt: null, firstAudioMs: null,
+    level: 0, peak: 0, packets: 0, acceptedAt: null, firstAudioMs: null, onPackets: null,
     wrapTimer: null, ringTimer: null };
 
   function show(panel) {
@@ -27,33 +27,7 @@
     p.className = "desk-status " + (cls || "");
   }
 
-  function fillFacts(el, c) {
-    const facts = [["Debtor", c.name], ["Phone", c.phone], ["Overdue", "¥" + c.overdue_amount],
-      ["Days past due", String(c.days_past_due)], ["Dialect", c.dialect], ["Product", c.product],
-      ["Why handed over", c.reason]];
-    el.replaceChildren(...facts.flatMap(([k, v]) => {
-      const dt = document.createElement("dt"); dt.textContent = k;
-      const dd = document.createElement("dd"); dd.textContent = v;
-      return [dt, dd];
-    }));
-  }
-
-  function addLine(list, line) {
-    const li = document.createElement("li");
-    li.className = "line line-" + line.speaker;
-    const who = document.createElement("span");
-    who.className = "speaker"; who.textContent = line.speaker;
-    const words = document.createElement("span");
-    words.textContent = line.text;
-    li.append(who, words);
-    list.append(li);
-    list.scrollTop = list.scrollHeight;
-  }
-
-  function fillTranscript(list, lines) {
-    list.replaceChildren();
-    for (const l of lines || []) addLine(list, l);
-  }
+  const { fillFacts, addLine, fillTranscript } = window.huikuan;
 
   function onOffer(c) {
     state.call = c;
@@ -91,35 +65,22 @@
 
   async function startAudio() {
     closeAudio();
-    state.peak = 0; state.packets = 0; state.firstAudioMs = null;
+    state.peak = 0; state.packets = 0; state.firstAudioMs = null; state.onPackets = heardFirst;
     $("call-audio").textContent = "connecting";
     try {
       if (!state.mic) state.mic = await navigator.mediaDevices.getUserMedia({ audio: true });
     } catch (e) { say("Microphone unavailable: " + e.message, "error"); return; }
-    const pc = new RTCPeerConnection();
-    state.pc = pc;
-    const track = state.mic.getAudioTracks()[0];
-    track.enabled = !state.muted;
-    const tr = pc.addTransceiver(track, { direction: "sendrecv", streams: [state.mic] });
-    const pcmu = RTCRtpReceiver.getCapabilities("audio").codecs.filter((c) => c.mimeType === "audio/PCMU");
-    tr.setCodecPreferences(pcmu);
-    pc.ontrack = (ev) => {
+    const pc = await window.huikuan.pcmuPeer(state.mic, !state.muted, (track) => {
       // The remote track unmutes with its first RTP packet.
-      ev.track.addEventListener("unmute", heardFirst);
-      listen(new MediaStream([ev.track]));
-    };
-    pc.onconnectionstatechange = () => {
-      $("call-audio").textContent = pc.connectionState;
-      if (pc.connectionState === "failed") say("Audio failed: the call is held for you", "error");
-    };
-    await pc.setLocalDescription(await pc.createOffer());
-    if (pc.iceGatheringState !== "complete") {
-      await new Promise((done) => {
-        pc.addEventListener("icegatheringstatechange", () => {
-          if (pc.iceGatheringState === "complete") done();
-        });
-      });
-    }
+      track.addEventListener("unmute", heardFirst);
+      window.huikuan.measure(track, $("call-speaker"), $("call-level"), state, () => state.pc);
+    }, (connection) => {
+      $("call-audio").textContent = connection;
+      if (connection === "failed") say("Audio failed: the call is held for you", "error");
+    });
+    // Another start won the race while this one gathered candidates.
+    if (state.pc !== null) { pc.close(); return; }
+    state.pc = pc;
     send({ t: "offer", call: state.call.call, sdp: pc.localDescription.sdp });
   }
 
@@ -127,33 +88,6 @@
     if (state.firstAudioMs === null && state.acceptedAt !== null) {
       state.firstAudioMs = Math.round(performance.now() - state.acceptedAt);
     }
-  }
-
-  function listen(stream) {
-    const audio = $("call-speaker");
-    audio.srcObject = stream;
-    audio.play().catch(() => {});
-    const ctx = new AudioContext();
-    const analyser = ctx.createAnalyser();
-    analyser.fftSize = 1024;
-    ctx.createMediaStreamSource(stream).connect(analyser);
-    const buf = new Float32Array(analyser.fftSize);
-    const meter = $("call-level");
-    const measure = async () => {
-      if (!state.pc) { ctx.close(); return; }
-      analyser.getFloatTimeDomainData(buf);
-      let sum = 0;
-      for (const v of buf) sum += v * v;
-      const rms = Math.sqrt(sum / buf.length);
-      state.level = Math.max(state.level * 0.95, rms);
-      state.peak = Math.max(state.peak, rms);
-      meter.value = Math.min(1, rms * 4);
-      const stats = await state.pc.getStats();
-      stats.forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "audio") state.packets = s.packetsReceived; });
-      if (state.packets > 0) heardFirst();
-      setTimeout(measure, 100);
-    };
-    measure();
   }
 
   function closeAudio() {

@@ -393,7 +393,8 @@ wrap_up_seconds = 900
 /// agent's recorded voice reaches the simulated debtor's recognizer, the
 /// debtor's answer reaches the page (packets and level measured there) and
 /// its live transcript. The agent reloads the page mid-call and is back on
-/// the call with audio. The agent hangs up and files a promise, refused
+/// the call with audio. A supervisor listens in from the floor and
+/// whispers to the agent. The agent hangs up and files a promise, refused
 /// first above the debt; the promise's date and amount are stored exactly,
 /// the single recording covers both parts of the call, and the audit log
 /// has the agent's steps.
@@ -419,6 +420,13 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
         huikuan(dir.path(), &db.url),
         "wang",
         "agent",
+        "mandarin",
+        password,
+    );
+    common::add_user(
+        huikuan(dir.path(), &db.url),
+        "zhao",
+        "supervisor",
         "mandarin",
         password,
     );
@@ -469,6 +477,7 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
     let browser_config = serde_json::json!({
         "url": format!("http://127.0.0.1:{web}"),
         "agent": "wang",
+        "supervisor": "zhao",
         "password": password,
         "wav": voice,
         "promise_date": promise_date,
@@ -537,6 +546,18 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
         page["after_reload_transcript"].as_array().unwrap().len() >= live.len(),
         "the transcript so far comes back after a reload"
     );
+    // The supervisor heard the call (masked number) and the floor showed
+    // the agent's call without the debtor's name.
+    let listened = &page["listen_heard"];
+    assert!(listened["packets"].as_u64().unwrap() >= 50, "{listened}");
+    assert!(listened["peak"].as_f64().unwrap() > 0.02, "{listened}");
+    let facts = page["listen_facts"].as_str().unwrap();
+    assert!(
+        facts.contains("138****0020") && facts.contains("wang"),
+        "{facts}"
+    );
+    let row = page["floor_row"].as_str().unwrap();
+    assert!(row.contains("DESK-1") && !row.contains("张伟"), "{row}");
     let refused = page["too_much_error"].as_str().unwrap();
     assert!(
         refused.contains("promise_amount") && refused.contains("3250.50"),
@@ -608,6 +629,21 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
     let audio = at(|e| matches!(e, Event::AgentAudio));
     let asked = at(|e| matches!(e, Event::HandoffRequested { .. }));
     assert!(audio.len() >= 2, "{:?}", call.timeline);
+    // The supervisor listened in, and their whisper reached the agent.
+    for want in [
+        Event::ListenIn {
+            supervisor: "zhao".into(),
+        },
+        Event::Whisper {
+            supervisor: "zhao".into(),
+        },
+    ] {
+        assert!(
+            call.timeline.iter().any(|e| e.event == want),
+            "no {want:?} in {:?}",
+            call.timeline
+        );
+    }
     eprintln!(
         "handoff asked at {} ms, agent joined at {} ms, audio both ways at {audio:?} ms",
         asked[0], joined.0
@@ -664,6 +700,26 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
             browser_config["promise_date"].as_str().unwrap()
         )
     );
+    let zhao: Vec<String> = db
+        .store
+        .audit_entries(&huikuan_store::AuditFilter {
+            actor: Some("zhao".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .filter(|e| e.action == "listen_in")
+        .map(|e| format!("{} {}", e.subject, e.detail))
+        .collect();
+    assert_eq!(zhao.len(), 2, "{zhao:?}");
+    assert!(
+        zhao[0].starts_with("DESK-1 call ") && zhao[0].ends_with("agent wang"),
+        "{zhao:?}"
+    );
+    assert!(zhao[1].ends_with("whisper on"), "{zhao:?}");
 }
 
 /// Appends `pause` of silence to a 16-bit mono WAV file.

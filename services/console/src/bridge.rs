@@ -46,6 +46,8 @@ pub struct LiveCall {
     pub answer_sdp: Option<String>,
     /// The debtor's line ended (true: the debtor hung up).
     pub ended: Option<bool>,
+    /// Supervisors listening in.
+    pub listeners: Vec<String>,
     to_call: mpsc::Sender<ToCall>,
 }
 
@@ -53,10 +55,45 @@ pub struct LiveCall {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum News {
-    Line { call: String, line: TranscriptLine },
-    Answer { call: String, sdp: String },
-    LegFailed { call: String, why: String },
-    Ended { call: String, by_debtor: bool },
+    Line {
+        call: String,
+        line: TranscriptLine,
+    },
+    Answer {
+        call: String,
+        sdp: String,
+    },
+    LegFailed {
+        call: String,
+        why: String,
+    },
+    Ended {
+        call: String,
+        by_debtor: bool,
+    },
+    ListenAnswer {
+        call: String,
+        supervisor: String,
+        sdp: String,
+    },
+    ListenFailed {
+        call: String,
+        supervisor: String,
+        why: String,
+    },
+}
+
+impl News {
+    pub fn call(&self) -> &str {
+        match self {
+            News::Line { call, .. }
+            | News::Answer { call, .. }
+            | News::LegFailed { call, .. }
+            | News::Ended { call, .. }
+            | News::ListenAnswer { call, .. }
+            | News::ListenFailed { call, .. } => call,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -67,6 +104,10 @@ pub enum BridgeError {
     NotYours,
     #[error("the call's dialer is gone")]
     DialerGone,
+    #[error("only a call an agent is on can be listened to")]
+    NotBridged,
+    #[error("you are not listening to this call")]
+    NotListening,
 }
 
 /// The live calls.
@@ -143,6 +184,7 @@ impl Bridge {
                 accepted_at_ms: None,
                 answer_sdp: None,
                 ended: None,
+                listeners: Vec::new(),
                 to_call,
             },
         );
@@ -186,6 +228,21 @@ impl Bridge {
                 call: id.to_string(),
                 why,
             }),
+            FromCall::ListenAnswer { supervisor, sdp } => self.publish(News::ListenAnswer {
+                call: id.to_string(),
+                supervisor,
+                sdp,
+            }),
+            FromCall::ListenFailed { supervisor, why } => {
+                if let Some(c) = self.calls().get_mut(id) {
+                    c.listeners.retain(|s| *s != supervisor);
+                }
+                self.publish(News::ListenFailed {
+                    call: id.to_string(),
+                    supervisor,
+                    why,
+                })
+            }
             FromCall::Ended { by_debtor } => {
                 let agent = {
                     let mut calls = self.calls();
@@ -249,6 +306,50 @@ impl Bridge {
         if c.agent.as_deref() != Some(agent) {
             return Err(BridgeError::NotYours);
         }
+        c.to_call.try_send(m).map_err(|_| BridgeError::DialerGone)
+    }
+
+    /// `supervisor` listens in on a call an agent is on (their browser's
+    /// offer goes to the call).
+    pub fn listen(&self, call: &str, supervisor: &str, sdp: String) -> Result<(), BridgeError> {
+        let mut calls = self.calls();
+        let c = calls.get_mut(call).ok_or(BridgeError::NoCall)?;
+        if c.agent.is_none() || c.ended.is_some() {
+            return Err(BridgeError::NotBridged);
+        }
+        c.to_call
+            .try_send(ToCall::Listen {
+                supervisor: supervisor.to_string(),
+                sdp,
+            })
+            .map_err(|_| BridgeError::DialerGone)?;
+        if !c.listeners.iter().any(|s| s == supervisor) {
+            c.listeners.push(supervisor.to_string());
+        }
+        Ok(())
+    }
+
+    /// Whispering to the agent on (true) or off, or (`None`) no longer
+    /// listening; only for a supervisor listening to the call.
+    pub fn listener_says(
+        &self,
+        call: &str,
+        supervisor: &str,
+        whisper: Option<bool>,
+    ) -> Result<(), BridgeError> {
+        let mut calls = self.calls();
+        let c = calls.get_mut(call).ok_or(BridgeError::NoCall)?;
+        if !c.listeners.iter().any(|s| s == supervisor) {
+            return Err(BridgeError::NotListening);
+        }
+        let supervisor = supervisor.to_string();
+        let m = match whisper {
+            Some(on) => ToCall::Whisper { supervisor, on },
+            None => {
+                c.listeners.retain(|s| *s != supervisor);
+                ToCall::StopListening { supervisor }
+            }
+        };
         c.to_call.try_send(m).map_err(|_| BridgeError::DialerGone)
     }
 

@@ -51,6 +51,11 @@ pub(crate) const STATIC: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../../web/static/softphone.js"),
     ),
+    (
+        "listen.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web/static/listen.js"),
+    ),
 ];
 
 pub(crate) fn load() -> anyhow::Result<Tera> {
@@ -75,18 +80,28 @@ mod tests {
             "floor",
             &serde_json::json!({
                 "agents": [{"name": "ann", "role": "agent", "skills": "mandarin",
-                            "state": "break: lunch", "since_ms": 1},
+                            "state": "break: lunch", "since_ms": 1, "call": null},
                            {"name": "bob", "role": "agent", "skills": "cantonese",
-                            "state": "offline", "since_ms": null}],
+                            "state": "on call", "since_ms": 5,
+                            "call": {"call": "c9", "account": "ACC-9", "dialect": "cantonese",
+                                     "reason": "complaint", "since_ms": 5, "ended": false}}],
                 "queue": {"waiting": 2, "longest_wait_ms": 4500, "answered": 1,
                           "answered_within_target": 1, "abandoned": 0, "given_up": 0},
                 "longest_wait_s": 4,
+                "waiting": [{"call": "c7", "account": "ACC-7", "dialect": "mandarin",
+                             "reason": "request_human", "since_ms": 3, "ended": false}],
+                "calls_in_progress": 6,
             }),
         );
-        let html = tera
-            .render("supervisor.html", &ctx)
-            .map_err(|e| format!("{e:?}"))
-            .unwrap();
-        assert!(html.contains("break: lunch") && html.contains(">4s<"));
+        for may_listen in [true, false] {
+            ctx.insert("may_listen", &may_listen);
+            let html = tera
+                .render("supervisor.html", &ctx)
+                .map_err(|e| format!("{e:?}"))
+                .unwrap();
+            assert!(html.contains("break: lunch") && html.contains(">4s<"));
+            assert!(html.contains("ACC-7") && html.contains("ACC-9 · cantonese"));
+            assert_eq!(html.contains(r#"data-call="c9""#), may_listen);
+        }
     }
 }

@@ -102,7 +102,17 @@ async fn open(
     csrf: &str,
     origin: &str,
 ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
-    let mut req = format!("ws://{addr}/agent/ws?csrf={csrf}")
+    open_at(addr, "/agent/ws", cookie, csrf, origin).await
+}
+
+async fn open_at(
+    addr: SocketAddr,
+    path: &str,
+    cookie: &str,
+    csrf: &str,
+    origin: &str,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let mut req = format!("ws://{addr}{path}?csrf={csrf}")
         .into_client_request()
         .unwrap();
     req.headers_mut().insert("cookie", cookie.parse().unwrap());
@@ -145,6 +155,15 @@ async fn an_agent_takes_a_handed_over_call_and_files_its_outcome() {
         .create_user(
             "li",
             Role::Agent,
+            &skills,
+            &password::hash(PASSWORD).unwrap(),
+        )
+        .await
+        .unwrap();
+    store
+        .create_user(
+            "sun",
+            Role::Supervisor,
             &skills,
             &password::hash(PASSWORD).unwrap(),
         )
@@ -250,6 +269,80 @@ async fn an_agent_takes_a_handed_over_call_and_files_its_outcome() {
         next_of(&mut ws, "line").await["line"]["text"],
         "下个月十号还一千"
     );
+
+    // A supervisor listens in and whispers; an agent may not.
+    assert!(open_at(addr, "/supervisor/ws", &cookie, &csrf, &origin)
+        .await
+        .is_err());
+    let (sup_cookie, sup_csrf) = login(&app, "sun").await;
+    let mut sup = open_at(addr, "/supervisor/ws", &sup_cookie, &sup_csrf, &origin)
+        .await
+        .unwrap();
+    let say = |v: Value| Message::Text(v.to_string().into());
+    sup.send(say(
+        json!({"t": "whisper", "call": "attempt-1", "on": true}),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        next_of(&mut sup, "error").await["error"],
+        "you are not listening to this call"
+    );
+    sup.send(say(
+        json!({"t": "listen", "call": "attempt-1", "sdp": "v=0 listen"}),
+    ))
+    .await
+    .unwrap();
+    let listening = next_of(&mut sup, "listening").await;
+    assert_eq!(listening["call"]["phone"], "+86138****0007");
+    assert_eq!(listening["call"]["agent"], "li");
+    assert_eq!(
+        down.recv().await,
+        Some(ToCall::Listen {
+            supervisor: "sun".into(),
+            sdp: "v=0 listen".into()
+        })
+    );
+    up.send(FromCall::ListenAnswer {
+        supervisor: "sun".into(),
+        sdp: "v=0 for sun".into(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(next_of(&mut sup, "answer").await["sdp"], "v=0 for sun");
+    sup.send(say(
+        json!({"t": "whisper", "call": "attempt-1", "on": true}),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_of(&mut sup, "whisper").await["on"], true);
+    assert_eq!(
+        down.recv().await,
+        Some(ToCall::Whisper {
+            supervisor: "sun".into(),
+            on: true
+        })
+    );
+    // The page goes away: its listening stops.
+    drop(sup);
+    assert_eq!(
+        down.recv().await,
+        Some(ToCall::StopListening {
+            supervisor: "sun".into()
+        })
+    );
+    let heard: Vec<String> = store
+        .audit_entries(&AuditFilter {
+            actor: Some("sun".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "listen_in")
+        .map(|e| e.detail)
+        .collect();
+    assert_eq!(heard.len(), 2, "{heard:?}");
 
     // No outcome while the call is on.
     let today = chrono::Utc::now()

@@ -107,6 +107,15 @@ pub enum Event {
     /// The first packet of the agent's voice arrived: audio goes both
     /// ways (again, after a reload of the agent's page).
     AgentAudio,
+    /// A supervisor listens in (silently).
+    ListenIn {
+        supervisor: String,
+    },
+    /// A supervisor's whisper reached the agent (the debtor hears none of
+    /// it): the first of their voice after whispering was switched on.
+    Whisper {
+        supervisor: String,
+    },
     Hold,
     Resumed,
     Ended {

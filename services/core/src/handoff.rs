@@ -50,6 +50,10 @@ pub enum FromCall {
     AgentLegFailed { why: String },
     /// The debtor's line ended (hung up, or the network).
     Ended { by_debtor: bool },
+    /// The call's answer to a supervisor's listen-in offer.
+    ListenAnswer { supervisor: String, sdp: String },
+    /// A supervisor's listen-in could not be joined: why.
+    ListenFailed { supervisor: String, why: String },
 }
 
 /// What an agent files after a call, as the robot's outcome is filed.
@@ -82,4 +86,11 @@ pub enum ToCall {
     GiveUp { callback_time: NaiveDateTime },
     /// The agent's wrap-up: the call's outcome.
     Outcome(AgentOutcome),
+    /// A supervisor's browser offers to listen in (silently: it hears the
+    /// debtor and the agent; nobody hears it until it whispers).
+    Listen { supervisor: String, sdp: String },
+    /// The supervisor speaks to the agent only (true) or is silent again.
+    Whisper { supervisor: String, on: bool },
+    /// The supervisor stops listening.
+    StopListening { supervisor: String },
 }

@@ -129,6 +129,8 @@ fn event_to_pb(e: &TimelineEvent) -> pb::TimelineEvent {
         Event::Queued => ("queued", String::new()),
         Event::AgentJoined { agent } => ("agent_joined", agent.clone()),
         Event::AgentAudio => ("agent_audio", String::new()),
+        Event::ListenIn { supervisor } => ("listen_in", supervisor.clone()),
+        Event::Whisper { supervisor } => ("whisper", supervisor.clone()),
         Event::Hold => ("hold", String::new()),
         Event::Resumed => ("resumed", String::new()),
         Event::Ended { by } => ("ended", ended_by_name(*by).to_string()),
@@ -151,6 +153,8 @@ fn event_from_pb(field: &str, e: pb::TimelineEvent) -> Result<TimelineEvent, Rec
         "queued" => Event::Queued,
         "agent_joined" => Event::AgentJoined { agent: detail },
         "agent_audio" => Event::AgentAudio,
+        "listen_in" => Event::ListenIn { supervisor: detail },
+        "whisper" => Event::Whisper { supervisor: detail },
         "hold" => Event::Hold,
         "resumed" => Event::Resumed,
         "ended" => Event::Ended {

@@ -88,6 +88,18 @@ pub fn from_call_to_pb(m: &FromCall) -> pb::HandoffUp {
         FromCall::Ended { by_debtor } => handoff_up::Kind::Ended(pb::HandoffEnded {
             by_debtor: *by_debtor,
         }),
+        FromCall::ListenAnswer { supervisor, sdp } => {
+            handoff_up::Kind::ListenAnswer(pb::ListenAnswer {
+                supervisor: supervisor.clone(),
+                sdp: sdp.clone(),
+            })
+        }
+        FromCall::ListenFailed { supervisor, why } => {
+            handoff_up::Kind::ListenFailed(pb::ListenFailed {
+                supervisor: supervisor.clone(),
+                why: why.clone(),
+            })
+        }
     };
     pb::HandoffUp { kind: Some(kind) }
 }
@@ -108,6 +120,14 @@ pub fn from_call_from_pb(m: pb::HandoffUp) -> Result<FromCall, RecordError> {
         },
         Some(handoff_up::Kind::Ended(e)) => FromCall::Ended {
             by_debtor: e.by_debtor,
+        },
+        Some(handoff_up::Kind::ListenAnswer(a)) => FromCall::ListenAnswer {
+            supervisor: name("listen_answer.supervisor", a.supervisor)?,
+            sdp: sdp("listen_answer.sdp", a.sdp)?,
+        },
+        Some(handoff_up::Kind::ListenFailed(f)) => FromCall::ListenFailed {
+            supervisor: name("listen_failed.supervisor", f.supervisor)?,
+            why: text("listen_failed.why", f.why)?,
         },
     })
 }
@@ -132,6 +152,17 @@ pub fn to_call_to_pb(m: &ToCall) -> pb::HandoffDown {
                 .unwrap_or_default(),
             notes: o.notes.clone(),
         }),
+        ToCall::Listen { supervisor, sdp } => handoff_down::Kind::Listen(pb::ListenOffer {
+            supervisor: supervisor.clone(),
+            sdp: sdp.clone(),
+        }),
+        ToCall::Whisper { supervisor, on } => handoff_down::Kind::Whisper(pb::Whisper {
+            supervisor: supervisor.clone(),
+            on: *on,
+        }),
+        ToCall::StopListening { supervisor } => {
+            handoff_down::Kind::StopListening(supervisor.clone())
+        }
     };
     pb::HandoffDown { kind: Some(kind) }
 }
@@ -166,7 +197,26 @@ pub fn to_call_from_pb(m: pb::HandoffDown) -> Result<ToCall, RecordError> {
                 .transpose()?,
             notes: text("outcome.notes", o.notes)?,
         }),
+        Some(handoff_down::Kind::Listen(l)) => ToCall::Listen {
+            supervisor: name("listen.supervisor", l.supervisor)?,
+            sdp: sdp("listen.sdp", l.sdp)?,
+        },
+        Some(handoff_down::Kind::Whisper(w)) => ToCall::Whisper {
+            supervisor: name("whisper.supervisor", w.supervisor)?,
+            on: w.on,
+        },
+        Some(handoff_down::Kind::StopListening(s)) => ToCall::StopListening {
+            supervisor: name("stop_listening", s)?,
+        },
     })
+}
+
+/// A user's name: required.
+fn name(field: &str, s: String) -> Result<String, RecordError> {
+    if s.trim().is_empty() {
+        return Err(refuse(field, "required"));
+    }
+    text(field, s)
 }
 
 #[cfg(test)]
@@ -204,6 +254,14 @@ mod tests {
             FromCall::Answer { sdp: "v=0".into() },
             FromCall::AgentLegFailed { why: "ice".into() },
             FromCall::Ended { by_debtor: true },
+            FromCall::ListenAnswer {
+                supervisor: "zhao".into(),
+                sdp: "v=0".into(),
+            },
+            FromCall::ListenFailed {
+                supervisor: "zhao".into(),
+                why: "no PCMU".into(),
+            },
         ];
         for m in ups {
             assert_eq!(from_call_from_pb(from_call_to_pb(&m)).unwrap(), m);
@@ -224,6 +282,17 @@ mod tests {
                 callback_time: None,
                 notes: "ok".into(),
             }),
+            ToCall::Listen {
+                supervisor: "zhao".into(),
+                sdp: "v=0".into(),
+            },
+            ToCall::Whisper {
+                supervisor: "zhao".into(),
+                on: true,
+            },
+            ToCall::StopListening {
+                supervisor: "zhao".into(),
+            },
         ];
         for m in downs {
             assert_eq!(to_call_from_pb(to_call_to_pb(&m)).unwrap(), m);
@@ -262,5 +331,13 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(e.field, "outcome.disposition");
+        let e = to_call_from_pb(pb::HandoffDown {
+            kind: Some(handoff_down::Kind::Listen(pb::ListenOffer {
+                supervisor: "".into(),
+                sdp: "v=0".into(),
+            })),
+        })
+        .unwrap_err();
+        assert_eq!(e.field, "listen.supervisor");
     }
 }

@@ -229,6 +229,33 @@ impl Store {
             .max(0) as u64)
     }
 
+    /// Calls dialers hold right now (leased attempts), over every
+    /// campaign: one read of the kept counts.
+    pub async fn calls_in_progress(&self) -> Result<u64> {
+        let leased = AttemptStatus::Leased.as_str();
+        let (sql, values) = if self.backend() == sea_orm::DatabaseBackend::Postgres {
+            (
+                "SELECT COALESCE(SUM(n), 0)::BIGINT FROM (SELECT n FROM campaign_counts WHERE what = ? \
+                 UNION ALL SELECT n FROM campaign_count_deltas WHERE what = ?) c",
+                vec![leased.into(), leased.into()],
+            )
+        } else {
+            (
+                "SELECT COALESCE(SUM(n), 0) FROM campaign_counts WHERE what = ?",
+                vec![leased.into()],
+            )
+        };
+        let row = self
+            .db
+            .query_one(crate::dispatch::stmt(self.backend(), sql, values))
+            .await?;
+        Ok(row
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .transpose()?
+            .unwrap_or(0)
+            .max(0) as u64)
+    }
+
     /// The campaign's figures as the database keeps them (migration 9):
     /// one indexed read, however large the campaign (on PostgreSQL the
     /// counts plus the deltas not folded in yet).

@@ -1550,8 +1550,14 @@ async fn campaign_counters_agree_with_the_rows() {
                     .await
                     .unwrap();
             }
-            assert_eq!(kept_stats(&store).await, counted_stats(&store).await);
+            let counted = counted_stats(&store).await;
+            assert_eq!(kept_stats(&store).await, counted);
+            // The floor's count of calls in progress: every campaign's leases.
+            let leased: i64 = counted.iter().map(|(_, c)| c[2]).sum();
+            assert_eq!(leased, 10);
+            assert_eq!(store.calls_in_progress().await.unwrap(), 10);
             store.expire_leases(beijing(1, 11)).await.unwrap();
+            assert_eq!(store.calls_in_progress().await.unwrap(), 0);
             // Half the accounts move, some numbers become do-not-call, some
             // debts are paid off.
             let mut lines: Vec<String> = first.lines().map(str::to_string).collect();

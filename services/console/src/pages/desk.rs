@@ -30,7 +30,7 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
 /// Largest message a page may send (an SDP offer is a few KiB).
-const MAX_MESSAGE: usize = 128 * 1024;
+pub(super) const MAX_MESSAGE: usize = 128 * 1024;
 
 #[derive(Deserialize)]
 pub(super) struct SocketQuery {
@@ -48,6 +48,19 @@ pub(super) async fn socket(
     console
         .allow(&me, Permission::TakeCalls, "/agent/ws")
         .await?;
+    same_site_socket(&me, &q, &headers)?;
+    Ok(ws
+        .max_message_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| run(console, me, socket)))
+}
+
+/// A WebSocket upgrade is the page's own: same-origin, with the
+/// session's CSRF token in the URL.
+pub(super) fn same_site_socket(
+    me: &CurrentUser,
+    q: &SocketQuery,
+    headers: &HeaderMap,
+) -> Result<(), ConsoleError> {
     let header = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
     let host = header(header::HOST);
     let origin_host = header(header::ORIGIN).map(|o| o.split_once("://").map_or(o, |(_, h)| h));
@@ -57,13 +70,11 @@ pub(super) async fn socket(
     if !crate::csrf::same(&q.csrf, &me.session.csrf_token) {
         return Err(ConsoleError::Csrf("the socket's CSRF token is wrong"));
     }
-    Ok(ws
-        .max_message_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| run(console, me, socket)))
+    Ok(())
 }
 
 /// The screen pop of a call: masked unless `full` (the agent on it).
-fn pop(c: &LiveCall, full: bool, ring_s: u32) -> Value {
+pub(super) fn pop(c: &LiveCall, full: bool, ring_s: u32) -> Value {
     let q = &c.call;
     json!({
         "call": q.call_id,
@@ -237,12 +248,11 @@ impl Desk {
     }
 
     async fn news(&mut self, n: News) -> bool {
-        let call = match &n {
-            News::Line { call, .. }
-            | News::Answer { call, .. }
-            | News::LegFailed { call, .. }
-            | News::Ended { call, .. } => call.clone(),
-        };
+        // A supervisor's listening is theirs (silent to the agent).
+        if matches!(n, News::ListenAnswer { .. } | News::ListenFailed { .. }) {
+            return true;
+        }
+        let call = n.call().to_string();
         let ended = matches!(n, News::Ended { .. });
         // An ended call is still the agent's until filed.
         if !self.mine(&call) {

@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod agent;
 mod desk;
+mod listen;
 mod login;
 mod supervisor;
 
@@ -32,6 +33,7 @@ pub(crate) fn routes(console: Console) -> Router {
         .route("/agent/wrapup", post(desk::wrap_up))
         .route("/supervisor", get(supervisor::page))
         .route("/api/floor", get(supervisor::floor))
+        .route("/supervisor/ws", get(listen::socket))
         .route("/accounts/{id}", get(accounts::page))
         .route("/admin/users", get(admin::users).post(admin::add_user))
         .route("/admin/users/{name}/{change}", post(admin::change_user))

@@ -1,6 +1,10 @@
 //! The supervisor's floor: every user who takes calls, signed in or not,
-//! with their state and time in it.
+//! with their state, time in it and the call they are on; the handoffs
+//! waiting; the calls dialers are making. No debtor's name or number is
+//! shown here (the floor refreshes every two seconds): listening in, which
+//! is audited, shows the call.
 
+use crate::bridge::LiveCall;
 use crate::error::ConsoleError;
 use crate::session::CurrentUser;
 use crate::Console;
@@ -18,6 +22,31 @@ pub(super) struct AgentRow {
     /// `offline` when not signed in.
     state: String,
     since_ms: Option<i64>,
+    call: Option<CallRow>,
+}
+
+/// A handed-over call, as the floor shows it.
+#[derive(Serialize)]
+pub(super) struct CallRow {
+    call: String,
+    account: String,
+    dialect: &'static str,
+    reason: String,
+    /// Queued at, or taken by its agent at.
+    since_ms: i64,
+    /// The debtor's line has ended (the agent is wrapping up).
+    ended: bool,
+}
+
+fn call_row(c: &LiveCall) -> CallRow {
+    CallRow {
+        call: c.call.call_id.clone(),
+        account: c.call.account_id.clone(),
+        dialect: c.call.dialect.as_str(),
+        reason: c.call.reason.clone(),
+        since_ms: c.accepted_at_ms.unwrap_or(c.queued_at_ms),
+        ended: c.ended.is_some(),
+    }
 }
 
 async fn rows(console: &Console) -> Result<Vec<AgentRow>, ConsoleError> {
@@ -34,6 +63,7 @@ async fn rows(console: &Console) -> Result<Vec<AgentRow>, ConsoleError> {
                     .as_ref()
                     .map_or_else(|| "offline".into(), |p| p.state.label()),
                 since_ms: p.map(|p| p.since_ms),
+                call: console.bridge().of_agent(&u.name).as_ref().map(call_row),
                 name: u.name,
             }
         })
@@ -46,6 +76,10 @@ pub(super) struct FloorView {
     agents: Vec<AgentRow>,
     queue: crate::acd::QueueFigures,
     longest_wait_s: i64,
+    /// The handoffs no agent has taken yet, oldest first.
+    waiting: Vec<CallRow>,
+    /// Calls dialers hold right now (robot calls and handed-over ones).
+    calls_in_progress: u64,
 }
 
 async fn view(console: &Console) -> Result<FloorView, ConsoleError> {
@@ -54,6 +88,14 @@ async fn view(console: &Console) -> Result<FloorView, ConsoleError> {
         agents: rows(console).await?,
         longest_wait_s: queue.longest_wait_ms / 1000,
         queue,
+        waiting: console
+            .bridge()
+            .all()
+            .iter()
+            .filter(|c| c.agent.is_none())
+            .map(call_row)
+            .collect(),
+        calls_in_progress: console.store().calls_in_progress().await?,
     })
 }
 
@@ -66,6 +108,7 @@ pub(super) async fn page(
         .await?;
     let mut ctx = tera::Context::new();
     ctx.insert("floor", &view(&console).await?);
+    ctx.insert("may_listen", &me.user.role.may(Permission::ListenIn));
     console.render(&me, "supervisor.html", ctx)
 }
 

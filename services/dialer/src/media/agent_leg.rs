@@ -12,6 +12,7 @@
 //! payload type), and what arrives is handed over packet by packet.
 
 use bytes::Bytes;
+use huikuan_speech::audio::g711::Law;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use webrtc::api::interceptor_registry::register_default_interceptors;
@@ -202,6 +203,11 @@ impl AgentLeg {
         self.incoming.recv().await
     }
 
+    /// A packet of the browser's voice already received, if any.
+    pub fn try_recv(&mut self) -> Option<rtp::packet::Packet> {
+        self.incoming.try_recv().ok()
+    }
+
     /// Waits until the connection is up (`Ok`) or has failed (`Err` with
     /// the state it ended in).
     pub async fn connected(&self) -> Result<(), RTCPeerConnectionState> {
@@ -226,8 +232,41 @@ impl AgentLeg {
     }
 }
 
+/// Line samples (as the line decodes G.711: divided by 32768) to a PCMU
+/// payload. A frame decoded from PCMU comes back as the same bytes, so
+/// the debtor's audio reaches the browser as it arrived.
+pub fn pcmu_from_line(samples: &[f32]) -> Bytes {
+    let pcm: Vec<i16> = samples
+        .iter()
+        .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+        .collect();
+    Bytes::from(Law::Ulaw.encode(&pcm))
+}
+
+/// A PCMU payload to line samples.
+pub fn line_from_pcmu(payload: &[u8]) -> Vec<f32> {
+    Law::Ulaw
+        .decode(payload)
+        .into_iter()
+        .map(|s| f32::from(s) / 32768.0)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_debtors_pcmu_reaches_the_agent_unchanged() {
+        use super::{line_from_pcmu, pcmu_from_line};
+        use huikuan_speech::audio::g711::Law;
+        let all: Vec<u8> = (0..=255).collect();
+        let again = pcmu_from_line(&line_from_pcmu(&all));
+        // mu-law has two codes for zero; every other byte comes back as
+        // it was, and every one decodes to the same value.
+        assert_eq!(Law::Ulaw.decode(&again), Law::Ulaw.decode(&all));
+        let changed = all.iter().zip(again.iter()).filter(|(a, b)| a != b).count();
+        assert!(changed <= 1, "{changed} bytes changed");
+    }
+
     use super::*;
 
     #[test]

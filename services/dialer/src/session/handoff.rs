@@ -10,14 +10,17 @@
 //! transcribed live and sent to the desk. When nobody takes the call the
 //! robot promises a callback at the time the desk gives and ends politely;
 //! after the call the agent's wrap-up comes back as the call's outcome.
+//! Supervisors may listen in on a bridged call and whisper to its agent
+//! ([`super::listen_in`]).
 //!
 //! Without a link, or when the orchestrator has no desk, the call ends
 //! after the hand-over line as handed to an agent.
 
 use super::ear::{Ear, EarOptions};
+use super::listen_in::Listeners;
 use super::robot::Handoff;
 use super::voice::Voice;
-use crate::media::agent_leg::{AgentLeg, AgentLegConfig};
+use crate::media::agent_leg::{line_from_pcmu, pcmu_from_line, AgentLeg, AgentLegConfig};
 use crate::media::{MediaEvent, SharedLine};
 use crate::sip::CallEvent;
 use huikuan_core::call::{
@@ -27,7 +30,6 @@ use huikuan_core::handoff::{AgentOutcome, FromCall, ToCall};
 use huikuan_core::{Dialect, Disposition};
 use huikuan_dialogue::conversation::Engine;
 use huikuan_proto::{client, pb};
-use huikuan_speech::audio::g711::Law;
 use huikuan_speech::stream::RecognitionEvent;
 use huikuan_speech::SpeechEngines;
 use std::time::Duration;
@@ -129,6 +131,7 @@ pub async fn hand_over(
         debtor_ear: Ear::new(stage.engines, dialect, EarOptions::default()).ok(),
         agent_ear: Ear::new(stage.engines, dialect, EarOptions::default()).ok(),
         ears_from_ms: None,
+        listeners: Listeners::default(),
     };
     bridge
         .run(
@@ -274,6 +277,8 @@ struct Bridged<'a> {
     agent_ear: Option<Ear>,
     /// The call time both ears started hearing at.
     ears_from_ms: Option<u64>,
+    /// Supervisors listening in.
+    listeners: Listeners,
 }
 
 /// How the live part of a bridged call ended.
@@ -356,8 +361,25 @@ impl Bridged<'_> {
                     None => break Over::Line(EndedBy::Network),
                     Some(MediaEvent::Audio { at_ms, samples, sent }) => {
                         let talking = self.agent_leg.is_some() && !self.on_hold;
+                        let whispered = if self.listeners.is_empty() {
+                            None
+                        } else {
+                            let w = self.listeners.tick(&samples, &sent).await;
+                            for supervisor in w.first_heard {
+                                record.note(at_ms, Event::Whisper { supervisor });
+                            }
+                            w.frame
+                        };
                         if talking {
-                            self.forward_to_agent(&samples).await;
+                            match whispered {
+                                Some(mut w) => {
+                                    for (w, s) in w.iter_mut().zip(&samples) {
+                                        *w += s;
+                                    }
+                                    self.forward_to_agent(&w).await;
+                                }
+                                None => self.forward_to_agent(&samples).await,
+                            }
                         }
                         if self.agent.is_some() {
                             // Both ears hear every tick from the agent's
@@ -384,11 +406,7 @@ impl Bridged<'_> {
                         if std::mem::take(&mut self.awaiting_agent_audio) {
                             record.note(line.now_ms(), Event::AgentAudio);
                         }
-                        let pcm: Vec<f32> = Law::Ulaw
-                            .decode(&p.payload)
-                            .into_iter()
-                            .map(|s| f32::from(s) / 32768.0)
-                            .collect();
+                        let pcm = line_from_pcmu(&p.payload);
                         if !self.on_hold {
                             line.play(&pcm);
                         }
@@ -466,6 +484,22 @@ impl Bridged<'_> {
                             return;
                         }
                         Ok(ToCall::Outcome(o)) => outcome = Some(o),
+                        Ok(ToCall::Listen { supervisor, sdp }) => {
+                            match self.listeners.join(&supervisor, &sdp, leg_config).await {
+                                Ok(sdp) => {
+                                    record.note(line.now_ms(), Event::ListenIn { supervisor: supervisor.clone() });
+                                    self.tell(FromCall::ListenAnswer { supervisor, sdp }).await;
+                                }
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "a supervisor's listen-in cannot be joined");
+                                    self.tell(FromCall::ListenFailed { supervisor, why: e.to_string() }).await;
+                                }
+                            }
+                        }
+                        Ok(ToCall::Whisper { supervisor, on }) => {
+                            self.listeners.whisper(&supervisor, on);
+                        }
+                        Ok(ToCall::StopListening { supervisor }) => self.listeners.stop(&supervisor).await,
                     }
                 }
             }
@@ -474,6 +508,7 @@ impl Bridged<'_> {
         if let Some(leg) = self.agent_leg.take() {
             leg.close().await;
         }
+        self.listeners.close_all().await;
         let by = match over {
             Over::Line(by) => by,
             Over::DeskGone => {
@@ -541,8 +576,7 @@ impl Bridged<'_> {
 
     /// One frame of the debtor to the agent's browser, as PCMU.
     async fn forward_to_agent(&mut self, samples: &[f32]) {
-        let pcm: Vec<i16> = samples.iter().map(|&s| to_pcm(s)).collect();
-        let payload = bytes::Bytes::from(Law::Ulaw.encode(&pcm));
+        let payload = pcmu_from_line(samples);
         self.seq = self.seq.wrapping_add(1);
         self.ts = self.ts.wrapping_add(samples.len() as u32);
         if let Some(leg) = &self.agent_leg {
@@ -564,33 +598,5 @@ fn empty_outcome(d: Disposition) -> Outcome {
         debt_disclosed: false,
         turns: 0,
         summary: String::new(),
-    }
-}
-
-/// A line sample back to the 16-bit value it was decoded from (the line
-/// divides by 32768), so G.711 re-encodes it to the same value.
-fn to_pcm(s: f32) -> i16 {
-    (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16
-}
-
-#[cfg(test)]
-mod tests {
-    use super::to_pcm;
-    use huikuan_speech::audio::g711::Law;
-
-    #[test]
-    fn the_debtors_pcmu_reaches_the_agent_unchanged() {
-        let all: Vec<u8> = (0..=255).collect();
-        let line: Vec<f32> = Law::Ulaw
-            .decode(&all)
-            .into_iter()
-            .map(|s| f32::from(s) / 32768.0)
-            .collect();
-        let again = Law::Ulaw.encode(&line.iter().map(|&s| to_pcm(s)).collect::<Vec<_>>());
-        // mu-law has two codes for zero; every other byte comes back as
-        // it was, and every one decodes to the same value.
-        assert_eq!(Law::Ulaw.decode(&again), Law::Ulaw.decode(&all));
-        let changed = all.iter().zip(&again).filter(|(a, b)| a != b).count();
-        assert!(changed <= 1, "{changed} bytes changed");
     }
 }

@@ -7,6 +7,7 @@
 pub mod ear;
 pub mod floor;
 pub mod handoff;
+pub mod listen_in;
 pub mod robot;
 pub mod voice;
 
