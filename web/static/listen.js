@@ -37,7 +37,15 @@
     } catch (e) { problem("Microphone unavailable: " + e.message); return; }
     const pc = await pcmuPeer(state.mic, false,
       (track) => measure(track, $("listen-speaker"), $("listen-level"), state, () => state.pc),
-      (connection) => { $("listen-audio").textContent = connection; });
+      (connection) => {
+        $("listen-audio").textContent = connection;
+        // A failed connection is joined again, once a second at most.
+        if (connection === "failed") {
+          setTimeout(() => {
+            if (state.call === call && state.pc && state.pc.connectionState === "failed") listen(call);
+          }, 1000);
+        }
+      });
     if (state.call !== call || state.pc !== null) { pc.close(); return; }
     state.pc = pc;
     send({ t: "listen", call, sdp: pc.localDescription.sdp });

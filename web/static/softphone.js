@@ -9,8 +9,10 @@
   if (!desk) return;
   const csrf = window.huikuan.csrfToken();
   const $ = (id) => document.getElementById(id);
+  // Audio that fails is joined again this many times in a row.
+  const MAX_REJOINS = 5;
   const state = { ws: null, call: null, pc: null, mic: null, muted: false, held: false,
-    level: 0, peak: 0, packets: 0, acceptedAt: null, firstAudioMs: null, onPackets: null,
+    level: 0, peak: 0, packets: 0, acceptedAt: null, firstAudioMs: null, onPackets: null, rejoins: 0,
     wrapTimer: null, ringTimer: null };
 
   function show(panel) {
@@ -53,6 +55,7 @@
 
   async function onCall(c) {
     clearInterval(state.ringTimer);
+    state.rejoins = 0;
     state.call = c;
     fillFacts($("call-facts"), c);
     $("call-summary").textContent = c.summary || "";
@@ -76,7 +79,19 @@
       window.huikuan.measure(track, $("call-speaker"), $("call-level"), state, () => state.pc);
     }, (connection) => {
       $("call-audio").textContent = connection;
-      if (connection === "failed") say("Audio failed: the call is held for you", "error");
+      if (connection === "connected") state.rejoins = 0;
+      if (connection === "failed") {
+        // The debtor is held meanwhile; a new offer replaces this leg.
+        say("Audio failed: the call is held for you; joining again", "error");
+        const call = state.call;
+        setTimeout(() => {
+          if (state.call === call && state.pc && state.pc.connectionState === "failed"
+            && state.rejoins < MAX_REJOINS) {
+            state.rejoins += 1;
+            startAudio();
+          }
+        }, 1000);
+      }
     });
     // Another start won the race while this one gathered candidates.
     if (state.pc !== null) { pc.close(); return; }

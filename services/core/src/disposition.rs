@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 macro_rules! dispositions {
-    ($($variant:ident => $name:literal),+ $(,)?) => {
+    ($($variant:ident => $name:literal, filed_by_agent: $agent:literal;)+) => {
         /// The result of one call attempt.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Disposition { $($variant),+ }
@@ -15,6 +15,13 @@ macro_rules! dispositions {
 
             pub fn as_str(self) -> &'static str {
                 match self { $(Disposition::$variant => $name),+ }
+            }
+
+            /// An agent may file this after a call they talked on; the
+            /// others are what the network or the robot's own handling
+            /// says.
+            pub fn filed_by_agent(self) -> bool {
+                match self { $(Disposition::$variant => $agent),+ }
             }
         }
 
@@ -31,41 +38,22 @@ macro_rules! dispositions {
 }
 
 dispositions! {
-    PromiseToPay => "promise_to_pay",
-    Paid => "paid",
-    Refused => "refused",
-    WrongParty => "wrong_party",
-    NoAnswer => "no_answer",
-    Busy => "busy",
-    Voicemail => "voicemail",
-    InvalidNumber => "invalid_number",
-    PoweredOff => "powered_off",
-    CallbackRequested => "callback_requested",
-    HandedToAgent => "handed_to_agent",
-    Dispute => "dispute",
-    Hardship => "hardship",
-    Complaint => "complaint",
-    Dropped => "dropped",
-    Failed => "failed",
-}
-
-impl Disposition {
-    /// An agent may file this after a call they talked on; the others
-    /// are what the network or the robot's own handling says.
-    pub fn filed_by_agent(self) -> bool {
-        use Disposition::*;
-        matches!(
-            self,
-            PromiseToPay
-                | Paid
-                | Refused
-                | WrongParty
-                | CallbackRequested
-                | Dispute
-                | Hardship
-                | Complaint
-        )
-    }
+    PromiseToPay => "promise_to_pay", filed_by_agent: true;
+    Paid => "paid", filed_by_agent: true;
+    Refused => "refused", filed_by_agent: true;
+    WrongParty => "wrong_party", filed_by_agent: true;
+    NoAnswer => "no_answer", filed_by_agent: false;
+    Busy => "busy", filed_by_agent: false;
+    Voicemail => "voicemail", filed_by_agent: false;
+    InvalidNumber => "invalid_number", filed_by_agent: false;
+    PoweredOff => "powered_off", filed_by_agent: false;
+    CallbackRequested => "callback_requested", filed_by_agent: true;
+    HandedToAgent => "handed_to_agent", filed_by_agent: false;
+    Dispute => "dispute", filed_by_agent: true;
+    Hardship => "hardship", filed_by_agent: true;
+    Complaint => "complaint", filed_by_agent: true;
+    Dropped => "dropped", filed_by_agent: false;
+    Failed => "failed", filed_by_agent: false;
 }
 
 /// What the dispatch queue does after an attempt ends with a disposition,

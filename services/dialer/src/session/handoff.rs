@@ -523,7 +523,12 @@ impl Bridged<'_> {
                 say_and_end(voice, queued, line, audio, signalling).await
             }
         };
-        // The last words of both sides, still being decoded.
+        self.tell(FromCall::Ended {
+            by_debtor: by == EndedBy::Debtor,
+        })
+        .await;
+        // The last words of both sides, still being decoded (after the
+        // agent's wrap-up has begun: they go to the record).
         if let Some(origin) = self.ears_from_ms {
             if let Some(mut ear) = self.debtor_ear.take() {
                 let events = ear.finish().await;
@@ -534,10 +539,6 @@ impl Bridged<'_> {
                 self.heard(Speaker::Agent, origin, events, record).await;
             }
         }
-        self.tell(FromCall::Ended {
-            by_debtor: by == EndedBy::Debtor,
-        })
-        .await;
         // The debtor's line is over; the agent files the outcome.
         line.stop();
         if self.agent.is_some() && outcome.is_none() && down_open {

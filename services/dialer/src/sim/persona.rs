@@ -11,6 +11,7 @@
 //! listen = "live"          # or "after_call": take turns on end of speech only
 //!                          # and recognise what was heard after the call
 //!                          # (load tests; the persona cannot be asked to repeat)
+//! max_call_s = 180         # the phone hangs up after this long at most
 //! line = { echo_delay_ms = 100, echo_db = -12, noise_dbfs = -60 }
 //!                          # the phone's line sends back the robot's voice
 //!                          # this much later and quieter, and hisses
@@ -106,6 +107,10 @@ pub struct Persona {
     /// Echo and noise this phone's line adds.
     #[serde(default)]
     pub line: Option<crate::media::LineSimulation>,
+    /// The phone hangs up after this long on a call (default 180 s; a
+    /// bridged call in a load test lasts longer).
+    #[serde(default)]
+    pub max_call_s: Option<u64>,
     #[serde(default)]
     pub turns: Vec<PersonaTurn>,
 }
@@ -150,6 +155,9 @@ impl Persona {
             if line.echo_delay_ms > 1_000 {
                 return Err("line.echo_delay_ms: at most 1000".into());
             }
+        }
+        if self.max_call_s.is_some_and(|s| !(10..=3600).contains(&s)) {
+            return Err("max_call_s: 10 to 3600 seconds".into());
         }
         match self.answer {
             Answer::Reject if self.reject_code.is_none_or(|c| !(400..700).contains(&c)) => {

@@ -80,6 +80,8 @@ const SILENT_AFTER_MS: u64 = 300;
 /// Faster than anything could react to the persona's voice.
 const REACTION_FLOOR_MS: u64 = 60;
 const REACTION_MS: u64 = 250;
+/// The longest a simulated phone stays on a call, unless its persona
+/// says otherwise (`max_call_s`).
 const MAX_CALL: Duration = Duration::from_secs(180);
 
 /// The robot asked to hear the last line again ("再说一遍", "听得到吗").
@@ -291,7 +293,7 @@ async fn play_persona(
     let mut barge_said: Option<u64> = None;
     let mut barging = false;
     let mut owed_turn = false;
-    let deadline = Instant::now() + MAX_CALL;
+    let deadline = Instant::now() + persona.max_call_s.map_or(MAX_CALL, Duration::from_secs);
     let far = Instant::now() + Duration::from_secs(3600);
 
     if persona.answer == Answer::Announcement {

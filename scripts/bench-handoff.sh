@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Handoff benchmark: the release `huikuan serve`, `huikuan sim` and
+# `huikuan dialer` with N agents in one headless Chromium (auto-answer on,
+# tests/browser/bench_agents.mjs), and N simulated debtors who ask the robot
+# for a person at once. For each N in BENCH_AGENTS, BENCH_ROUNDS rounds of
+# N calls; in each round, once all N calls have audio both ways, they stay
+# bridged for BENCH_TALK_S seconds. Prints
+#   * from the robot's handoff decision to two-way audio (the call record's
+#     handoff_requested to the first packet of the agent's voice), p50/p95;
+#   * the dialer's CPU per bridged call during the bridged window (share of
+#     one core) and its memory (RSS) then;
+#   * the delay the bridge adds to the debtor's voice on its way to the
+#     browser (the call's playout delay plus up to one 20 ms tick).
+#   BENCH_AGENTS="1 20" BENCH_ROUNDS=5 ./scripts/bench-handoff.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HUIKUAN_CONSOLE_LISTEN=127.0.0.1:0
+./scripts/ensure-deps.sh
+./scripts/fetch-models.sh >/dev/null
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$(realpath "$BENCH_BIN")
+else
+  cargo build --release -p huikuan-cli
+  BIN=$(realpath "${CARGO_TARGET_DIR:-target}/release/huikuan")
+fi
+ROOT=$PWD
+ROUNDS=${BENCH_ROUNDS:-3}
+TALK_S=${BENCH_TALK_S:-20}
+for N in ${BENCH_AGENTS:-1 20}; do
+  WORK=$(mktemp -d)
+  GRPC=$((20000 + RANDOM % 20000)); SIP=$((40000 + RANDOM % 10000)); WEB=$((10000 + RANDOM % 10000))
+  mkdir -p "$WORK/personas" "$WORK/sim"
+  echo "account_id,name,phones,dnc_phones,dialect,province,city,timezone,loan_id,product,principal,overdue_amount,due_date,days_past_due" > "$WORK/p.csv"
+  for i in $(seq 1 "$N"); do
+    num=$(printf "1390000%04d" "$i")
+    cat > "$WORK/personas/p$i.toml" <<TOML
+number = "$num"
+dialect = "mandarin"
+listen = "after_call"
+max_call_s = 1800
+greeting = "喂？"
+[[turns]]
+say = "对，我就是张伟。"
+[[turns]]
+say = "我不想跟机器说话，给我转人工。"
+TOML
+    for r in $(seq 1 "$ROUNDS"); do
+      echo "H$i-$r,张伟,$num,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35" >> "$WORK/p.csv"
+    done
+  done
+  cat > "$WORK/huikuan.toml" <<TOML
+data_dir = "$WORK/data"
+[server]
+listen = "127.0.0.1:$GRPC"
+token = "bench-token-0123456789"
+[dispatch]
+window_start = "00:00"
+window_end = "24:00"
+daily_cap = 1000
+retry_after_minutes = 600
+[dialer]
+orchestrator = "http://127.0.0.1:$GRPC"
+max_calls = $N
+platform = "易贷"
+[dialer.trunk]
+name = "sim"
+proxy = "127.0.0.1:$SIP"
+caller_id = "4008001234"
+max_concurrent = $N
+calls_per_second = ${BENCH_CPS:-2}
+[console]
+listen = "127.0.0.1:$WEB"
+ring_timeout_seconds = 60
+queue_wait_seconds = 900
+wrap_up_seconds = 900
+TOML
+  export HUIKUAN_CONFIG="$WORK/huikuan.toml" HUIKUAN_LOG=warn
+  unset HUIKUAN_CONSOLE_LISTEN
+  "$BIN" import "$WORK/p.csv" --campaign bench --quiet >/dev/null
+  agents=()
+  for i in $(seq 1 "$N"); do
+    echo "bench-password-0123456789" | "$BIN" user add "agent$i" --role agent --skills mandarin --password-stdin >/dev/null
+    agents+=("\"agent$i\"")
+  done
+  "$BIN" tts "您好张先生，我是客服王经理。请问您打算哪天还款？" --rate 48000 -o "$WORK/agent.wav" >/dev/null 2>&1
+  # A pause after the words, so that they end a turn before the loop
+  # starts again.
+  python3 - "$WORK/agent.wav" "$WORK/agent-voice.wav" <<'PY'
+import sys, wave
+with wave.open(sys.argv[1]) as r:
+    params, frames = r.getparams(), r.readframes(r.getnframes())
+with wave.open(sys.argv[2], "wb") as w:
+    w.setparams(params)
+    w.writeframes(frames + b"\0" * (params.sampwidth * params.nchannels * params.framerate * 3))
+PY
+  "$BIN" serve 2>"$WORK/serve.log" & SERVER=$!
+  "$BIN" sim --listen "127.0.0.1:$SIP" --personas "$WORK/personas" --out "$WORK/sim" >/dev/null 2>"$WORK/sim.log" & SIM=$!
+  for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$WEB) 2>/dev/null && break; sleep 0.2; done
+  cat > "$WORK/agents.json" <<JSON
+{ "url": "http://127.0.0.1:$WEB", "agents": [$(IFS=,; echo "${agents[*]}")],
+  "password": "bench-password-0123456789", "wav": "$WORK/agent-voice.wav",
+  "rounds": $ROUNDS, "talk_s": $TALK_S, "settle_s": 90, "disposition": "refused", "limit_s": 1800 }
+JSON
+  node tests/browser/bench_agents.mjs "$WORK/agents.json" > "$WORK/agents.out" 2>"$WORK/agents.err" & NODE=$!
+  for _ in $(seq 600); do grep -q READY "$WORK/agents.out" && break; sleep 0.5; done
+  "$BIN" dialer --idle-exit-secs 20 >/dev/null 2>"$WORK/dialer.log" & DIALER=$!
+  # The dialer's CPU ticks and memory, twice a second.
+  (while kill -0 $DIALER 2>/dev/null; do
+     echo "$(date +%s%3N) $(awk '{print $14+$15}' /proc/$DIALER/stat 2>/dev/null) $(awk '/VmRSS/{print $2}' /proc/$DIALER/status 2>/dev/null)"
+     sleep 0.5
+   done) > "$WORK/samples" & SAMPLER=$!
+  wait $NODE || { echo "agents failed:"; cat "$WORK/agents.err"; }
+  wait $DIALER || true
+  wait $SAMPLER 2>/dev/null || true
+  kill $SERVER $SIM 2>/dev/null || true; wait $SERVER $SIM 2>/dev/null || true
+  python3 - "$WORK" "$N" "$(getconf CLK_TCK)" <<'PY'
+import json, sqlite3, sys
+work, n, tck = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def pct(xs, p):
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else float("nan")
+samples = []
+for line in open(f"{work}/samples"):
+    parts = line.split()
+    if len(parts) == 3:
+        samples.append((int(parts[0]), int(parts[1]), int(parts[2])))
+def at(ms):
+    return min(samples, key=lambda s: abs(s[0] - ms))
+windows, start = [], None
+for line in open(f"{work}/agents.out"):
+    if line.startswith("WINDOW_START"):
+        start = (int(line.split()[1]), int(line.split()[2]))
+    elif line.startswith("WINDOW_END") and start:
+        windows.append((start[0], int(line.split()[1]), start[1]))
+cpu_per_call, rss = [], []
+for s, e, bridged in windows:
+    a, b = at(s), at(e)
+    if b[0] > a[0] and bridged:
+        cpu_per_call.append((b[1] - a[1]) / tck / ((b[0] - a[0]) / 1000) / bridged)
+        rss.append(max(x[2] for x in samples if a[0] <= x[0] <= b[0]) / 1024)
+db = sqlite3.connect(f"{work}/data/huikuan.db")
+handoff, playout, dispositions = [], [], {}
+for (record,) in db.execute("SELECT call_record FROM call_attempts WHERE status = 'completed'"):
+    r = json.loads(record)
+    dispositions[r["disposition"]] = dispositions.get(r["disposition"], 0) + 1
+    asked = [e["at_ms"] for e in r["timeline"] if e["event"] == "handoff_requested"]
+    audio = [e["at_ms"] for e in r["timeline"] if e["event"] == "agent_audio"]
+    if asked and audio:
+        handoff.append(audio[0] - asked[0])
+    media = (r.get("figures") or {}).get("media") or {}
+    if "playout_delay_ms" in media:
+        playout.append(media["playout_delay_ms"])
+print(f"N={n:>2}  calls={sum(dispositions.values())} {dispositions}")
+print(f"      handoff decision to two-way audio: p50={pct(handoff, 50):.0f} ms  p95={pct(handoff, 95):.0f} ms  max={max(handoff) if handoff else 0} ms  ({len(handoff)} calls)")
+if cpu_per_call:
+    print(f"      bridged window ({len(windows)} x {windows[0][1] - windows[0][0]} ms, {[w[2] for w in windows]} calls at once): dialer CPU per call {100 * sum(cpu_per_call) / len(cpu_per_call):.1f}% of a core, RSS {max(rss):.0f} MiB")
+if playout:
+    print(f"      debtor to browser: playout delay p50={pct(playout, 50):.0f} ms max={max(playout)} ms (+ up to one 20 ms tick)")
+PY
+  rm -rf "$WORK"
+  export HUIKUAN_CONSOLE_LISTEN=127.0.0.1:0
+done
