@@ -222,11 +222,7 @@ impl Store {
                 vec![],
             ))
             .await?;
-        Ok(row
-            .map(|r| r.try_get_by_index::<i64>(0))
-            .transpose()?
-            .unwrap_or(0)
-            .max(0) as u64)
+        count(row)
     }
 
     /// Calls dialers hold right now (leased attempts), over every
@@ -249,11 +245,7 @@ impl Store {
             .db
             .query_one(crate::dispatch::stmt(self.backend(), sql, values))
             .await?;
-        Ok(row
-            .map(|r| r.try_get_by_index::<i64>(0))
-            .transpose()?
-            .unwrap_or(0)
-            .max(0) as u64)
+        count(row)
     }
 
     /// The campaign's figures as the database keeps them (migration 9):
@@ -290,4 +282,13 @@ impl Store {
         }
         Ok(stats)
     }
+}
+
+/// The count a one-row, one-column read gave (0 without a row).
+fn count(row: Option<sea_orm::QueryResult>) -> Result<u64> {
+    Ok(row
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0)
+        .max(0) as u64)
 }

@@ -1,15 +1,11 @@
 //! The agent desktop's live side: one WebSocket per open desktop page
-//! (`/agent/ws`), carrying offers (the screen pop), the call's transcript
-//! and WebRTC signalling, and the wrap-up form (`POST /agent/wrapup`).
-//!
-//! The socket belongs to the session that opened it: the session cookie,
-//! the page's CSRF token in the URL and the `Origin` of this host are
-//! checked before the upgrade (browsers send no CSRF header on a
-//! WebSocket, and other sites could otherwise open one with the cookie).
-//! Messages are JSON objects with a `t` (type). A page that goes away
-//! leaves its call up: the next page of the same agent is given the call
-//! again and offers its audio anew.
+//! (`/agent/ws`, checked and spoken as [`super::page_socket`] says),
+//! carrying offers (the screen pop), the call's transcript and WebRTC
+//! signalling, and the wrap-up form (`POST /agent/wrapup`). A page that
+//! goes away leaves its call up: the next page of the same agent is given
+//! the call again and offers its audio anew.
 
+use super::page_socket::{self, PageMessage, SocketQuery};
 use crate::audit::Action;
 use crate::bridge::{BridgeError, LiveCall, News};
 use crate::error::ConsoleError;
@@ -18,7 +14,7 @@ use crate::session::CurrentUser;
 use crate::Console;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use huikuan_core::handoff::{AgentOutcome, ToCall};
@@ -28,15 +24,6 @@ use huikuan_core::{Disposition, Money};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
-
-/// Largest message a page may send (an SDP offer is a few KiB).
-pub(super) const MAX_MESSAGE: usize = 128 * 1024;
-
-#[derive(Deserialize)]
-pub(super) struct SocketQuery {
-    #[serde(default)]
-    csrf: String,
-}
 
 pub(super) async fn socket(
     State(console): State<Console>,
@@ -48,29 +35,8 @@ pub(super) async fn socket(
     console
         .allow(&me, Permission::TakeCalls, "/agent/ws")
         .await?;
-    same_site_socket(&me, &q, &headers)?;
-    Ok(ws
-        .max_message_size(MAX_MESSAGE)
+    Ok(page_socket::checked(&me, &q, &headers, ws)?
         .on_upgrade(move |socket| run(console, me, socket)))
-}
-
-/// A WebSocket upgrade is the page's own: same-origin, with the
-/// session's CSRF token in the URL.
-pub(super) fn same_site_socket(
-    me: &CurrentUser,
-    q: &SocketQuery,
-    headers: &HeaderMap,
-) -> Result<(), ConsoleError> {
-    let header = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
-    let host = header(header::HOST);
-    let origin_host = header(header::ORIGIN).map(|o| o.split_once("://").map_or(o, |(_, h)| h));
-    if origin_host.is_none() || origin_host != host {
-        return Err(ConsoleError::Csrf("the socket's Origin is not this site"));
-    }
-    if !crate::csrf::same(&q.csrf, &me.session.csrf_token) {
-        return Err(ConsoleError::Csrf("the socket's CSRF token is wrong"));
-    }
-    Ok(())
 }
 
 /// The screen pop of a call: masked unless `full` (the agent on it).
@@ -106,10 +72,7 @@ impl Desk {
     }
 
     async fn send(&mut self, v: Value) -> bool {
-        self.socket
-            .send(Message::Text(v.to_string().into()))
-            .await
-            .is_ok()
+        page_socket::send(&mut self.socket, v).await
     }
 
     async fn presence(&mut self) -> bool {
@@ -162,20 +125,16 @@ impl Desk {
     }
 
     async fn error(&mut self, what: &str, e: impl std::fmt::Display) -> bool {
-        self.send(json!({"t": "error", "what": what, "error": e.to_string()}))
-            .await
+        page_socket::send_error(&mut self.socket, what, e).await
     }
 
     /// One message from the page.
     async fn handle(&mut self, text: &str) -> bool {
-        let Ok(m) = serde_json::from_str::<Value>(text) else {
-            return self.error("message", "not a JSON object").await;
+        let PageMessage { t, call, body: m } = match page_socket::read(text) {
+            Ok(m) => m,
+            Err((what, why)) => return self.error(&what, why).await,
         };
-        let t = m["t"].as_str().unwrap_or_default();
-        let call = m["call"].as_str().unwrap_or_default().to_string();
-        if call.is_empty() || call.len() > 64 {
-            return self.error(t, "call: required, at most 64 characters").await;
-        }
+        let t = t.as_str();
         let name = self.me.user.name.clone();
         match t {
             "accept" => {

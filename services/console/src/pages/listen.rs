@@ -1,12 +1,12 @@
 //! The supervisor's live side: one WebSocket per open floor page
-//! (`/supervisor/ws`) to listen in on an agent's call (WebRTC signalling
+//! (`/supervisor/ws`, spoken as [`super::page_socket`] says) to listen in on an agent's call (WebRTC signalling
 //! relayed to the call's dialer, the call's live transcript back) and to
-//! whisper to the agent. The socket is checked as the desk's is (session,
-//! the page's CSRF token in the URL, same origin) and needs the `ListenIn`
-//! permission. Every listen-in and every whisper is audited before it is
+//! whisper to the agent. The socket is checked as the desk's is and needs
+//! the `ListenIn` permission. Every listen-in and every whisper is audited before it is
 //! carried out. A page that goes away stops its listening.
 
-use super::desk::{pop, same_site_socket, SocketQuery, MAX_MESSAGE};
+use super::desk::pop;
+use super::page_socket::{self, PageMessage, SocketQuery};
 use crate::audit::Action;
 use crate::bridge::{BridgeError, News};
 use crate::error::ConsoleError;
@@ -30,9 +30,7 @@ pub(super) async fn socket(
     console
         .allow(&me, Permission::ListenIn, "/supervisor/ws")
         .await?;
-    same_site_socket(&me, &q, &headers)?;
-    Ok(ws
-        .max_message_size(MAX_MESSAGE)
+    Ok(page_socket::checked(&me, &q, &headers, ws)?
         .on_upgrade(move |socket| run(console, me, socket)))
 }
 
@@ -46,26 +44,19 @@ struct Listening {
 
 impl Listening {
     async fn send(&mut self, v: Value) -> bool {
-        self.socket
-            .send(Message::Text(v.to_string().into()))
-            .await
-            .is_ok()
+        page_socket::send(&mut self.socket, v).await
     }
 
     async fn error(&mut self, what: &str, e: impl std::fmt::Display) -> bool {
-        self.send(json!({"t": "error", "what": what, "error": e.to_string()}))
-            .await
+        page_socket::send_error(&mut self.socket, what, e).await
     }
 
     async fn handle(&mut self, text: &str) -> bool {
-        let Ok(m) = serde_json::from_str::<Value>(text) else {
-            return self.error("message", "not a JSON object").await;
+        let PageMessage { t, call, body: m } = match page_socket::read(text) {
+            Ok(m) => m,
+            Err((what, why)) => return self.error(&what, why).await,
         };
-        let t = m["t"].as_str().unwrap_or_default();
-        let call = m["call"].as_str().unwrap_or_default().to_string();
-        if call.is_empty() || call.len() > 64 {
-            return self.error(t, "call: required, at most 64 characters").await;
-        }
+        let t = t.as_str();
         let Some(live) = self.console.bridge().get(&call) else {
             return self.error(t, "no such call (it ended or was filed)").await;
         };

@@ -8,6 +8,7 @@ mod agent;
 mod desk;
 mod listen;
 mod login;
+mod page_socket;
 mod supervisor;
 
 use crate::audit::Action;
