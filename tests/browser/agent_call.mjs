@@ -19,49 +19,18 @@
 //     "call_ms": how long to wait for the call and each step of it,
 //     "screenshots": "DIR or empty" }
 
-import { chromium } from "playwright-core";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { check, launch, login as loginAs, shot as shotInto } from "./common.mjs";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const STEP_MS = 15000;
-
-function check(cond, what) {
-  if (!cond) throw new Error(`not as expected: ${what}`);
-}
-
-async function shot(page, name) {
-  if (cfg.screenshots) {
-    await page.screenshot({ path: join(cfg.screenshots, `${name}.png`), fullPage: true });
-  }
-}
+const shot = (page, name) => shotInto(page, cfg.screenshots, name);
 
 const lines = async (page, list) =>
   page.$$eval(`#${list} li`, (items) =>
     items.map((li) => ({ speaker: li.className.replace(/^line line-/, ""), text: li.lastChild.textContent })));
 
-async function login(name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  page.on("console", (m) => { if (m.type() === "error") console.error(`page (${name}):`, m.text()); });
-  await page.goto(`${cfg.url}/login`);
-  await page.fill('input[name="name"]', name);
-  await page.fill('input[name="password"]', cfg.password);
-  await Promise.all([page.waitForLoadState("load"), page.click('button[type="submit"]')]);
-  return page;
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-audio-capture=${cfg.wav}`,
-    "--autoplay-policy=no-user-gesture-required",
-  ],
-});
+const browser = await launch(cfg.wav);
+const login = (name) => loginAs(browser, cfg.url, name, cfg.password, { width: 1280, height: 900 });
 const results = {};
 try {
   const page = await login(cfg.agent);

@@ -14,31 +14,17 @@
 //     "rounds": 1, "talk_s": 30, "settle_s": 60, "disposition": "refused",
 //     "limit_s": 900 }
 
-import { chromium } from "playwright-core";
 import { readFileSync } from "node:fs";
+import { launch, login } from "./common.mjs";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const limitMs = cfg.limit_s * 1000;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-audio-capture=${cfg.wav}`,
-    "--autoplay-policy=no-user-gesture-required",
-  ],
-});
+const browser = await launch(cfg.wav);
 
 async function agentOnFloor(name) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
+  const page = await login(browser, cfg.url, name, cfg.password);
   page.setDefaultTimeout(60000);
-  await page.goto(`${cfg.url}/login`);
-  await page.fill('input[name="name"]', name);
-  await page.fill('input[name="password"]', cfg.password);
-  await Promise.all([page.waitForLoadState("load"), page.click('button[type="submit"]')]);
   await Promise.all([page.waitForURL("**/agent"), page.click("#go-available")]);
   await page.waitForSelector("#my-state.state-available");
   await page.check("#auto-answer");

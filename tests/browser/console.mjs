@@ -9,41 +9,15 @@
 //     "agent": "NAME", "supervisor": "NAME", "admin": "NAME",
 //     "screenshots": "DIR or empty" }
 
-import { chromium } from "playwright-core";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { check, launch, login as loginAs, shot as shotInto } from "./common.mjs";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const STEP_MS = 15000;
+const shot = (page, name) => shotInto(page, cfg.screenshots, name);
+const login = (browser, name, password) =>
+  loginAs(browser, cfg.url, name, password, { width: 1280, height: 760 });
 
-function check(cond, what) {
-  if (!cond) throw new Error(`not as expected: ${what}`);
-}
-
-async function shot(page, name) {
-  if (cfg.screenshots) {
-    await page.screenshot({ path: join(cfg.screenshots, `${name}.png`), fullPage: true });
-  }
-}
-
-async function login(browser, name, password) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_MS);
-  await page.goto(`${cfg.url}/login`);
-  await page.fill('input[name="name"]', name);
-  await page.fill('input[name="password"]', password);
-  await Promise.all([page.waitForLoadState("load"), page.click('button[type="submit"]')]);
-  return page;
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-  ],
-});
+const browser = await launch();
 const results = {};
 try {
   // Wrong password: the login page says so and stays.
