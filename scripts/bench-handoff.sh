@@ -10,7 +10,9 @@
 #   * the dialer's CPU per bridged call during the bridged window (share of
 #     one core) and its memory (RSS) then;
 #   * the delay the bridge adds to the debtor's voice on its way to the
-#     browser (the call's playout delay plus up to one 20 ms tick).
+#     browser (the call's playout delay plus up to one 20 ms tick);
+#   * how far the live transcripts of the bridged calls fell behind (the
+#     low-priority lane's backlog) and the agent's lines in each record.
 #   BENCH_AGENTS="1 20" BENCH_ROUNDS=5 ./scripts/bench-handoff.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -104,9 +106,10 @@ JSON
   node tests/browser/bench_agents.mjs "$WORK/agents.json" > "$WORK/agents.out" 2>"$WORK/agents.err" & NODE=$!
   for _ in $(seq 600); do grep -q READY "$WORK/agents.out" && break; sleep 0.5; done
   "$BIN" dialer --idle-exit-secs 20 >/dev/null 2>"$WORK/dialer.log" & DIALER=$!
-  # The dialer's CPU ticks and memory, twice a second.
+  # The dialer's CPU ticks and memory, and the machine's busy ticks,
+  # twice a second.
   (while kill -0 $DIALER 2>/dev/null; do
-     echo "$(date +%s%3N) $(awk '{print $14+$15}' /proc/$DIALER/stat 2>/dev/null) $(awk '/VmRSS/{print $2}' /proc/$DIALER/status 2>/dev/null)"
+     echo "$(date +%s%3N) $(awk '{print $14+$15}' /proc/$DIALER/stat 2>/dev/null) $(awk '/VmRSS/{print $2}' /proc/$DIALER/status 2>/dev/null) $(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat)"
      sleep 0.5
    done) > "$WORK/samples" & SAMPLER=$!
   wait $NODE || { echo "agents failed:"; cat "$WORK/agents.err"; }
@@ -122,8 +125,8 @@ def pct(xs, p):
 samples = []
 for line in open(f"{work}/samples"):
     parts = line.split()
-    if len(parts) == 3:
-        samples.append((int(parts[0]), int(parts[1]), int(parts[2])))
+    if len(parts) == 4:
+        samples.append((int(parts[0]), int(parts[1]), int(parts[2]), int(parts[3])))
 def at(ms):
     return min(samples, key=lambda s: abs(s[0] - ms))
 windows, start = [], None
@@ -132,14 +135,15 @@ for line in open(f"{work}/agents.out"):
         start = (int(line.split()[1]), int(line.split()[2]))
     elif line.startswith("WINDOW_END") and start:
         windows.append((start[0], int(line.split()[1]), start[1]))
-cpu_per_call, rss = [], []
+cpu_per_call, rss, machine = [], [], []
 for s, e, bridged in windows:
     a, b = at(s), at(e)
     if b[0] > a[0] and bridged:
         cpu_per_call.append((b[1] - a[1]) / tck / ((b[0] - a[0]) / 1000) / bridged)
         rss.append(max(x[2] for x in samples if a[0] <= x[0] <= b[0]) / 1024)
+        machine.append((b[3] - a[3]) / tck / ((b[0] - a[0]) / 1000))
 db = sqlite3.connect(f"{work}/data/huikuan.db")
-handoff, playout, dispositions = [], [], {}
+handoff, playout, dispositions, agent_lines = [], [], {}, []
 for (record,) in db.execute("SELECT call_record FROM call_attempts WHERE status = 'completed'"):
     r = json.loads(record)
     dispositions[r["disposition"]] = dispositions.get(r["disposition"], 0) + 1
@@ -147,16 +151,22 @@ for (record,) in db.execute("SELECT call_record FROM call_attempts WHERE status 
     audio = [e["at_ms"] for e in r["timeline"] if e["event"] == "agent_audio"]
     if asked and audio:
         handoff.append(audio[0] - asked[0])
+        agent_lines.append(sum(1 for l in r["transcript"] if l["speaker"] == "agent"))
     media = (r.get("figures") or {}).get("media") or {}
     if "playout_delay_ms" in media:
         playout.append(media["playout_delay_ms"])
 print(f"N={n:>2}  calls={sum(dispositions.values())} {dispositions}")
 print(f"      handoff decision to two-way audio: p50={pct(handoff, 50):.0f} ms  p95={pct(handoff, 95):.0f} ms  max={max(handoff) if handoff else 0} ms  ({len(handoff)} calls)")
 if cpu_per_call:
-    print(f"      bridged window ({len(windows)} x {windows[0][1] - windows[0][0]} ms, {[w[2] for w in windows]} calls at once): dialer CPU per call {100 * sum(cpu_per_call) / len(cpu_per_call):.1f}% of a core, RSS {max(rss):.0f} MiB")
+    print(f"      bridged window ({len(windows)} x {windows[0][1] - windows[0][0]} ms, {[w[2] for w in windows]} calls at once): dialer CPU per call {100 * sum(cpu_per_call) / len(cpu_per_call):.1f}% of a core, RSS {max(rss):.0f} MiB; the whole machine (Chromium, simulated phones, serve too) {max(machine):.2f} cores busy")
+if agent_lines:
+    print(f"      agent's lines transcribed per bridged call (in the saved record): p50={pct(agent_lines, 50)} min={min(agent_lines)}")
 if playout:
     print(f"      debtor to browser: playout delay p50={pct(playout, 50):.0f} ms max={max(playout)} ms (+ up to one 20 ms tick)")
 PY
+  # The low-priority transcript lane's backlog, when it fell behind.
+  behind=$(grep -o 'waiting=[0-9]*' "$WORK/dialer.log" | cut -d= -f2 | sort -n | tail -1 || true)
+  echo "      live transcripts: ${behind:-never} utterances waiting at most (warned every 25)"
   rm -rf "$WORK"
   export HUIKUAN_CONSOLE_LISTEN=127.0.0.1:0
 done

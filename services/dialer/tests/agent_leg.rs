@@ -1,10 +1,14 @@
 //! The agent's WebRTC leg against another WebRTC peer standing in for the
 //! browser (offering PCMU only, as the console's page does): the answer
 //! speaks PCMU only, and payloads cross both ways unchanged, in order.
-//! The same exchange with Chromium is the console's browser test.
+//! The same exchange with Chromium is the console's browser test. A
+//! supervisor's listening leg is tested the same way.
 
 use bytes::Bytes;
-use huikuan_dialer::media::agent_leg::{AgentLeg, AgentLegConfig, AgentLegError, PCMU};
+use huikuan_dialer::media::agent_leg::{
+    pcmu_from_line, AgentLeg, AgentLegConfig, AgentLegError, PCMU,
+};
+use huikuan_dialer::session::listen_in::Listeners;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -106,6 +110,20 @@ fn payload(i: u16) -> Bytes {
     )
 }
 
+/// The `seq`th 20 ms PCMU packet of a microphone.
+fn packet(seq: u16, payload: Bytes) -> rtp::packet::Packet {
+    rtp::packet::Packet {
+        header: rtp::header::Header {
+            version: 2,
+            payload_type: PCMU,
+            sequence_number: seq,
+            timestamp: u32::from(seq) * 160,
+            ..Default::default()
+        },
+        payload,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pcmu_payloads_cross_the_agent_leg_unchanged_both_ways() {
     let (pc, mic, mut heard) = browser(codec(MIME_TYPE_PCMU, 8000, 0), 0).await;
@@ -166,17 +184,7 @@ async fn pcmu_payloads_cross_the_agent_leg_unchanged_both_ways() {
     timeout(STEP, async {
         let mut i = 0u16;
         loop {
-            let packet = rtp::packet::Packet {
-                header: rtp::header::Header {
-                    version: 2,
-                    payload_type: PCMU,
-                    sequence_number: i,
-                    timestamp: u32::from(i) * 160,
-                    ..Default::default()
-                },
-                payload: payload(i),
-            };
-            mic.write_rtp(&packet).await.unwrap();
+            mic.write_rtp(&packet(i, payload(i))).await.unwrap();
             i += 1;
             while let Ok(Some(p)) = timeout(Duration::from_millis(5), leg.recv()).await {
                 from_agent.push(p);
@@ -202,5 +210,93 @@ async fn an_offer_without_pcmu_is_refused_by_name() {
     let refused = AgentLeg::answer(&offer, &AgentLegConfig::default()).await;
     assert!(matches!(refused, Err(AgentLegError::NoPcmu)));
     assert!(AgentLegError::NoPcmu.to_string().contains("PCMU"));
+    pc.close().await.unwrap();
+}
+
+/// A supervisor's browser listening in (`session::listen_in`): it hears
+/// the call as it sounds (the debtor's frame plus what the debtor was
+/// sent), and its microphone reaches the agent's frame only while it
+/// whispers, noted once as first heard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_hears_the_call_and_reaches_the_agent_only_while_whispering() {
+    let (pc, mic, mut heard) = browser(codec(MIME_TYPE_PCMU, 8000, 0), 0).await;
+    let offer = offer_of(&pc).await;
+    let mut listeners = Listeners::default();
+    let answer = listeners
+        .join("sup", &offer, &AgentLegConfig { loopback: true })
+        .await
+        .unwrap();
+    pc.set_remote_description(RTCSessionDescription::answer(answer).unwrap())
+        .await
+        .unwrap();
+    assert!(!listeners.is_empty());
+    // Quiet, distinct levels: mu-law keeps them apart.
+    let debtor = vec![0.10f32; 160];
+    let sent = vec![0.05f32; 160];
+    let call = pcmu_from_line(&[0.15f32; 160]);
+
+    // The listener hears the call, 50 packets of it.
+    let mut got = 0;
+    timeout(STEP, async {
+        while got < 50 {
+            let whispered = listeners.tick(&debtor, &sent).await;
+            assert!(whispered.frame.is_none(), "nobody whispers yet");
+            while let Ok(p) = heard.try_recv() {
+                assert_eq!(p.payload, call, "the listener hears debtor + sent");
+                got += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the call reaches the listener");
+
+    // The supervisor talks: nothing reaches the agent until whispering,
+    // then their voice does, noted once.
+    let voice = pcmu_from_line(&[0.3f32; 160]);
+    let mut seq = 0u16;
+    let mut talk = || {
+        seq = seq.wrapping_add(1);
+        packet(seq, voice.clone())
+    };
+    for _ in 0..50 {
+        mic.write_rtp(&talk()).await.unwrap();
+        let whispered = listeners.tick(&debtor, &sent).await;
+        assert!(whispered.frame.is_none(), "heard before whispering");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(listeners.whisper("sup", true));
+    assert!(!listeners.whisper("nobody", true));
+    let mut firsts = Vec::new();
+    let mut frames = 0;
+    timeout(STEP, async {
+        while frames < 20 {
+            mic.write_rtp(&talk()).await.unwrap();
+            let whispered = listeners.tick(&debtor, &sent).await;
+            firsts.extend(whispered.first_heard);
+            if let Some(f) = whispered.frame {
+                assert_eq!(f.len(), 160);
+                assert!(
+                    f.iter().all(|s| (s - 0.3).abs() < 0.02),
+                    "the whisper as spoken"
+                );
+                frames += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the whisper reaches the agent's frame");
+    assert_eq!(firsts, ["sup"], "first heard once");
+
+    // Whispering off: the agent's frame is clean again at once.
+    listeners.whisper("sup", false);
+    for _ in 0..20 {
+        mic.write_rtp(&talk()).await.unwrap();
+        assert!(listeners.tick(&debtor, &sent).await.frame.is_none());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    listeners.stop("sup").await;
+    assert!(listeners.is_empty());
     pc.close().await.unwrap();
 }

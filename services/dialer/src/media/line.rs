@@ -28,6 +28,8 @@ pub trait Line: Send + Sync {
     fn is_paused(&self) -> bool;
     /// Something is queued (playing, or paused).
     fn is_playing(&self) -> bool;
+    /// Milliseconds of speech queued and not yet sent.
+    fn queued_ms(&self) -> u64;
     /// The far end's media moved (a SIP re-INVITE). Lines without SDP
     /// ignore it.
     fn update_remote(&self, _remote: AudioSession) {}
@@ -61,6 +63,9 @@ impl Line for MediaHandle {
     }
     fn is_playing(&self) -> bool {
         MediaHandle::is_playing(self)
+    }
+    fn queued_ms(&self) -> u64 {
+        MediaHandle::queued_ms(self)
     }
     fn update_remote(&self, remote: AudioSession) {
         MediaHandle::update_remote(self, remote)

@@ -271,6 +271,12 @@ impl MediaHandle {
         !lock(&self.out).queue.is_empty()
     }
 
+    /// Milliseconds of speech queued and not yet sent.
+    pub fn queued_ms(&self) -> u64 {
+        let samples: usize = lock(&self.out).queue.iter().map(|u| u.samples.len()).sum();
+        samples as u64 * 1000 / RATE as u64
+    }
+
     /// Makes this side of the line echo and hiss (test phones).
     pub fn simulate_line(&self, sim: LineSimulation) {
         lock(&self.out).line = Some(LineState {

@@ -29,6 +29,10 @@ pub struct EarOptions {
     /// Only find where utterances end while the call runs (empty finals)
     /// and recognise them afterwards ([`Ear::decode_deferred`]).
     pub defer_decoding: bool,
+    /// Decode on the process's low-priority lane: for a transcript no
+    /// turn waits on (a call bridged to a person), which may fall behind
+    /// under load while the robot's turns and the media may not.
+    pub low_priority: bool,
 }
 
 /// The echo canceller and the converter for its reference.
@@ -59,9 +63,13 @@ impl Ear {
         }
         vad.onset_ms = options.onset_ms;
         let endpointer = Endpointer::new(vad).map_err(|e| e.to_string())?;
+        let pool = match options.low_priority {
+            true => engines.pool.for_transcripts(),
+            false => engines.pool.clone(),
+        };
         let recognizer = StreamingRecognizer::new(
             endpointer,
-            engines.pool.clone(),
+            pool,
             engines.packs.clone(),
             dialect,
             StreamOptions {

@@ -43,6 +43,10 @@ pub const REASSURE: Duration = Duration::from_secs(20);
 /// After the call, how long the agent's outcome is waited for (the desk
 /// closes the stream sooner when the agent's wrap-up time runs out).
 const OUTCOME_LIMIT: Duration = Duration::from_secs(3600);
+/// The most of the agent's voice queued for the debtor's line (a burst of
+/// packets after a network stall) before the backlog is dropped, so the
+/// bridge's delay stays bounded.
+const AGENT_BACKLOG_MS: u64 = 120;
 
 /// The way to the agent desk: the orchestrator, and the call's opening
 /// message (its lease and the screen pop's facts; the stage adds the
@@ -128,8 +132,8 @@ pub async fn hand_over(
         up,
         seq: rand::random(),
         ts: rand::random(),
-        debtor_ear: Ear::new(stage.engines, dialect, EarOptions::default()).ok(),
-        agent_ear: Ear::new(stage.engines, dialect, EarOptions::default()).ok(),
+        debtor_ear: Ear::new(stage.engines, dialect, TRANSCRIPT_EAR).ok(),
+        agent_ear: Ear::new(stage.engines, dialect, TRANSCRIPT_EAR).ok(),
         ears_from_ms: None,
         listeners: Listeners::default(),
     };
@@ -146,6 +150,18 @@ pub async fn hand_over(
         )
         .await;
 }
+
+/// How the bridged call's two sides are heard: for the agent's screen and
+/// the record only, so on the low-priority lane (the robot's turns on
+/// other calls come first; under load the transcript falls behind).
+const TRANSCRIPT_EAR: EarOptions = EarOptions {
+    end_silence_ms: None,
+    speculate_after_ms: 0,
+    onset_ms: 0,
+    cancel_echo: false,
+    defer_decoding: false,
+    low_priority: true,
+};
 
 impl HandoffStage<'_> {
     fn agent_leg_config(&self) -> AgentLegConfig {
@@ -408,6 +424,13 @@ impl Bridged<'_> {
                         }
                         let pcm = line_from_pcmu(&p.payload);
                         if !self.on_hold {
+                            if line.queued_ms() > AGENT_BACKLOG_MS {
+                                // A burst after a stall: the debtor would
+                                // hear the agent late from now on; drop
+                                // the backlog and catch up.
+                                let cut = line.stop_playback();
+                                tracing::debug!(cut_ms = cut, "the agent's voice caught up");
+                            }
                             line.play(&pcm);
                         }
                     }

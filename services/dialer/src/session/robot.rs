@@ -199,6 +199,7 @@ impl<'e> RobotCall<'e> {
             },
             cancel_echo: self.config.cancel_echo,
             defer_decoding: false,
+            low_priority: false,
         };
         let mut ear = match Ear::new(engines, self.dialect, options) {
             Ok(e) => e,

@@ -2,6 +2,7 @@
 //! bounds how many decodes run at once, and the streaming layer that turns
 //! endpointed audio into partial and final hypotheses.
 
+pub mod background;
 pub mod neighbours;
 pub mod pool;
 pub mod quantize;

@@ -10,6 +10,11 @@
 //! each other, and more when other work holds a core). Nor does a decode
 //! take more threads than the machine has cores free of other processes'
 //! work ([`super::neighbours`]).
+//!
+//! A pool made with [`AsrPool::for_transcripts`] sends its decodes to the
+//! process's low-priority lane instead ([`super::background`]): for words
+//! nobody waits on to reply, such as both sides of a call bridged to a
+//! person.
 
 use super::{AsrError, RecognizeRequest, Recognizer, Transcript};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +32,8 @@ pub struct AsrPool {
     budget: usize,
     threads_per_decode: usize,
     free_cores: FreeCores,
+    /// Decode on the low-priority lane, not from the budget.
+    background: bool,
 }
 
 /// Flags the decode as unwanted when the caller's future is dropped.
@@ -55,6 +62,7 @@ impl AsrPool {
             budget,
             threads_per_decode,
             free_cores: Arc::new(super::neighbours::free_cores),
+            background: false,
         }
     }
 
@@ -66,6 +74,21 @@ impl AsrPool {
     ) -> Self {
         self.free_cores = Arc::new(free_cores);
         self
+    }
+
+    /// The same recognizer, decoding on the process's low-priority lane
+    /// (one thread at nice 10, in the order handed in) for transcripts
+    /// that may fall behind under load while the robot's turns may not.
+    pub fn for_transcripts(&self) -> AsrPool {
+        AsrPool {
+            background: true,
+            ..self.clone()
+        }
+    }
+
+    /// Utterances waiting on the low-priority lane (0 if it never ran).
+    pub fn transcripts_waiting(&self) -> usize {
+        super::background::BackgroundLane::shared().map_or(0, |l| l.backlog())
     }
 
     /// No decode is running or queued: a decode started now gets every
@@ -117,6 +140,12 @@ impl AsrPool {
         language: String,
         prompt: String,
     ) -> Result<Transcript, AsrError> {
+        if self.background {
+            let lane = super::background::BackgroundLane::shared()?;
+            return lane
+                .recognize(self.recognizer.clone(), samples, language, prompt)
+                .await;
+        }
         let permits = self.take_threads().await?;
         let threads = permits.len() as i32;
         let r = self.recognizer.clone();
