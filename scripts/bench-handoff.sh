@@ -165,7 +165,7 @@ if playout:
     print(f"      debtor to browser: playout delay p50={pct(playout, 50):.0f} ms max={max(playout)} ms (+ up to one 20 ms tick)")
 PY
   # The low-priority transcript lane's backlog, when it fell behind.
-  behind=$(grep -o 'waiting=[0-9]*' "$WORK/dialer.log" | cut -d= -f2 | sort -n | tail -1 || true)
+  behind=$(sed 's/\x1b\[[0-9;]*m//g' "$WORK/dialer.log" | grep -o 'waiting=[0-9]*' | cut -d= -f2 | sort -n | tail -1 || true)
   echo "      live transcripts: ${behind:-never} utterances waiting at most (warned every 25)"
   rm -rf "$WORK"
   export HUIKUAN_CONSOLE_LISTEN=127.0.0.1:0

@@ -1,0 +1,22 @@
+//! The collection planner: for a campaign and a day, whether, when, on
+//! which number and by whom each account is called, and why.
+//!
+//! A pure, deterministic library: the same inputs give the same plan. It
+//! reads nothing and writes nothing; the orchestrator gathers the inputs
+//! (accounts, contact history, capacity) from the store and carries the
+//! approved plan out. Depends on no other crate of ours.
+//!
+//! What is here so far: the hard rules ([`rules`]), which no plan may
+//! break whatever its configuration says, each account they keep off the
+//! day named with the rule that did it, and the public holidays they read
+//! from a data file ([`holidays`]); the chance a call reaches the right
+//! person by segment and local hour, learned from history with smoothing
+//! for sparse data ([`contact_model`]).
+
+pub mod contact_model;
+pub mod holidays;
+pub mod rules;
+
+pub use contact_model::{ContactModel, Estimate, PastAttempt};
+pub use holidays::Holidays;
+pub use rules::{AccountDay, CampaignRules, DayWindow, Skip};
