@@ -6,17 +6,28 @@
 //! (accounts, contact history, capacity) from the store and carries the
 //! approved plan out. Depends on no other crate of ours.
 //!
-//! What is here so far: the hard rules ([`rules`]), which no plan may
-//! break whatever its configuration says, each account they keep off the
-//! day named with the rule that did it, and the public holidays they read
+//! What is here so far: [`plan()`], which places every account's call in
+//! the hour worth most that still has room for its channel, or names why
+//! not; the strategy that picks the channel, as data ([`strategy`]); the
+//! hard rules ([`rules`]), which no plan may break whatever its
+//! configuration says, each account they keep off the day named with the
+//! rule that did it, and the public holidays they read
 //! from a data file ([`holidays`]); the chance a call reaches the right
 //! person by segment and local hour, learned from history with smoothing
-//! for sparse data ([`contact_model`]).
+//! for sparse data ([`contact_model`]). Re-planning during the day is
+//! planning again with the later `now` and the day's attempts in the
+//! history. Not yet: weekday effects, the roster's own format, and the
+//! lifecycle (draft, approved, executing) that the orchestrator and the
+//! console keep.
 
 pub mod contact_model;
 pub mod holidays;
+pub mod plan;
 pub mod rules;
+pub mod strategy;
 
 pub use contact_model::{ContactModel, Estimate, PastAttempt};
 pub use holidays::Holidays;
+pub use plan::{plan, Capacity, NotPlanned, Plan, PlanAccount, PlanInput, PlannedCall};
 pub use rules::{AccountDay, CampaignRules, DayWindow, Skip};
+pub use strategy::{Channel, Strategy};
