@@ -14,7 +14,8 @@
 //! rule that did it, and the public holidays they read
 //! from a data file ([`holidays`]); the chance a call reaches the right
 //! person by segment and local hour, learned from history with smoothing
-//! for sparse data ([`contact_model`]). Re-planning during the day is
+//! for sparse data ([`contact_model`]); the chance a reached debtor pays,
+//! from promises kept and broken ([`propensity`]). Re-planning during the day is
 //! planning again with the later `now` and the day's attempts in the
 //! history. Not yet: weekday effects, the roster's own format, and the
 //! lifecycle (draft, approved, executing) that the orchestrator and the
@@ -23,11 +24,13 @@
 pub mod contact_model;
 pub mod holidays;
 pub mod plan;
+pub mod propensity;
 pub mod rules;
 pub mod strategy;
 
 pub use contact_model::{ContactModel, Estimate, PastAttempt};
 pub use holidays::Holidays;
 pub use plan::{plan, Capacity, NotPlanned, Plan, PlanAccount, PlanInput, PlannedCall};
+pub use propensity::{PromiseRecord, Propensity};
 pub use rules::{AccountDay, CampaignRules, DayWindow, Skip};
 pub use strategy::{Channel, Strategy};
