@@ -132,8 +132,8 @@ pub async fn hand_over(
         up,
         seq: rand::random(),
         ts: rand::random(),
-        debtor_ear: Ear::new(stage.engines, dialect, TRANSCRIPT_EAR).ok(),
-        agent_ear: Ear::new(stage.engines, dialect, TRANSCRIPT_EAR).ok(),
+        debtor_ear: Ear::new(stage.engines, dialect, transcript_ear()).ok(),
+        agent_ear: Ear::new(stage.engines, dialect, transcript_ear()).ok(),
         ears_from_ms: None,
         listeners: Listeners::default(),
     };
@@ -154,14 +154,12 @@ pub async fn hand_over(
 /// How the bridged call's two sides are heard: for the agent's screen and
 /// the record only, so on the low-priority lane (the robot's turns on
 /// other calls come first; under load the transcript falls behind).
-const TRANSCRIPT_EAR: EarOptions = EarOptions {
-    end_silence_ms: None,
-    speculate_after_ms: 0,
-    onset_ms: 0,
-    cancel_echo: false,
-    defer_decoding: false,
-    low_priority: true,
-};
+fn transcript_ear() -> EarOptions {
+    EarOptions {
+        low_priority: true,
+        ..EarOptions::default()
+    }
+}
 
 impl HandoffStage<'_> {
     fn agent_leg_config(&self) -> AgentLegConfig {

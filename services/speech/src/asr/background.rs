@@ -22,6 +22,7 @@
 //! the calls. Two functions: [`BackgroundLane::shared`] and
 //! [`BackgroundLane::recognize`].
 
+use super::pool::CancelOnDrop;
 use super::{AsrError, RecognizeRequest, Recognizer, Transcript};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -41,15 +42,6 @@ struct Job {
 pub struct BackgroundLane {
     jobs: Mutex<mpsc::Sender<Job>>,
     backlog: Arc<AtomicUsize>,
-}
-
-/// Flags the job as unwanted when the caller's future is dropped.
-struct CancelOnDrop(Arc<AtomicBool>);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
 }
 
 impl BackgroundLane {

@@ -37,7 +37,7 @@ pub struct AsrPool {
 }
 
 /// Flags the decode as unwanted when the caller's future is dropped.
-struct CancelOnDrop(Arc<AtomicBool>);
+pub(super) struct CancelOnDrop(pub(super) Arc<AtomicBool>);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
@@ -84,11 +84,6 @@ impl AsrPool {
             background: true,
             ..self.clone()
         }
-    }
-
-    /// Utterances waiting on the low-priority lane (0 if it never ran).
-    pub fn transcripts_waiting(&self) -> usize {
-        super::background::BackgroundLane::shared().map_or(0, |l| l.backlog())
     }
 
     /// No decode is running or queued: a decode started now gets every
