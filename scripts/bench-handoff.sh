@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Handoff benchmark: the release `huikuan serve`, `huikuan sim` and
-# `huikuan dialer` with N agents in one headless Chromium (auto-answer on,
-# tests/browser/bench_agents.mjs), and N simulated debtors who ask the robot
+# `huikuan dialer` with N agents on auto-answer (standing lines), and N
+# simulated debtors who ask the robot
 # for a person at once. For each N in BENCH_AGENTS, BENCH_ROUNDS rounds of
 # N calls; in each round, once all N calls have audio both ways, they stay
 # bridged for BENCH_TALK_S seconds. Prints
@@ -13,6 +13,10 @@
 #     browser (the call's playout delay plus up to one 20 ms tick);
 #   * how far the live transcripts of the bridged calls fell behind (the
 #     low-priority lane's backlog) and the agent's lines in each record.
+# The agents are `huikuan dev bench-agents` (WebRTC without a browser, so
+# that the agents' side costs the machine little: in production their
+# browsers run elsewhere), or with BENCH_AGENT=chromium pages in one
+# headless Chromium (tests/browser/bench_agents.mjs).
 #   BENCH_AGENTS="1 20" BENCH_ROUNDS=5 ./scripts/bench-handoff.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,13 +107,17 @@ PY
   "password": "bench-password-0123456789", "wav": "$WORK/agent-voice.wav",
   "rounds": $ROUNDS, "talk_s": $TALK_S, "settle_s": 90, "disposition": "refused", "limit_s": 1800 }
 JSON
-  node tests/browser/bench_agents.mjs "$WORK/agents.json" > "$WORK/agents.out" 2>"$WORK/agents.err" & NODE=$!
+  if [ "${BENCH_AGENT:-rust}" = chromium ]; then
+    node tests/browser/bench_agents.mjs "$WORK/agents.json" > "$WORK/agents.out" 2>"$WORK/agents.err" & NODE=$!
+  else
+    "$BIN" dev bench-agents "$WORK/agents.json" > "$WORK/agents.out" 2>"$WORK/agents.err" & NODE=$!
+  fi
   for _ in $(seq 600); do grep -q READY "$WORK/agents.out" && break; sleep 0.5; done
   "$BIN" dialer --idle-exit-secs 20 >/dev/null 2>"$WORK/dialer.log" & DIALER=$!
   # The dialer's CPU ticks and memory, and the machine's busy ticks,
   # twice a second.
   (while kill -0 $DIALER 2>/dev/null; do
-     echo "$(date +%s%3N) $(awk '{print $14+$15}' /proc/$DIALER/stat 2>/dev/null) $(awk '/VmRSS/{print $2}' /proc/$DIALER/status 2>/dev/null) $(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat)"
+     echo "$(date +%s%3N) $(awk '{print $14+$15}' /proc/$DIALER/stat 2>/dev/null) $(awk '/VmRSS/{print $2}' /proc/$DIALER/status 2>/dev/null) $(awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat) $(awk '{print $14+$15}' /proc/$SERVER/stat 2>/dev/null)"
      sleep 0.5
    done) > "$WORK/samples" & SAMPLER=$!
   wait $NODE || { echo "agents failed:"; cat "$WORK/agents.err"; }
@@ -125,8 +133,8 @@ def pct(xs, p):
 samples = []
 for line in open(f"{work}/samples"):
     parts = line.split()
-    if len(parts) == 4:
-        samples.append((int(parts[0]), int(parts[1]), int(parts[2]), int(parts[3])))
+    if len(parts) == 5:
+        samples.append(tuple(int(p) for p in parts))
 def at(ms):
     return min(samples, key=lambda s: abs(s[0] - ms))
 windows, start = [], None
@@ -135,13 +143,14 @@ for line in open(f"{work}/agents.out"):
         start = (int(line.split()[1]), int(line.split()[2]))
     elif line.startswith("WINDOW_END") and start:
         windows.append((start[0], int(line.split()[1]), start[1]))
-cpu_per_call, rss, machine = [], [], []
+cpu_per_call, rss, machine, serve_per_call = [], [], [], []
 for s, e, bridged in windows:
     a, b = at(s), at(e)
     if b[0] > a[0] and bridged:
         cpu_per_call.append((b[1] - a[1]) / tck / ((b[0] - a[0]) / 1000) / bridged)
         rss.append(max(x[2] for x in samples if a[0] <= x[0] <= b[0]) / 1024)
         machine.append((b[3] - a[3]) / tck / ((b[0] - a[0]) / 1000))
+        serve_per_call.append((b[4] - a[4]) / tck / ((b[0] - a[0]) / 1000) / bridged)
 db = sqlite3.connect(f"{work}/data/huikuan.db")
 handoff, playout, dispositions, agent_lines = [], [], {}, []
 for (record,) in db.execute("SELECT call_record FROM call_attempts WHERE status = 'completed'"):
@@ -158,7 +167,13 @@ for (record,) in db.execute("SELECT call_record FROM call_attempts WHERE status 
 print(f"N={n:>2}  calls={sum(dispositions.values())} {dispositions}")
 print(f"      handoff decision to two-way audio: p50={pct(handoff, 50):.0f} ms  p95={pct(handoff, 95):.0f} ms  max={max(handoff) if handoff else 0} ms  ({len(handoff)} calls)")
 if cpu_per_call:
-    print(f"      bridged window ({len(windows)} x {windows[0][1] - windows[0][0]} ms, {[w[2] for w in windows]} calls at once): dialer CPU per call {100 * sum(cpu_per_call) / len(cpu_per_call):.1f}% of a core, RSS {max(rss):.0f} MiB; the whole machine (Chromium, simulated phones, serve too) {max(machine):.2f} cores busy")
+    print(f"      bridged window ({len(windows)} x {windows[0][1] - windows[0][0]} ms, {[w[2] for w in windows]} calls at once): dialer CPU per call {100 * sum(cpu_per_call) / len(cpu_per_call):.1f}% of a core, RSS {max(rss):.0f} MiB; serve (console relaying standing lines) {100 * sum(serve_per_call) / len(serve_per_call):.1f}% per call; the whole machine (agents, simulated phones too) {max(machine):.2f} cores busy")
+agents = [json.loads(l) for l in open(f"{work}/agents.out") if l.startswith("{")]
+if agents:
+    calls = agents[-1]["calls"]
+    relayed = sum(1 for c in calls if c.get("relayed"))
+    firsts = [c["first_audio_ms"] for c in calls if c.get("first_audio_ms") is not None]
+    print(f"      agents: {relayed} of {len(calls)} calls on standing lines; accept to the debtor's first packet p50={pct(firsts, 50)} ms max={max(firsts) if firsts else '-'} ms")
 if agent_lines:
     print(f"      agent's lines transcribed per bridged call (in the saved record): p50={pct(agent_lines, 50)} min={min(agent_lines)}")
 if playout:

@@ -1,7 +1,10 @@
 // Huikuan agent desktop: the softphone. One WebSocket to the console
 // (offers, transcript, signalling), one WebRTC connection per call that
 // offers PCMU only, so the debtor's telephone audio passes through as it
-// is. No framework, no build step.
+// is. With auto-answer, one standing connection to the console instead,
+// kept between calls, so an accepted call has audio at once (the console
+// relays it; the call is joined directly when the standing line is not
+// up). No framework, no build step.
 "use strict";
 
 (function () {
@@ -13,7 +16,11 @@
   const MAX_REJOINS = 5;
   const state = { ws: null, call: null, pc: null, mic: null, muted: false, held: false,
     level: 0, peak: 0, packets: 0, acceptedAt: null, firstAudioMs: null, onPackets: null, rejoins: 0,
-    wrapTimer: null, ringTimer: null };
+    wrapTimer: null, ringTimer: null, relayed: false };
+  // The standing line (auto-answer) and what it has heard: packets count
+  // from its opening, so a relayed call's are those past `base`.
+  const standing = { pc: null, level: 0, peak: 0, packets: 0, base: 0, onPackets: null };
+  const AUTO_ANSWER_KEY = "huikuan.autoAnswer";
 
   function show(panel) {
     for (const id of ["pop", "incall", "wrapup"]) $(id).hidden = id !== panel;
@@ -48,9 +55,53 @@
     if ($("auto-answer").checked) accept();
   }
 
+  function standingUp() {
+    return standing.pc !== null && standing.pc.connectionState === "connected";
+  }
+
   function accept() {
     state.acceptedAt = performance.now();
-    if (state.call) send({ t: "accept", call: state.call.call });
+    state.firstAudioMs = null;
+    standing.base = standing.packets;
+    standing.peak = 0;
+    if (state.call) send({ t: "accept", call: state.call.call, standing: standingUp() });
+  }
+
+  async function getMic() {
+    if (!state.mic) state.mic = await navigator.mediaDevices.getUserMedia({ audio: true });
+    return state.mic;
+  }
+
+  /** Opens the standing line (auto-answer on), replacing a dead one. */
+  async function openStanding() {
+    if (!$("auto-answer").checked || !state.ws || state.ws.readyState !== WebSocket.OPEN) return;
+    if (standing.pc && ["new", "connecting", "connected"].includes(standing.pc.connectionState)) return;
+    closeStanding(false);
+    let mic;
+    try { mic = await getMic(); } catch (e) { say("Microphone unavailable: " + e.message, "error"); return; }
+    $("standing-state").textContent = "line: connecting";
+    const pc = await window.huikuan.pcmuPeer(mic, !state.muted, (track) => {
+      window.huikuan.measure(track, $("standing-speaker"), $("call-level"), standing, () => standing.pc);
+    }, (connection) => {
+      if (standing.pc !== pc) return;
+      $("standing-state").textContent = "line: " + connection;
+      if (connection === "failed" || connection === "closed") {
+        // A relayed call is joined directly; the line is opened again.
+        if (state.relayed && state.call) { state.relayed = false; startAudio(); }
+        standing.pc = null;
+        setTimeout(openStanding, 1000);
+      }
+    });
+    if (standing.pc !== null || !$("auto-answer").checked) { pc.close(); return; }
+    standing.pc = pc;
+    standing.packets = 0;
+    send({ t: "standing_offer", sdp: pc.localDescription.sdp });
+  }
+
+  function closeStanding(tell) {
+    if (standing.pc) { standing.pc.close(); standing.pc = null; }
+    $("standing-state").textContent = "";
+    if (tell) send({ t: "standing_close" });
   }
 
   async function onCall(c) {
@@ -63,16 +114,23 @@
     if (c.ended !== null && c.ended !== undefined) { onEnded(); return; }
     show("incall");
     say("On call", "oncall");
+    if (c.relayed && standingUp()) {
+      // The console carries the call's audio on the standing line.
+      closeAudio();
+      state.relayed = true;
+      $("call-audio").textContent = "standing line";
+      standing.onPackets = () => { if (standing.packets > standing.base) heardFirst(); };
+      return;
+    }
     await startAudio();
   }
 
   async function startAudio() {
     closeAudio();
     state.peak = 0; state.packets = 0; state.firstAudioMs = null; state.onPackets = heardFirst;
+    state.relayed = false;
     $("call-audio").textContent = "connecting";
-    try {
-      if (!state.mic) state.mic = await navigator.mediaDevices.getUserMedia({ audio: true });
-    } catch (e) { say("Microphone unavailable: " + e.message, "error"); return; }
+    try { await getMic(); } catch (e) { say("Microphone unavailable: " + e.message, "error"); return; }
     const pc = await window.huikuan.pcmuPeer(state.mic, !state.muted, (track) => {
       // The remote track unmutes with its first RTP packet.
       track.addEventListener("unmute", heardFirst);
@@ -107,6 +165,8 @@
 
   function closeAudio() {
     if (state.pc) { state.pc.close(); state.pc = null; }
+    state.relayed = false;
+    standing.onPackets = null;
   }
 
   function onEnded() {
@@ -152,6 +212,9 @@
       case "answer":
         if (state.pc) state.pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
         break;
+      case "standing_answer":
+        if (standing.pc) standing.pc.setRemoteDescription({ type: "answer", sdp: m.sdp });
+        break;
       case "line":
         addLine($("call-transcript"), m.line);
         break;
@@ -166,7 +229,7 @@
     const ws = new WebSocket(`${scheme}://${location.host}/agent/ws?csrf=${encodeURIComponent(csrf)}`);
     state.ws = ws;
     ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
-    ws.onopen = () => { $("desk-link").textContent = "connected"; };
+    ws.onopen = () => { $("desk-link").textContent = "connected"; openStanding(); };
     ws.onclose = () => {
       $("desk-link").textContent = "reconnecting";
       setTimeout(connect, 1000);
@@ -174,6 +237,12 @@
   }
 
   $("pop-accept").addEventListener("click", accept);
+  $("auto-answer").checked = localStorage.getItem(AUTO_ANSWER_KEY) === "1";
+  $("auto-answer").addEventListener("change", () => {
+    const on = $("auto-answer").checked;
+    localStorage.setItem(AUTO_ANSWER_KEY, on ? "1" : "0");
+    if (on) openStanding(); else closeStanding(true);
+  });
   $("pop-decline").addEventListener("click", () => {
     if (state.call) send({ t: "decline", call: state.call.call });
     idle();
@@ -209,8 +278,11 @@
 
   // For the browser tests: what the page hears.
   window.huikuanDesk = {
-    heard: () => ({ level: state.level, peak: state.peak, packets: state.packets,
-      first_audio_ms: state.firstAudioMs }),
+    heard: () => (state.relayed
+      ? { level: standing.level, peak: standing.peak, packets: standing.packets - standing.base,
+        first_audio_ms: state.firstAudioMs, relayed: true }
+      : { level: state.level, peak: state.peak, packets: state.packets,
+        first_audio_ms: state.firstAudioMs, relayed: false }),
   };
   idle();
   connect();

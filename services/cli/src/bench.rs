@@ -54,6 +54,13 @@ pub enum DevCommand {
     /// Dispatch under a flood of campaign reads: LeaseCalls latency, what
     /// became of the reads, the server's peak memory.
     BenchOverload(crate::bench_overload::OverloadArgs),
+    /// The handoff benchmark's agents without a browser: log in, go
+    /// available, keep a standing line, take and file calls in rounds
+    /// (the protocol of tests/browser/bench_agents.mjs).
+    BenchAgents {
+        /// The benchmark's JSON configuration.
+        config: PathBuf,
+    },
     /// Load the dispatch API: N workers doing LeaseCalls, then reporting
     /// every lease (one ReportOutcome each, or one ReportOutcomes for the
     /// whole batch with --batch-reports).
@@ -134,6 +141,10 @@ pub async fn run(config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DevCommand::BenchOverload(args) => crate::bench_overload::run(args).await,
+        DevCommand::BenchAgents { config } => {
+            crate::bench_agents::run(&config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         DevCommand::BenchLease {
             endpoint,
             token,

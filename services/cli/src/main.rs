@@ -12,6 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod admin;
 mod bench;
+mod bench_agents;
 mod bench_onset;
 mod bench_overload;
 mod config;

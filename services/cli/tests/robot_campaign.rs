@@ -388,12 +388,13 @@ wrap_up_seconds = 900
 "#;
 
 /// A debtor asks the robot for a person; an agent in Chromium (logged in
-/// on the console `huikuan serve` runs) gets the screen pop with the
-/// transcript so far, accepts, and talks with the debtor over WebRTC: the
-/// agent's recorded voice reaches the simulated debtor's recognizer, the
-/// debtor's answer reaches the page (packets and level measured there) and
-/// its live transcript. The agent reloads the page mid-call and is back on
-/// the call with audio. A supervisor listens in from the floor and
+/// on the console `huikuan serve` runs, auto-answer on) gets the screen
+/// pop with the transcript so far, and talks with the debtor over the
+/// standing WebRTC line the page keeps with the console: the agent's
+/// recorded voice reaches the simulated debtor's recognizer, the debtor's
+/// answer reaches the page (packets and level measured there) and its
+/// live transcript. The agent reloads the page mid-call and is back on
+/// the call with audio, joined directly to the dialer. A supervisor listens in from the floor and
 /// whispers to the agent. The agent hangs up and files a promise, refused
 /// first above the debt; the promise's date and amount are stored exactly,
 /// the single recording covers both parts of the call, and the audit log
@@ -484,6 +485,7 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
         "promise_amount": "3000.00",
         "too_much": "3250.51",
         "call_ms": 600_000,
+        "auto_answer": true,
         "screenshots": shots,
     });
     let browser = tokio::task::block_in_place(|| {
@@ -537,11 +539,16 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
     assert!(heard["packets"].as_u64().unwrap() >= 50, "{heard}");
     assert!(heard["peak"].as_f64().unwrap() > 0.02, "{heard}");
     assert!(heard["first_audio_ms"].as_u64().is_some(), "{heard}");
+    assert_eq!(
+        heard["relayed"], true,
+        "auto-answer's call is heard on the standing line: {heard}"
+    );
     let live = page["call_transcript"].as_array().unwrap();
     assert!(live.iter().any(|l| l["speaker"] == "debtor"), "{live:?}");
     // After a reload the page is back on the call, audio joined again.
     let again = &page["after_reload"];
     assert!(again["packets"].as_u64().unwrap() >= 50, "{again}");
+    assert_eq!(again["relayed"], false, "rejoined directly: {again}");
     assert!(
         page["after_reload_transcript"].as_array().unwrap().len() >= live.len(),
         "the transcript so far comes back after a reload"

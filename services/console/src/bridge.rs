@@ -13,7 +13,8 @@
 //! answer to an offer, its end) is kept and published as [`News`]; what
 //! the agent does goes to the call as a [`ToCall`]. The ACD's routing
 //! steps come in through [`Bridge::on_step`] (a give-up tells the dialer
-//! to promise a callback).
+//! to promise a callback). A call accepted on the agent's standing line
+//! (auto-answer) has its voices carried by [`crate::standing`].
 //!
 //! Guarantees: a call leaves the map exactly once: abandoned while
 //! queued, given up, or after its agent's wrap-up (filed or timed out);
@@ -23,6 +24,7 @@
 
 use crate::acd::{Step, Waiting};
 use crate::floor::Floor;
+use crate::standing::StandingLines;
 use chrono::{Duration, NaiveDateTime, Timelike, Utc};
 use huikuan_core::call::TranscriptLine;
 use huikuan_core::handoff::{AgentOutcome, FromCall, QueuedCall, ToCall};
@@ -122,18 +124,25 @@ struct BridgeInner {
     floor: Arc<Floor>,
     /// A call nobody took is called back this many minutes later.
     callback_after_minutes: i64,
+    standing: StandingLines,
 }
 
 impl Bridge {
-    pub fn new(floor: Arc<Floor>, callback_after_minutes: i64) -> Bridge {
+    pub fn new(floor: Arc<Floor>, callback_after_minutes: i64, standing: StandingLines) -> Bridge {
         Bridge {
             inner: Arc::new(BridgeInner {
                 calls: Mutex::new(HashMap::new()),
                 news: broadcast::channel(1024).0,
                 floor,
                 callback_after_minutes,
+                standing,
             }),
         }
+    }
+
+    /// The agents' standing lines.
+    pub fn standing(&self) -> &StandingLines {
+        &self.inner.standing
     }
 
     fn calls(&self) -> MutexGuard<'_, HashMap<String, LiveCall>> {
@@ -206,6 +215,12 @@ impl Bridge {
 
     fn heard_from_call(&self, id: &str, m: FromCall) {
         match m {
+            FromCall::DebtorVoice(payload) => {
+                let agent = self.calls().get(id).and_then(|c| c.agent.clone());
+                if let Some(agent) = agent {
+                    self.inner.standing.to_agent(&agent, id, payload);
+                }
+            }
             FromCall::Line(line) => {
                 if let Some(c) = self.calls().get_mut(id) {
                     c.call.transcript.push(line.clone());
@@ -260,10 +275,13 @@ impl Bridge {
                 };
                 match &agent {
                     None => self.inner.floor.apply(|acd, now| acd.abandon(id, now)),
-                    Some(a) => self.inner.floor.apply(|acd, now| {
-                        acd.end_call(a, now);
-                        Vec::new()
-                    }),
+                    Some(a) => {
+                        self.inner.standing.detach(a, id);
+                        self.inner.floor.apply(|acd, now| {
+                            acd.end_call(a, now);
+                            Vec::new()
+                        })
+                    }
                 }
                 self.publish(News::Ended {
                     call: id.to_string(),
@@ -297,6 +315,27 @@ impl Bridge {
             })
             .map_err(|_| BridgeError::DialerGone)?;
         Ok(c.clone())
+    }
+
+    /// Carries the call's audio on `agent`'s standing line, if it is up
+    /// and `agent` took the call: the dialer is told `Relayed`. False
+    /// when the page must join the call directly.
+    pub fn relay(&self, call: &str, agent: &str) -> bool {
+        let calls = self.calls();
+        let Some(c) = calls.get(call) else {
+            return false;
+        };
+        if c.agent.as_deref() != Some(agent) || c.ended.is_some() {
+            return false;
+        }
+        if !self.inner.standing.attach(agent, call, c.to_call.clone()) {
+            return false;
+        }
+        if c.to_call.try_send(ToCall::Relayed).is_err() {
+            self.inner.standing.detach(agent, call);
+            return false;
+        }
+        true
     }
 
     /// Sends `m` to the call, if `agent` is the one who took it.
@@ -422,7 +461,10 @@ mod tests {
 
     fn bridge() -> (Bridge, Arc<Floor>) {
         let floor = Arc::new(Floor::new(AcdRules::default()));
-        (Bridge::new(floor.clone(), 60), floor)
+        (
+            Bridge::new(floor.clone(), 60, StandingLines::new(Default::default())),
+            floor,
+        )
     }
 
     async fn settle() {

@@ -18,7 +18,8 @@
 //!
 //! Handed-over calls wait in the ACD ([`acd`], [`floor`]) and live in
 //! [`bridge`] until their agent files the outcome; the agent's page
-//! carries their signalling on a WebSocket.
+//! carries their signalling on a WebSocket, and an agent on auto-answer
+//! keeps a standing audio line with the console ([`standing`]).
 //!
 //! It reads and writes through `huikuan-store` and never touches the
 //! dialer: calls reach it as records and events, and live calls as
@@ -36,6 +37,7 @@ pub mod floor;
 mod pages;
 pub mod password;
 pub mod session;
+pub mod standing;
 mod templates;
 pub mod tls;
 
@@ -79,7 +81,16 @@ impl Console {
                 templates: templates::load()?,
                 login_limiter: auth::LoginLimiter::new(config.login_attempts_per_minute),
                 floor: floor.clone(),
-                bridge: bridge::Bridge::new(floor, i64::from(config.callback_after_minutes)),
+                bridge: bridge::Bridge::new(
+                    floor,
+                    i64::from(config.callback_after_minutes),
+                    // A console on loopback serves browsers on its own
+                    // host: their standing lines need its loopback
+                    // candidates.
+                    standing::StandingLines::new(huikuan_webrtc_leg::AgentLegConfig {
+                        loopback: config.listen.ip().is_loopback(),
+                    }),
+                ),
                 config,
                 secure_cookies,
             }),

@@ -422,3 +422,212 @@ async fn an_agent_takes_a_handed_over_call_and_files_its_outcome() {
     stop.send(()).unwrap();
     served.await.unwrap().unwrap();
 }
+
+fn queued(id: &str) -> QueuedCall {
+    QueuedCall {
+        call_id: id.into(),
+        account_id: format!("ACC-{id}"),
+        debtor_name: "陈大文".into(),
+        phone: "+8613800000007".into(),
+        time_zone: "Asia/Shanghai".into(),
+        dialect: Dialect::Cantonese,
+        overdue_amount: "3250.50".into(),
+        days_past_due: 35,
+        product: "消费贷".into(),
+        reason: "request_human".into(),
+        summary: String::new(),
+        transcript: Vec::new(),
+    }
+}
+
+/// Waits for the console's side of `agent`'s standing line to be up (or
+/// down).
+async fn standing_is(console: &Console, agent: &str, up: bool) {
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while console.bridge().standing().is_up(agent) != up {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the standing line did not become up={up}"));
+}
+
+/// Auto-answer's standing line: one WebRTC connection between the agent's
+/// page and the console, opened once and used for call after call. A call
+/// accepted on it is told `Relayed`; the debtor's PCMU payloads from the
+/// call reach the page unchanged and numbered as one stream across calls,
+/// the agent's payloads reach the call unchanged, and nothing of the
+/// agent's reaches a call that has ended. Without the line up, an accept
+/// joins directly as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_answer_talks_on_one_standing_line_across_calls() {
+    use huikuan_webrtc_leg::offerer::{payload, Offerer};
+    let db = testing::sqlite().await;
+    let store = db.store.clone();
+    let skills: Skills = "cantonese".parse().unwrap();
+    store
+        .create_user(
+            "li",
+            Role::Agent,
+            &skills,
+            &password::hash(PASSWORD).unwrap(),
+        )
+        .await
+        .unwrap();
+    let console = Console::new(store.clone(), ConsoleConfig::default(), false).unwrap();
+    let app = console
+        .router()
+        .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(console.clone().serve(listener, None, async {
+        let _ = stopped.await;
+    }));
+    let (cookie, csrf) = login(&app, "li").await;
+    let mut ws = open(addr, &cookie, &csrf, &format!("http://{addr}"))
+        .await
+        .unwrap();
+    next_of(&mut ws, "presence").await;
+    let say = |v: Value| Message::Text(v.to_string().into());
+
+    // The page opens its standing line.
+    let mut browser = Offerer::pcmu().await;
+    ws.send(say(json!({"t": "standing_offer", "sdp": "not sdp"})))
+        .await
+        .unwrap();
+    assert_eq!(next_of(&mut ws, "error").await["what"], "standing_offer");
+    ws.send(say(
+        json!({"t": "standing_offer", "sdp": browser.offer().await}),
+    ))
+    .await
+    .unwrap();
+    let answer = next_of(&mut ws, "standing_answer").await;
+    browser
+        .answered(answer["sdp"].as_str().unwrap().to_string())
+        .await;
+    standing_is(&console, "li", true).await;
+
+    let mut said: u16 = 0;
+    let mut last_seq: Option<u16> = None;
+    for id in ["call-1", "call-2"] {
+        console
+            .floor()
+            .set("li", skills.clone(), AgentState::Available);
+        let (up, mut down) = console.queue_call(queued(id));
+        next_of(&mut ws, "offer").await;
+        ws.send(say(json!({"t": "accept", "call": id, "standing": true})))
+            .await
+            .unwrap();
+        let call = next_of(&mut ws, "call").await;
+        assert_eq!(call["call"]["relayed"], true, "{call}");
+        assert_eq!(
+            down.recv().await,
+            Some(ToCall::Accepted { agent: "li".into() })
+        );
+        assert_eq!(down.recv().await, Some(ToCall::Relayed));
+
+        // The debtor's voice reaches the page as it was sent, numbered on
+        // from the line's last packet.
+        let mut heard = Vec::new();
+        tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            let mut i = 0u16;
+            while heard.len() < 20 {
+                up.send(FromCall::DebtorVoice(payload(i).to_vec()))
+                    .await
+                    .unwrap();
+                i += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                while let Ok(p) = browser.heard.try_recv() {
+                    heard.push(p);
+                }
+            }
+        })
+        .await
+        .expect("the debtor's voice reaches the page");
+        for p in &heard {
+            assert!(
+                (0..200).any(|i| payload(i) == p.payload),
+                "a payload changed on the way"
+            );
+            if let Some(last) = last_seq {
+                assert_eq!(
+                    p.header.sequence_number,
+                    last.wrapping_add(1),
+                    "one stream across calls"
+                );
+            }
+            last_seq = Some(p.header.sequence_number);
+        }
+
+        // The agent's voice reaches the call unchanged.
+        let mut got = 0;
+        tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while got < 20 {
+                said += 1;
+                browser.say(said, payload(said)).await;
+                match tokio::time::timeout(std::time::Duration::from_millis(10), down.recv()).await
+                {
+                    Ok(Some(ToCall::AgentVoice(p))) => {
+                        assert!((1..=said).any(|i| payload(i) == p), "changed on the way");
+                        got += 1;
+                    }
+                    Ok(other) => panic!("unexpected {other:?}"),
+                    Err(_) => {}
+                }
+            }
+        })
+        .await
+        .expect("the agent's voice reaches the call");
+
+        // The call ends: the agent's voice no longer goes to it.
+        up.send(FromCall::Ended { by_debtor: true }).await.unwrap();
+        next_of(&mut ws, "ended").await;
+        while let Ok(m) = down.try_recv() {
+            assert!(matches!(m, ToCall::AgentVoice(_)), "{m:?}");
+        }
+        for _ in 0..20 {
+            said += 1;
+            browser.say(said, payload(said)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let res = app
+            .clone()
+            .oneshot(wrap_up(
+                &cookie,
+                &csrf,
+                json!({"call": id, "disposition": "refused"}),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{}", body_text(res).await);
+        match down.recv().await {
+            Some(ToCall::Outcome(o)) => assert_eq!(o.disposition, Disposition::Refused),
+            other => panic!("after the call's end only its outcome: {other:?}"),
+        }
+    }
+
+    // Auto-answer off: the line closes and an accept joins directly.
+    ws.send(say(json!({"t": "standing_close"}))).await.unwrap();
+    standing_is(&console, "li", false).await;
+    console
+        .floor()
+        .set("li", skills.clone(), AgentState::Available);
+    let (_up, mut down) = console.queue_call(queued("call-3"));
+    next_of(&mut ws, "offer").await;
+    ws.send(say(
+        json!({"t": "accept", "call": "call-3", "standing": true}),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_of(&mut ws, "call").await["call"]["relayed"], false);
+    assert_eq!(
+        down.recv().await,
+        Some(ToCall::Accepted { agent: "li".into() })
+    );
+    assert!(down.try_recv().is_err(), "no Relayed without the line");
+
+    browser.close().await;
+    let _ = stop.send(());
+    let _ = served.await;
+}

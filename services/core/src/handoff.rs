@@ -6,7 +6,9 @@
 //! carries these over its `Handoff` stream, and the composition root joins
 //! it to the console. [`QueuedCall`] opens the conversation; after it the
 //! call tells the desk [`FromCall`]s and the desk tells the call
-//! [`ToCall`]s, until the call has ended and its outcome is filed.
+//! [`ToCall`]s, until the call has ended and its outcome is filed. For an
+//! agent on a standing line (auto-answer) the voices travel here too, as
+//! PCMU payloads.
 
 use crate::call::TranscriptLine;
 use crate::{Dialect, Disposition};
@@ -54,6 +56,9 @@ pub enum FromCall {
     ListenAnswer { supervisor: String, sdp: String },
     /// A supervisor's listen-in could not be joined: why.
     ListenFailed { supervisor: String, why: String },
+    /// 20 ms of the debtor's voice, a PCMU payload as the line carried
+    /// it, for an agent on a standing line (after [`ToCall::Relayed`]).
+    DebtorVoice(Vec<u8>),
 }
 
 /// What an agent files after a call, as the robot's outcome is filed.
@@ -93,4 +98,11 @@ pub enum ToCall {
     Whisper { supervisor: String, on: bool },
     /// The supervisor stops listening.
     StopListening { supervisor: String },
+    /// The agent's audio comes through the desk (the agent's standing
+    /// line): the call sends the debtor's voice as
+    /// [`FromCall::DebtorVoice`] and plays [`ToCall::AgentVoice`]. An
+    /// [`ToCall::Offer`] afterwards joins the browser directly again.
+    Relayed,
+    /// 20 ms of the agent's voice, a PCMU payload, after `Relayed`.
+    AgentVoice(Vec<u8>),
 }

@@ -4,130 +4,21 @@
 //! The same exchange with Chromium is the console's browser test. A
 //! supervisor's listening leg is tested the same way.
 
-use bytes::Bytes;
 use huikuan_dialer::media::agent_leg::{
     pcmu_from_line, AgentLeg, AgentLegConfig, AgentLegError, PCMU,
 };
 use huikuan_dialer::session::listen_in::Listeners;
-use std::sync::Arc;
+use huikuan_webrtc_leg::offerer::{codec, payload, Offerer};
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::timeout;
-use webrtc::api::interceptor_registry::register_default_interceptors;
-use webrtc::api::media_engine::{MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_PCMU};
-use webrtc::api::setting_engine::SettingEngine;
-use webrtc::api::APIBuilder;
-use webrtc::interceptor::registry::Registry;
-use webrtc::peer_connection::configuration::RTCConfiguration;
-use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
-use webrtc::peer_connection::RTCPeerConnection;
-use webrtc::rtp_transceiver::rtp_codec::{
-    RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType,
-};
-use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
-use webrtc::track::track_local::TrackLocalWriter;
+use webrtc::api::media_engine::MIME_TYPE_OPUS;
 
 const STEP: Duration = Duration::from_secs(20);
 
-fn codec(mime: &str, rate: u32, channels: u16) -> RTCRtpCodecCapability {
-    RTCRtpCodecCapability {
-        mime_type: mime.to_owned(),
-        clock_rate: rate,
-        channels,
-        sdp_fmtp_line: String::new(),
-        rtcp_feedback: vec![],
-    }
-}
-
-/// A peer that offers one audio codec, with a track to send on and what
-/// it receives.
-async fn browser(
-    offered: RTCRtpCodecCapability,
-    pt: u8,
-) -> (
-    Arc<RTCPeerConnection>,
-    Arc<TrackLocalStaticRTP>,
-    mpsc::Receiver<rtp::packet::Packet>,
-) {
-    let mut media = MediaEngine::default();
-    media
-        .register_codec(
-            RTCRtpCodecParameters {
-                capability: offered.clone(),
-                payload_type: pt,
-                ..Default::default()
-            },
-            RTPCodecType::Audio,
-        )
-        .unwrap();
-    let registry = register_default_interceptors(Registry::new(), &mut media).unwrap();
-    let mut settings = SettingEngine::default();
-    settings.set_include_loopback_candidate(true);
-    let api = APIBuilder::new()
-        .with_media_engine(media)
-        .with_interceptor_registry(registry)
-        .with_setting_engine(settings)
-        .build();
-    let pc = Arc::new(
-        api.new_peer_connection(RTCConfiguration::default())
-            .await
-            .unwrap(),
-    );
-    let track = Arc::new(TrackLocalStaticRTP::new(
-        offered,
-        "mic".into(),
-        "agent".into(),
-    ));
-    pc.add_track(track.clone()).await.unwrap();
-    let (tx, rx) = mpsc::channel(1000);
-    pc.on_track(Box::new(move |remote, _, _| {
-        let tx = tx.clone();
-        Box::pin(async move {
-            while let Ok((p, _)) = remote.read_rtp().await {
-                if tx.send(p).await.is_err() {
-                    break;
-                }
-            }
-        })
-    }));
-    (pc, track, rx)
-}
-
-async fn offer_of(pc: &RTCPeerConnection) -> String {
-    let offer = pc.create_offer(None).await.unwrap();
-    let mut gathered = pc.gathering_complete_promise().await;
-    pc.set_local_description(offer).await.unwrap();
-    let _ = gathered.recv().await;
-    pc.local_description().await.unwrap().sdp
-}
-
-/// One payload per 20 ms packet, distinct and recognisable.
-fn payload(i: u16) -> Bytes {
-    Bytes::from(
-        (0..160)
-            .map(|k| (i as usize * 7 + k) as u8)
-            .collect::<Vec<u8>>(),
-    )
-}
-
-/// The `seq`th 20 ms PCMU packet of a microphone.
-fn packet(seq: u16, payload: Bytes) -> rtp::packet::Packet {
-    rtp::packet::Packet {
-        header: rtp::header::Header {
-            version: 2,
-            payload_type: PCMU,
-            sequence_number: seq,
-            timestamp: u32::from(seq) * 160,
-            ..Default::default()
-        },
-        payload,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pcmu_payloads_cross_the_agent_leg_unchanged_both_ways() {
-    let (pc, mic, mut heard) = browser(codec(MIME_TYPE_PCMU, 8000, 0), 0).await;
-    let offer = offer_of(&pc).await;
+    let mut browser = Offerer::pcmu().await;
+    let offer = browser.offer().await;
     let config = AgentLegConfig { loopback: true };
     let (mut leg, answer) = AgentLeg::answer(&offer, &config).await.unwrap();
     let audio_codecs: Vec<&str> = answer
@@ -135,9 +26,7 @@ async fn pcmu_payloads_cross_the_agent_leg_unchanged_both_ways() {
         .filter(|l| l.starts_with("a=rtpmap:"))
         .collect();
     assert_eq!(audio_codecs, ["a=rtpmap:0 PCMU/8000"], "{answer}");
-    pc.set_remote_description(RTCSessionDescription::answer(answer).unwrap())
-        .await
-        .unwrap();
+    browser.answered(answer).await;
     timeout(STEP, leg.connected())
         .await
         .expect("ICE/DTLS in time")
@@ -158,7 +47,7 @@ async fn pcmu_payloads_cross_the_agent_leg_unchanged_both_ways() {
     let mut from_debtor = Vec::new();
     let receive_debtor = async {
         while from_debtor.len() < 50 {
-            let p = heard.recv().await.expect("browser track open");
+            let p = browser.heard.recv().await.expect("browser track open");
             from_debtor.push(p);
         }
     };
@@ -184,7 +73,7 @@ async fn pcmu_payloads_cross_the_agent_leg_unchanged_both_ways() {
     timeout(STEP, async {
         let mut i = 0u16;
         loop {
-            mic.write_rtp(&packet(i, payload(i))).await.unwrap();
+            browser.say(i, payload(i)).await;
             i += 1;
             while let Ok(Some(p)) = timeout(Duration::from_millis(5), leg.recv()).await {
                 from_agent.push(p);
@@ -200,17 +89,17 @@ async fn pcmu_payloads_cross_the_agent_leg_unchanged_both_ways() {
         assert_eq!(p.payload, payload(p.header.sequence_number));
     }
     leg.close().await;
-    pc.close().await.unwrap();
+    browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offer_without_pcmu_is_refused_by_name() {
-    let (pc, _mic, _heard) = browser(codec(MIME_TYPE_OPUS, 48000, 2), 111).await;
-    let offer = offer_of(&pc).await;
+    let browser = Offerer::offering(codec(MIME_TYPE_OPUS, 48000, 2), 111).await;
+    let offer = browser.offer().await;
     let refused = AgentLeg::answer(&offer, &AgentLegConfig::default()).await;
     assert!(matches!(refused, Err(AgentLegError::NoPcmu)));
     assert!(AgentLegError::NoPcmu.to_string().contains("PCMU"));
-    pc.close().await.unwrap();
+    browser.close().await;
 }
 
 /// A supervisor's browser listening in (`session::listen_in`): it hears
@@ -219,16 +108,14 @@ async fn an_offer_without_pcmu_is_refused_by_name() {
 /// whispers, noted once as first heard.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listener_hears_the_call_and_reaches_the_agent_only_while_whispering() {
-    let (pc, mic, mut heard) = browser(codec(MIME_TYPE_PCMU, 8000, 0), 0).await;
-    let offer = offer_of(&pc).await;
+    let mut browser = Offerer::pcmu().await;
+    let offer = browser.offer().await;
     let mut listeners = Listeners::default();
     let answer = listeners
         .join("sup", &offer, &AgentLegConfig { loopback: true })
         .await
         .unwrap();
-    pc.set_remote_description(RTCSessionDescription::answer(answer).unwrap())
-        .await
-        .unwrap();
+    browser.answered(answer).await;
     assert!(!listeners.is_empty());
     // Quiet, distinct levels: mu-law keeps them apart.
     let debtor = vec![0.10f32; 160];
@@ -241,7 +128,7 @@ async fn a_listener_hears_the_call_and_reaches_the_agent_only_while_whispering()
         while got < 50 {
             let whispered = listeners.tick(&debtor, &sent).await;
             assert!(whispered.frame.is_none(), "nobody whispers yet");
-            while let Ok(p) = heard.try_recv() {
+            while let Ok(p) = browser.heard.try_recv() {
                 assert_eq!(p.payload, call, "the listener hears debtor + sent");
                 got += 1;
             }
@@ -255,12 +142,9 @@ async fn a_listener_hears_the_call_and_reaches_the_agent_only_while_whispering()
     // then their voice does, noted once.
     let voice = pcmu_from_line(&[0.3f32; 160]);
     let mut seq = 0u16;
-    let mut talk = || {
-        seq = seq.wrapping_add(1);
-        packet(seq, voice.clone())
-    };
     for _ in 0..50 {
-        mic.write_rtp(&talk()).await.unwrap();
+        seq += 1;
+        browser.say(seq, voice.clone()).await;
         let whispered = listeners.tick(&debtor, &sent).await;
         assert!(whispered.frame.is_none(), "heard before whispering");
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -271,7 +155,8 @@ async fn a_listener_hears_the_call_and_reaches_the_agent_only_while_whispering()
     let mut frames = 0;
     timeout(STEP, async {
         while frames < 20 {
-            mic.write_rtp(&talk()).await.unwrap();
+            seq += 1;
+            browser.say(seq, voice.clone()).await;
             let whispered = listeners.tick(&debtor, &sent).await;
             firsts.extend(whispered.first_heard);
             if let Some(f) = whispered.frame {
@@ -292,11 +177,12 @@ async fn a_listener_hears_the_call_and_reaches_the_agent_only_while_whispering()
     // Whispering off: the agent's frame is clean again at once.
     listeners.whisper("sup", false);
     for _ in 0..20 {
-        mic.write_rtp(&talk()).await.unwrap();
+        seq += 1;
+        browser.say(seq, voice.clone()).await;
         assert!(listeners.tick(&debtor, &sent).await.frame.is_none());
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     listeners.stop("sup").await;
     assert!(listeners.is_empty());
-    pc.close().await.unwrap();
+    browser.close().await;
 }

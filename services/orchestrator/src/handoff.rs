@@ -80,6 +80,13 @@ pub async fn serve(
         loop {
             match up.message().await {
                 Ok(Some(m)) => match from_call_from_pb(m) {
+                    // Voice is dropped rather than queued when the desk
+                    // is behind (a late packet is worth nothing).
+                    Ok(m @ FromCall::DebtorVoice(_)) => {
+                        if let Err(mpsc::error::TrySendError::Closed(_)) = to_desk.try_send(m) {
+                            return;
+                        }
+                    }
                     Ok(m) => {
                         ended |= matches!(m, FromCall::Ended { .. });
                         if to_desk.send(m).await.is_err() {

@@ -100,6 +100,7 @@ pub fn from_call_to_pb(m: &FromCall) -> pb::HandoffUp {
                 why: why.clone(),
             })
         }
+        FromCall::DebtorVoice(p) => handoff_up::Kind::DebtorVoice(p.clone()),
     };
     pb::HandoffUp { kind: Some(kind) }
 }
@@ -129,6 +130,7 @@ pub fn from_call_from_pb(m: pb::HandoffUp) -> Result<FromCall, RecordError> {
             supervisor: name("listen_failed.supervisor", f.supervisor)?,
             why: text("listen_failed.why", f.why)?,
         },
+        Some(handoff_up::Kind::DebtorVoice(p)) => FromCall::DebtorVoice(voice("debtor_voice", p)?),
     })
 }
 
@@ -163,6 +165,8 @@ pub fn to_call_to_pb(m: &ToCall) -> pb::HandoffDown {
         ToCall::StopListening { supervisor } => {
             handoff_down::Kind::StopListening(supervisor.clone())
         }
+        ToCall::Relayed => handoff_down::Kind::Relayed(true),
+        ToCall::AgentVoice(p) => handoff_down::Kind::AgentVoice(p.clone()),
     };
     pb::HandoffDown { kind: Some(kind) }
 }
@@ -208,7 +212,27 @@ pub fn to_call_from_pb(m: pb::HandoffDown) -> Result<ToCall, RecordError> {
         Some(handoff_down::Kind::StopListening(s)) => ToCall::StopListening {
             supervisor: name("stop_listening", s)?,
         },
+        Some(handoff_down::Kind::Relayed(_)) => ToCall::Relayed,
+        Some(handoff_down::Kind::AgentVoice(p)) => ToCall::AgentVoice(voice("agent_voice", p)?),
     })
+}
+
+/// A voice payload larger than this is refused (160 ms of PCMU; a
+/// packet carries 20 ms, 160 bytes).
+pub const MAX_VOICE_BYTES: usize = 1280;
+
+/// A PCMU payload: not empty, at most [`MAX_VOICE_BYTES`].
+fn voice(field: &str, p: Vec<u8>) -> Result<Vec<u8>, RecordError> {
+    if p.is_empty() {
+        return Err(refuse(field, "empty"));
+    }
+    if p.len() > MAX_VOICE_BYTES {
+        return Err(refuse(
+            field,
+            format!("larger than {MAX_VOICE_BYTES} bytes"),
+        ));
+    }
+    Ok(p)
 }
 
 /// A user's name: required.
@@ -262,6 +286,7 @@ mod tests {
                 supervisor: "zhao".into(),
                 why: "no PCMU".into(),
             },
+            FromCall::DebtorVoice(vec![0xff; 160]),
         ];
         for m in ups {
             assert_eq!(from_call_from_pb(from_call_to_pb(&m)).unwrap(), m);
@@ -293,6 +318,8 @@ mod tests {
             ToCall::StopListening {
                 supervisor: "zhao".into(),
             },
+            ToCall::Relayed,
+            ToCall::AgentVoice(vec![0x7f; 160]),
         ];
         for m in downs {
             assert_eq!(to_call_from_pb(to_call_to_pb(&m)).unwrap(), m);
@@ -339,5 +366,15 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(e.field, "listen.supervisor");
+        let e = to_call_from_pb(pb::HandoffDown {
+            kind: Some(handoff_down::Kind::AgentVoice(vec![0; MAX_VOICE_BYTES + 1])),
+        })
+        .unwrap_err();
+        assert_eq!(e.field, "agent_voice");
+        let e = from_call_from_pb(pb::HandoffUp {
+            kind: Some(handoff_up::Kind::DebtorVoice(Vec::new())),
+        })
+        .unwrap_err();
+        assert_eq!(e.field, "debtor_voice");
     }
 }

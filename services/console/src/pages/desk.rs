@@ -4,6 +4,12 @@
 //! signalling, and the wrap-up form (`POST /agent/wrapup`). A page that
 //! goes away leaves its call up: the next page of the same agent is given
 //! the call again and offers its audio anew.
+//!
+//! With auto-answer the page keeps a standing line (`standing_offer`,
+//! answered with `standing_answer`; `standing_close`), and accepts with
+//! `standing: true`: when the line is up the call's audio goes over it
+//! and the `call` message says `relayed: true`, so the page offers
+//! nothing; otherwise the page joins the call directly as without it.
 
 use super::page_socket::{self, PageMessage, SocketQuery};
 use crate::audit::Action;
@@ -41,6 +47,12 @@ pub(super) async fn socket(
 
 /// The screen pop of a call: masked unless `full` (the agent on it).
 pub(super) fn pop(c: &LiveCall, full: bool, ring_s: u32) -> Value {
+    pop_relayed(c, full, ring_s, false)
+}
+
+/// The screen pop, saying whether the call's audio is on the agent's
+/// standing line.
+fn pop_relayed(c: &LiveCall, full: bool, ring_s: u32, relayed: bool) -> Value {
     let q = &c.call;
     json!({
         "call": q.call_id,
@@ -57,6 +69,7 @@ pub(super) fn pop(c: &LiveCall, full: bool, ring_s: u32) -> Value {
         "ring_s": ring_s,
         "queued_at_ms": c.queued_at_ms,
         "ended": c.ended,
+        "relayed": relayed,
     })
 }
 
@@ -151,7 +164,9 @@ impl Desk {
                             .console
                             .audit_by(&self.me, Action::AcceptCall, &c.call.account_id, &call)
                             .await;
-                        self.send(json!({"t": "call", "call": pop(&c, true, 0)}))
+                        let relayed = m["standing"].as_bool() == Some(true)
+                            && self.console.bridge().relay(&call, &name);
+                        self.send(json!({"t": "call", "call": pop_relayed(&c, true, 0, relayed)}))
                             .await
                             && self.presence().await
                     }
@@ -181,9 +196,31 @@ impl Desk {
                     },
                 );
                 match sent {
-                    Ok(()) => true,
+                    Ok(()) => {
+                        // Joined directly from now on.
+                        self.console.bridge().standing().detach(&name, &call);
+                        true
+                    }
                     Err(e) => self.error(t, e).await,
                 }
+            }
+            "standing_offer" => {
+                let sdp = m["sdp"].as_str().unwrap_or_default();
+                if !sdp.starts_with("v=0") {
+                    return self.error(t, "sdp: not an SDP offer").await;
+                }
+                match self.console.bridge().standing().open(&name, sdp).await {
+                    Ok(answer) => {
+                        tracing::info!(agent = %name, "standing line opened");
+                        self.send(json!({"t": "standing_answer", "sdp": answer}))
+                            .await
+                    }
+                    Err(e) => self.error(t, e).await,
+                }
+            }
+            "standing_close" => {
+                self.console.bridge().standing().close(&name);
+                true
             }
             "hold" => {
                 let on = m["on"].as_bool().unwrap_or(true);

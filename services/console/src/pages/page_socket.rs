@@ -6,7 +6,8 @@
 //! the page's CSRF token in the URL and the `Origin` of this host are
 //! checked before the upgrade (browsers send no CSRF header on a
 //! WebSocket, and other sites could otherwise open one with the cookie).
-//! Messages are JSON objects with a `t` (type) about one `call`; what a
+//! Messages are JSON objects with a `t` (type) about one `call` (or the
+//! agent's standing line, [`WITHOUT_CALL`]); what a
 //! page sends wrong is answered with an `error` message naming it.
 
 use crate::error::ConsoleError;
@@ -20,6 +21,8 @@ use serde_json::{json, Value};
 const MAX_MESSAGE: usize = 128 * 1024;
 /// The longest call id a page may name.
 const MAX_CALL_ID: usize = 64;
+/// Message types about the page's own line, not about a call.
+const WITHOUT_CALL: &[&str] = &["standing_offer", "standing_close"];
 
 #[derive(Deserialize)]
 pub(super) struct SocketQuery {
@@ -83,7 +86,7 @@ pub(super) fn read(text: &str) -> Result<PageMessage, (String, &'static str)> {
     };
     let t = body["t"].as_str().unwrap_or_default().to_string();
     let call = body["call"].as_str().unwrap_or_default().to_string();
-    if call.is_empty() || call.len() > MAX_CALL_ID {
+    if (call.is_empty() && !WITHOUT_CALL.contains(&t.as_str())) || call.len() > MAX_CALL_ID {
         return Err((t, "call: required, at most 64 characters"));
     }
     Ok(PageMessage { t, call, body })

@@ -7,7 +7,10 @@
 //! ([`AgentLeg`]): the debtor's frames go to the browser as PCMU, the
 //! agent's PCMU to the debtor's line (which records it as the call's first
 //! channel, so one recording covers robot and agent), and both sides are
-//! transcribed live and sent to the desk. When nobody takes the call the
+//! transcribed live and sent to the desk. An agent on a standing line
+//! (auto-answer) is joined through the desk instead ([`ToCall::Relayed`]):
+//! the same PCMU payloads travel on the `Handoff` stream. When nobody
+//! takes the call the
 //! robot promises a callback at the time the desk gives and ends politely;
 //! after the call the agent's wrap-up comes back as the call's outcome.
 //! Supervisors may listen in on a bridged call and whisper to its agent
@@ -126,6 +129,7 @@ pub async fn hand_over(
         dialogue: stage.dialogue,
         dialect,
         agent_leg: None,
+        relayed: false,
         agent: None,
         on_hold: false,
         awaiting_agent_audio: false,
@@ -279,6 +283,10 @@ struct Bridged<'a> {
     dialogue: &'a Engine,
     dialect: Dialect,
     agent_leg: Option<AgentLeg>,
+    /// The agent's audio comes through the desk (the agent's standing
+    /// line): the debtor's voice goes up the stream, the agent's comes
+    /// down it.
+    relayed: bool,
     agent: Option<String>,
     on_hold: bool,
     /// Joined, and no packet from the agent's browser yet.
@@ -374,7 +382,7 @@ impl Bridged<'_> {
                 e = audio.recv() => match e {
                     None => break Over::Line(EndedBy::Network),
                     Some(MediaEvent::Audio { at_ms, samples, sent }) => {
-                        let talking = self.agent_leg.is_some() && !self.on_hold;
+                        let talking = self.joined() && !self.on_hold;
                         let whispered = if self.listeners.is_empty() {
                             None
                         } else {
@@ -416,22 +424,7 @@ impl Bridged<'_> {
                     Some(_) => {}
                 },
                 p = self.agent_packet() => match p {
-                    Some(p) => {
-                        if std::mem::take(&mut self.awaiting_agent_audio) {
-                            record.note(line.now_ms(), Event::AgentAudio);
-                        }
-                        let pcm = line_from_pcmu(&p.payload);
-                        if !self.on_hold {
-                            if line.queued_ms() > AGENT_BACKLOG_MS {
-                                // A burst after a stall: the debtor would
-                                // hear the agent late from now on; drop
-                                // the backlog and catch up.
-                                let cut = line.stop_playback();
-                                tracing::debug!(cut_ms = cut, "the agent's voice caught up");
-                            }
-                            line.play(&pcm);
-                        }
-                    }
+                    Some(p) => self.agent_voice(&p.payload, line, record),
                     None => {
                         // The browser's connection is gone (a reload): the
                         // debtor is held until the page offers again.
@@ -448,7 +441,7 @@ impl Bridged<'_> {
                     Some(CallEvent::MediaChanged(remote)) => line.update_remote(remote),
                     Some(CallEvent::Dtmf(_)) => {}
                 },
-                _ = reassure.tick(), if self.agent_leg.is_none() || self.on_hold => {
+                _ = reassure.tick(), if !self.joined() || self.on_hold => {
                     if !voice.busy() {
                         say(voice, record, line.now_ms(), &line_text(self.dialogue, self.dialect, "hold_reassure", &empty), self.dialect);
                     }
@@ -476,6 +469,19 @@ impl Bridged<'_> {
                             self.agent = Some(agent);
                         }
                         Ok(ToCall::Offer { sdp }) => self.join(&sdp, leg_config, voice).await,
+                        Ok(ToCall::Relayed) => {
+                            if let Some(old) = self.agent_leg.take() {
+                                old.close().await;
+                            }
+                            self.relayed = true;
+                            self.awaiting_agent_audio = true;
+                            voice.stop();
+                        }
+                        Ok(ToCall::AgentVoice(p)) => {
+                            if self.relayed {
+                                self.agent_voice(&p, line, record);
+                            }
+                        }
                         Ok(ToCall::Hold(on)) => {
                             self.on_hold = on;
                             record.note(line.now_ms(), if on { Event::Hold } else { Event::Resumed });
@@ -576,11 +582,34 @@ impl Bridged<'_> {
         finish(record, line, by, outcome);
     }
 
-    /// Joins (or re-joins) the agent's browser.
+    /// The agent's browser is joined, directly or through the desk.
+    fn joined(&self) -> bool {
+        self.agent_leg.is_some() || self.relayed
+    }
+
+    /// 20 ms of the agent's voice (PCMU) to the debtor, unless held.
+    fn agent_voice(&mut self, payload: &[u8], line: &SharedLine, record: &mut CallRecord) {
+        if std::mem::take(&mut self.awaiting_agent_audio) {
+            record.note(line.now_ms(), Event::AgentAudio);
+        }
+        if self.on_hold {
+            return;
+        }
+        if line.queued_ms() > AGENT_BACKLOG_MS {
+            // A burst after a stall: the debtor would hear the agent late
+            // from now on; drop the backlog and catch up.
+            let cut = line.stop_playback();
+            tracing::debug!(cut_ms = cut, "the agent's voice caught up");
+        }
+        line.play(&line_from_pcmu(payload));
+    }
+
+    /// Joins (or re-joins) the agent's browser directly.
     async fn join(&mut self, offer: &str, config: &AgentLegConfig, voice: &Voice) {
         if let Some(old) = self.agent_leg.take() {
             old.close().await;
         }
+        self.relayed = false;
         match AgentLeg::answer(offer, config).await {
             Ok((leg, sdp)) => {
                 self.agent_leg = Some(leg);
@@ -596,9 +625,20 @@ impl Bridged<'_> {
         }
     }
 
-    /// One frame of the debtor to the agent's browser, as PCMU.
+    /// One frame of the debtor to the agent's browser, as PCMU: on the
+    /// agent's leg, or up the stream when relayed (dropped when the
+    /// stream is more than half full, so its other messages always fit).
     async fn forward_to_agent(&mut self, samples: &[f32]) {
         let payload = pcmu_from_line(samples);
+        if self.relayed {
+            if self.up.capacity() > self.up.max_capacity() / 2 {
+                let m = FromCall::DebtorVoice(payload.to_vec());
+                let _ = self
+                    .up
+                    .try_send(huikuan_proto::handoff::from_call_to_pb(&m));
+            }
+            return;
+        }
         self.seq = self.seq.wrapping_add(1);
         self.ts = self.ts.wrapping_add(samples.len() as u32);
         if let Some(leg) = &self.agent_leg {
