@@ -58,8 +58,9 @@ pub enum DevCommand {
     /// available, keep a standing line, take and file calls in rounds
     /// (the protocol of tests/browser/bench_agents.mjs).
     BenchAgents {
-        /// The benchmark's JSON configuration.
-        config: PathBuf,
+        /// The benchmark's JSON file (the agents, their password, voice
+        /// and rounds).
+        agents_json: PathBuf,
     },
     /// Load the dispatch API: N workers doing LeaseCalls, then reporting
     /// every lease (one ReportOutcome each, or one ReportOutcomes for the
@@ -141,8 +142,8 @@ pub async fn run(config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DevCommand::BenchOverload(args) => crate::bench_overload::run(args).await,
-        DevCommand::BenchAgents { config } => {
-            crate::bench_agents::run(&config).await?;
+        DevCommand::BenchAgents { agents_json } => {
+            crate::bench_agents::run(&agents_json).await?;
             Ok(ExitCode::SUCCESS)
         }
         DevCommand::BenchLease {
