@@ -1,8 +1,8 @@
 // An agent takes a live handed-over call in Debian's Chromium: logs in,
-// goes available (with auto-answer: its standing audio line to the console
-// comes up), and prints READY; the test then starts the dialer. The screen
-// pop arrives, the call is accepted (auto-answer, or a click) and its audio
-// comes over the standing line (a supervisor then listens in from the
+// goes available, and prints READY; the test then starts the dialer. The
+// screen pop arrives; the agent turns auto-answer on (its standing audio
+// line to the console comes up) and accepts, and the call's audio comes
+// over the standing line (a supervisor then listens in from the
 // floor and whispers to the agent), and the page's microphone (a WAV given
 // to Chromium as its fake capture device) talks to the simulated debtor
 // while the debtor's voice is measured in the page. When the debtor's
@@ -19,7 +19,7 @@
 //     "wav": "agent's voice, 48 kHz mono", "promise_date": "YYYY-MM-DD",
 //     "promise_amount": "3000.00", "too_much": "99999.00",
 //     "call_ms": how long to wait for the call and each step of it,
-//     "auto_answer": true or false,
+//     "standing_line": true: accept on auto-answer's standing line,
 //     "screenshots": "DIR or empty" }
 
 import { readFileSync } from "node:fs";
@@ -41,29 +41,27 @@ try {
   await Promise.all([page.waitForURL("**/agent"), page.click("#go-available")]);
   await page.waitForSelector("#my-state.state-available");
   await page.waitForFunction(() => document.getElementById("desk-link").textContent === "connected");
-  if (cfg.auto_answer) {
+  console.log("READY");
+
+  // The robot hands the call over: the screen pop.
+  await page.waitForSelector("#pop:not([hidden])", { timeout: cfg.call_ms });
+  results.pop_facts = (await page.textContent("#pop-facts")).replace(/\s+/g, " ").trim();
+  results.pop_summary = (await page.textContent("#pop-summary")).trim();
+  results.pop_transcript = await lines(page, "pop-transcript");
+  await shot(page, "screen-pop");
+
+  // With `standing_line`, the agent turns auto-answer on while the call
+  // rings (its standing line to the console comes up) and then accepts:
+  // the call's audio comes over the standing line.
+  if (cfg.standing_line) {
     await page.check("#auto-answer");
     await page.waitForFunction(() => document.getElementById("standing-state").textContent === "line: connected",
       null, { timeout: cfg.call_ms });
   }
-  console.log("READY");
-
-  // The robot hands the call over: the screen pop (answered at once with
-  // auto-answer: its facts stay in the page).
-  if (cfg.auto_answer) {
-    await page.waitForSelector("#incall:not([hidden])", { timeout: cfg.call_ms });
-  } else {
-    await page.waitForSelector("#pop:not([hidden])", { timeout: cfg.call_ms });
-    await shot(page, "screen-pop");
-  }
-  results.pop_facts = (await page.textContent("#pop-facts")).replace(/\s+/g, " ").trim();
-  results.pop_summary = (await page.textContent("#pop-summary")).trim();
-  results.pop_transcript = await lines(page, "pop-transcript");
-
-  if (!cfg.auto_answer) await page.click("#pop-accept");
+  await page.click("#pop-accept");
   await page.waitForSelector("#incall:not([hidden])");
   results.call_facts = (await page.textContent("#call-facts")).replace(/\s+/g, " ").trim();
-  const joined = cfg.auto_answer ? "standing line" : "connected";
+  const joined = cfg.standing_line ? "standing line" : "connected";
   await page.waitForFunction((j) => document.getElementById("call-audio").textContent === j,
     joined, { timeout: cfg.call_ms });
 

@@ -388,9 +388,10 @@ wrap_up_seconds = 900
 "#;
 
 /// A debtor asks the robot for a person; an agent in Chromium (logged in
-/// on the console `huikuan serve` runs, auto-answer on) gets the screen
-/// pop with the transcript so far, and talks with the debtor over the
-/// standing WebRTC line the page keeps with the console: the agent's
+/// on the console `huikuan serve` runs) gets the screen pop with the
+/// transcript so far, turns auto-answer on while it rings, accepts, and
+/// talks with the debtor over the standing WebRTC line the page then
+/// keeps with the console: the agent's
 /// recorded voice reaches the simulated debtor's recognizer, the debtor's
 /// answer reaches the page (packets and level measured there) and its
 /// live transcript. The agent reloads the page mid-call and is back on
@@ -485,7 +486,7 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
         "promise_amount": "3000.00",
         "too_much": "3250.51",
         "call_ms": 600_000,
-        "auto_answer": true,
+        "standing_line": true,
         "screenshots": shots,
     });
     let browser = tokio::task::block_in_place(|| {
