@@ -146,30 +146,27 @@ fn wrap_up(cookie: &str, csrf: &str, body: Value) -> Request<Body> {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_takes_a_handed_over_call_and_files_its_outcome() {
+/// A console served on a free loopback port with these users (the
+/// password is [`PASSWORD`]), its router for plain requests, and what
+/// stops it.
+struct Served {
+    db: testing::TestDb,
+    console: Console,
+    app: Router,
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn served(users: &[(&str, Role)], skills: &Skills) -> Served {
     let db = testing::sqlite().await;
-    let store = db.store.clone();
-    let skills: Skills = "cantonese".parse().unwrap();
-    store
-        .create_user(
-            "li",
-            Role::Agent,
-            &skills,
-            &password::hash(PASSWORD).unwrap(),
-        )
-        .await
-        .unwrap();
-    store
-        .create_user(
-            "sun",
-            Role::Supervisor,
-            &skills,
-            &password::hash(PASSWORD).unwrap(),
-        )
-        .await
-        .unwrap();
-    let console = Console::new(store.clone(), ConsoleConfig::default(), false).unwrap();
+    for (name, role) in users {
+        db.store
+            .create_user(name, *role, skills, &password::hash(PASSWORD).unwrap())
+            .await
+            .unwrap();
+    }
+    let console = Console::new(db.store.clone(), ConsoleConfig::default(), false).unwrap();
     let app = console
         .router()
         .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
@@ -179,6 +176,28 @@ async fn an_agent_takes_a_handed_over_call_and_files_its_outcome() {
     let served = tokio::spawn(console.clone().serve(listener, None, async {
         let _ = stopped.await;
     }));
+    Served {
+        db,
+        console,
+        app,
+        addr,
+        stop,
+        served,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_takes_a_handed_over_call_and_files_its_outcome() {
+    let skills: Skills = "cantonese".parse().unwrap();
+    let Served {
+        db,
+        console,
+        app,
+        addr,
+        stop,
+        served,
+    } = served(&[("li", Role::Agent), ("sun", Role::Supervisor)], &skills).await;
+    let store = db.store.clone();
     let (cookie, csrf) = login(&app, "li").await;
     let origin = format!("http://{addr}");
 
@@ -462,28 +481,15 @@ async fn standing_is(console: &Console, agent: &str, up: bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_answer_talks_on_one_standing_line_across_calls() {
     use huikuan_webrtc_leg::offerer::{payload, Offerer};
-    let db = testing::sqlite().await;
-    let store = db.store.clone();
     let skills: Skills = "cantonese".parse().unwrap();
-    store
-        .create_user(
-            "li",
-            Role::Agent,
-            &skills,
-            &password::hash(PASSWORD).unwrap(),
-        )
-        .await
-        .unwrap();
-    let console = Console::new(store.clone(), ConsoleConfig::default(), false).unwrap();
-    let app = console
-        .router()
-        .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(console.clone().serve(listener, None, async {
-        let _ = stopped.await;
-    }));
+    let Served {
+        db: _db,
+        console,
+        app,
+        addr,
+        stop,
+        served,
+    } = served(&[("li", Role::Agent)], &skills).await;
     let (cookie, csrf) = login(&app, "li").await;
     let mut ws = open(addr, &cookie, &csrf, &format!("http://{addr}"))
         .await
