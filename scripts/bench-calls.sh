@@ -79,6 +79,7 @@ calls_per_second = ${BENCH_CPS:-1}
 TOML
   export HUIKUAN_CONFIG="$WORK/huikuan.toml" HUIKUAN_LOG=warn
   "$BIN" import "$WORK/p.csv" --campaign bench --quiet >/dev/null
+  "$BIN" dev release-now --campaign bench >/dev/null
   "$BIN" serve & SERVER=$!
   HUIKUAN_LOG=${BENCH_SIM_LOG:-warn} "$BIN" sim --listen "127.0.0.1:$SIP" --personas "$WORK/personas" --out "$WORK/sim" >/dev/null 2>"$WORK/sim.log" & SIM=$!
   sleep 4

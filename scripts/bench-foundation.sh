@@ -21,6 +21,8 @@ trap 'rm -rf "$WORK"' EXIT
 "$BIN" dev gen-portfolio --rows "$ROWS" -o "$WORK/p.csv"
 echo "== import $ROWS rows, SQLite"
 HUIKUAN_DATA_DIR="$WORK/sqlite" /usr/bin/time -f "peak RSS %M KiB, wall %e s" "$BIN" import "$WORK/p.csv" --campaign bench --quiet
+# Only an approved plan's calls are dialled: release them all for the load test.
+HUIKUAN_DATA_DIR="$WORK/sqlite" "$BIN" dev release-now --campaign bench >/dev/null
 if [ "${BENCH_PG:-1}" != 0 ] && [ -z "${HUIKUAN_BENCH_PG:-}" ] && command -v psql >/dev/null && psql postgres://postgres@127.0.0.1:5432/test -qc "SELECT 1" >/dev/null 2>&1; then
   psql postgres://postgres@127.0.0.1:5432/test -qc "DROP DATABASE IF EXISTS huikuan_bench" -c "CREATE DATABASE huikuan_bench" >/dev/null
   HUIKUAN_BENCH_PG=postgres://postgres@127.0.0.1:5432/huikuan_bench
@@ -28,6 +30,7 @@ fi
 if [ -n "${HUIKUAN_BENCH_PG:-}" ]; then
   echo "== import $ROWS rows, PostgreSQL"
   DATABASE_URL="$HUIKUAN_BENCH_PG" /usr/bin/time -f "peak RSS %M KiB, wall %e s" "$BIN" import "$WORK/p.csv" --campaign bench --quiet
+  DATABASE_URL="$HUIKUAN_BENCH_PG" "$BIN" dev release-now --campaign bench >/dev/null
 fi
 echo "== LeaseCalls + ReportOutcome, 8 workers, SQLite (window open all day for the run)"
 cat > "$WORK/bench.toml" <<TOML

@@ -83,6 +83,7 @@ TOML
   export HUIKUAN_CONFIG="$WORK/huikuan.toml" HUIKUAN_LOG=warn
   unset HUIKUAN_CONSOLE_LISTEN
   "$BIN" import "$WORK/p.csv" --campaign bench --quiet >/dev/null
+  "$BIN" dev release-now --campaign bench >/dev/null
   agents=()
   for i in $(seq 1 "$N"); do
     echo "bench-password-0123456789" | "$BIN" user add "agent$i" --role agent --skills mandarin --password-stdin >/dev/null

@@ -24,6 +24,8 @@ WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 "$BIN" dev gen-portfolio --rows "$ROWS" -o "$WORK/p.csv"
 HUIKUAN_DATA_DIR="$WORK/data" "$SERVER_BIN" import "$WORK/p.csv" --campaign flood --quiet
+# Only an approved plan's calls are dialled: release them all for the load test.
+HUIKUAN_DATA_DIR="$WORK/data" "$BIN" dev release-now --campaign flood >/dev/null
 cat > "$WORK/bench.toml" <<TOML
 [dispatch]
 window_start = "00:00"

@@ -23,10 +23,19 @@ export HUIKUAN_CONSOLE_LISTEN=${HUIKUAN_CONSOLE_LISTEN:-127.0.0.1:8080}
 mkdir -p "$HUIKUAN_DATA_DIR"
 "$BIN" import samples/portfolio-1000.csv --campaign demo
 "$BIN" campaign show demo
+echo "--- the day's plan: who is called when, by robot or agent, and why; approved ---"
+TODAY=$(TZ=Asia/Shanghai date +%F)
+"$BIN" plan --campaign demo --date "$TODAY" --approve --by demo-manager \
+  --why "the demo's plan" --export "$HUIKUAN_DATA_DIR/plan.csv" --skipped "$HUIKUAN_DATA_DIR/skipped.csv"
+head -4 "$HUIKUAN_DATA_DIR/plan.csv"
+echo "accounts not planned, by rule:"
+tail -n +2 "$HUIKUAN_DATA_DIR/skipped.csv" | cut -d, -f2 | sort | uniq -c
+FIRST=$(sed -n 2p "$HUIKUAN_DATA_DIR/plan.csv" | cut -d, -f1)
+[ -n "$FIRST" ] && "$BIN" plan --explain "$FIRST" --date "$TODAY"
 "$BIN" serve & SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 50); do (echo > /dev/tcp/${HUIKUAN_LISTEN%:*}/${HUIKUAN_LISTEN#*:}) 2>/dev/null && break; sleep 0.2; done
-echo "--- dialer workers leasing and reporting calls for 3 s (calling window applies: 08:00-21:00 debtor time) ---"
+echo "--- dialer workers leasing and reporting the plan's calls due now for 3 s (none outside 08:00-21:00 debtor time) ---"
 "$BIN" dev bench-lease --endpoint "http://$HUIKUAN_LISTEN" --workers 2 --batch 5 --seconds 3
 "$BIN" campaign show demo
 "$BIN" accounts list --campaign demo --limit 5
@@ -39,8 +48,17 @@ echo "--- the collection robot in text: a Sichuanese debtor promises to pay ---"
 printf '是我噻\n我莫得那么多钱，下周五先还两千嘛\n对头\n' |
   "$BIN" chat --dialect sichuanese --account samples/account.json
 echo "--- live robot calls over SIP/RTP to simulated debtors in all three dialects ---"
-# The demo's simulated debtors answer at any hour: this server run uses a
-# 24-hour calling window, and the 1,000-account campaign above is paused.
+# No plan calls a debtor between 22:00 and 08:00 their time: the demo's
+# simulated debtors live in a time zone where it is now early afternoon,
+# whenever the demo runs. The 1,000-account campaign above is paused.
+daytime_zone() {
+  local o=$((13 - 10#$(date -u +%H)))
+  if [ $o -eq 0 ]; then echo Etc/GMT; elif [ $o -gt 0 ]; then echo "Etc/GMT-$o"; else echo "Etc/GMT+$((-o))"; fi
+}
+ZONE=$(daytime_zone)
+ZDAY=$(TZ=$ZONE date +%F)
+in_zone() { awk -F, -v OFS=, -v z="$ZONE" 'NR > 1 && $8 == "" { $8 = z } { print }' "$1" > "$2"; }
+echo "simulated debtors' time zone: $ZONE (their day: $ZDAY)"
 kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true
 "$BIN" campaign pause demo
 DEMO_CONF="$HUIKUAN_DATA_DIR/robot-demo.toml"
@@ -51,6 +69,8 @@ token = "$HUIKUAN_TOKEN"
 [dispatch]
 window_start = "00:00"
 window_end = "24:00"
+[planning.rules]
+skip_holidays = false
 [dialer]
 orchestrator = "http://$HUIKUAN_LISTEN"
 max_calls = 3
@@ -62,7 +82,9 @@ caller_id = "4008001234"
 ring_timeout_secs = 8
 CONF
 export HUIKUAN_CONFIG="$DEMO_CONF"
-"$BIN" import samples/robot-demo.csv --campaign robot-demo
+in_zone samples/robot-demo.csv "$HUIKUAN_DATA_DIR/robot-demo.csv"
+"$BIN" import "$HUIKUAN_DATA_DIR/robot-demo.csv" --campaign robot-demo
+"$BIN" plan --campaign robot-demo --date "$ZDAY" --approve --by demo-manager --why "the demo's robot calls"
 "$BIN" serve & SERVER=$!
 "$BIN" sim --listen 127.0.0.1:5090 --personas tests/data/personas --out "$HUIKUAN_DATA_DIR/sim" & SIM=$!
 trap 'kill $SERVER $SIM 2>/dev/null || true; wait $SERVER $SIM 2>/dev/null || true' EXIT
@@ -92,7 +114,9 @@ your desktop with the transcript so far. Accept it and greet the debtor
 the promise in the wrap-up form.
 TXT
   read -r _ || true
-  "$BIN" import samples/desk-demo.csv --campaign desk-demo
+  in_zone samples/desk-demo.csv "$HUIKUAN_DATA_DIR/desk-demo.csv"
+  "$BIN" import "$HUIKUAN_DATA_DIR/desk-demo.csv" --campaign desk-demo
+  "$BIN" plan --campaign desk-demo --date "$ZDAY" --approve --by demo-manager --why "the demo's handed-over call"
   "$BIN" dialer --print-calls --idle-exit-secs 30 &
   echo "Ctrl-C stops the server."
   wait $SERVER

@@ -62,6 +62,32 @@ pub enum DevCommand {
         /// and rounds).
         agents_json: PathBuf,
     },
+    /// For drills and load tests on a test database: approve a plan of
+    /// every queued call of the campaign, released at once, without the
+    /// planner (calling window, caps and do-not-call still hold at
+    /// dispatch). Audited as approved by --by.
+    ReleaseNow {
+        #[arg(long)]
+        campaign: String,
+        #[arg(long, default_value = "load-test")]
+        by: String,
+        #[arg(long, default_value = "a drill: every queued call released at once")]
+        why: String,
+    },
+    /// The planner against a naive dialler (everyone at 09:00, retried
+    /// every 2 hours) on a synthetic portfolio with a hidden truth:
+    /// right-party contacts, promises and amount recovered, and the ratios.
+    SimulateCollections {
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value_t = 5000)]
+        accounts: usize,
+        /// Calls each dialler may start per hour.
+        #[arg(long, default_value_t = 150)]
+        lines_per_hour: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Load the dispatch API: N workers doing LeaseCalls, then reporting
     /// every lease (one ReportOutcome each, or one ReportOutcomes for the
     /// whole batch with --batch-reports).
@@ -90,6 +116,37 @@ pub enum DevCommand {
 
 pub async fn run(config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        DevCommand::ReleaseNow { campaign, by, why } => {
+            let store = huikuan_store::Store::connect(&config.database_url()?).await?;
+            let c = store.find_campaign(&campaign).await?;
+            let n = store
+                .release_queued(
+                    &c.id,
+                    chrono::Utc::now(),
+                    huikuan_store::plans::lifecycle::Change {
+                        who: &by,
+                        why: &why,
+                        remote: "cli",
+                    },
+                )
+                .await?;
+            println!("{n} queued calls of {} released", c.name);
+            store.close().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        DevCommand::SimulateCollections {
+            days,
+            accounts,
+            lines_per_hour,
+            seed,
+        } => tokio::task::block_in_place(|| {
+            crate::simulate::run(crate::simulate::World {
+                days,
+                accounts,
+                lines_per_hour,
+                seed,
+            })
+        }),
         DevCommand::GenPortfolio {
             rows,
             out,

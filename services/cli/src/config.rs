@@ -25,6 +25,8 @@ pub struct Config {
     pub speech: huikuan_speech::SpeechConfig,
     pub dialer: huikuan_dialer::DialerConfig,
     pub console: huikuan_console::ConsoleConfig,
+    /// How each campaign's day is planned: rules, strategy, capacity.
+    pub planning: huikuan_orchestrator::planning::PlanSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +71,7 @@ impl Default for Config {
             speech: huikuan_speech::SpeechConfig::default(),
             dialer: huikuan_dialer::DialerConfig::default(),
             console: huikuan_console::ConsoleConfig::default(),
+            planning: Default::default(),
         }
     }
 }

@@ -21,8 +21,10 @@ mod datadir;
 mod dialer;
 mod import;
 mod nlu;
+mod plan;
 mod script;
 mod serve;
+mod simulate;
 mod speech;
 mod talk;
 mod users;
@@ -55,6 +57,8 @@ enum Command {
     User(users::UserCommand),
     /// Import a CSV or JSON Lines portfolio into a campaign.
     Import(import::ImportArgs),
+    /// Make (and approve) a campaign's plan for a day, export it, or explain one account's decision.
+    Plan(plan::PlanArgs),
     /// Manage campaigns.
     #[command(subcommand)]
     Campaign(admin::CampaignCommand),
@@ -126,6 +130,7 @@ fn main() -> std::process::ExitCode {
             Command::User(cmd) => users::run(config, cmd).await,
             Command::Import(args) => import::run(config, args).await,
             Command::Campaign(cmd) => admin::campaign(config, cmd).await,
+            Command::Plan(args) => plan::run(config, args).await,
             Command::Accounts(cmd) => admin::accounts(config, cmd).await,
             Command::Dev(cmd) => bench::run(config, cmd).await,
             Command::Dialer(args) => dialer::dialer(config, args).await,

@@ -30,6 +30,11 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     orch.recordings = Some(config.recordings_dir());
     orch.tls = config.server_tls()?;
     orch.insecure = config.server.insecure;
+    config
+        .planning
+        .resolve()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    orch.planning = std::sync::Arc::new(config.planning.clone());
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;

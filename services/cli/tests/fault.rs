@@ -292,6 +292,9 @@ async fn killed_server_during_leasing_loses_and_duplicates_nothing() {
             .status()
             .unwrap();
         assert!(status.success());
+        // Released for dialling at once, as an approved plan releases them.
+        let campaign = db.store.find_campaign("lease").await.unwrap();
+        testing::release_queued(&db.store, &campaign.id, chrono::Utc::now()).await;
         let queued: HashSet<String> =
             ids(&db, "SELECT id FROM call_attempts WHERE status = 'queued'")
                 .await

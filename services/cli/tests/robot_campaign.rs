@@ -11,7 +11,6 @@
 
 mod common;
 
-use chrono::Utc;
 use common::{free_port, free_udp_port, repo, Killed};
 use huikuan_core::Dialect;
 use huikuan_store::testing;
@@ -39,16 +38,55 @@ fn huikuan(dir: &Path, db_url: &str) -> Command {
     cmd
 }
 
-/// Writes `rows` (portfolio CSV rows, no header) to DIR/portfolio.csv and
-/// imports them into `campaign`.
-fn import_portfolio(dir: &Path, db_url: &str, campaign: &str, rows: &str) {
-    let csv = format!("{}\n{rows}", huikuan_core::synthetic::CSV_HEADER);
+/// Writes `rows` (portfolio CSV rows, no header) to DIR/portfolio.csv with
+/// the debtors in a time zone where it is now early afternoon, imports
+/// them into `campaign`, and plans and approves the campaign's day there
+/// with `huikuan plan`: only an approved plan's calls are dialled. Returns
+/// the debtors' time zone and day.
+fn import_and_plan(
+    dir: &Path,
+    db_url: &str,
+    campaign: &str,
+    rows: &str,
+) -> (chrono_tz::Tz, chrono::NaiveDate) {
+    let (zone, today) = common::daytime_zone();
+    let csv = format!(
+        "{}\n{}",
+        huikuan_core::synthetic::CSV_HEADER,
+        common::in_zone(rows, &zone)
+    );
     std::fs::write(dir.join("portfolio.csv"), csv).unwrap();
     run_ok(
         dir,
         db_url,
         &["import", "portfolio.csv", "--campaign", campaign],
     );
+    let date = today.to_string();
+    let out = huikuan(dir, db_url)
+        .args([
+            "plan",
+            "--campaign",
+            campaign,
+            "--date",
+            &date,
+            "--approve",
+            "--by",
+            "e2e",
+        ])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && printed.contains("approved by e2e"),
+        "huikuan plan: {printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let planned = rows.lines().count();
+    assert!(
+        printed.contains(&format!("{planned} calls planned")),
+        "every account planned: {printed}"
+    );
+    (zone.parse().unwrap(), today)
 }
 
 /// Runs a `huikuan` command to its end and checks that it succeeded.
@@ -71,6 +109,10 @@ token = "e2e-token-0123456789"
 [dispatch]
 window_start = "00:00"
 window_end = "24:00"
+
+# Whatever day the test runs on.
+[planning.rules]
+skip_holidays = false
 
 [dialer]
 orchestrator = "http://127.0.0.1:{grpc}"
@@ -119,7 +161,7 @@ async fn a_killed_dialer_loses_no_outcome_and_leaves_nothing_stuck() {
     let (grpc, sip) = (free_port(), free_udp_port());
     std::fs::write(dir.path().join("huikuan.toml"), config(grpc, sip, 600)).unwrap();
     std::fs::write(dir.path().join("short-lease.toml"), config(grpc, sip, 12)).unwrap();
-    import_portfolio(
+    import_and_plan(
         dir.path(),
         &db.url,
         "crash",
@@ -206,7 +248,7 @@ async fn a_robot_campaign_against_simulated_debtors() {
     let grpc = free_port();
     let sip = free_udp_port();
     std::fs::write(dir.path().join("huikuan.toml"), config(grpc, sip, 600)).unwrap();
-    import_portfolio(
+    let (_, today) = import_and_plan(
         dir.path(),
         &db.url,
         "e2e",
@@ -305,9 +347,6 @@ async fn a_robot_campaign_against_simulated_debtors() {
         seen.insert(account, (disposition, promise_date, promise_fen));
     }
     // The date the debtor named, resolved in their time zone today.
-    let today = Utc::now()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .date_naive();
     let personas =
         huikuan_dialer::sim::PersonaSet::load_dir(&repo().join("tests/data/personas")).unwrap();
     let promise_line = &personas.for_number("13800000001").unwrap().turns[1].say;
@@ -411,7 +450,7 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
         config(grpc, sip, 600) + CONSOLE,
     )
     .unwrap();
-    import_portfolio(
+    let (_, today) = import_and_plan(
         dir.path(),
         &db.url,
         "desk",
@@ -471,9 +510,6 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
             .unwrap(),
     );
 
-    let today = Utc::now()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .date_naive();
     let promise_date = (today + chrono::Duration::days(7)).to_string();
     let shots = std::env::var("HUIKUAN_SCREENSHOTS").unwrap_or_default();
     let browser_config = serde_json::json!({

@@ -62,3 +62,101 @@ string_enum! {
         Interrupted => "interrupted",
     }
 }
+
+string_enum! {
+    /// A campaign's plan for one day: made as a `draft`, `approved` by a
+    /// manager, `executing` once its first call is dialled, `paused` and
+    /// resumed by a manager, `done` when its day is over or a later day's
+    /// plan is approved.
+    PlanStatus {
+        Draft => "draft",
+        Approved => "approved",
+        Executing => "executing",
+        Paused => "paused",
+        Done => "done",
+    }
+}
+
+impl PlanStatus {
+    /// Whether calls the plan released are dialled.
+    pub fn dispatches(self) -> bool {
+        matches!(self, PlanStatus::Approved | PlanStatus::Executing)
+    }
+
+    /// Whether a manager may still change the plan's calls.
+    pub fn editable(self) -> bool {
+        !matches!(self, PlanStatus::Done)
+    }
+
+    /// The status `action` leads to from this one, or why it cannot.
+    pub fn after(self, action: PlanAction) -> Result<PlanStatus, String> {
+        use PlanStatus::*;
+        match (action, self) {
+            (PlanAction::Approve, Draft) => Ok(Approved),
+            (PlanAction::Pause, Approved | Executing) => Ok(Paused),
+            (PlanAction::Resume, Paused) => Ok(Approved),
+            (action, status) => Err(format!(
+                "a plan that is {status} cannot be {}",
+                action.done_word()
+            )),
+        }
+    }
+}
+
+/// What a manager does to a whole plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanAction {
+    Approve,
+    Pause,
+    Resume,
+}
+
+impl PlanAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanAction::Approve => "approve",
+            PlanAction::Pause => "pause",
+            PlanAction::Resume => "resume",
+        }
+    }
+
+    fn done_word(self) -> &'static str {
+        match self {
+            PlanAction::Approve => "approved",
+            PlanAction::Pause => "paused",
+            PlanAction::Resume => "resumed",
+        }
+    }
+}
+
+string_enum! {
+    /// One planned call: `planned` until its account's day is over for the
+    /// plan (`done`: called as far as the rules allow, or re-planned off
+    /// the day), or `excluded` by a manager.
+    PlannedCallState {
+        Planned => "planned",
+        Excluded => "excluded",
+        Done => "done",
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_is_approved_once_paused_and_resumed_and_never_leaves_done() {
+        use PlanStatus::*;
+        assert_eq!(Draft.after(PlanAction::Approve), Ok(Approved));
+        assert!(Approved.after(PlanAction::Approve).is_err());
+        assert_eq!(Executing.after(PlanAction::Pause), Ok(Paused));
+        assert_eq!(Paused.after(PlanAction::Resume), Ok(Approved));
+        assert!(Draft.after(PlanAction::Pause).is_err());
+        for a in [PlanAction::Approve, PlanAction::Pause, PlanAction::Resume] {
+            let e = Done.after(a).unwrap_err();
+            assert!(e.contains("done"), "{e}");
+        }
+        assert!(Approved.dispatches() && Executing.dispatches());
+        assert!(!Draft.dispatches() && !Paused.dispatches() && !Done.dispatches());
+    }
+}

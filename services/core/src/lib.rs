@@ -34,7 +34,10 @@ pub mod staff;
 pub mod synthetic;
 
 pub use account::{AccountRecord, ContactRecord, DebtRecord};
-pub use attempt::{AttemptStatus, CampaignStatus, ImportState, PromiseStatus};
+pub use attempt::{
+    AttemptStatus, CampaignStatus, ImportState, PlanAction, PlanStatus, PlannedCallState,
+    PromiseStatus,
+};
 pub use dialect::Dialect;
 pub use disposition::Disposition;
 pub use money::Money;

@@ -26,6 +26,8 @@ pub struct OrchestratorConfig {
     /// Admission limits per kind of request; none: sized to the store's
     /// connections (`Limits::for_connections`).
     pub limits: Option<crate::gate::Limits>,
+    /// How campaigns are planned (re-planning after outcomes uses it).
+    pub planning: std::sync::Arc<crate::planning::PlanSettings>,
 }
 
 impl OrchestratorConfig {
@@ -41,6 +43,7 @@ impl OrchestratorConfig {
             tls: None,
             insecure: false,
             limits: None,
+            planning: Default::default(),
         }
     }
 }

@@ -8,8 +8,11 @@
 //! state lives in the store; this crate adds transport, authentication,
 //! request validation, the lease-expiry sweeper and the event fan-out.
 //!
-//! It does not plan schedules, place calls or run speech: those are other
-//! crates' jobs, talking to this one over the same API.
+//! It carries the planner's plans out (`planning`: reading what planning
+//! needs from the store, saving the day's plan, re-planning an account
+//! after its outcome) but decides nothing of them itself; it does not place
+//! calls or run speech: those are other crates' jobs, talking to this one
+//! over the same API.
 
 pub mod auth;
 pub mod config;
@@ -18,6 +21,7 @@ pub mod events;
 pub mod gate;
 pub mod handoff;
 mod import;
+pub mod planning;
 pub mod report;
 pub mod server;
 pub mod service;

@@ -68,6 +68,11 @@ pub async fn serve_with(
         .with_desk(extra.desk);
     let api = OrchestratorServer::with_interceptor(service, BearerAuth::new(&config.token));
 
+    let replanner = tokio::spawn(crate::planning::replanner::run(
+        store.clone(),
+        events.clone(),
+        config.planning.clone(),
+    ));
     let sweeper = tokio::spawn(sweep_expired_leases(
         store,
         config.expiry_sweep,
@@ -101,6 +106,7 @@ pub async fn serve_with(
         .await;
     events.close();
     let _ = sweeper.await;
+    let _ = replanner.await;
     tracing::info!("orchestrator stopped");
     Ok(result?)
 }

@@ -258,6 +258,19 @@ async fn orchestrator_api_end_to_end() {
             .into_inner();
         assert_eq!(campaign.caller_id, "4008001234");
 
+        // Nothing is dialled without an approved plan.
+        let unplanned = c
+            .lease_calls(pb::LeaseCallsRequest {
+                worker_id: "w1".into(),
+                max_calls: 10,
+                lease_seconds: 60,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(unplanned.leases.is_empty(), "{unplanned:?}");
+        testing::release_queued(&db.store, &campaign.id, chrono::Utc::now()).await;
+
         // Lease, report, report again.
         let leases = c
             .lease_calls(pb::LeaseCallsRequest {
@@ -409,11 +422,16 @@ async fn orchestrator_api_end_to_end() {
     }
 }
 
-/// Leases the campaign's calls for `worker`, by account id.
+/// Leases the campaign's calls for `worker`, by account id, once an
+/// approved plan has released them.
 async fn lease_all(
     c: &mut client::Client,
+    store: &huikuan_store::Store,
     worker: &str,
 ) -> std::collections::HashMap<String, pb::CallLease> {
+    for campaign in store.list_campaigns().await.unwrap() {
+        testing::release_queued(store, &campaign.id, chrono::Utc::now()).await;
+    }
     c.lease_calls(pb::LeaseCallsRequest {
         worker_id: worker.into(),
         max_calls: 50,
@@ -452,7 +470,7 @@ async fn outcome_reports_are_stored_or_refused_never_dropped() {
             })
             .collect();
         c.import_accounts(tokio_stream::iter(rows)).await.unwrap();
-        let leases = lease_all(&mut c, "w1").await;
+        let leases = lease_all(&mut c, &db.store, "w1").await;
         assert_eq!(leases.len(), 4);
         let promise = |l: &pb::CallLease, date: String, amount: &str| pb::ReportOutcomeRequest {
             attempt_id: l.attempt_id.clone(),
@@ -1017,7 +1035,10 @@ async fn handoffs_reach_the_desk_only_under_a_live_lease() {
     }]))
     .await
     .unwrap();
-    let lease = lease_all(&mut c, "w1").await.remove("H1").unwrap();
+    let lease = lease_all(&mut c, &db.store, "w1")
+        .await
+        .remove("H1")
+        .unwrap();
     let start = |worker: &str, token: i64| pb::HandoffUp {
         kind: Some(pb::handoff_up::Kind::Start(pb::HandoffStart {
             attempt_id: lease.attempt_id.clone(),

@@ -87,6 +87,36 @@ impl ContactModel {
         m
     }
 
+    /// The counts the model rests on, per segment and hour: (segment,
+    /// hour, attempts, right-party contacts). [`ContactModel::from_counts`]
+    /// gives the same model back, so a plan can keep the model it was made
+    /// with and re-plan with it later.
+    pub fn counts(&self) -> Vec<(String, u8, u32, u32)> {
+        self.by_segment_hour
+            .iter()
+            .map(|((s, h), c)| (s.clone(), *h, c.attempts, c.contacts))
+            .collect()
+    }
+
+    /// The model of these counts (an hour above 23 is ignored).
+    pub fn from_counts(counts: impl IntoIterator<Item = (String, u8, u32, u32)>) -> ContactModel {
+        let mut m = ContactModel::default();
+        for (segment, hour, attempts, contacts) in counts {
+            let Some(h) = m.by_hour.get_mut(usize::from(hour)) else {
+                continue;
+            };
+            let contacts = contacts.min(attempts);
+            for c in [&mut *h, &mut m.overall] {
+                c.attempts += attempts;
+                c.contacts += contacts;
+            }
+            let c = m.by_segment_hour.entry((segment, hour)).or_default();
+            c.attempts += attempts;
+            c.contacts += contacts;
+        }
+        m
+    }
+
     fn hour_rate(&self, hour: u8) -> f64 {
         let overall = self.overall.shrunk(FLOOR_RATE);
         self.by_hour
@@ -137,6 +167,15 @@ mod tests {
                 right_party: i < answered,
             })
             .collect()
+    }
+
+    #[test]
+    fn a_model_is_the_same_when_rebuilt_from_its_counts() {
+        let mut h = attempts("early", 19, 40, 22);
+        h.extend(attempts("late", 9, 7, 1));
+        h.extend(attempts("late", 25, 7, 1));
+        let m = ContactModel::learn(&h);
+        assert_eq!(ContactModel::from_counts(m.counts()), m);
     }
 
     #[test]

@@ -17,10 +17,12 @@
 //! for sparse data ([`contact_model`]); the chance a reached debtor pays,
 //! from promises kept and broken ([`propensity`]). Re-planning during the day is
 //! planning again with the later `now` and the day's attempts in the
-//! history. Not yet: weekday effects, the roster's own format, and the
-//! lifecycle (draft, approved, executing) that the orchestrator and the
-//! console keep.
+//! history; what a plan was made on, kept beside it for re-planning and
+//! for checking managers' moves ([`basis`]). Not here: the lifecycle
+//! (draft, approved, executing), which the store keeps. Not yet: weekday
+//! effects.
 
+pub mod basis;
 pub mod contact_model;
 pub mod holidays;
 pub mod plan;
@@ -28,9 +30,12 @@ pub mod propensity;
 pub mod rules;
 pub mod strategy;
 
+pub use basis::PlanBasis;
 pub use contact_model::{ContactModel, Estimate, PastAttempt};
 pub use holidays::Holidays;
-pub use plan::{plan, Capacity, NotPlanned, Plan, PlanAccount, PlanInput, PlannedCall};
+pub use plan::{
+    plan, Capacity, CapacityRecord, NotPlanned, Plan, PlanAccount, PlanInput, PlannedCall,
+};
 pub use propensity::{PromiseRecord, Propensity};
 pub use rules::{AccountDay, CampaignRules, DayWindow, Skip};
 pub use strategy::{Channel, Strategy};

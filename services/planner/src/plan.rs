@@ -274,5 +274,39 @@ fn planned_call(c: &Candidate<'_>, rule: &str, best: u8, model: &ContactModel) -
     }
 }
 
+/// Capacity as a plan keeps it (JSON).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CapacityRecord {
+    pub tz: String,
+    pub robot: [u32; 24],
+    pub agents: BTreeMap<String, [u32; 24]>,
+    pub specialist: [u32; 24],
+}
+
+impl From<&Capacity> for CapacityRecord {
+    fn from(c: &Capacity) -> Self {
+        CapacityRecord {
+            tz: c.tz.name().to_string(),
+            robot: c.robot,
+            agents: c.agents.clone(),
+            specialist: c.specialist,
+        }
+    }
+}
+
+impl CapacityRecord {
+    pub fn to_capacity(&self) -> Result<Capacity, String> {
+        Ok(Capacity {
+            tz: self
+                .tz
+                .parse()
+                .map_err(|_| format!("capacity: unknown time zone '{}'", self.tz))?,
+            robot: self.robot,
+            agents: self.agents.clone(),
+            specialist: self.specialist,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests;

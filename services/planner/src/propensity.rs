@@ -14,7 +14,7 @@ pub const PRIOR_WEIGHT: f64 = 4.0;
 pub const DEFAULT_RATE: f64 = 0.5;
 
 /// One account's promises that came due.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PromiseRecord {
     pub kept: u32,
     pub broken: u32,
@@ -28,7 +28,7 @@ impl PromiseRecord {
 }
 
 /// Kept shares by segment, learned from accounts' records.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Propensity {
     by_segment: BTreeMap<String, PromiseRecord>,
 }

@@ -2,8 +2,9 @@
 //!
 //! This crate owns the schema (sea-orm entities and migrations), and every
 //! read and write the services make: bulk portfolio import, campaigns,
-//! accounts, the call-attempt queue with its leases and outcomes, and the
-//! console's users, sessions and audit log.
+//! accounts, the day's plans and what they release into the call-attempt
+//! queue, the queue with its leases and outcomes, and the console's users,
+//! sessions and audit log.
 //!
 //! Backends: SQLite (the all-in-one default, a file in the data directory)
 //! and PostgreSQL (`postgres://` URLs) behind the same API. Money is integer
@@ -20,9 +21,11 @@ pub mod calls;
 pub mod campaigns;
 pub mod dispatch;
 pub mod entity;
+pub mod figures;
 pub mod group_commit;
 pub mod import;
 pub mod migration;
+pub mod plans;
 pub mod users;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -39,6 +42,7 @@ pub use campaigns::Campaign;
 pub use dispatch::{Lease, OutcomeReport, ReportResult};
 pub use group_commit::ReportQueue;
 pub use import::{ImportOptions, ImportRun, ImportRunView};
+pub use plans::{NewPlan, PlanCallFilter, PlanDay, PlannedCallRow, SkipRow};
 pub use users::{Session, User};
 
 /// Errors a store call can return; each maps to one gRPC status.

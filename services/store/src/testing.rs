@@ -69,3 +69,22 @@ pub async fn all() -> Vec<TestDb> {
     dbs.extend(postgres().await);
     dbs
 }
+
+/// Releases every queued, unreleased attempt of `campaign_id` for
+/// dialling from `at` (or its own due time, if later), as a plan
+/// approved by "test" does (`Store::release_queued`). For tests of the
+/// queue itself; plans with reasons are the planner's.
+pub async fn release_queued(store: &Store, campaign_id: &str, at: chrono::DateTime<chrono::Utc>) {
+    store
+        .release_queued(
+            campaign_id,
+            at,
+            crate::plans::lifecycle::Change {
+                who: "test",
+                why: "a test releases its queue",
+                remote: "test",
+            },
+        )
+        .await
+        .expect("release the queue");
+}

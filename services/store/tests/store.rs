@@ -167,6 +167,22 @@ async fn reimport_is_idempotent_and_applies_changes() {
     .await;
 }
 
+/// Leases as a dialer does, once what is queued has been released the
+/// way an approved plan releases it (only released calls are dialled).
+async fn lease(
+    store: &Store,
+    worker: &str,
+    max: u32,
+    ttl: Duration,
+    now: DateTime<Utc>,
+    policy: &DispatchPolicy,
+) -> huikuan_store::Result<Vec<huikuan_store::Lease>> {
+    for c in store.list_campaigns().await.unwrap() {
+        testing::release_queued(store, &c.id, now).await;
+    }
+    store.lease_calls(worker, max, ttl, now, policy).await
+}
+
 fn policy() -> DispatchPolicy {
     DispatchPolicy {
         retry_after: Duration::ZERO,
@@ -179,6 +195,8 @@ async fn eight_concurrent_workers_never_share_a_lease() {
     each_store(|store| async move {
         let (n, _) = import_text(&store, "c1", &synthetic(400, "L")).await;
         let now = beijing(1, 10);
+        let c1 = store.find_campaign("c1").await.unwrap();
+        testing::release_queued(&store, &c1.id, now).await;
         let mut tasks = Vec::new();
         for w in 0..8 {
             let store = store.clone();
@@ -251,13 +269,11 @@ async fn expired_lease_returns_to_the_queue_and_stale_reports_are_refused() {
         )
         .await;
         let t0 = beijing(1, 10);
-        let first = store
-            .lease_calls("w1", 5, Duration::from_secs(30), t0, &policy())
+        let first = lease(&store, "w1", 5, Duration::from_secs(30), t0, &policy())
             .await
             .unwrap();
         assert_eq!(first.len(), 1);
-        assert!(store
-            .lease_calls("w2", 5, Duration::from_secs(30), t0, &policy())
+        assert!(lease(&store, "w2", 5, Duration::from_secs(30), t0, &policy())
             .await
             .unwrap()
             .is_empty());
@@ -275,8 +291,7 @@ async fn expired_lease_returns_to_the_queue_and_stale_reports_are_refused() {
             vec![(first[0].attempt_id.clone(), first[0].campaign_id.clone())]
         );
         let t1 = t0 + ChronoDuration::seconds(32);
-        let second = store
-            .lease_calls("w2", 5, Duration::from_secs(30), t1, &policy())
+        let second = lease(&store, "w2", 5, Duration::from_secs(30), t1, &policy())
             .await
             .unwrap();
         assert_eq!(second[0].attempt_id, first[0].attempt_id);
@@ -321,8 +336,7 @@ async fn repeated_outcome_report_is_recorded_once() {
         )
         .await;
         let now = beijing(1, 11);
-        let lease = store
-            .lease_calls("w", 1, Duration::from_secs(60), now, &policy())
+        let lease = lease(&store, "w", 1, Duration::from_secs(60), now, &policy())
             .await
             .unwrap()
             .remove(0);
@@ -378,8 +392,7 @@ async fn a_batch_of_reports_keeps_the_good_ones_and_names_each_failure() {
         )
         .await;
         let now = beijing(1, 11);
-        let leases = store
-            .lease_calls("w", 3, Duration::from_secs(60), now, &policy())
+        let leases = lease(&store, "w", 3, Duration::from_secs(60), now, &policy())
             .await
             .unwrap();
         assert_eq!(leases.len(), 3);
@@ -462,22 +475,22 @@ async fn calls_are_only_leased_inside_the_debtors_calling_window() {
         );
         import_text(&store, "c1", &text).await;
         let p = policy();
-        for hour in [7, 23] {
-            let leases = store.lease_calls("w", 10, Duration::from_secs(60), beijing(1, hour), &p).await.unwrap();
-            assert!(leases.is_empty(), "leased at {hour}:00 Beijing");
+        for at in [beijing(0, 23), beijing(1, 7)] {
+            let leases = lease(&store, "w", 10, Duration::from_secs(60), at, &p).await.unwrap();
+            assert!(leases.is_empty(), "leased at {at}");
         }
         // 08:30 Beijing is 06:30 in Urumqi (UTC+6): only the Beijing debtor is callable.
         let at = beijing(1, 8) + ChronoDuration::minutes(30);
-        let leases = store.lease_calls("w", 10, Duration::from_secs(60), at, &p).await.unwrap();
+        let leases = lease(&store, "w", 10, Duration::from_secs(60), at, &p).await.unwrap();
         assert_eq!(leases.iter().map(|l| l.account_id.as_str()).collect::<Vec<_>>(), vec!["W1"]);
         // 21:00 Beijing is 19:00 in Urumqi: now only the Urumqi debtor is.
-        let later = store.lease_calls("w", 10, Duration::from_secs(60), beijing(1, 21), &p).await.unwrap();
+        let later = lease(&store, "w", 10, Duration::from_secs(60), beijing(1, 21), &p).await.unwrap();
         assert_eq!(later.iter().map(|l| l.account_id.as_str()).collect::<Vec<_>>(), vec!["W2"]);
         // A paused campaign dispatches nothing.
         let c = store.campaign_by_name("c1").await.unwrap().unwrap();
         store.set_campaign_status(&c.id, huikuan_core::CampaignStatus::Paused).await.unwrap();
         store.expire_leases(beijing(2, 12)).await.unwrap();
-        assert!(store.lease_calls("w", 10, Duration::from_secs(60), beijing(2, 12), &p).await.unwrap().is_empty());
+        assert!(lease(&store, "w", 10, Duration::from_secs(60), beijing(2, 12), &p).await.unwrap().is_empty());
     })
     .await;
 }
@@ -509,8 +522,7 @@ async fn a_campaigns_caller_id_goes_with_its_leases() {
         )
         .await;
         let p = policy();
-        let leases = store
-            .lease_calls("w", 10, Duration::from_secs(60), beijing(1, 10), &p)
+        let leases = lease(&store, "w", 10, Duration::from_secs(60), beijing(1, 10), &p)
             .await
             .unwrap();
         let caller = |acc: &str| {
@@ -548,8 +560,7 @@ async fn a_campaigns_caller_id_goes_with_its_leases() {
             .unwrap();
         assert_eq!(cleared.caller_id, None);
         store.expire_leases(beijing(1, 11)).await.unwrap();
-        let again = store
-            .lease_calls("w", 10, Duration::from_secs(60), beijing(1, 11), &p)
+        let again = lease(&store, "w", 10, Duration::from_secs(60), beijing(1, 11), &p)
             .await
             .unwrap();
         let caller = |acc: &str| {
@@ -586,8 +597,7 @@ async fn daily_cap_stops_a_contact_until_the_next_local_day() {
         };
         let mut t = beijing(1, 9);
         for round in 0..2 {
-            let leases = store
-                .lease_calls("w", 5, Duration::from_secs(60), t, &p)
+            let leases = lease(&store, "w", 5, Duration::from_secs(60), t, &p)
                 .await
                 .unwrap();
             assert_eq!(leases.len(), 1, "round {round}");
@@ -605,18 +615,17 @@ async fn daily_cap_stops_a_contact_until_the_next_local_day() {
             t += ChronoDuration::minutes(30);
         }
         // Third try the same day: capped, and parked until tomorrow's window.
-        assert!(store
-            .lease_calls("w", 5, Duration::from_secs(60), t, &p)
+        assert!(lease(&store, "w", 5, Duration::from_secs(60), t, &p)
             .await
             .unwrap()
             .is_empty());
-        assert!(store
-            .lease_calls("w", 5, Duration::from_secs(60), beijing(1, 20), &p)
-            .await
-            .unwrap()
-            .is_empty());
-        let tomorrow = store
-            .lease_calls("w", 5, Duration::from_secs(60), beijing(2, 8), &p)
+        assert!(
+            lease(&store, "w", 5, Duration::from_secs(60), beijing(1, 20), &p)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let tomorrow = lease(&store, "w", 5, Duration::from_secs(60), beijing(2, 8), &p)
             .await
             .unwrap();
         assert_eq!(tomorrow.len(), 1);
@@ -634,8 +643,7 @@ async fn wrong_number_moves_to_the_next_contact() {
         )
         .await;
         let now = beijing(1, 10);
-        let first = store
-            .lease_calls("w", 5, Duration::from_secs(60), now, &policy())
+        let first = lease(&store, "w", 5, Duration::from_secs(60), now, &policy())
             .await
             .unwrap()
             .remove(0);
@@ -644,8 +652,7 @@ async fn wrong_number_moves_to_the_next_contact() {
             .report_outcome(&report(&first, Disposition::InvalidNumber), now, &policy())
             .await
             .unwrap();
-        let next = store
-            .lease_calls("w", 5, Duration::from_secs(60), now, &policy())
+        let next = lease(&store, "w", 5, Duration::from_secs(60), now, &policy())
             .await
             .unwrap()
             .remove(0);
@@ -654,11 +661,12 @@ async fn wrong_number_moves_to_the_next_contact() {
             .report_outcome(&report(&next, Disposition::WrongParty), now, &policy())
             .await
             .unwrap();
-        assert!(store
-            .lease_calls("w", 5, Duration::from_secs(60), now, &policy())
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(
+            lease(&store, "w", 5, Duration::from_secs(60), now, &policy())
+                .await
+                .unwrap()
+                .is_empty()
+        );
     })
     .await;
 }
@@ -705,10 +713,16 @@ async fn an_upgraded_database_keeps_its_debtors_time_zones() {
             .collect();
         assert_eq!(zones, vec!["Asia/Urumqi"]);
         // 21:00 Beijing is 19:00 in Urumqi: inside that debtor's window.
-        let leases = store
-            .lease_calls("w", 10, Duration::from_secs(60), beijing(1, 21), &policy())
-            .await
-            .unwrap();
+        let leases = lease(
+            &store,
+            "w",
+            10,
+            Duration::from_secs(60),
+            beijing(1, 21),
+            &policy(),
+        )
+        .await
+        .unwrap();
         assert_eq!(leases.len(), 1);
         store.close().await.unwrap();
     }
@@ -795,10 +809,16 @@ async fn an_upgraded_database_moves_to_account_ordered_keys() {
         assert_eq!((accepted, errors.len()), (1, 0), "{errors:?}");
         assert_eq!(table_counts(&store).await, before);
 
-        let leases = store
-            .lease_calls("w", 10, Duration::from_secs(60), beijing(1, 10), &policy())
-            .await
-            .unwrap();
+        let leases = lease(
+            &store,
+            "w",
+            10,
+            Duration::from_secs(60),
+            beijing(1, 10),
+            &policy(),
+        )
+        .await
+        .unwrap();
         assert_eq!(leases.len(), 1);
         assert_eq!(leases[0].phone, "+8613912345678");
         assert_eq!(leases[0].attempt_id, format!("{}/c/1", contacts[1]));
@@ -840,8 +860,7 @@ async fn reimport_cancels_calls_of_a_moved_account_and_of_a_do_not_call_number()
             status_by_campaign(store.clone()).await,
             vec!["new cancelled", "old cancelled"]
         );
-        let leases = store
-            .lease_calls("w", 10, Duration::from_secs(60), beijing(1, 10), &policy())
+        let leases = lease(&store, "w", 10, Duration::from_secs(60), beijing(1, 10), &policy())
             .await
             .unwrap();
         assert!(leases.is_empty(), "{leases:?}");
@@ -1123,8 +1142,16 @@ async fn an_upgraded_sqlite_database_gets_clustered_tables_with_its_rows() {
     let later = |cells: Vec<String>| -> Vec<String> {
         cells
             .into_iter()
-            .filter(|c| !c.starts_with("call_record "))
-            .map(|c| c.replace(" call_record=NULL", ""))
+            .filter(|c| {
+                !c.starts_with("call_record ")
+                    && !c.starts_with("plan_day_id ")
+                    && !c.starts_with("plan_priority ")
+            })
+            .map(|c| {
+                c.replace(" call_record=NULL", "")
+                    .replace(" plan_day_id=NULL", "")
+                    .replace(" plan_priority=0", "")
+            })
             .collect()
     };
     for (i, table) in IMPORTED_TABLES.iter().enumerate() {
@@ -1164,10 +1191,16 @@ async fn an_upgraded_sqlite_database_gets_clustered_tables_with_its_rows() {
         (view.contacts.len(), view.debts.len(), view.attempts.len()),
         (2, 1, 2)
     );
-    let leases = store
-        .lease_calls("w", 10, Duration::from_secs(60), beijing(1, 10), &policy())
-        .await
-        .unwrap();
+    let leases = lease(
+        &store,
+        "w",
+        10,
+        Duration::from_secs(60),
+        beijing(1, 10),
+        &policy(),
+    )
+    .await
+    .unwrap();
     assert_eq!(leases.len(), 1);
     assert_eq!(
         (
@@ -1192,10 +1225,16 @@ async fn reports_sent_together_are_each_judged_as_if_alone() {
             .map(|i| format!("G{i:02},张三,138123456{i:02},,,北京,,,,p,1,1,2026-10-01,\n"))
             .collect();
         import_text(&store, "c1", &format!("{HEADER}\n{rows}")).await;
-        let leases = store
-            .lease_calls("w", 40, Duration::from_secs(600), beijing(1, 11), &policy())
-            .await
-            .unwrap();
+        let leases = lease(
+            &store,
+            "w",
+            40,
+            Duration::from_secs(600),
+            beijing(1, 11),
+            &policy(),
+        )
+        .await
+        .unwrap();
         assert_eq!(leases.len(), 40);
         let queue = huikuan_store::ReportQueue::start(store.clone(), policy());
         // (attempt index, report, what it must get)
@@ -1407,11 +1446,17 @@ async fn accounts_owing_nothing_are_not_called() {
         )
         .await;
         assert_eq!(queued_in(&store, "c1").await, 0);
-        assert!(store
-            .lease_calls("w", 5, Duration::from_secs(60), beijing(1, 10), &policy())
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(lease(
+            &store,
+            "w",
+            5,
+            Duration::from_secs(60),
+            beijing(1, 10),
+            &policy()
+        )
+        .await
+        .unwrap()
+        .is_empty());
     })
     .await;
 }
@@ -1535,10 +1580,16 @@ async fn campaign_counters_agree_with_the_rows() {
             let all = ImportOptions::default();
             import_with(&store, "one", &first, portable, all).await;
             assert_eq!(kept_stats(&store).await, counted_stats(&store).await);
-            let leases = store
-                .lease_calls("w", 30, Duration::from_secs(1), beijing(1, 10), &policy())
-                .await
-                .unwrap();
+            let leases = lease(
+                &store,
+                "w",
+                30,
+                Duration::from_secs(1),
+                beijing(1, 10),
+                &policy(),
+            )
+            .await
+            .unwrap();
             for (i, l) in leases.iter().enumerate().take(20) {
                 let d = [
                     Disposition::NoAnswer,
@@ -1598,8 +1649,7 @@ async fn call_records_read_back_whether_written_now_or_the_old_way() {
         );
         import_text(&store, "c1", &rows).await;
         let now = beijing(1, 10);
-        let leases = store
-            .lease_calls("w", 5, Duration::from_secs(60), now, &policy())
+        let leases = lease(&store, "w", 5, Duration::from_secs(60), now, &policy())
             .await
             .unwrap();
         let mut call = CallRecord::new(Disposition::Refused);

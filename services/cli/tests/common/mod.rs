@@ -168,3 +168,33 @@ impl BrowserScript {
         serde_json::from_str(&last).unwrap_or_else(|e| panic!("results: {e}: {}", self.why()))
     }
 }
+
+/// A time zone where it is now early afternoon, and today's date there.
+/// No plan calls anyone between 22:00 and 08:00 in their own time, so a
+/// test's debtors live here to be callable whenever the test runs.
+pub fn daytime_zone() -> (String, chrono::NaiveDate) {
+    use chrono::Timelike;
+    let now = chrono::Utc::now();
+    let offset = 13 - now.hour() as i64;
+    let zone = match offset {
+        0 => "Etc/GMT".to_string(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    };
+    let today = (now + chrono::Duration::hours(offset)).date_naive();
+    (zone, today)
+}
+
+/// Portfolio CSV rows with their empty time zone column (the 8th) set
+/// to `zone`.
+pub fn in_zone(rows: &str, zone: &str) -> String {
+    rows.lines()
+        .map(|row| {
+            let mut cols: Vec<&str> = row.split(',').collect();
+            if cols.len() > 7 && cols[7].is_empty() {
+                cols[7] = zone;
+            }
+            cols.join(",") + "\n"
+        })
+        .collect()
+}

@@ -7,7 +7,7 @@ use crate::entity::{account, call_attempt, campaign, contact, debt};
 use crate::{Result, Store, StoreError, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use huikuan_core::{AttemptStatus, CallingRules, Dialect, Region};
+use huikuan_core::{AttemptStatus, CallingRules, Dialect, PlanStatus, Region};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
     TransactionTrait, Value,
@@ -19,6 +19,8 @@ struct Candidate {
     id: String,
     contact_id: String,
     time_zone: String,
+    /// The plan that released it.
+    plan_id: String,
 }
 
 impl Store {
@@ -74,6 +76,11 @@ impl Store {
         if open.is_empty() {
             return Ok(Vec::new());
         }
+        // Only calls a plan in force released are dialled.
+        let plans = Store::plans_in_force(&self.db).await?;
+        if plans.is_empty() {
+            return Ok(Vec::new());
+        }
         let backend = self.backend();
         let now_ms = now.timestamp_millis();
         let expires = now_ms + ttl.as_millis() as i64;
@@ -85,14 +92,17 @@ impl Store {
             ""
         };
         let sql = format!(
-            "SELECT a.id, a.contact_id, a.time_zone FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id \
-             WHERE a.status = '{queued}' AND a.not_before_ms <= ? AND c.status = 'active' AND a.time_zone IN ({}) \
-             ORDER BY a.not_before_ms LIMIT ?{lock}",
+            "SELECT a.id, a.contact_id, a.time_zone, a.plan_day_id FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id \
+             WHERE a.status = '{queued}' AND a.plan_day_id IS NOT NULL AND a.not_before_ms <= ? AND c.status = 'active' \
+             AND a.time_zone IN ({}) AND a.plan_day_id IN ({}) \
+             ORDER BY a.plan_priority DESC, a.not_before_ms LIMIT ?{lock}",
             placeholders(open.len()),
+            placeholders(plans.len()),
             queued = AttemptStatus::Queued.as_str(),
         );
         let mut values: Vec<Value> = vec![now_ms.into()];
         values.extend(open.iter().map(|tz| Value::from(tz.as_str())));
+        values.extend(plans.iter().map(|p| Value::from(p.as_str())));
         values.push(i64::from(max).into());
         let candidates: Vec<Candidate> = txn
             .query_all(stmt(backend, &sql, values))
@@ -103,6 +113,7 @@ impl Store {
                     id: r.try_get("", "id")?,
                     contact_id: r.try_get("", "contact_id")?,
                     time_zone: r.try_get("", "time_zone")?,
+                    plan_id: r.try_get("", "plan_day_id")?,
                 })
             })
             .collect::<Result<_, sea_orm::DbErr>>()?;
@@ -193,6 +204,27 @@ impl Store {
                 ))
                 .await?;
             }
+        }
+        // The plans whose first calls these are now execute.
+        let got: std::collections::HashSet<&str> =
+            leased.iter().map(|(id, _)| id.as_str()).collect();
+        let executing: std::collections::BTreeSet<&str> = candidates
+            .iter()
+            .filter(|c| got.contains(c.id.as_str()))
+            .map(|c| c.plan_id.as_str())
+            .collect();
+        if !executing.is_empty() {
+            let sql = format!(
+                "UPDATE plan_days SET status = ?, updated_at_ms = ? WHERE status = ? AND id IN ({})",
+                placeholders(executing.len())
+            );
+            let mut values: Vec<Value> = vec![
+                PlanStatus::Executing.as_str().into(),
+                now_ms.into(),
+                PlanStatus::Approved.as_str().into(),
+            ];
+            values.extend(executing.iter().map(|p| Value::from(*p)));
+            txn.execute(stmt(backend, &sql, values)).await?;
         }
         let leases = self.describe_leases(&txn, &leased, expires).await?;
         txn.commit().await?;

@@ -6,7 +6,8 @@
 //! `queued -> cancelled` when the number became do-not-call. Every transition
 //! is a conditional update on the current state, so two workers can never
 //! hold the same attempt and a repeated report is recognised, not re-applied.
-//! Until the planner lands, "due" means: campaign active, `not_before`
+//! "Due" means: released by a plan in force (approved or executing, see
+//! `crate::plans`), campaign active, `not_before` (the planned time)
 //! passed, the debtor's local time inside the calling window, and the
 //! contact under its daily cap (counted per lease, conservatively: a lease
 //! may have dialled even if its report never came). What follows an attempt

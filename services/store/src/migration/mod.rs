@@ -13,6 +13,7 @@ pub(crate) mod m20261204_000008_contact_keys;
 pub(crate) mod m20261204_000009_campaign_counts;
 mod m20261204_000010_call_records;
 mod m20261205_000011_console_users;
+mod m20261205_000012_plans;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000009_campaign_counts::Migration),
             Box::new(m20261204_000010_call_records::Migration),
             Box::new(m20261205_000011_console_users::Migration),
+            Box::new(m20261205_000012_plans::Migration),
         ]
     }
 }

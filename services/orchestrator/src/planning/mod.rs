@@ -1,0 +1,384 @@
+//! Planning a campaign's day from the store, and re-planning an account
+//! after its outcome: the thin shell around the pure planner.
+//!
+//! [`make_plan`] reads the campaign's accounts a page at a time, learns
+//! the contact model and the payment propensity from their history, plans
+//! the day under the campaign's settings ([`settings`]) and saves it as a
+//! draft with its capacity, what is left of it and the models, so that
+//! [`replan_account`] re-plans one account later with the same models and
+//! the capacity still free. Approving, pausing and editing are the
+//! store's (`huikuan_store::plans`).
+
+pub mod facts;
+pub mod replanner;
+pub mod settings;
+
+use crate::planning::settings::Resolved;
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use huikuan_planner::{
+    plan, Capacity, CapacityRecord, Channel, ContactModel, Plan, PlanAccount, PlanBasis, PlanInput,
+    PlannedCall, Propensity,
+};
+use huikuan_store::plans::inputs::AccountFacts;
+use huikuan_store::plans::lifecycle::Replanned;
+use huikuan_store::{NewPlan, PlanDay, PlannedCallRow, SkipRow, Store};
+use std::collections::HashMap;
+
+pub use settings::PlanSettings;
+
+/// Accounts read per page.
+const PAGE: u64 = 20_000;
+
+const NOTHING_QUEUED: &str =
+    "no call is queued for it: its last outcome settled it or awaits a person's decision";
+
+/// Priority of callbacks the debtor asked for.
+pub const CALLBACK_PRIORITY: i32 = 100;
+/// Priority of promise follow-ups.
+pub const FOLLOW_UP_PRIORITY: i32 = 90;
+
+/// What making a plan did.
+#[derive(Debug, Clone)]
+pub struct Made {
+    pub plan: PlanDay,
+    pub planned: usize,
+    pub skipped: usize,
+    pub notes: Vec<String>,
+}
+
+fn tz_of(f: &AccountFacts) -> Tz {
+    f.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+}
+
+/// `time` on `day` in `tz` (the earliest instant across a clock change).
+fn at_local(tz: Tz, day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    tz.from_local_datetime(&day.and_time(time))
+        .earliest()
+        .unwrap_or_else(|| tz.from_utc_datetime(&day.and_time(time)))
+        .with_timezone(&Utc)
+}
+
+/// The room a plan leaves: `capacity` less its calls.
+fn room_after(
+    capacity: &Capacity,
+    calls: &[PlannedCall],
+    dialects: &HashMap<&str, &str>,
+) -> Capacity {
+    let mut room = capacity.clone();
+    for c in calls {
+        let hour = c.at.with_timezone(&capacity.tz).hour() as usize;
+        let slot = match c.channel {
+            Channel::Robot => room.robot.get_mut(hour),
+            Channel::Specialist => room.specialist.get_mut(hour),
+            Channel::Agent => dialects
+                .get(c.account_id.as_str())
+                .and_then(|d| room.agents.get_mut(*d))
+                .and_then(|row| row.get_mut(hour)),
+        };
+        if let Some(n) = slot {
+            *n = n.saturating_sub(1);
+        }
+    }
+    room
+}
+
+/// Priorities: callbacks, then promise follow-ups, then by expected
+/// amount (10-80, the most valuable highest).
+fn priorities(plan: &Plan, follow_ups: &HashMap<&str, (bool, bool)>) -> HashMap<String, i32> {
+    let mut regular: Vec<&PlannedCall> = Vec::new();
+    let mut out = HashMap::new();
+    for c in &plan.calls {
+        match follow_ups.get(c.account_id.as_str()) {
+            Some((true, _)) => {
+                out.insert(c.account_id.clone(), CALLBACK_PRIORITY);
+            }
+            Some((_, true)) => {
+                out.insert(c.account_id.clone(), FOLLOW_UP_PRIORITY);
+            }
+            _ => regular.push(c),
+        }
+    }
+    regular.sort_by(|a, b| {
+        b.expected_fen
+            .cmp(&a.expected_fen)
+            .then(a.account_id.cmp(&b.account_id))
+    });
+    let n = regular.len().max(1) as f64;
+    for (rank, c) in regular.iter().enumerate() {
+        out.insert(
+            c.account_id.clone(),
+            10 + (70.0 * (1.0 - rank as f64 / n)).round() as i32,
+        );
+    }
+    out
+}
+
+fn call_row(
+    c: &PlannedCall,
+    f: &AccountFacts,
+    tz: Tz,
+    centre: Tz,
+    priority: i32,
+) -> PlannedCallRow {
+    let phone = f
+        .contacts
+        .iter()
+        .find(|n| n.contact_id == c.contact_id)
+        .map(|n| n.phone.clone())
+        .unwrap_or_default();
+    PlannedCallRow {
+        account_id: c.account_id.clone(),
+        contact_id: c.contact_id.clone(),
+        phone,
+        channel: c.channel.name().to_string(),
+        dialect: facts::agent_dialect(&f.dialect),
+        time_zone: tz.name().to_string(),
+        planned_at_ms: c.at.timestamp_millis(),
+        centre_hour: c.at.with_timezone(&centre).hour() as i32,
+        priority,
+        expected_fen: c.expected_fen,
+        reasons: c.reasons.join("; "),
+        state: huikuan_core::PlannedCallState::Planned,
+    }
+}
+
+/// Plans `campaign_id`'s `day` as of `now` and saves it as the day's
+/// draft. `progress` is told each page of accounts read.
+pub async fn make_plan(
+    store: &Store,
+    campaign_id: &str,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+    settings: &Resolved,
+    made_by: &str,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<Made> {
+    let since = (now - Duration::days(i64::from(settings.history_days))).timestamp_millis();
+    let mut all: Vec<AccountFacts> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .planning_page(campaign_id, after.as_deref(), PAGE, since)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.account_id.clone());
+        progress(page.len() as u64);
+        all.extend(page);
+    }
+    let mut past = Vec::new();
+    let mut records = Vec::new();
+    for f in &all {
+        let (attempts, record) = facts::history(f, tz_of(f));
+        past.extend(attempts);
+        records.push((facts::segment(f.days_past_due), record));
+    }
+    let model = ContactModel::learn(&past);
+    drop(past);
+    let propensity = Propensity::learn(records.iter().map(|(s, r)| (*s, *r)));
+    let (queued, unqueued): (Vec<&AccountFacts>, Vec<&AccountFacts>) =
+        all.iter().partition(|f| f.queued);
+    let accounts: Vec<PlanAccount> = queued
+        .iter()
+        .map(|f| {
+            let record = facts::promise_record(f);
+            facts::plan_account(
+                f,
+                tz_of(f),
+                settings.complaint_hold_days,
+                propensity.of(facts::segment(f.days_past_due), record),
+            )
+        })
+        .collect();
+    let made = plan(
+        &PlanInput {
+            day,
+            now,
+            rules: &settings.rules,
+            holidays: &settings.holidays,
+            strategy: &settings.strategy,
+            model: &model,
+            capacity: &settings.capacity,
+        },
+        &accounts,
+    );
+    let by_id: HashMap<&str, &AccountFacts> =
+        all.iter().map(|f| (f.account_id.as_str(), f)).collect();
+    let dialects: HashMap<&str, &str> = accounts
+        .iter()
+        .map(|a| (a.day.account_id.as_str(), a.dialect.as_str()))
+        .collect();
+    let follow_ups: HashMap<&str, (bool, bool)> = accounts
+        .iter()
+        .map(|a| {
+            let callback = a.day.callback_at.is_some_and(|t| t >= now);
+            let follow_up = matches!(
+                a.day.promise,
+                Some(
+                    huikuan_planner::rules::Promise::Broken { .. }
+                        | huikuan_planner::rules::Promise::Pending { .. }
+                )
+            );
+            (a.day.account_id.as_str(), (callback, follow_up))
+        })
+        .collect();
+    let priority = priorities(&made, &follow_ups);
+    let centre = settings.capacity.tz;
+    let calls: Vec<PlannedCallRow> = made
+        .calls
+        .iter()
+        .map(|c| {
+            let f = by_id[c.account_id.as_str()];
+            call_row(c, f, tz_of(f), centre, priority[&c.account_id])
+        })
+        .collect();
+    let mut skips: Vec<SkipRow> = made
+        .not_planned
+        .iter()
+        .map(|n| SkipRow {
+            account_id: n.account_id.clone(),
+            rule: n.rule.to_string(),
+            why: n.why.clone(),
+        })
+        .collect();
+    // Accounts with nothing queued: the hard rule that keeps them off the
+    // day if one does (a do-not-call number has no call queued either),
+    // else that nothing is queued.
+    skips.extend(unqueued.iter().map(|f| {
+        let account = facts::plan_account(f, tz_of(f), settings.complaint_hold_days, 0.0);
+        match account
+            .day
+            .window(day, now, &settings.rules, &settings.holidays)
+        {
+            Err(skip) => SkipRow {
+                account_id: f.account_id.clone(),
+                rule: skip.rule().to_string(),
+                why: skip.explain(account.day.tz),
+            },
+            Ok(_) => SkipRow {
+                account_id: f.account_id.clone(),
+                rule: "nothing_queued".into(),
+                why: NOTHING_QUEUED.into(),
+            },
+        }
+    }));
+    skips.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    let (held, _) = settings.rules.effective();
+    let ends_at = all
+        .iter()
+        .map(|f| f.time_zone.as_str())
+        .collect::<std::collections::BTreeSet<&str>>()
+        .into_iter()
+        .map(|tz| at_local(tz.parse().unwrap_or(centre), day, held.window_end))
+        .max()
+        .unwrap_or_else(|| at_local(centre, day, held.window_end));
+    let room = room_after(&settings.capacity, &made.calls, &dialects);
+    let basis = PlanBasis::new(&settings.rules, &model, propensity);
+    let new = NewPlan {
+        campaign_id: campaign_id.to_string(),
+        day,
+        made_by: made_by.to_string(),
+        ends_at_ms: ends_at.timestamp_millis(),
+        capacity: serde_json::to_string(&CapacityRecord::from(&settings.capacity))?,
+        room: serde_json::to_string(&CapacityRecord::from(&room))?,
+        notes: made.notes.clone(),
+        model: serde_json::to_string(&basis)?,
+        calls,
+        skips,
+    };
+    let saved = store.save_plan(&new).await?;
+    Ok(Made {
+        plan: saved,
+        planned: new.calls.len(),
+        skipped: new.skips.len(),
+        notes: made.notes,
+    })
+}
+
+/// Plans one account's next call on `plan`'s day as of `now`, with the
+/// plan's models and the capacity it has left, and records it. Returns
+/// what was decided, or `None` when the account is not the campaign's.
+pub async fn replan_account(
+    store: &Store,
+    plan_day: &PlanDay,
+    account_id: &str,
+    now: DateTime<Utc>,
+    settings: &Resolved,
+) -> anyhow::Result<Option<Replanned>> {
+    if plan_day.model.is_empty() {
+        // A drill's plan (`Store::release_queued`): not the planner's, not
+        // re-planned.
+        return Ok(None);
+    }
+    let since = (now - Duration::days(i64::from(settings.history_days))).timestamp_millis();
+    let Some(f) = store
+        .planning_account(&plan_day.campaign_id, account_id, since)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let basis: PlanBasis = serde_json::from_str(&plan_day.model)?;
+    let model = basis.model();
+    let room: CapacityRecord = serde_json::from_str(&plan_day.room)?;
+    let room = room.to_capacity().map_err(anyhow::Error::msg)?;
+    let tz = tz_of(&f);
+    let dialect = facts::agent_dialect(&f.dialect);
+    let (replanned, left) = if !f.queued {
+        (
+            Replanned::Off {
+                rule: "nothing_queued".into(),
+                why: NOTHING_QUEUED.into(),
+            },
+            room,
+        )
+    } else {
+        let account = facts::plan_account(
+            &f,
+            tz,
+            settings.complaint_hold_days,
+            basis
+                .propensity
+                .of(facts::segment(f.days_past_due), facts::promise_record(&f)),
+        );
+        let made = plan(
+            &PlanInput {
+                day: plan_day.day,
+                now,
+                rules: &settings.rules,
+                holidays: &settings.holidays,
+                strategy: &settings.strategy,
+                model: &model,
+                capacity: &room,
+            },
+            std::slice::from_ref(&account),
+        );
+        match (made.calls.first(), made.not_planned.first()) {
+            (Some(c), _) => {
+                let callback = account.day.callback_at.is_some_and(|t| t >= now);
+                let priority = if callback { CALLBACK_PRIORITY } else { 10 };
+                let dialects = HashMap::from([(account_id, dialect.as_str())]);
+                (
+                    Replanned::Call(call_row(c, &f, tz, room.tz, priority)),
+                    room_after(&room, &made.calls, &dialects),
+                )
+            }
+            (None, Some(n)) => (
+                Replanned::Off {
+                    rule: n.rule.to_string(),
+                    why: n.why.clone(),
+                },
+                room,
+            ),
+            (None, None) => return Ok(None),
+        }
+    };
+    store
+        .replan_account(
+            &plan_day.id,
+            account_id,
+            &replanned,
+            &serde_json::to_string(&CapacityRecord::from(&left))?,
+        )
+        .await?;
+    Ok(Some(replanned))
+}
