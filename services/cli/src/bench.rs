@@ -62,6 +62,17 @@ pub enum DevCommand {
         /// and rounds).
         agents_json: PathBuf,
     },
+    /// Time re-planning one account after its outcome (as the server does
+    /// for every outcome) for N accounts of a campaign's saved plan of
+    /// DATE: p50, p95, max. It re-plans them for real: a test database.
+    BenchReplan {
+        #[arg(long)]
+        campaign: String,
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        #[arg(long, default_value_t = 200)]
+        accounts: u64,
+    },
     /// For drills and load tests on a test database: approve a plan of
     /// every queued call of the campaign, released at once, without the
     /// planner (calling window, caps and do-not-call still hold at
@@ -116,6 +127,11 @@ pub enum DevCommand {
 
 pub async fn run(config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        DevCommand::BenchReplan {
+            campaign,
+            date,
+            accounts,
+        } => bench_replan(&config, &campaign, date, accounts).await,
         DevCommand::ReleaseNow { campaign, by, why } => {
             let store = huikuan_store::Store::connect(&config.database_url()?).await?;
             let c = store.find_campaign(&campaign).await?;
@@ -455,5 +471,57 @@ fn cv_nlu(folds: usize) -> anyhow::Result<ExitCode> {
             c.correct as f64 / c.answered.max(1) as f64
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bench_replan(
+    config: &Config,
+    campaign: &str,
+    date: chrono::NaiveDate,
+    accounts: u64,
+) -> anyhow::Result<ExitCode> {
+    let store = huikuan_store::Store::connect(&config.database_url()?).await?;
+    let c = store.find_campaign(campaign).await?;
+    let settings = config
+        .planning
+        .for_campaign(&c.name)
+        .resolve()
+        .map_err(anyhow::Error::msg)?;
+    let plan = store
+        .plan_for(&c.id, date)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no plan for {date}: make one with huikuan plan"))?;
+    let (calls, _) = store
+        .planned_calls(&plan.id, &Default::default(), 0, accounts)
+        .await?;
+    let mut ms = Vec::with_capacity(calls.len());
+    for call in &calls {
+        // The plan as it stands (each re-plan changes what is left).
+        let plan = store.plan(&plan.id).await?;
+        let started = std::time::Instant::now();
+        huikuan_orchestrator::planning::replan_account(
+            &store,
+            &plan,
+            &call.account_id,
+            chrono::Utc::now(),
+            &settings,
+        )
+        .await?;
+        ms.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        ms.get(((ms.len() as f64 * q) as usize).min(ms.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    println!(
+        "re-planned {} accounts: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+        ms.len(),
+        at(0.5),
+        at(0.95),
+        ms.last().copied().unwrap_or(0.0)
+    );
+    store.close().await?;
     Ok(ExitCode::SUCCESS)
 }

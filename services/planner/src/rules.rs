@@ -258,7 +258,7 @@ impl Skip {
 }
 
 /// `time` on `day` in `tz` (the earliest instant, across a DST change).
-fn at_local(tz: Tz, day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+pub fn at_local(tz: Tz, day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     tz.from_local_datetime(&day.and_time(time))
         .earliest()
         .unwrap_or_else(|| tz.from_utc_datetime(&day.and_time(time)))

@@ -14,8 +14,9 @@ pub mod replanner;
 pub mod settings;
 
 use crate::planning::settings::Resolved;
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
+use huikuan_planner::rules::at_local;
 use huikuan_planner::{
     plan, Capacity, CapacityRecord, Channel, ContactModel, Plan, PlanAccount, PlanBasis, PlanInput,
     PlannedCall, Propensity,
@@ -49,14 +50,6 @@ pub struct Made {
 
 fn tz_of(f: &AccountFacts) -> Tz {
     f.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
-}
-
-/// `time` on `day` in `tz` (the earliest instant across a clock change).
-fn at_local(tz: Tz, day: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
-    tz.from_local_datetime(&day.and_time(time))
-        .earliest()
-        .unwrap_or_else(|| tz.from_utc_datetime(&day.and_time(time)))
-        .with_timezone(&Utc)
 }
 
 /// The room a plan leaves: `capacity` less its calls.
