@@ -15,7 +15,7 @@
 //! transaction; a change a plan's status does not allow is refused naming
 //! the status; approving a day's plan closes the campaign's earlier ones.
 
-use super::{plan_from_row, planned_call_in, put_call, PlanDay, PlannedCallRow, PLAN_COLUMNS};
+use super::{planned_call_in, put_call, PlanDay, PlannedCallRow};
 use crate::dispatch::stmt;
 use crate::{now_ms, Result, Store, StoreError};
 use huikuan_core::{AttemptStatus, PlanAction, PlanStatus, PlannedCallState};
@@ -121,22 +121,7 @@ async fn audit_in(
 }
 
 async fn plan_in(txn: &DatabaseTransaction, plan_id: &str) -> Result<PlanDay> {
-    let lock = if txn.get_database_backend() == DatabaseBackend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
-    let rows = txn
-        .query_all(stmt(
-            txn.get_database_backend(),
-            &format!("SELECT {PLAN_COLUMNS} FROM plan_days WHERE id = ?{lock}"),
-            vec![plan_id.into()],
-        ))
-        .await?;
-    rows.first()
-        .map(plan_from_row)
-        .transpose()?
-        .ok_or_else(|| StoreError::NotFound(format!("plan {plan_id}")))
+    super::plan_by_id(txn, plan_id, true).await
 }
 
 async fn set_status(txn: &DatabaseTransaction, plan_id: &str, status: PlanStatus) -> Result<()> {

@@ -324,18 +324,7 @@ impl Store {
 
     /// A plan by id.
     pub async fn plan(&self, plan_id: &str) -> Result<PlanDay> {
-        let rows = self
-            .db
-            .query_all(stmt(
-                self.backend(),
-                &format!("SELECT {PLAN_COLUMNS} FROM plan_days WHERE id = ?"),
-                vec![plan_id.into()],
-            ))
-            .await?;
-        rows.first()
-            .map(plan_from_row)
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound(format!("plan {plan_id}")))
+        plan_by_id(&self.db, plan_id, false).await
     }
 
     /// The campaign's plans, newest day first (at most `limit`).
@@ -513,6 +502,32 @@ pub(crate) async fn plan_of<C: ConnectionTrait>(
         ))
         .await?;
     rows.first().map(plan_from_row).transpose()
+}
+
+/// A plan by id; `lock`: held for the transaction's changes (PostgreSQL
+/// locks the row; SQLite's single writer needs nothing).
+pub(crate) async fn plan_by_id<C: ConnectionTrait>(
+    db: &C,
+    plan_id: &str,
+    lock: bool,
+) -> Result<PlanDay> {
+    let backend = db.get_database_backend();
+    let lock = if lock && backend == sea_orm::DatabaseBackend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let rows = db
+        .query_all(stmt(
+            backend,
+            &format!("SELECT {PLAN_COLUMNS} FROM plan_days WHERE id = ?{lock}"),
+            vec![plan_id.into()],
+        ))
+        .await?;
+    rows.first()
+        .map(plan_from_row)
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound(format!("plan {plan_id}")))
 }
 
 pub(crate) async fn planned_call_in<C: ConnectionTrait>(
