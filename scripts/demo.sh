@@ -32,6 +32,8 @@ echo "accounts not planned, by rule:"
 tail -n +2 "$HUIKUAN_DATA_DIR/skipped.csv" | cut -d, -f2 | sort | uniq -c
 FIRST=$(sed -n 2p "$HUIKUAN_DATA_DIR/plan.csv" | cut -d, -f1)
 [ -n "$FIRST" ] && "$BIN" plan --explain "$FIRST" --date "$TODAY"
+echo "--- tomorrow's plan, left a draft for the manager to review and approve on the console ---"
+"$BIN" plan --campaign demo --date "$(TZ=Asia/Shanghai date -d tomorrow +%F)" --by planner | tail -3
 "$BIN" serve & SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 50); do (echo > /dev/tcp/${HUIKUAN_LISTEN%:*}/${HUIKUAN_LISTEN#*:}) 2>/dev/null && break; sleep 0.2; done
@@ -96,11 +98,13 @@ echo "--- the web console ---"
 demo_user() { "$BIN" user add "$@" | sed -n 's/^password: //p'; }
 AGENT_PW=$(demo_user demo-agent --role agent --skills mandarin,sichuanese,cantonese)
 SUP_PW=$(demo_user demo-supervisor --role supervisor --skills mandarin)
+MGR_PW=$(demo_user demo-manager --role manager)
 ADMIN_PW=$(demo_user demo-admin --role admin)
 cat <<TXT
 The console runs at http://$HUIKUAN_CONSOLE_LISTEN/ (open it in a browser on this machine)
   agent:       demo-agent       password $AGENT_PW   (the desktop: go Available, take a break)
   supervisor:  demo-supervisor  password $SUP_PW   (the floor: agents and their state, live)
+  manager:     demo-manager     password $MGR_PW   (the day's plans: chart, reasons, approve; the live dashboard)
   admin:       demo-admin       password $ADMIN_PW   (users, the audit log of everything above)
 Log in as the agent and the supervisor in two windows to watch the floor follow the agent.
 TXT

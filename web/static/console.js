@@ -178,10 +178,46 @@
     tick();
   }
 
+  /** Refreshes the managers' dashboard: its figures, outcomes and chart. */
+  async function refreshDashboard(section) {
+    let res;
+    try {
+      res = await fetch(section.dataset.refresh, { credentials: "same-origin" });
+    } catch (_) { return; }
+    if (res.redirected || res.status === 401) { location.href = "/login"; return; }
+    if (!res.ok) return;
+    const dash = await res.json();
+    for (const k of dash.kpis) {
+      const el = document.querySelector(`[data-kpi="${k.key}"]`);
+      if (!el) continue;
+      el.querySelector(".kpi-value").textContent = k.value;
+      el.querySelector(".kpi-detail").textContent = k.detail;
+    }
+    const body = document.querySelector("#dispositions tbody");
+    if (body && dash.dispositions.length) {
+      body.replaceChildren(...dash.dispositions.map(([d, n]) => {
+        const tr = document.createElement("tr");
+        tr.append(text("td", d), text("td", String(n)));
+        return tr;
+      }));
+    }
+    // The chart swaps in once loaded, so it never flashes empty.
+    const chart = document.getElementById("hours-chart");
+    if (chart) {
+      const next = new Image();
+      next.onload = () => { chart.src = next.src; };
+      next.src = "/dashboard/hours.svg?at=" + Date.now();
+    }
+    const stamp = document.getElementById("refreshed");
+    if (stamp) stamp.textContent = new Date().toLocaleTimeString();
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     tick();
     setInterval(tick, 1000);
     const floor = document.querySelector("table[data-refresh]");
     if (floor) setInterval(() => refreshFloor(floor), 2000);
+    const dashboard = document.querySelector("#dashboard[data-refresh]");
+    if (dashboard) setInterval(() => refreshDashboard(dashboard), 5000);
   });
 })();

@@ -142,6 +142,9 @@ impl Config {
                 .parse()
                 .with_context(|| format!("HUIKUAN_CONSOLE_LISTEN: '{v}' is not host:port"))?;
         }
+        if config.console.centre_time_zone.is_none() {
+            config.console.centre_time_zone = Some(config.planning.centre_time_zone.clone());
+        }
         config.policy()?;
         config.console.validate()?;
         Ok(config)

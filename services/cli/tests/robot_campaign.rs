@@ -49,6 +49,17 @@ fn import_and_plan(
     campaign: &str,
     rows: &str,
 ) -> (chrono_tz::Tz, chrono::NaiveDate) {
+    import_and_plan_as(dir, db_url, campaign, rows, true)
+}
+
+/// The same, leaving the plan a draft unless `approve`.
+fn import_and_plan_as(
+    dir: &Path,
+    db_url: &str,
+    campaign: &str,
+    rows: &str,
+    approve: bool,
+) -> (chrono_tz::Tz, chrono::NaiveDate) {
     let (zone, today) = common::daytime_zone();
     let csv = format!(
         "{}\n{}",
@@ -62,22 +73,22 @@ fn import_and_plan(
         &["import", "portfolio.csv", "--campaign", campaign],
     );
     let date = today.to_string();
-    let out = huikuan(dir, db_url)
-        .args([
-            "plan",
-            "--campaign",
-            campaign,
-            "--date",
-            &date,
-            "--approve",
-            "--by",
-            "e2e",
-        ])
-        .output()
-        .unwrap();
+    let mut args = vec![
+        "plan",
+        "--campaign",
+        campaign,
+        "--date",
+        &date,
+        "--by",
+        "e2e",
+    ];
+    if approve {
+        args.push("--approve");
+    }
+    let out = huikuan(dir, db_url).args(&args).output().unwrap();
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && printed.contains("approved by e2e"),
+        out.status.success() && printed.contains("approved by e2e") == approve,
         "huikuan plan: {printed}{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -417,6 +428,44 @@ async fn a_robot_campaign_against_simulated_debtors() {
     }
 }
 
+/// Runs a browser script until it prints `ready`, then a dialer, and
+/// waits for both to end (the dialer when it has had nothing to do for
+/// 10 s); the script's results.
+async fn browser_then_dialer(
+    dir: &Path,
+    db_url: &str,
+    script: &str,
+    config: &serde_json::Value,
+    ready: &str,
+) -> serde_json::Value {
+    let browser = tokio::task::block_in_place(|| {
+        let mut b = common::BrowserScript::start(script, dir, config);
+        b.wait_for_line(ready, Duration::from_secs(180));
+        b
+    });
+    let mut dialer = huikuan(dir, db_url)
+        .env_remove("HUIKUAN_LOG")
+        .stderr(std::fs::File::create(dir.join("dialer.log")).unwrap())
+        .args(["dialer", "--idle-exit-secs", "10"])
+        .spawn()
+        .unwrap();
+    let page = tokio::task::block_in_place(move || browser.results(Duration::from_secs(900)));
+    eprintln!("{page:#}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    let status = loop {
+        if let Some(s) = dialer.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dialer did not finish after the browser"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(status.success(), "dialer exit {status}");
+    page
+}
+
 /// The console's part of the configuration for the agent's call: rings
 /// and waits long enough for a busy machine (the test waits for events).
 const CONSOLE: &str = r#"
@@ -525,32 +574,15 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
         "standing_line": true,
         "screenshots": shots,
     });
-    let browser = tokio::task::block_in_place(|| {
-        let mut b = common::BrowserScript::start("agent_call.mjs", dir.path(), &browser_config);
-        b.wait_for_line("READY", Duration::from_secs(120));
-        b
-    });
-    // The agent is on the floor: now the robot calls.
-    let mut dialer = huikuan(dir.path(), &db.url)
-        .env_remove("HUIKUAN_LOG")
-        .stderr(log("dialer.log"))
-        .args(["dialer", "--idle-exit-secs", "10"])
-        .spawn()
-        .unwrap();
-    let page = tokio::task::block_in_place(move || browser.results(Duration::from_secs(900)));
-    eprintln!("{page:#}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(300);
-    let status = loop {
-        if let Some(s) = dialer.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the dialer did not finish after the call"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    assert!(status.success(), "dialer exit {status}");
+    // Once the agent is on the floor, the robot calls.
+    let page = browser_then_dialer(
+        dir.path(),
+        &db.url,
+        "agent_call.mjs",
+        &browser_config,
+        "READY",
+    )
+    .await;
 
     // The screen pop: the debt, the masked number, why, and the robot's
     // part of the call.
@@ -649,6 +681,23 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
         ("promise_to_pay", Some(promise_date), Some(300_000))
     );
     let recording: String = row.try_get_by_index(3).unwrap();
+    let people = conn
+        .query_one(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT handed_over, agent_name FROM call_attempts \
+             WHERE account_id = 'DESK-1' AND status = 'completed'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            people.try_get_by_index::<i16>(0).unwrap(),
+            people.try_get_by_index::<Option<String>>(1).unwrap()
+        ),
+        (1, Some("wang".to_string())),
+        "the dashboard counts this call as handed over and taken"
+    );
     let call: String = row.try_get_by_index(4).unwrap();
     let call: huikuan_core::call::CallRecord = serde_json::from_str(&call).unwrap();
     eprintln!("{}", call.transcript_text());
@@ -781,4 +830,120 @@ fn pad_with_silence(path: &Path, pause: Duration) {
         w.write_sample(s).unwrap();
     }
     w.finalize().unwrap();
+}
+
+/// A collection manager in Chromium reviews the day's draft plan the
+/// planner made (its chart and reasons), excludes one account saying why,
+/// approves the plan, and watches the live dashboard count the robot's
+/// calls to the simulated debtors. The excluded account is never dialled,
+/// the others are, and the audit log has the manager's changes with
+/// their reasons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_approves_the_days_plan_and_watches_it_run_in_chromium() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let db = testing::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (grpc, sip, web) = (free_port(), free_udp_port(), free_port());
+    std::fs::write(
+        dir.path().join("huikuan.toml"),
+        config(grpc, sip, 600) + CONSOLE,
+    )
+    .unwrap();
+    import_and_plan_as(
+        dir.path(),
+        &db.url,
+        "morning",
+        "MGR-PROMISE,张伟,13800000001,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
+         MGR-WRONG,张伟,13800000002,,sichuanese,四川,成都,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
+         MGR-EXCLUDED,张伟,13800000003,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n",
+        false,
+    );
+    let password = "manager-test-password-0123";
+    common::add_user(
+        huikuan(dir.path(), &db.url),
+        "qian",
+        "manager",
+        "",
+        password,
+    );
+    let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
+    let mut server = huikuan(dir.path(), &db.url)
+        .env("HUIKUAN_CONSOLE_LISTEN", format!("127.0.0.1:{web}"))
+        .env_remove("HUIKUAN_LOG")
+        .stderr(log("serve.log"))
+        .arg("serve")
+        .spawn()
+        .unwrap();
+    common::wait_listening(web, &mut server);
+    let _server = Killed(server);
+    let _sim = Killed(
+        huikuan(dir.path(), &db.url)
+            .args(["sim", "--listen", &format!("127.0.0.1:{sip}"), "--out"])
+            .arg(dir.path().join("sim"))
+            .arg("--personas")
+            .arg(repo().join("tests/data/personas"))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let browser_config = serde_json::json!({
+        "url": format!("http://127.0.0.1:{web}"),
+        "manager": "qian",
+        "password": password,
+        "accounts": 3,
+        "exclude": "MGR-EXCLUDED",
+        "calls": 2,
+        "wait_ms": 600_000,
+        "screenshots": std::env::var("HUIKUAN_SCREENSHOTS").unwrap_or_default(),
+    });
+    // Once the plan is approved, the robot calls.
+    let page = browser_then_dialer(
+        dir.path(),
+        &db.url,
+        "manager.mjs",
+        &browser_config,
+        "APPROVED",
+    )
+    .await;
+
+    // What the manager saw: the draft listed, reasons on each call, and
+    // the dashboard's figures of the two calls made.
+    assert!(page["plans_row"].as_str().unwrap().contains("3"), "{page}");
+    assert!(page["first_reasons"].as_str().unwrap().len() > 10, "{page}");
+    let kpis = &page["kpis"];
+    assert_eq!(kpis["calls"], "2", "{kpis}");
+    assert_eq!(kpis["contact_rate"], "100%", "{kpis}");
+    // The wrong party is a contact but not the debtor.
+    assert_eq!(kpis["rpc_rate"], "50%", "{kpis}");
+    assert_eq!(kpis["promise_rate"], "100%", "{kpis}");
+    assert_eq!(kpis["containment"], "100%", "{kpis}");
+    assert_eq!(kpis["handoffs"], "0", "{kpis}");
+    let outcomes = page["dispositions"].as_str().unwrap();
+    assert!(
+        outcomes.contains("promise_to_pay") && outcomes.contains("wrong_party"),
+        "{outcomes}"
+    );
+
+    // The excluded account was never dialled; the others were.
+    let done = rows(
+        &db,
+        "SELECT account_id, disposition, seq FROM call_attempts WHERE status = 'completed' ORDER BY account_id",
+    )
+    .await;
+    let accounts: Vec<&str> = done.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(accounts, ["MGR-PROMISE", "MGR-WRONG"], "{done:?}");
+    // The manager's changes, each with its reason.
+    let audit = rows(
+        &db,
+        "SELECT action, detail, at_ms FROM audit_log WHERE actor = 'qian' AND action LIKE 'plan_%' ORDER BY at_ms",
+    )
+    .await;
+    let actions: Vec<(&str, &str)> = audit.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    assert_eq!(actions[0].0, "plan_edit");
+    assert!(actions[0].1.contains("exclude") && actions[0].1.contains("住院"));
+    assert_eq!(
+        actions[1],
+        ("plan_approve", "reviewed: one account excluded")
+    );
 }

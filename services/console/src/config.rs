@@ -40,6 +40,9 @@ pub struct ConsoleConfig {
     /// Sichuanese calls may go to Mandarin speakers when no Sichuanese
     /// speaker is free.
     pub sichuanese_to_mandarin: bool,
+    /// The centre's time zone: the managers' dashboard counts its day and
+    /// hours in it. Unset: `[planning] centre_time_zone`.
+    pub centre_time_zone: Option<String>,
 }
 
 impl Default for ConsoleConfig {
@@ -62,6 +65,7 @@ impl Default for ConsoleConfig {
             answer_target_seconds: 20,
             callback_after_minutes: 60,
             sichuanese_to_mandarin: true,
+            centre_time_zone: None,
         }
     }
 }
@@ -77,9 +81,25 @@ impl ConsoleConfig {
         }
     }
 
+    /// The centre's time zone (Beijing when none is set).
+    pub fn centre_tz(&self) -> chrono_tz::Tz {
+        self.centre_time_zone
+            .as_deref()
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+
     /// Every setting in range, or the first that is not, by name.
     pub fn validate(&self) -> anyhow::Result<()> {
         let bad = |field: &str, why: &str| anyhow::anyhow!("console.{field}: {why}");
+        if let Some(z) = &self.centre_time_zone {
+            if z.parse::<chrono_tz::Tz>().is_err() {
+                return Err(bad(
+                    "centre_time_zone",
+                    &format!("'{z}' is not an IANA time zone (e.g. Asia/Shanghai)"),
+                ));
+            }
+        }
         if !(1..=24 * 60).contains(&self.session_idle_minutes) {
             return Err(bad("session_idle_minutes", "must be 1-1440"));
         }

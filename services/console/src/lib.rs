@@ -16,6 +16,10 @@
 //! * an audit line for every login, user change and view of a debtor's
 //!   personal data, written before the answer goes back ([`audit`]).
 //!
+//! Managers review, approve and change the day's plans the planner made
+//! (`/plans`, with a chart of planned calls per hour against capacity, in
+//! [`charts`]) and watch the day on a live dashboard (`/dashboard`).
+//!
 //! Handed-over calls wait in the ACD ([`acd`], [`floor`]) and live in
 //! [`bridge`] until their agent files the outcome; the agent's page
 //! carries their signalling on a WebSocket, and an agent on auto-answer
@@ -30,6 +34,7 @@ pub mod acd;
 pub mod audit;
 pub mod auth;
 pub mod bridge;
+pub mod charts;
 pub mod config;
 pub mod csrf;
 pub mod error;

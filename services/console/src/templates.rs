@@ -32,6 +32,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         "account.html",
         include_str!("../../../web/templates/account.html"),
     ),
+    (
+        "plans.html",
+        include_str!("../../../web/templates/plans.html"),
+    ),
+    (
+        "plan.html",
+        include_str!("../../../web/templates/plan.html"),
+    ),
+    (
+        "plan_call.html",
+        include_str!("../../../web/templates/plan_call.html"),
+    ),
+    (
+        "dashboard.html",
+        include_str!("../../../web/templates/dashboard.html"),
+    ),
 ];
 
 /// `(name, content type, body)` of each static file.

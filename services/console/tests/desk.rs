@@ -24,36 +24,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tower::ServiceExt;
 
-const PASSWORD: &str = "s3cure-enough-pw";
-
-async fn body_text(res: axum::response::Response) -> String {
-    let bytes = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-fn cookie_value(res: &axum::response::Response, name: &str) -> Option<String> {
-    res.headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .map(|c| {
-            c[name.len() + 1..]
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .to_string()
-        })
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let at = html.find(&format!("name=\"{name}\" value=\"")).expect(name);
-    let rest = &html[at + name.len() + 15..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
+mod common;
+use common::{body_text, cookie_value, hidden, PASSWORD};
 
 /// Logs in through the router; the session cookie and CSRF token.
 async fn login(app: &Router, name: &str) -> (String, String) {

@@ -5,145 +5,14 @@
 //! SQLite always; PostgreSQL too when HUIKUAN_TEST_PG is set.
 
 use axum::body::Body;
-use axum::extract::connect_info::MockConnectInfo;
-use axum::http::{header, Request, Response, StatusCode};
-use axum::Router;
-use huikuan_console::{password, Console, ConsoleConfig};
-use huikuan_core::staff::{Role, Skills};
-use huikuan_store::testing::{self, TestDb};
-use huikuan_store::{AuditFilter, Store};
-use std::net::SocketAddr;
-use tower::ServiceExt;
+use axum::http::{header, Request, StatusCode};
+use huikuan_console::{password, ConsoleConfig};
+use huikuan_core::staff::Role;
+use huikuan_store::testing;
+use huikuan_store::AuditFilter;
 
-const PASSWORD: &str = "s3cure-enough-pw";
-
-async fn databases() -> Vec<TestDb> {
-    let mut dbs = vec![testing::sqlite().await];
-    dbs.extend(testing::postgres().await);
-    dbs
-}
-
-fn app(store: &Store, config: ConsoleConfig, secure: bool) -> Router {
-    // A failing request's reason, in the test's output.
-    let _ = tracing_subscriber::fmt()
-        .with_test_writer()
-        .with_env_filter("huikuan_console=warn")
-        .try_init();
-    Console::new(store.clone(), config, secure)
-        .unwrap()
-        .router()
-        .layer(MockConnectInfo(SocketAddr::from(([10, 1, 2, 3], 40000))))
-}
-
-async fn add_user(store: &Store, name: &str, role: Role, skills: &str) {
-    let skills: Skills = skills.parse().unwrap();
-    store
-        .create_user(name, role, &skills, &password::hash(PASSWORD).unwrap())
-        .await
-        .unwrap();
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Response<Body> {
-    app.clone().oneshot(req).await.unwrap()
-}
-
-async fn body_text(res: Response<Body>) -> String {
-    let bytes = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-fn cookie_value(res: &Response<Body>, name: &str) -> Option<String> {
-    res.headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .map(|c| {
-            c[name.len() + 1..]
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .to_string()
-        })
-}
-
-fn set_cookie_line(res: &Response<Body>, name: &str) -> String {
-    res.headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// The value of `name="..."`'s `value` attribute in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let at = html.find(&format!("name=\"{name}\" value=\"")).expect(name);
-    let rest = &html[at + name.len() + 15..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
-
-fn form(uri: &str, cookie: &str, body: &str) -> Request<Body> {
-    Request::post(uri)
-        .header(header::COOKIE, cookie)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
-
-fn get(uri: &str, cookie: &str) -> Request<Body> {
-    Request::get(uri)
-        .header(header::COOKIE, cookie)
-        .body(Body::empty())
-        .unwrap()
-}
-
-/// Logs in as a browser does; the login answer.
-async fn try_login(app: &Router, name: &str, pw: &str) -> Response<Body> {
-    let page = send(app, get("/login", "")).await;
-    let login_cookie = cookie_value(&page, "hk_login").expect("login page sets hk_login");
-    let token = hidden(&body_text(page).await, "csrf");
-    let body = format!("name={name}&password={pw}&csrf={token}");
-    send(
-        app,
-        form("/login", &format!("hk_login={login_cookie}"), &body),
-    )
-    .await
-}
-
-/// A logged-in browser: its cookie header and its CSRF token.
-async fn login(app: &Router, name: &str) -> (String, String) {
-    let res = try_login(app, name, PASSWORD).await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "login of {name}");
-    let cookie = format!("hk_session={}", cookie_value(&res, "hk_session").unwrap());
-    let page = send(app, get("/agent", &cookie)).await;
-    let html = body_text(page).await;
-    let csrf = if html.contains("name=\"csrf\"") {
-        hidden(&html, "csrf")
-    } else {
-        // Roles without the desktop: take the token from their start page.
-        let res = send(app, get("/audit", &cookie)).await;
-        hidden(&body_text(res).await, "csrf")
-    };
-    (cookie, csrf)
-}
-
-async fn audit_actions(store: &Store, actor: &str) -> Vec<String> {
-    store
-        .audit_entries(&AuditFilter {
-            actor: Some(actor.into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect()
-}
+mod common;
+use common::*;
 
 #[tokio::test]
 async fn a_login_opens_a_session_that_survives_a_restart_and_logout_ends_it() {
@@ -365,13 +234,18 @@ async fn each_role_opens_only_its_own_pages_and_refusals_are_audited() {
             "/admin/users",
             "/audit",
             "/accounts/A1",
+            "/dashboard",
+            "/api/dashboard",
+            "/plans",
+            "/plans/P1",
         ];
-        // 200 allowed, 403 refused; 404 means allowed but no such account.
+        // 200 allowed, 403 refused; 404 means allowed but no such account
+        // or plan.
         let expect = [
-            ("agent1", [200, 403, 403, 403, 403, 403]),
-            ("sup1", [200, 200, 200, 403, 403, 404]),
-            ("mgr1", [403, 200, 200, 403, 200, 404]),
-            ("root1", [403, 200, 200, 200, 200, 404]),
+            ("agent1", [200, 403, 403, 403, 403, 403, 403, 403, 403, 403]),
+            ("sup1", [200, 200, 200, 403, 403, 404, 200, 200, 403, 403]),
+            ("mgr1", [403, 200, 200, 403, 200, 404, 200, 200, 200, 404]),
+            ("root1", [403, 200, 200, 200, 200, 404, 200, 200, 200, 404]),
         ];
         for (user, codes) in expect {
             let res = try_login(&console, user, PASSWORD).await;
@@ -386,7 +260,7 @@ async fn each_role_opens_only_its_own_pages_and_refusals_are_audited() {
             .iter()
             .filter(|a| *a == "forbidden")
             .count();
-        assert_eq!(refused, 5);
+        assert_eq!(refused, 9);
         // Without a session every page goes to the login page.
         let anon = send(&console, get("/supervisor", "")).await;
         assert_eq!(anon.headers()[header::LOCATION], "/login");
@@ -396,31 +270,13 @@ async fn each_role_opens_only_its_own_pages_and_refusals_are_audited() {
 #[tokio::test]
 async fn an_account_page_masks_phone_numbers_and_every_view_is_audited() {
     let db = testing::sqlite().await;
-    let c = db.store.ensure_campaign("c1").await.unwrap();
-    let mut csv = Vec::new();
-    huikuan_core::synthetic::write_csv(&mut csv, 1, 7, "A").unwrap();
-    let text = String::from_utf8(csv).unwrap();
-    let today = chrono::Utc::now().date_naive();
-    let mut imp = huikuan_store::import::Importer::start(&db.store, &c.id, "t.csv", None, today)
-        .await
-        .unwrap();
-    let mut account_id = String::new();
-    for item in huikuan_core::portfolio::read_raw(
-        std::io::Cursor::new(text.into_bytes()),
-        huikuan_core::portfolio::Format::Csv,
-    )
-    .unwrap()
-    {
-        let (line, raw) = item.unwrap();
-        assert!(imp.push(line, raw).await.unwrap().is_empty());
-    }
-    imp.finish().await.unwrap();
+    import_synthetic(&db.store, "c1", 1).await;
     let page = db
         .store
         .list_accounts(&Default::default(), 10, None)
         .await
         .unwrap();
-    account_id.push_str(&page.accounts[0].id);
+    let account_id = page.accounts[0].id.clone();
     let phone = db.store.get_account(&account_id).await.unwrap().contacts[0]
         .phone
         .clone();

@@ -112,6 +112,8 @@ pub enum PlanAction {
 }
 
 impl PlanAction {
+    pub const ALL: [PlanAction; 3] = [PlanAction::Approve, PlanAction::Pause, PlanAction::Resume];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PlanAction::Approve => "approve",
@@ -126,6 +128,21 @@ impl PlanAction {
             PlanAction::Pause => "paused",
             PlanAction::Resume => "resumed",
         }
+    }
+}
+
+impl std::str::FromStr for PlanAction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PlanAction::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown plan action '{}': approve, pause or resume",
+                    crate::truncate(s, crate::ECHO_CHARS)
+                )
+            })
     }
 }
 
@@ -156,6 +173,10 @@ mod plan_tests {
             let e = Done.after(a).unwrap_err();
             assert!(e.contains("done"), "{e}");
         }
+        for a in PlanAction::ALL {
+            assert_eq!(a.as_str().parse(), Ok(a));
+        }
+        assert!("delete".parse::<PlanAction>().is_err());
         assert!(Approved.dispatches() && Executing.dispatches());
         assert!(!Draft.dispatches() && !Paused.dispatches() && !Done.dispatches());
     }

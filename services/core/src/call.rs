@@ -278,6 +278,36 @@ impl CallRecord {
         !self.transcript.is_empty()
     }
 
+    /// Whether the robot handed the call over to a person (asked for
+    /// one, whether or not an agent took it).
+    pub fn handed_over(&self) -> bool {
+        self.disposition == Disposition::HandedToAgent
+            || self
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.handoff_reason.is_some())
+            || self
+                .timeline
+                .iter()
+                .any(|e| matches!(e.event, Event::HandoffRequested { .. }))
+    }
+
+    /// The agent who took the call over, the first one if several did.
+    pub fn agent(&self) -> Option<&str> {
+        self.timeline
+            .iter()
+            .find_map(|e| match &e.event {
+                Event::AgentJoined { agent } => Some(agent.as_str()),
+                _ => None,
+            })
+            .or_else(|| {
+                self.legs
+                    .iter()
+                    .find(|l| l.party == Party::Agent)
+                    .and_then(|l| l.who.as_deref())
+            })
+    }
+
     /// The transcript as people read it: one line per utterance, with
     /// its time, speaker and whether it was cut.
     pub fn transcript_text(&self) -> String {
@@ -380,6 +410,36 @@ impl CallRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_handed_over_call_names_its_agent() {
+        let mut r = CallRecord::new(Disposition::PromiseToPay);
+        assert!(!r.handed_over());
+        assert_eq!(r.agent(), None);
+        r.note(
+            9_000,
+            Event::HandoffRequested {
+                reason: "request_human".into(),
+            },
+        );
+        assert!(r.handed_over());
+        assert_eq!(r.agent(), None, "asked for a person, no one took it");
+        r.legs.push(Leg {
+            party: Party::Agent,
+            who: Some("ann".into()),
+            joined_ms: 12_000,
+            left_ms: None,
+        });
+        assert_eq!(r.agent(), Some("ann"));
+        r.note(
+            11_000,
+            Event::AgentJoined {
+                agent: "bob".into(),
+            },
+        );
+        assert_eq!(r.agent(), Some("bob"), "the first to join");
+        assert!(CallRecord::new(Disposition::HandedToAgent).handed_over());
+    }
 
     #[test]
     fn a_record_round_trips_through_its_json() {

@@ -148,12 +148,16 @@ async fn a_plan_is_dialled_only_once_approved_at_its_times_and_as_managers_chang
             .edit_planned_call(
                 &plan_id,
                 "P3",
-                &PlanEdit::Move(at(15, 0).timestamp_millis()),
+                &PlanEdit::Move {
+                    at_ms: at(15, 0).timestamp_millis(),
+                    centre_hour: 15,
+                },
                 manager("works nights"),
             )
             .await
             .unwrap();
         assert_eq!(moved.planned_at_ms, at(15, 0).timestamp_millis());
+        assert_eq!(moved.centre_hour, 15);
         let e = store
             .edit_planned_call(&plan_id, "P1", &PlanEdit::Priority(99), manager(" "))
             .await

@@ -1146,11 +1146,15 @@ async fn an_upgraded_sqlite_database_gets_clustered_tables_with_its_rows() {
                 !c.starts_with("call_record ")
                     && !c.starts_with("plan_day_id ")
                     && !c.starts_with("plan_priority ")
+                    && !c.starts_with("handed_over ")
+                    && !c.starts_with("agent_name ")
             })
             .map(|c| {
                 c.replace(" call_record=NULL", "")
                     .replace(" plan_day_id=NULL", "")
                     .replace(" plan_priority=0", "")
+                    .replace(" handed_over=0", "")
+                    .replace(" agent_name=NULL", "")
             })
             .collect()
     };
@@ -1713,6 +1717,84 @@ async fn call_records_read_back_whether_written_now_or_the_old_way() {
         );
         assert_eq!(old.figures.response_ms, vec![640]);
         assert_eq!(old.recording.as_deref(), Some("old.wav"));
+    })
+    .await;
+}
+
+/// The managers' dashboard reads the day's reported calls by disposition
+/// and hour, who took part (the robot alone, a handoff, an agent) and the
+/// promises taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_days_figures_count_contacts_handoffs_and_promises() {
+    use huikuan_core::call::{CallRecord, Event, Leg, Party};
+    each_store(|store| async move {
+        let rows = format!(
+            "{HEADER}\n{}{}{}{}",
+            account_row("F1", "13812345631", "100"),
+            account_row("F2", "13812345632", "100"),
+            account_row("F3", "13812345633", "100"),
+            account_row("F4", "13812345634", "100")
+        );
+        import_text(&store, "c1", &rows).await;
+        let now = beijing(1, 10);
+        let mut leases = lease(&store, "w", 5, Duration::from_secs(60), now, &policy())
+            .await
+            .unwrap();
+        leases.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        let handed = |agent: Option<&str>, d: Disposition| {
+            let mut c = CallRecord::new(d);
+            c.note(0, Event::Answered);
+            c.note(
+                5_000,
+                Event::HandoffRequested {
+                    reason: "request_human".into(),
+                },
+            );
+            if let Some(a) = agent {
+                c.note(9_000, Event::AgentJoined { agent: a.into() });
+                c.legs.push(Leg {
+                    party: Party::Agent,
+                    who: Some(a.into()),
+                    joined_ms: 9_000,
+                    left_ms: None,
+                });
+            }
+            c
+        };
+        let mut promise = report(&leases[0], Disposition::PromiseToPay);
+        promise.promise = Some((day_after(now, 3), "80.00".parse::<Money>().unwrap()));
+        promise.call = Some(CallRecord::new(Disposition::PromiseToPay));
+        let mut by_agent = report(&leases[1], Disposition::Refused);
+        by_agent.call = Some(handed(Some("ann"), Disposition::Refused));
+        let no_answer = report(&leases[2], Disposition::NoAnswer);
+        let mut not_taken = report(&leases[3], Disposition::HandedToAgent);
+        not_taken.call = Some(handed(None, Disposition::HandedToAgent));
+        for r in [&promise, &by_agent, &no_answer, &not_taken] {
+            store.report_outcome(r, now, &policy()).await.unwrap();
+        }
+        let hour = 3_600_000;
+        let f = store
+            .call_figures(now.timestamp_millis() - hour, now.timestamp_millis() + 1)
+            .await
+            .unwrap();
+        assert_eq!(f.total(), 4);
+        assert_eq!(f.contacts(), 3, "{f:?}");
+        assert_eq!(f.of(Disposition::NoAnswer), 1);
+        assert_eq!((f.handed_over, f.taken_by_agent), (2, 1));
+        assert_eq!(
+            f.contacts_robot_only, 1,
+            "only the promise was the robot's alone"
+        );
+        assert_eq!(f.promised_fen, 8_000);
+        let at = now.timestamp_millis();
+        assert_eq!(f.by_hour.get(&(at - at % hour)), Some(&4));
+        assert_eq!(f.contacts_by_hour.get(&(at - at % hour)), Some(&3));
+        // Reported before the range: not counted.
+        let later = store
+            .call_figures(now.timestamp_millis() + 1, now.timestamp_millis() + hour)
+            .await
+            .unwrap();
+        assert_eq!(later.total(), 0);
     })
     .await;
 }

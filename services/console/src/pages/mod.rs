@@ -5,10 +5,12 @@
 mod accounts;
 mod admin;
 mod agent;
+mod dashboard;
 mod desk;
 mod listen;
 mod login;
 mod page_socket;
+mod plans;
 mod supervisor;
 
 use crate::audit::Action;
@@ -35,6 +37,17 @@ pub(crate) fn routes(console: Console) -> Router {
         .route("/supervisor", get(supervisor::page))
         .route("/api/floor", get(supervisor::floor))
         .route("/supervisor/ws", get(listen::socket))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/hours.svg", get(dashboard::hours_chart))
+        .route("/api/dashboard", get(dashboard::api))
+        .route("/plans", get(plans::list))
+        .route("/plans/{id}", get(plans::page))
+        .route("/plans/{id}/chart.svg", get(plans::chart))
+        .route("/plans/{id}/action", post(plans::act))
+        .route(
+            "/plans/{id}/calls/{account}",
+            get(plans::call).post(plans::edit),
+        )
         .route("/accounts/{id}", get(accounts::page))
         .route("/admin/users", get(admin::users).post(admin::add_user))
         .route("/admin/users/{name}/{change}", post(admin::change_user))
@@ -47,11 +60,24 @@ pub(crate) fn routes(console: Console) -> Router {
         .with_state(console)
 }
 
+/// A form's refusal, shown on the form's page: bad input and conflicts
+/// with their message and status; anything else stays the request's
+/// error.
+fn form_error(e: ConsoleError) -> Result<(StatusCode, String), ConsoleError> {
+    match e {
+        ConsoleError::BadInput { .. } | ConsoleError::Conflict(_) => {
+            Ok((e.status(), e.to_string()))
+        }
+        other => Err(other),
+    }
+}
+
 /// Each role's start page.
 async fn home(me: CurrentUser) -> Redirect {
     Redirect::to(match me.user.role {
         Role::Agent => "/agent",
-        Role::Supervisor | Role::Manager => "/supervisor",
+        Role::Supervisor => "/supervisor",
+        Role::Manager => "/plans",
         Role::Admin => "/admin/users",
     })
 }
@@ -64,6 +90,10 @@ fn nav(role: Role) -> Vec<(&'static str, &'static str)> {
     }
     if role.may(Permission::WatchFloor) {
         out.push(("/supervisor", "Floor"));
+        out.push(("/dashboard", "Dashboard"));
+    }
+    if role.may(Permission::ManageSchedules) {
+        out.push(("/plans", "Plans"));
     }
     if role.may(Permission::ManageUsers) {
         out.push(("/admin/users", "Users"));

@@ -177,6 +177,19 @@ impl Store {
             )
             .col_expr(call_attempt::Column::CallRecord, report.call_json().into())
             .col_expr(
+                call_attempt::Column::HandedOver,
+                i16::from(report.call.as_ref().is_some_and(|c| c.handed_over())).into(),
+            )
+            .col_expr(
+                call_attempt::Column::AgentName,
+                report
+                    .call
+                    .as_ref()
+                    .and_then(|c| c.agent())
+                    .map(str::to_string)
+                    .into(),
+            )
+            .col_expr(
                 call_attempt::Column::LeaseOwner,
                 Some(report.worker_id.clone()).into(),
             )
@@ -287,6 +300,8 @@ impl Store {
             transcript: Set(None),
             metrics: Set(None),
             call_record: Set(None),
+            handed_over: Set(0),
+            agent_name: Set(None),
         };
         call_attempt::Entity::insert(model)
             .on_conflict(

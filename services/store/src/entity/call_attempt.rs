@@ -36,6 +36,10 @@ pub struct Model {
     pub metrics: Option<String>,
     /// The call record (`huikuan_core::call::CallRecord` as JSON).
     pub call_record: Option<String>,
+    /// 1 when the robot handed the call over to a person.
+    pub handed_over: i16,
+    /// The agent who took the call over.
+    pub agent_name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

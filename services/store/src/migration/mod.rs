@@ -14,6 +14,7 @@ pub(crate) mod m20261204_000009_campaign_counts;
 mod m20261204_000010_call_records;
 mod m20261205_000011_console_users;
 mod m20261205_000012_plans;
+mod m20261206_000013_attempt_people;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000010_call_records::Migration),
             Box::new(m20261205_000011_console_users::Migration),
             Box::new(m20261205_000012_plans::Migration),
+            Box::new(m20261206_000013_attempt_people::Migration),
         ]
     }
 }

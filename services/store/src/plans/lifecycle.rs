@@ -30,9 +30,12 @@ pub enum PlanEdit {
     Priority(i32),
     /// `robot`, `agent` or `specialist`.
     Channel(String),
-    /// A new planned time (epoch ms); the caller has checked it against
-    /// the campaign's rules.
-    Move(i64),
+    /// A new planned time (epoch ms) and the centre's hour it falls in;
+    /// the caller has checked it against the campaign's rules.
+    Move {
+        at_ms: i64,
+        centre_hour: i32,
+    },
 }
 
 impl PlanEdit {
@@ -42,10 +45,10 @@ impl PlanEdit {
             PlanEdit::Include => "include".into(),
             PlanEdit::Priority(p) => format!("priority {p}"),
             PlanEdit::Channel(c) => format!("channel {c}"),
-            PlanEdit::Move(at) => format!(
+            PlanEdit::Move { at_ms, .. } => format!(
                 "move to {}",
-                chrono::DateTime::from_timestamp_millis(*at)
-                    .map_or_else(|| at.to_string(), |t| t.to_rfc3339())
+                chrono::DateTime::from_timestamp_millis(*at_ms)
+                    .map_or_else(|| at_ms.to_string(), |t| t.to_rfc3339())
             ),
         }
     }
@@ -293,7 +296,16 @@ impl Store {
             }
             PlanEdit::Priority(p) => call.priority = *p,
             PlanEdit::Channel(c) => call.channel = c.clone(),
-            PlanEdit::Move(at) => call.planned_at_ms = *at,
+            PlanEdit::Move { at_ms, centre_hour } => {
+                if !(0..24).contains(centre_hour) {
+                    return Err(StoreError::InvalidArgument {
+                        field: "centre_hour",
+                        reason: format!("{centre_hour} is not an hour 0-23"),
+                    });
+                }
+                call.planned_at_ms = *at_ms;
+                call.centre_hour = *centre_hour;
+            }
         }
         put_call(&txn, plan_id, &call).await?;
         unrelease(&txn, plan_id, Some(account_id)).await?;
