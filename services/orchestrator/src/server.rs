@@ -73,6 +73,11 @@ pub async fn serve_with(
         events.clone(),
         config.planning.clone(),
     ));
+    let drafter = tokio::spawn(crate::planning::drafts::run(
+        store.clone(),
+        config.planning.clone(),
+        events.closed(),
+    ));
     let sweeper = tokio::spawn(sweep_expired_leases(
         store,
         config.expiry_sweep,
@@ -107,6 +112,7 @@ pub async fn serve_with(
     events.close();
     let _ = sweeper.await;
     let _ = replanner.await;
+    let _ = drafter.await;
     tracing::info!("orchestrator stopped");
     Ok(result?)
 }

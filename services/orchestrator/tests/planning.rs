@@ -395,3 +395,93 @@ async fn approving_a_day_closes_the_days_before() {
     assert_eq!(plans.len(), 2);
     assert_eq!(plans[0].day, next_day);
 }
+
+/// From `draft_at` in the centre's time the next day's plan is drafted
+/// for every active campaign without one, once; a paused campaign and one
+/// whose plan was already made are left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tomorrows_plans_are_drafted_once_from_draft_at() {
+    use huikuan_orchestrator::planning::drafts;
+    for db in testing::all().await {
+        let store = &db.store;
+        let drafted_campaign = import(store, "evening", ROWS).await;
+        let paused = import(
+            store,
+            "paused",
+            "Q1,张伟,13800000011,,mandarin,北京,北京,,,消费贷,5000,100,2026-10-01,12\n",
+        )
+        .await;
+        store
+            .set_campaign_status(&paused, huikuan_core::CampaignStatus::Paused)
+            .await
+            .unwrap();
+        let manual = import(
+            store,
+            "manual",
+            "M1,张伟,13800000021,,mandarin,北京,北京,,,消费贷,5000,100,2026-10-01,12\n",
+        )
+        .await;
+        let by_hand = planning::make_plan(
+            store,
+            &manual,
+            day(),
+            at(7, 0),
+            &settings(),
+            "li.manager",
+            &|_| {},
+        )
+        .await
+        .unwrap();
+        let mut s = PlanSettings::default();
+        s.rules.skip_holidays = false;
+        s.draft_at = chrono::NaiveTime::from_hms_opt(18, 0, 0);
+        let eve = |h: u32, m: u32| {
+            shanghai()
+                .from_local_datetime(
+                    &(day() - ChronoDuration::days(1))
+                        .and_hms_opt(h, m, 0)
+                        .unwrap(),
+                )
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        assert!(
+            drafts::draft_due(store, &s, eve(17, 59)).await.is_empty(),
+            "{}",
+            db.name
+        );
+        let made = drafts::draft_due(store, &s, eve(18, 30)).await;
+        assert_eq!(made.len(), 1, "{made:?}");
+        assert_eq!((made[0].campaign.as_str(), made[0].day), ("evening", day()));
+        assert_eq!(made[0].planned, 3);
+        let plan = store
+            .plan_for(&drafted_campaign, day())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (plan.status, plan.made_by.as_str()),
+            (PlanStatus::Draft, drafts::MADE_BY)
+        );
+        assert!(store.plan_for(&paused, day()).await.unwrap().is_none());
+        assert_eq!(
+            store.plan_for(&manual, day()).await.unwrap().unwrap().id,
+            by_hand.plan.id
+        );
+        assert_eq!(
+            store
+                .plan_for(&manual, day())
+                .await
+                .unwrap()
+                .unwrap()
+                .made_by,
+            "li.manager"
+        );
+        // A minute later, or after a restart: nothing twice.
+        assert!(drafts::draft_due(store, &s, eve(18, 31)).await.is_empty());
+        // Without draft_at nothing is drafted.
+        s.draft_at = None;
+        let next_eve = eve(18, 30) + ChronoDuration::days(1);
+        assert!(drafts::draft_due(store, &s, next_eve).await.is_empty());
+    }
+}

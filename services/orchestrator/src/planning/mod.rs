@@ -9,6 +9,7 @@
 //! the capacity still free. Approving, pausing and editing are the
 //! store's (`huikuan_store::plans`).
 
+pub mod drafts;
 pub mod facts;
 pub mod replanner;
 pub mod settings;

@@ -37,6 +37,10 @@ pub struct PlanSettings {
     pub complaint_hold_days: u32,
     /// Days of attempts the contact model learns from.
     pub history_days: u32,
+    /// From this time of the centre's day, the next day's plan is drafted
+    /// for every active campaign that has none; none: plans are made only
+    /// with `huikuan plan`.
+    pub draft_at: Option<NaiveTime>,
     /// Campaigns that differ, by name: each a whole table of these keys
     /// (a key it leaves out takes the built-in default).
     pub campaign: BTreeMap<String, PlanSettings>,
@@ -55,6 +59,7 @@ impl Default for PlanSettings {
             holidays: None,
             complaint_hold_days: 30,
             history_days: 90,
+            draft_at: None,
             campaign: BTreeMap::new(),
         }
     }
