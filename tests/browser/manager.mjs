@@ -1,5 +1,6 @@
 // A collection manager's morning in Debian's Chromium: the day's plans,
-// the draft plan with its chart and reasons, one account excluded (with
+// the draft plan with its chart and reasons, the account it left off and
+// why, one account excluded (with
 // why), the plan approved (refused first without a reason), and the live
 // dashboard as the robot's calls come in. Prints APPROVED once the plan is
 // approved (the test then starts the dialer), and its results as JSON
@@ -8,7 +9,7 @@
 //
 // Usage: node manager.mjs CONFIG.json
 //   { "url": "http://127.0.0.1:PORT", "manager": "NAME", "password": "...",
-//     "campaign": "NAME", "accounts": N, "exclude": "ACCOUNT",
+//     "accounts": N (planned), "exclude": "ACCOUNT", "skipped": "ACCOUNT" (left off),
 //     "calls": N (robot calls to wait for on the dashboard),
 //     "wait_ms": N, "screenshots": "DIR or empty" }
 
@@ -43,6 +44,13 @@ try {
   check(results.first_reasons.length > 10, "a planned call says why");
   check((await page.textContent("#plan-status")).trim() === "draft", "the plan is a draft");
   await shot(page, "plan-draft");
+
+  // The account left off, with its rule and why.
+  await Promise.all([page.waitForURL(/\/skipped$/), page.click("#skips a:text('Each account and why')")]);
+  const skippedRow = page.locator(`#skipped tr[data-account="${cfg.skipped}"]`);
+  results.skipped_row = (await skippedRow.textContent()).replace(/\s+/g, " ").trim();
+  await shot(page, "plan-skipped");
+  await page.goto(planUrl);
 
   // Exclude one account, saying why.
   await Promise.all([

@@ -92,7 +92,12 @@ fn import_and_plan_as(
         "huikuan plan: {printed}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let planned = rows.lines().count();
+    // Rows whose number is on the do-not-call list (their fourth field)
+    // are left off.
+    let planned = rows
+        .lines()
+        .filter(|l| l.split(',').nth(3) == Some(""))
+        .count();
     assert!(
         printed.contains(&format!("{planned} calls planned")),
         "every account planned: {printed}"
@@ -855,7 +860,8 @@ async fn a_manager_approves_the_days_plan_and_watches_it_run_in_chromium() {
         "morning",
         "MGR-PROMISE,张伟,13800000001,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
          MGR-WRONG,张伟,13800000002,,sichuanese,四川,成都,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
-         MGR-EXCLUDED,张伟,13800000003,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n",
+         MGR-EXCLUDED,张伟,13800000003,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
+         MGR-DNC,张伟,13800000004,13800000004,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n",
         false,
     );
     let password = "manager-test-password-0123";
@@ -892,6 +898,7 @@ async fn a_manager_approves_the_days_plan_and_watches_it_run_in_chromium() {
         "password": password,
         "accounts": 3,
         "exclude": "MGR-EXCLUDED",
+        "skipped": "MGR-DNC",
         "calls": 2,
         "wait_ms": 600_000,
         "screenshots": std::env::var("HUIKUAN_SCREENSHOTS").unwrap_or_default(),
@@ -932,6 +939,13 @@ async fn a_manager_approves_the_days_plan_and_watches_it_run_in_chromium() {
     .await;
     let accounts: Vec<&str> = done.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(accounts, ["MGR-PROMISE", "MGR-WRONG"], "{done:?}");
+    assert!(
+        page["skipped_row"]
+            .as_str()
+            .unwrap()
+            .contains("do_not_call"),
+        "{page}"
+    );
     // The manager's changes, each with its reason.
     let audit = rows(
         &db,

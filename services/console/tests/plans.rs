@@ -129,6 +129,25 @@ async fn a_manager_reviews_changes_and_approves_the_days_plan() {
         assert!(html.contains("best contact hour 9:00 from 14 past answers"));
         assert!(html.contains("do_not_call: 1"), "the skip counts");
         assert!(html.contains(r#"value="approve""#));
+        // Each account left off, with its rule and why; a rule the plan
+        // never used is named as wrong.
+        let skipped = body_text(
+            send(
+                &console,
+                get(&format!("{plan_url}/skipped?rule=do_not_call"), &cookie),
+            )
+            .await,
+        )
+        .await;
+        assert!(skipped.contains("every number is on the do-not-call list"));
+        assert!(skipped.contains("1 accounts"));
+        let res = send(
+            &console,
+            get(&format!("{plan_url}/skipped?rule=holiday"), &cookie),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert!(body_text(res).await.starts_with("rule:"));
         // Filtered: by hour, by channel; a wrong filter names its field.
         let html =
             body_text(send(&console, get(&format!("{plan_url}?hour=10"), &cookie)).await).await;

@@ -26,6 +26,11 @@ pub struct CallFigures {
     pub taken_by_agent: u64,
     /// Answered calls (a contact) that no person joined.
     pub contacts_robot_only: u64,
+    /// Handed-over calls no agent took: the debtor left the queue
+    /// (`abandoned`), or no agent came in time and the robot promised a
+    /// callback (`given_up`).
+    pub abandoned: u64,
+    pub given_up: u64,
 }
 
 impl CallFigures {
@@ -91,6 +96,13 @@ impl Store {
             } else {
                 0
             };
+            if handed_over && !taken {
+                match disposition.as_deref() {
+                    Some("handed_to_agent") => f.abandoned += n,
+                    Some("callback_requested") => f.given_up += n,
+                    _ => {}
+                }
+            }
             *f.by_disposition
                 .entry(disposition.unwrap_or_default())
                 .or_default() += n;

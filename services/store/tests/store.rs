@@ -1782,6 +1782,11 @@ async fn the_days_figures_count_contacts_handoffs_and_promises() {
         assert_eq!(f.of(Disposition::NoAnswer), 1);
         assert_eq!((f.handed_over, f.taken_by_agent), (2, 1));
         assert_eq!(
+            (f.abandoned, f.given_up),
+            (1, 0),
+            "the debtor left the queue before anyone took the call"
+        );
+        assert_eq!(
             f.contacts_robot_only, 1,
             "only the promise was the robot's alone"
         );

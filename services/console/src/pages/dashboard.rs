@@ -6,7 +6,7 @@
 //! `/api/dashboard` and its chart from `/dashboard/hours.svg`.
 //!
 //! Figures come from the store (reported calls of the centre's day,
-//! indexed by report time) and, for the queue, from the floor.
+//! indexed by report time), and the calls waiting now from the floor.
 
 use crate::charts::{self, Hourly};
 use crate::error::ConsoleError;
@@ -145,10 +145,10 @@ fn kpis(
         k(
             "abandoned",
             "Abandoned in the queue",
-            queue.abandoned.to_string(),
+            f.abandoned.to_string(),
             format!(
-                "{} waiting now; {} given a callback (since the console started)",
-                queue.waiting, queue.given_up
+                "{} waiting now; {} given a callback when no agent came",
+                queue.waiting, f.given_up
             ),
         ),
     ]
@@ -278,13 +278,15 @@ mod tests {
         f.handed_over = 2;
         f.taken_by_agent = 1;
         f.contacts_robot_only = 6;
+        f.abandoned = 2;
+        f.given_up = 1;
         f.promised_fen = 123_450;
         let queue = crate::acd::QueueFigures {
             waiting: 1,
             longest_wait_ms: 0,
             answered: 1,
             answered_within_target: 1,
-            abandoned: 2,
+            abandoned: 0,
             given_up: 0,
         };
         let k = kpis(&f, 3, 1, 5, &queue, 4);
@@ -297,7 +299,7 @@ mod tests {
         assert_eq!(get("kept_rate"), "75%");
         assert_eq!(get("containment"), "75%", "6 of 8 answered");
         assert_eq!(get("handoffs"), "2");
-        assert_eq!(get("abandoned"), "2");
+        assert_eq!(get("abandoned"), "2", "the day's, from the store");
         assert_eq!(get("in_progress"), "5");
         let empty = kpis(&CallFigures::default(), 0, 0, 0, &queue, 0);
         assert!(empty

@@ -43,6 +43,7 @@ pub(crate) fn routes(console: Console) -> Router {
         .route("/plans", get(plans::list))
         .route("/plans/{id}", get(plans::page))
         .route("/plans/{id}/chart.svg", get(plans::chart))
+        .route("/plans/{id}/skipped", get(plans::skipped))
         .route("/plans/{id}/action", post(plans::act))
         .route(
             "/plans/{id}/calls/{account}",

@@ -419,6 +419,93 @@ pub(super) async fn chart(
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
+/// The accounts-left-off page's query: a rule (blank: all) and a page.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct SkipQuery {
+    #[serde(default)]
+    rule: String,
+    #[serde(default)]
+    page: String,
+}
+
+#[derive(Serialize)]
+struct SkipView {
+    account: String,
+    rule: String,
+    why: String,
+}
+
+/// The accounts a plan left off, each with the rule that did and why,
+/// 50 to a page, one rule's or all.
+pub(super) async fn skipped(
+    State(console): State<Console>,
+    me: CurrentUser,
+    Path(id): Path<String>,
+    Query(q): Query<SkipQuery>,
+) -> Result<Html<String>, ConsoleError> {
+    console
+        .allow(&me, Permission::ManageSchedules, "/plans")
+        .await?;
+    path_id("plan", &id)?;
+    let plan = console.store().plan(&id).await?;
+    let counts = console.store().plan_skip_counts(&id).await?;
+    let rule = Some(q.rule.trim()).filter(|r| !r.is_empty());
+    if let Some(r) = rule {
+        if !counts.iter().any(|(c, _)| c == r) {
+            return Err(bad(
+                "rule",
+                format!(
+                    "no account of this plan was left off by '{}'",
+                    huikuan_core::truncate(r, 40)
+                ),
+            ));
+        }
+    }
+    let page = Some(q.page.trim())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<u64>()
+                .ok()
+                .filter(|p| (1..=1_000_000).contains(p))
+        })
+        .map(|p| p.ok_or_else(|| bad("page", "a page number from 1")))
+        .transpose()?
+        .unwrap_or(1);
+    let (rows, total) = console
+        .store()
+        .plan_skips(&id, rule, (page - 1) * PAGE, PAGE)
+        .await?;
+    let pages = total.div_ceil(PAGE).max(1);
+    let link = |p: u64| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if let Some(r) = rule {
+            q.append_pair("rule", r);
+        }
+        q.append_pair("page", &p.to_string()).finish()
+    };
+    let mut ctx = tera::Context::new();
+    ctx.insert("plan", &head(&console, &plan).await?);
+    ctx.insert("counts", &counts);
+    ctx.insert("rule", &rule);
+    ctx.insert(
+        "skips",
+        &rows
+            .into_iter()
+            .map(|r| SkipView {
+                account: r.account_id,
+                rule: r.rule,
+                why: r.why,
+            })
+            .collect::<Vec<_>>(),
+    );
+    ctx.insert("total", &total);
+    ctx.insert("page", &page);
+    ctx.insert("pages", &pages);
+    ctx.insert("prev", &(page > 1).then(|| link(page - 1)));
+    ctx.insert("next", &(page < pages).then(|| link(page + 1)));
+    console.render(&me, "plan_skipped.html", ctx)
+}
+
 #[derive(Deserialize)]
 pub(super) struct ActionForm {
     action: String,
