@@ -433,6 +433,32 @@ async fn a_robot_campaign_against_simulated_debtors() {
     }
 }
 
+/// `huikuan serve` with its console on port `web` (logging into
+/// DIR/serve.log, listening when this returns) and the simulated debtors'
+/// phones on SIP port `sip` (their records in DIR/sim).
+fn serve_with_console(dir: &Path, db_url: &str, web: u16, sip: u16) -> (Killed, Killed) {
+    let mut server = huikuan(dir, db_url)
+        .env("HUIKUAN_CONSOLE_LISTEN", format!("127.0.0.1:{web}"))
+        .env_remove("HUIKUAN_LOG")
+        .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
+        .arg("serve")
+        .spawn()
+        .unwrap();
+    common::wait_listening(web, &mut server);
+    let server = Killed(server);
+    let sim = Killed(
+        huikuan(dir, db_url)
+            .args(["sim", "--listen", &format!("127.0.0.1:{sip}"), "--out"])
+            .arg(dir.join("sim"))
+            .arg("--personas")
+            .arg(repo().join("tests/data/personas"))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    (server, sim)
+}
+
 /// Runs a browser script until it prints `ready`, then a dialer, and
 /// waits for both to end (the dialer when it has had nothing to do for
 /// 10 s); the script's results.
@@ -542,27 +568,8 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
     );
     pad_with_silence(&voice, Duration::from_secs(4));
 
-    let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
-    let mut server = huikuan(dir.path(), &db.url)
-        .env("HUIKUAN_CONSOLE_LISTEN", format!("127.0.0.1:{web}"))
-        .env_remove("HUIKUAN_LOG")
-        .stderr(log("serve.log"))
-        .arg("serve")
-        .spawn()
-        .unwrap();
-    common::wait_listening(web, &mut server);
-    let _server = Killed(server);
+    let (_server, _sim) = serve_with_console(dir.path(), &db.url, web, sip);
     let sim_out = dir.path().join("sim");
-    let _sim = Killed(
-        huikuan(dir.path(), &db.url)
-            .args(["sim", "--listen", &format!("127.0.0.1:{sip}"), "--out"])
-            .arg(&sim_out)
-            .arg("--personas")
-            .arg(repo().join("tests/data/personas"))
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
 
     let promise_date = (today + chrono::Duration::days(7)).to_string();
     let shots = std::env::var("HUIKUAN_SCREENSHOTS").unwrap_or_default();
@@ -872,26 +879,7 @@ async fn a_manager_approves_the_days_plan_and_watches_it_run_in_chromium() {
         "",
         password,
     );
-    let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
-    let mut server = huikuan(dir.path(), &db.url)
-        .env("HUIKUAN_CONSOLE_LISTEN", format!("127.0.0.1:{web}"))
-        .env_remove("HUIKUAN_LOG")
-        .stderr(log("serve.log"))
-        .arg("serve")
-        .spawn()
-        .unwrap();
-    common::wait_listening(web, &mut server);
-    let _server = Killed(server);
-    let _sim = Killed(
-        huikuan(dir.path(), &db.url)
-            .args(["sim", "--listen", &format!("127.0.0.1:{sip}"), "--out"])
-            .arg(dir.path().join("sim"))
-            .arg("--personas")
-            .arg(repo().join("tests/data/personas"))
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (_server, _sim) = serve_with_console(dir.path(), &db.url, web, sip);
     let browser_config = serde_json::json!({
         "url": format!("http://127.0.0.1:{web}"),
         "manager": "qian",

@@ -26,7 +26,7 @@ pub const PURPLE: RGBColor = RGBColor(124, 58, 237);
 /// The hours to show: those the bars have anything in, widened to at
 /// least 08:00-21:00 (a collection day), whole hours `[from, to)`. Lines
 /// (capacity) do not widen it: a centre's capacity may run all day.
-fn shown_hours(series: &[&Hourly<'_>]) -> (usize, usize) {
+fn shown_hours(series: &[Hourly<'_>]) -> (usize, usize) {
     let used: Vec<usize> = (0..24)
         .filter(|h| series.iter().any(|s| s.values[*h] > 0))
         .collect();
@@ -43,7 +43,7 @@ pub fn day_by_hour(
     bars: &[Hourly<'_>],
     lines: &[Hourly<'_>],
 ) -> Result<String, String> {
-    let (from, to) = shown_hours(&bars.iter().collect::<Vec<_>>());
+    let (from, to) = shown_hours(bars);
     let stacked = |h: usize| bars.iter().map(|b| b.values[h]).sum::<u64>();
     let top = (from..to)
         .map(|h| stacked(h).max(lines.iter().map(|l| l.values[h]).max().unwrap_or(0)))

@@ -41,6 +41,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../web/templates/plan.html"),
     ),
     (
+        "pager.html",
+        include_str!("../../../web/templates/pager.html"),
+    ),
+    (
         "plan_skipped.html",
         include_str!("../../../web/templates/plan_skipped.html"),
     ),

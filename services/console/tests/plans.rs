@@ -236,6 +236,15 @@ async fn a_manager_reviews_changes_and_approves_the_days_plan() {
         );
         let excluded = store.planned_call(&plan.id, &first).await.unwrap().unwrap();
         assert_eq!(excluded.state, PlannedCallState::Excluded);
+        assert_eq!(
+            store.plan_call_counts(&plan.id).await.unwrap(),
+            [("excluded".to_string(), 1), ("planned".to_string(), 2)]
+        );
+        let list = body_text(send(&console, get("/plans", &cookie)).await).await;
+        assert!(
+            list.contains("<td>3</td><td>1</td><td>1</td>"),
+            "3 planned, 1 excluded, 1 left off: {list}"
+        );
         let html = body_text(
             send(
                 &console,

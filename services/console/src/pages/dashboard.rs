@@ -154,7 +154,7 @@ fn kpis(
     ]
 }
 
-async fn view(console: &Console) -> Result<(DashboardView, CallFigures, NaiveDate), ConsoleError> {
+async fn view(console: &Console) -> Result<DashboardView, ConsoleError> {
     let tz = console.config().centre_tz();
     let now = Utc::now();
     let (day, from, until) = day_of(tz, now);
@@ -184,7 +184,7 @@ async fn view(console: &Console) -> Result<(DashboardView, CallFigures, NaiveDat
         ),
         dispositions,
     };
-    Ok((v, f, day))
+    Ok(v)
 }
 
 pub(super) async fn page(
@@ -195,7 +195,7 @@ pub(super) async fn page(
         .allow(&me, Permission::WatchFloor, "/dashboard")
         .await?;
     let mut ctx = tera::Context::new();
-    ctx.insert("dash", &view(&console).await?.0);
+    ctx.insert("dash", &view(&console).await?);
     console.render(&me, "dashboard.html", ctx)
 }
 
@@ -207,7 +207,7 @@ pub(super) async fn api(
     console
         .allow(&me, Permission::WatchFloor, "/api/dashboard")
         .await?;
-    Ok(Json(view(&console).await?.0))
+    Ok(Json(view(&console).await?))
 }
 
 /// Calls per hour of the centre's day, answered or not, against the
@@ -219,8 +219,10 @@ pub(super) async fn hours_chart(
     console
         .allow(&me, Permission::WatchFloor, "/dashboard")
         .await?;
+    // Only what the chart draws: the day's calls and plans.
     let tz = console.config().centre_tz();
-    let (_, f, day) = view(&console).await?;
+    let (day, from, until) = day_of(tz, Utc::now());
+    let f = console.store().call_figures(from, until).await?;
     let by_local_hour = |m: &std::collections::BTreeMap<i64, u64>| {
         let mut v = [0u64; 24];
         for (at, n) in m {
@@ -233,7 +235,6 @@ pub(super) async fn hours_chart(
     let all = by_local_hour(&f.by_hour);
     let answered = by_local_hour(&f.contacts_by_hour);
     let unanswered: [u64; 24] = std::array::from_fn(|h| all[h].saturating_sub(answered[h]));
-    let (_, from, until) = day_of(tz, Utc::now());
     let planned = by_local_hour(&console.store().planned_per_hour(from, until).await?);
     let svg = charts::day_by_hour(
         &format!("Calls per hour, {day} ({})", tz.name()),

@@ -49,6 +49,45 @@ fn yuan(fen: i64) -> String {
     huikuan_core::Money::from_fen(fen).to_string()
 }
 
+/// A page number from a query (blank: the first).
+fn page_number(given: &str) -> Result<u64, ConsoleError> {
+    let given = given.trim();
+    if given.is_empty() {
+        return Ok(1);
+    }
+    given
+        .parse::<u64>()
+        .ok()
+        .filter(|p| (1..=1_000_000).contains(p))
+        .ok_or_else(|| bad("page", "a page number from 1"))
+}
+
+/// The pager's part of a page: page `page` of `total` rows, `PAGE` to a
+/// page; `link(n)` is the query string of page `n` under `base`.
+fn pager(
+    ctx: &mut tera::Context,
+    page: u64,
+    total: u64,
+    base: String,
+    link: impl Fn(u64) -> String,
+) {
+    let pages = total.div_ceil(PAGE).max(1);
+    ctx.insert("total", &total);
+    ctx.insert("page", &page);
+    ctx.insert("pages", &pages);
+    ctx.insert("pager_base", &base);
+    ctx.insert("prev", &(page > 1).then(|| link(page - 1)));
+    ctx.insert("next", &(page < pages).then(|| link(page + 1)));
+}
+
+/// A manager may open plan `id` (a well-formed id); a refusal is audited.
+async fn allow_plan(console: &Console, me: &CurrentUser, id: &str) -> Result<(), ConsoleError> {
+    console
+        .allow(me, Permission::ManageSchedules, "/plans")
+        .await?;
+    path_id("plan", id)
+}
+
 /// A plan id or account id from a path: 1-80 characters.
 fn path_id(field: &'static str, id: &str) -> Result<(), ConsoleError> {
     if id.is_empty() || id.chars().count() > 80 {
@@ -78,14 +117,12 @@ struct CampaignPlans {
 
 async fn plan_row(console: &Console, p: &PlanDay) -> Result<PlanRow, ConsoleError> {
     let store = console.store();
-    let (_, calls) = store
-        .planned_calls(&p.id, &PlanCallFilter::default(), 0, 0)
-        .await?;
-    let excluded_only = PlanCallFilter {
-        state: Some(PlannedCallState::Excluded),
-        ..PlanCallFilter::default()
-    };
-    let (_, excluded) = store.planned_calls(&p.id, &excluded_only, 0, 0).await?;
+    let by_state = store.plan_call_counts(&p.id).await?;
+    let calls = by_state.iter().map(|(_, n)| n).sum();
+    let excluded = by_state
+        .iter()
+        .find(|(state, _)| state == PlannedCallState::Excluded.as_str())
+        .map_or(0, |(_, n)| *n);
     let skipped = store
         .plan_skip_counts(&p.id)
         .await?
@@ -172,15 +209,7 @@ impl CallQuery {
             .map(|h| h.parse::<i32>().ok().filter(|h| (0..24).contains(h)))
             .map(|h| h.ok_or_else(|| bad("hour", "an hour 0-23")))
             .transpose()?;
-        let page = some(&self.page)
-            .map(|p| {
-                p.parse::<u64>()
-                    .ok()
-                    .filter(|p| (1..=1_000_000).contains(p))
-            })
-            .map(|p| p.ok_or_else(|| bad("page", "a page number from 1")))
-            .transpose()?
-            .unwrap_or(1);
+        let page = page_number(&self.page)?;
         Ok((
             PlanCallFilter {
                 channel,
@@ -316,15 +345,12 @@ async fn plan_page(
         .store()
         .planned_calls(plan_id, &filter, (page - 1) * PAGE, PAGE)
         .await?;
-    let pages = total.div_ceil(PAGE).max(1);
     let mut ctx = tera::Context::new();
     ctx.insert("plan", &head(console, &plan).await?);
     ctx.insert("calls", &calls.iter().map(call_row).collect::<Vec<_>>());
-    ctx.insert("total", &total);
-    ctx.insert("page", &page);
-    ctx.insert("pages", &pages);
-    ctx.insert("prev", &(page > 1).then(|| q.on_page(page - 1)));
-    ctx.insert("next", &(page < pages).then(|| q.on_page(page + 1)));
+    pager(&mut ctx, page, total, format!("/plans/{plan_id}"), |p| {
+        q.on_page(p)
+    });
     ctx.insert("q", q);
     ctx.insert("skips", &console.store().plan_skip_counts(plan_id).await?);
     ctx.insert("channels", &CHANNELS);
@@ -348,10 +374,7 @@ pub(super) async fn page(
     Path(id): Path<String>,
     Query(q): Query<CallQuery>,
 ) -> Result<Html<String>, ConsoleError> {
-    console
-        .allow(&me, Permission::ManageSchedules, "/plans")
-        .await?;
-    path_id("plan", &id)?;
+    allow_plan(&console, &me, &id).await?;
     plan_page(&console, &me, &id, &q, None).await
 }
 
@@ -362,10 +385,7 @@ pub(super) async fn chart(
     me: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
-    console
-        .allow(&me, Permission::ManageSchedules, "/plans")
-        .await?;
-    path_id("plan", &id)?;
+    allow_plan(&console, &me, &id).await?;
     let plan = console.store().plan(&id).await?;
     let mut planned: [[u64; 24]; 3] = [[0; 24]; 3];
     for h in console.store().plan_hours(&id).await? {
@@ -443,10 +463,7 @@ pub(super) async fn skipped(
     Path(id): Path<String>,
     Query(q): Query<SkipQuery>,
 ) -> Result<Html<String>, ConsoleError> {
-    console
-        .allow(&me, Permission::ManageSchedules, "/plans")
-        .await?;
-    path_id("plan", &id)?;
+    allow_plan(&console, &me, &id).await?;
     let plan = console.store().plan(&id).await?;
     let counts = console.store().plan_skip_counts(&id).await?;
     let rule = Some(q.rule.trim()).filter(|r| !r.is_empty());
@@ -461,21 +478,11 @@ pub(super) async fn skipped(
             ));
         }
     }
-    let page = Some(q.page.trim())
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            p.parse::<u64>()
-                .ok()
-                .filter(|p| (1..=1_000_000).contains(p))
-        })
-        .map(|p| p.ok_or_else(|| bad("page", "a page number from 1")))
-        .transpose()?
-        .unwrap_or(1);
+    let page = page_number(&q.page)?;
     let (rows, total) = console
         .store()
         .plan_skips(&id, rule, (page - 1) * PAGE, PAGE)
         .await?;
-    let pages = total.div_ceil(PAGE).max(1);
     let link = |p: u64| {
         let mut q = form_urlencoded::Serializer::new(String::new());
         if let Some(r) = rule {
@@ -498,11 +505,7 @@ pub(super) async fn skipped(
             })
             .collect::<Vec<_>>(),
     );
-    ctx.insert("total", &total);
-    ctx.insert("page", &page);
-    ctx.insert("pages", &pages);
-    ctx.insert("prev", &(page > 1).then(|| link(page - 1)));
-    ctx.insert("next", &(page < pages).then(|| link(page + 1)));
+    pager(&mut ctx, page, total, format!("/plans/{id}/skipped"), link);
     console.render(&me, "plan_skipped.html", ctx)
 }
 
@@ -520,10 +523,7 @@ pub(super) async fn act(
     Path(id): Path<String>,
     Form(f): Form<ActionForm>,
 ) -> Result<Response, ConsoleError> {
-    console
-        .allow(&me, Permission::ManageSchedules, "/plans")
-        .await?;
-    path_id("plan", &id)?;
+    allow_plan(&console, &me, &id).await?;
     let done = async {
         let action: PlanAction = f.action.parse().map_err(|e| bad("action", e))?;
         console
@@ -588,10 +588,7 @@ pub(super) async fn call(
     me: CurrentUser,
     Path((id, account)): Path<(String, String)>,
 ) -> Result<Html<String>, ConsoleError> {
-    console
-        .allow(&me, Permission::ManageSchedules, "/plans")
-        .await?;
-    path_id("plan", &id)?;
+    allow_plan(&console, &me, &id).await?;
     path_id("account", &account)?;
     call_page(&console, &me, &id, &account, None).await
 }
@@ -667,10 +664,7 @@ pub(super) async fn edit(
     Path((id, account)): Path<(String, String)>,
     Form(f): Form<EditForm>,
 ) -> Result<Response, ConsoleError> {
-    console
-        .allow(&me, Permission::ManageSchedules, "/plans")
-        .await?;
-    path_id("plan", &id)?;
+    allow_plan(&console, &me, &id).await?;
     path_id("account", &account)?;
     let done = async {
         let plan = console.store().plan(&id).await?;

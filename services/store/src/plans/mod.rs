@@ -433,6 +433,21 @@ impl Store {
         Ok(rows.first().map(skip_from_row).transpose()?)
     }
 
+    /// How many of the plan's calls are in each state (by state name).
+    pub async fn plan_call_counts(&self, plan_id: &str) -> Result<Vec<(String, u64)>> {
+        let rows = self
+            .db
+            .query_all(stmt(
+                self.backend(),
+                "SELECT state, COUNT(*) AS n FROM planned_calls WHERE plan_day_id = ? GROUP BY state ORDER BY state",
+                vec![plan_id.into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("", "state")?, r.try_get::<i64>("", "n")? as u64)))
+            .collect()
+    }
+
     /// How many accounts each rule left off.
     pub async fn plan_skip_counts(&self, plan_id: &str) -> Result<Vec<(String, u64)>> {
         let rows = self
