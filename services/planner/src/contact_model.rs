@@ -64,7 +64,8 @@ pub struct Estimate {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContactModel {
-    by_segment_hour: BTreeMap<(String, u8), Count>,
+    /// By segment, then local hour.
+    by_segment_hour: BTreeMap<String, [Count; 24]>,
     by_hour: [Count; 24],
     overall: Count,
 }
@@ -79,10 +80,14 @@ impl ContactModel {
             };
             hour.add(a.right_party);
             m.overall.add(a.right_party);
-            m.by_segment_hour
-                .entry((a.segment.clone(), a.local_hour))
-                .or_default()
-                .add(a.right_party);
+            match m.by_segment_hour.get_mut(a.segment.as_str()) {
+                Some(hours) => hours[usize::from(a.local_hour)].add(a.right_party),
+                None => {
+                    let mut hours = [Count::default(); 24];
+                    hours[usize::from(a.local_hour)].add(a.right_party);
+                    m.by_segment_hour.insert(a.segment.clone(), hours);
+                }
+            }
         }
         m
     }
@@ -94,7 +99,12 @@ impl ContactModel {
     pub fn counts(&self) -> Vec<(String, u8, u32, u32)> {
         self.by_segment_hour
             .iter()
-            .map(|((s, h), c)| (s.clone(), *h, c.attempts, c.contacts))
+            .flat_map(|(s, hours)| {
+                (0u8..)
+                    .zip(hours)
+                    .filter(|(_, c)| **c != Count::default())
+                    .map(|(h, c)| (s.clone(), h, c.attempts, c.contacts))
+            })
             .collect()
     }
 
@@ -110,7 +120,10 @@ impl ContactModel {
                 c.attempts += attempts;
                 c.contacts += contacts;
             }
-            let c = m.by_segment_hour.entry((segment, hour)).or_default();
+            let c = &mut m
+                .by_segment_hour
+                .entry(segment)
+                .or_insert([Count::default(); 24])[usize::from(hour)];
             c.attempts += attempts;
             c.contacts += contacts;
         }
@@ -129,7 +142,8 @@ impl ContactModel {
     pub fn estimate(&self, segment: &str, hour: u8) -> Estimate {
         let c = self
             .by_segment_hour
-            .get(&(segment.to_string(), hour))
+            .get(segment)
+            .and_then(|hours| hours.get(usize::from(hour)))
             .copied()
             .unwrap_or_default();
         Estimate {

@@ -20,9 +20,9 @@ use crate::contact_model::ContactModel;
 use crate::rules::{AccountDay, CampaignRules, DayWindow};
 use crate::strategy::{Channel, DebtFacts, Strategy};
 use crate::Holidays;
-use chrono::{DateTime, Duration, DurationRound, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Duration, DurationRound, NaiveDate, Offset, Timelike, Utc};
 use chrono_tz::Tz;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap};
 
 /// One account as the planner sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,36 +97,138 @@ pub struct PlanInput<'a> {
     pub capacity: &'a Capacity,
 }
 
-/// One hour an account could be called in.
-struct Candidate<'a> {
+/// One account's turns: the hours of its window, best first, which it
+/// takes one after another while the better ones are full.
+struct Turns<'a> {
     account: &'a PlanAccount,
     window: &'a DayWindow,
+    channel: Channel,
+    rule: &'a str,
+    /// Callbacks and promise follow-ups go before everything else.
+    first: bool,
+    /// The start of the hour `from` falls in, in the debtor's zone: turn
+    /// `i > 0` starts `i` hours after it.
+    hour_zero: DateTime<Utc>,
+    /// The debtor's and the centre's hours of the window.
+    local: HourOf,
+    centre: HourOf,
+    /// Turn indices, best first (by worth, then time).
+    order: Vec<u8>,
+    next: usize,
+    planned: bool,
+}
+
+/// One hour an account could be called in.
+struct Candidate {
     at: DateTime<Utc>,
     local_hour: u8,
-    channel: Channel,
-    first: bool,
     p: f64,
     worth: f64,
 }
 
-/// Each hour start in `[from, until)` in `tz`, the first at `from`.
-fn hour_starts(from: DateTime<Utc>, until: DateTime<Utc>, tz: Tz) -> Vec<DateTime<Utc>> {
-    let mut v = vec![from];
-    let mut t = from
-        .with_timezone(&tz)
-        .duration_trunc(Duration::hours(1))
-        .map_or(from, |t| t.with_timezone(&Utc))
-        + Duration::hours(1);
-    while t < until {
-        v.push(t);
-        t += Duration::hours(1);
+impl Turns<'_> {
+    fn at(&self, turn: u8) -> DateTime<Utc> {
+        match turn {
+            0 => self.window.from,
+            n => self.hour_zero + Duration::hours(i64::from(n)),
+        }
     }
-    v
+
+    fn candidate(&self, turn: u8, model: &ContactModel) -> Candidate {
+        let a = self.account;
+        let at = self.at(turn);
+        let local_hour = self.local.hour(at);
+        let own = a.own_hours[usize::from(local_hour)];
+        let p = model.for_account(&a.segment, local_hour, own).p;
+        Candidate {
+            at,
+            local_hour,
+            p,
+            worth: p * a.payment_propensity.clamp(0.0, 1.0) * a.overdue_fen.max(0) as f64,
+        }
+    }
+}
+
+/// An account's best turn not yet tried, as the queue orders it: callbacks
+/// and follow-ups first, then by worth; ties by account, then time.
+struct Head {
+    first: bool,
+    worth: f64,
+    /// The account's place in the order of account ids.
+    rank: u32,
+    at: DateTime<Utc>,
+    turns: usize,
+}
+
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.first
+            .cmp(&other.first)
+            .then(self.worth.total_cmp(&other.worth))
+            .then(other.rank.cmp(&self.rank))
+            .then(other.at.cmp(&self.at))
+    }
+}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Head {}
+
+/// The hour of the day in a zone, for the instants of one account's
+/// window: by its offset when the offset is the same at both ends of the
+/// window (no clock change in it, which is every window but a few a year
+/// in zones that change their clocks), else by the zone's rules.
+#[derive(Clone, Copy)]
+struct HourOf {
+    tz: Tz,
+    offset_s: Option<i64>,
+}
+
+impl HourOf {
+    fn new(tz: Tz, from: DateTime<Utc>, until: DateTime<Utc>) -> HourOf {
+        let offset =
+            |t: DateTime<Utc>| i64::from(t.with_timezone(&tz).offset().fix().local_minus_utc());
+        let last = (until - Duration::seconds(1)).max(from);
+        let (a, b) = (offset(from), offset(last));
+        HourOf {
+            tz,
+            offset_s: (a == b).then_some(a),
+        }
+    }
+
+    fn hour(&self, at: DateTime<Utc>) -> u8 {
+        match self.offset_s {
+            Some(off) => (at.timestamp() + off).div_euclid(3600).rem_euclid(24) as u8,
+            None => at.with_timezone(&self.tz).hour() as u8,
+        }
+    }
 }
 
 impl Capacity {
-    fn slot(&mut self, channel: Channel, dialect: &str, at: DateTime<Utc>) -> Option<&mut u32> {
-        let hour = at.with_timezone(&self.tz).hour() as usize;
+    /// Calls `channel` can still make in the centre's `hour`.
+    fn room(&self, channel: Channel, dialect: &str, hour: u8) -> u32 {
+        let hour = usize::from(hour);
+        match channel {
+            Channel::Robot => self.robot.get(hour),
+            Channel::Specialist => self.specialist.get(hour),
+            Channel::Agent => self.agents.get(dialect).and_then(|r| r.get(hour)),
+        }
+        .copied()
+        .unwrap_or(0)
+    }
+
+    fn slot(&mut self, channel: Channel, dialect: &str, hour: u8) -> Option<&mut u32> {
+        let hour = usize::from(hour);
         match channel {
             Channel::Robot => self.robot.get_mut(hour),
             Channel::Specialist => self.specialist.get_mut(hour),
@@ -153,73 +255,48 @@ pub fn plan(input: &PlanInput<'_>, accounts: &[PlanAccount]) -> Plan {
             }),
         }
     }
-    let mut candidates = Vec::new();
-    let mut chosen_by = HashMap::new();
-    for (a, w) in &windows {
-        let (channel, rule) = input.strategy.channel_for(&DebtFacts {
-            segment: &a.segment,
-            days_past_due: a.days_past_due,
-            overdue_fen: a.overdue_fen,
-            broken_promises: a.broken_promises,
-            hardship: a.hardship,
-        });
-        chosen_by.insert(a.day.account_id.as_str(), (channel, rule));
-        let times = match w.callback {
-            true => vec![w.from],
-            false => hour_starts(w.from, w.until, a.day.tz),
-        };
-        for at in times {
-            let local_hour = at.with_timezone(&a.day.tz).hour() as u8;
-            let own = a.own_hours[usize::from(local_hour)];
-            let p = input.model.for_account(&a.segment, local_hour, own).p;
-            candidates.push(Candidate {
-                account: a,
-                window: w,
-                at,
-                local_hour,
-                channel,
-                first: w.callback || w.promise_follow_up,
-                p,
-                worth: p * a.payment_propensity.clamp(0.0, 1.0) * a.overdue_fen.max(0) as f64,
-            });
-        }
-    }
-    // Callbacks and follow-ups first, then by worth; ties by account, time.
-    candidates.sort_by(|x, y| {
-        y.first
-            .cmp(&x.first)
-            .then(y.worth.total_cmp(&x.worth))
-            .then(x.account.day.account_id.cmp(&y.account.day.account_id))
-            .then(x.at.cmp(&y.at))
-    });
+    let mut turns: Vec<Turns<'_>> = windows.iter().map(|(a, w)| turns_of(input, a, w)).collect();
+    // Each account's turns are in order, so merging them through a queue
+    // of each one's best untried turn takes the candidates in the order a
+    // sort of all of them would, holding one per account.
+    let ranks = ranks_by_id(&turns);
+    let mut queue: BinaryHeap<Head> = BinaryHeap::with_capacity(turns.len());
     let mut capacity = input.capacity.clone();
-    let mut planned: HashSet<&str> = HashSet::new();
-    let mut best_hour: HashMap<&str, u8> = HashMap::new();
-    let mut calls = Vec::new();
-    for c in &candidates {
-        let id = c.account.day.account_id.as_str();
-        best_hour.entry(id).or_insert(c.local_hour);
-        if planned.contains(id) {
-            continue;
+    for (i, t) in turns.iter_mut().enumerate() {
+        if let Some(head) = head_of(t, i, ranks[i], input.model, &capacity) {
+            queue.push(head);
         }
-        let Some(room) = capacity.slot(c.channel, &c.account.dialect, c.at) else {
-            continue;
-        };
-        if *room == 0 {
-            continue;
-        }
-        *room -= 1;
-        planned.insert(id);
-        calls.push(planned_call(c, chosen_by[id].1, best_hour[id], input.model));
     }
-    for (a, _) in &windows {
-        let id = a.day.account_id.as_str();
-        if !planned.contains(id) {
-            let channel = chosen_by.get(id).map_or(Channel::Robot, |c| c.0);
+    let mut calls = Vec::new();
+    while let Some(head) = queue.pop() {
+        let t = &mut turns[head.turns];
+        let turn = t.order[t.next];
+        let room = capacity.slot(t.channel, &t.account.dialect, t.centre.hour(head.at));
+        match room {
+            Some(room) if *room > 0 => {
+                *room -= 1;
+                t.planned = true;
+                let best = t.candidate(t.order[0], input.model).local_hour;
+                let c = t.candidate(turn, input.model);
+                calls.push(planned_call(t, &c, best, input.model));
+            }
+            _ => {
+                // Hours only fill up: a turn whose hour is full now would
+                // be refused when its time came, so the next head skips
+                // those too.
+                if let Some(next) = head_of(t, head.turns, head.rank, input.model, &capacity) {
+                    queue.push(next);
+                }
+            }
+        }
+    }
+    for t in &turns {
+        if !t.planned {
+            let a = t.account;
             not_planned.push(NotPlanned {
-                account_id: id.to_string(),
+                account_id: a.day.account_id.clone(),
                 rule: "no_capacity",
-                why: match channel {
+                why: match t.channel {
                     Channel::Agent => {
                         format!("no {} agent has room in the calling window", a.dialect)
                     }
@@ -237,8 +314,93 @@ pub fn plan(input: &PlanInput<'_>, accounts: &[PlanAccount]) -> Plan {
     }
 }
 
-fn planned_call(c: &Candidate<'_>, rule: &str, best: u8, model: &ContactModel) -> PlannedCall {
-    let a = c.account;
+/// An account's turns in its window, best first.
+fn turns_of<'a>(input: &PlanInput<'a>, a: &'a PlanAccount, w: &'a DayWindow) -> Turns<'a> {
+    let (channel, rule) = input.strategy.channel_for(&DebtFacts {
+        segment: &a.segment,
+        days_past_due: a.days_past_due,
+        overdue_fen: a.overdue_fen,
+        broken_promises: a.broken_promises,
+        hardship: a.hardship,
+    });
+    let hour_zero = w
+        .from
+        .with_timezone(&a.day.tz)
+        .duration_trunc(Duration::hours(1))
+        .map_or(w.from, |t| t.with_timezone(&Utc));
+    let mut t = Turns {
+        account: a,
+        window: w,
+        channel,
+        rule,
+        first: w.callback || w.promise_follow_up,
+        hour_zero,
+        local: HourOf::new(a.day.tz, w.from, w.until),
+        centre: HourOf::new(input.capacity.tz, w.from, w.until),
+        order: Vec::new(),
+        next: 0,
+        planned: false,
+    };
+    // Turn 0 starts at `from`; then each hour start before `until`.
+    let mut count = 1u8;
+    if !w.callback {
+        while count < u8::MAX && t.at(count) < w.until {
+            count += 1;
+        }
+    }
+    // Turns start in time order, so a stable sort by worth keeps ties in
+    // time order.
+    let worth: Vec<f64> = (0..count)
+        .map(|i| t.candidate(i, input.model).worth)
+        .collect();
+    let mut order: Vec<u8> = (0..count).collect();
+    order.sort_by(|x, y| worth[usize::from(*y)].total_cmp(&worth[usize::from(*x)]));
+    t.order = order;
+    t
+}
+
+/// Each account's place in the order of account ids (no sorting when the
+/// accounts come in that order, as the store reads them).
+fn ranks_by_id(turns: &[Turns<'_>]) -> Vec<u32> {
+    let id = |i: usize| turns[i].account.day.account_id.as_str();
+    let mut by_id: Vec<usize> = (0..turns.len()).collect();
+    if !(1..turns.len()).all(|i| id(i - 1) <= id(i)) {
+        by_id.sort_by(|x, y| id(*x).cmp(id(*y)));
+    }
+    let mut ranks = vec![0u32; turns.len()];
+    for (rank, i) in by_id.into_iter().enumerate() {
+        ranks[i] = rank as u32;
+    }
+    ranks
+}
+
+/// The account's next turn to try whose hour has room, if any is left.
+fn head_of(
+    t: &mut Turns<'_>,
+    index: usize,
+    rank: u32,
+    model: &ContactModel,
+    capacity: &Capacity,
+) -> Option<Head> {
+    let turn = loop {
+        let turn = *t.order.get(t.next)?;
+        if capacity.room(t.channel, &t.account.dialect, t.centre.hour(t.at(turn))) > 0 {
+            break turn;
+        }
+        t.next += 1;
+    };
+    let c = t.candidate(turn, model);
+    Some(Head {
+        first: t.first,
+        worth: c.worth,
+        rank,
+        at: c.at,
+        turns: index,
+    })
+}
+
+fn planned_call(t: &Turns<'_>, c: &Candidate, best: u8, model: &ContactModel) -> PlannedCall {
+    let a = t.account;
     let mut reasons = Vec::new();
     let segment = model.estimate(&a.segment, c.local_hour);
     let own = a.own_hours[usize::from(c.local_hour)];
@@ -255,19 +417,20 @@ fn planned_call(c: &Candidate<'_>, rule: &str, best: u8, model: &ContactModel) -
     if best != c.local_hour {
         reasons.push(format!(
             "{best:02}:00 would be better but is full for the {}",
-            c.channel.name()
+            t.channel.name()
         ));
     }
     reasons.push(format!(
-        "{} call: strategy rule \"{rule}\"",
-        c.channel.name()
+        "{} call: strategy rule \"{}\"",
+        t.channel.name(),
+        t.rule
     ));
-    reasons.extend(c.window.reasons.iter().cloned());
+    reasons.extend(t.window.reasons.iter().cloned());
     PlannedCall {
         account_id: a.day.account_id.clone(),
-        contact_id: c.window.contact_id.clone(),
+        contact_id: t.window.contact_id.clone(),
         at: c.at,
-        channel: c.channel,
+        channel: t.channel,
         contact_p: c.p,
         expected_fen: c.worth.round() as i64,
         reasons,

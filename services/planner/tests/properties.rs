@@ -395,6 +395,78 @@ fn make_call(accounts: &mut [PlanAccount], call: &PlannedCall) {
     }
 }
 
+/// The planner's choice spelt out the slow way, as a check of its merge:
+/// every hour of every account's window is a candidate; callbacks and
+/// follow-ups first, then by worth (ties by account, then time); each
+/// account takes its first candidate whose hour has room for its channel.
+fn greedy_by_sorting(case: &Case) -> Vec<(String, DateTime<Utc>, Channel)> {
+    let model = model();
+    let strategy = CallStrategy::default();
+    let holidays = Holidays::built_in();
+    let mut candidates = Vec::new();
+    for a in &case.accounts {
+        let Ok(w) = a.day.window(case.day, case.now, &case.rules, &holidays) else {
+            continue;
+        };
+        let (channel, _) = strategy.channel_for(&huikuan_planner::strategy::DebtFacts {
+            segment: &a.segment,
+            days_past_due: a.days_past_due,
+            overdue_fen: a.overdue_fen,
+            broken_promises: a.broken_promises,
+            hardship: a.hardship,
+        });
+        let mut times = vec![w.from];
+        if !w.callback {
+            let local = w.from.with_timezone(&a.day.tz);
+            let mut t = local
+                .with_minute(0)
+                .and_then(|t| t.with_second(0))
+                .and_then(|t| t.with_nanosecond(0))
+                .map_or(w.from, |t| t.with_timezone(&Utc))
+                + Duration::hours(1);
+            while t < w.until {
+                times.push(t);
+                t += Duration::hours(1);
+            }
+        }
+        for at in times {
+            let hour = at.with_timezone(&a.day.tz).hour() as u8;
+            let p = model
+                .for_account(&a.segment, hour, a.own_hours[usize::from(hour)])
+                .p;
+            let worth = p * a.payment_propensity.clamp(0.0, 1.0) * a.overdue_fen.max(0) as f64;
+            candidates.push((w.callback || w.promise_follow_up, worth, a, at, channel));
+        }
+    }
+    candidates.sort_by(|x, y| {
+        y.0.cmp(&x.0)
+            .then(y.1.total_cmp(&x.1))
+            .then(x.2.day.account_id.cmp(&y.2.day.account_id))
+            .then(x.3.cmp(&y.3))
+    });
+    let mut room = case.capacity.clone();
+    let mut planned = std::collections::HashSet::new();
+    let mut taken = Vec::new();
+    for (_, _, a, at, channel) in candidates {
+        if planned.contains(&a.day.account_id) {
+            continue;
+        }
+        let hour = at.with_timezone(&room.tz).hour() as usize;
+        let slot = match channel {
+            Channel::Robot => Some(&mut room.robot[hour]),
+            Channel::Specialist => Some(&mut room.specialist[hour]),
+            Channel::Agent => room.agents.get_mut(&a.dialect).map(|r| &mut r[hour]),
+        };
+        if let Some(n) = slot.filter(|n| **n > 0) {
+            *n -= 1;
+            planned.insert(a.day.account_id.clone());
+            taken.push((a.day.account_id.clone(), at, channel));
+        }
+    }
+    taken.sort_by(|x, y| x.1.cmp(&y.1).then(x.0.cmp(&y.0)));
+    taken
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
@@ -427,6 +499,17 @@ proptest! {
                 prop_assert!(today <= held.attempts_per_day.max(before_today), "{}: {today} attempts today", n.contact_id);
             }
         }
+    }
+
+    #[test]
+    fn the_plan_takes_the_calls_a_sort_of_every_candidate_would(case in case_strategy()) {
+        let p = run(&case, case.now, &case.accounts);
+        let taken: Vec<(String, DateTime<Utc>, Channel)> = p
+            .calls
+            .iter()
+            .map(|c| (c.account_id.clone(), c.at, c.channel))
+            .collect();
+        prop_assert_eq!(taken, greedy_by_sorting(&case));
     }
 
     #[test]

@@ -20,12 +20,12 @@ use chrono_tz::Tz;
 use huikuan_planner::rules::at_local;
 use huikuan_planner::{
     plan, Capacity, CapacityRecord, Channel, ContactModel, Plan, PlanAccount, PlanBasis, PlanInput,
-    PlannedCall, Propensity,
+    PlannedCall, PromiseRecord, Propensity,
 };
 use huikuan_store::plans::inputs::AccountFacts;
 use huikuan_store::plans::lifecycle::Replanned;
 use huikuan_store::{NewPlan, PlanDay, PlannedCallRow, SkipRow, Store};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 pub use settings::PlanSettings;
 
@@ -110,30 +110,152 @@ fn priorities(plan: &Plan, follow_ups: &HashMap<&str, (bool, bool)>) -> HashMap<
 
 fn call_row(
     c: &PlannedCall,
-    f: &AccountFacts,
-    tz: Tz,
+    a: &PlanAccount,
+    phone: &str,
     centre: Tz,
     priority: i32,
 ) -> PlannedCallRow {
-    let phone = f
-        .contacts
-        .iter()
-        .find(|n| n.contact_id == c.contact_id)
-        .map(|n| n.phone.clone())
-        .unwrap_or_default();
     PlannedCallRow {
         account_id: c.account_id.clone(),
         contact_id: c.contact_id.clone(),
-        phone,
+        phone: phone.to_string(),
         channel: c.channel.name().to_string(),
-        dialect: facts::agent_dialect(&f.dialect),
-        time_zone: tz.name().to_string(),
+        dialect: a.dialect.clone(),
+        time_zone: a.day.tz.name().to_string(),
         planned_at_ms: c.at.timestamp_millis(),
         centre_hour: c.at.with_timezone(&centre).hour() as i32,
         priority,
         expected_fen: c.expected_fen,
         reasons: c.reasons.join("; "),
         state: huikuan_core::PlannedCallState::Planned,
+    }
+}
+
+/// The phone of `contact_id` among an account's numbers.
+fn phone_of<'a>(f: &'a AccountFacts, contact_id: &str) -> &'a str {
+    f.contacts
+        .iter()
+        .find(|n| n.contact_id == contact_id)
+        .map_or("", |n| n.phone.as_str())
+}
+
+/// Why an account with nothing queued is off the day: the hard rule that
+/// keeps it off if one does (a do-not-call number has no call queued
+/// either), else that nothing is queued.
+fn unqueued_skip(
+    f: &AccountFacts,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+    settings: &Resolved,
+) -> SkipRow {
+    let account = facts::plan_account(f, tz_of(f), settings.complaint_hold_days, 0.0);
+    match account
+        .day
+        .window(day, now, &settings.rules, &settings.holidays)
+    {
+        Err(skip) => SkipRow {
+            account_id: f.account_id.clone(),
+            rule: skip.rule().to_string(),
+            why: skip.explain(account.day.tz),
+        },
+        Ok(_) => SkipRow {
+            account_id: f.account_id.clone(),
+            rule: "nothing_queued".into(),
+            why: NOTHING_QUEUED.into(),
+        },
+    }
+}
+
+/// The campaign's accounts as the planner reads them, and what the models
+/// learn from, read a page at a time: only what planning needs is kept of
+/// each page.
+struct Portfolio {
+    /// Accounts with a call queued, by id; their payment propensity is set
+    /// once every account's record has been read.
+    accounts: Vec<PlanAccount>,
+    /// Each queued account's phones, in the order of its numbers.
+    phones: Vec<Vec<String>>,
+    /// Each queued account's own promise record.
+    own: Vec<PromiseRecord>,
+    /// Every account's record, by segment: what the propensity learns.
+    records: Vec<(&'static str, PromiseRecord)>,
+    past: Vec<huikuan_planner::PastAttempt>,
+    /// Accounts with nothing queued, with why.
+    unqueued: Vec<SkipRow>,
+    zones: BTreeSet<String>,
+}
+
+impl Portfolio {
+    async fn read(
+        store: &Store,
+        campaign_id: &str,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+        settings: &Resolved,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> anyhow::Result<Portfolio> {
+        let since = (now - Duration::days(i64::from(settings.history_days))).timestamp_millis();
+        // Room for every account at once: a million accounts grown by
+        // doubling would be copied over and over.
+        let expected = store.campaign_stats(campaign_id).await?.accounts as usize;
+        let mut p = Portfolio {
+            accounts: Vec::with_capacity(expected),
+            phones: Vec::with_capacity(expected),
+            own: Vec::with_capacity(expected),
+            records: Vec::with_capacity(expected),
+            past: Vec::new(),
+            unqueued: Vec::new(),
+            zones: BTreeSet::new(),
+        };
+        // The next page is read while this one is turned into accounts.
+        let (tx, mut pages) = tokio::sync::mpsc::channel(1);
+        let reader = {
+            let (store, campaign_id) = (store.clone(), campaign_id.to_string());
+            tokio::spawn(async move {
+                let mut after: Option<String> = None;
+                loop {
+                    let page = store
+                        .planning_page(&campaign_id, after.as_deref(), PAGE, since)
+                        .await?;
+                    let Some(last) = page.last() else {
+                        return Ok::<(), huikuan_store::StoreError>(());
+                    };
+                    after = Some(last.account_id.clone());
+                    if tx.send(page).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            })
+        };
+        while let Some(page) = pages.recv().await {
+            progress(page.len() as u64);
+            for f in &page {
+                if !p.zones.contains(&f.time_zone) {
+                    p.zones.insert(f.time_zone.clone());
+                }
+                let tz = tz_of(f);
+                let (attempts, record) = facts::history(f, tz);
+                p.past.extend(attempts);
+                p.records.push((facts::segment(f.days_past_due), record));
+                if !f.queued {
+                    p.unqueued.push(unqueued_skip(f, day, now, settings));
+                    continue;
+                }
+                let account = facts::plan_account(f, tz, settings.complaint_hold_days, 0.0);
+                p.phones.push(
+                    account
+                        .day
+                        .numbers
+                        .iter()
+                        .map(|n| phone_of(f, &n.contact_id).to_string())
+                        .collect(),
+                );
+                p.accounts.push(account);
+                p.own.push(record);
+            }
+        }
+        reader.await??;
+        Ok(p)
     }
 }
 
@@ -148,42 +270,23 @@ pub async fn make_plan(
     made_by: &str,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<Made> {
-    let since = (now - Duration::days(i64::from(settings.history_days))).timestamp_millis();
-    let mut all: Vec<AccountFacts> = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = store
-            .planning_page(campaign_id, after.as_deref(), PAGE, since)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.account_id.clone());
-        progress(page.len() as u64);
-        all.extend(page);
-    }
-    let mut past = Vec::new();
-    let mut records = Vec::new();
-    for f in &all {
-        let (attempts, record) = facts::history(f, tz_of(f));
-        past.extend(attempts);
-        records.push((facts::segment(f.days_past_due), record));
-    }
+    let Portfolio {
+        mut accounts,
+        phones,
+        own,
+        records,
+        past,
+        unqueued,
+        zones,
+    } = Portfolio::read(store, campaign_id, day, now, settings, progress).await?;
+    let started = std::time::Instant::now();
     let model = ContactModel::learn(&past);
     drop(past);
     let propensity = Propensity::learn(records.iter().map(|(s, r)| (*s, *r)));
-    let (queued, unqueued): (Vec<&AccountFacts>, Vec<&AccountFacts>) =
-        all.iter().partition(|f| f.queued);
-    let accounts: Vec<PlanAccount> = queued
-        .iter()
-        .map(|f| {
-            let record = facts::promise_record(f);
-            facts::plan_account(
-                f,
-                tz_of(f),
-                settings.complaint_hold_days,
-                propensity.of(facts::segment(f.days_past_due), record),
-            )
-        })
-        .collect();
+    drop(records);
+    for (a, record) in accounts.iter_mut().zip(own) {
+        a.payment_propensity = propensity.of(&a.segment, record);
+    }
     let made = plan(
         &PlanInput {
             day,
@@ -196,8 +299,11 @@ pub async fn make_plan(
         },
         &accounts,
     );
-    let by_id: HashMap<&str, &AccountFacts> =
-        all.iter().map(|f| (f.account_id.as_str(), f)).collect();
+    let index: HashMap<&str, usize> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.day.account_id.as_str(), i))
+        .collect();
     let dialects: HashMap<&str, &str> = accounts
         .iter()
         .map(|a| (a.day.account_id.as_str(), a.dialect.as_str()))
@@ -218,14 +324,23 @@ pub async fn make_plan(
         .collect();
     let priority = priorities(&made, &follow_ups);
     let centre = settings.capacity.tz;
-    let calls: Vec<PlannedCallRow> = made
+    let mut calls: Vec<PlannedCallRow> = made
         .calls
         .iter()
         .map(|c| {
-            let f = by_id[c.account_id.as_str()];
-            call_row(c, f, tz_of(f), centre, priority[&c.account_id])
+            let i = index[c.account_id.as_str()];
+            let a = &accounts[i];
+            let phone = a
+                .day
+                .numbers
+                .iter()
+                .position(|n| n.contact_id == c.contact_id)
+                .map_or("", |n| phones[i][n].as_str());
+            call_row(c, a, phone, centre, priority[&c.account_id])
         })
         .collect();
+    // In the order of the table's key, so that saving appends.
+    calls.sort_by(|a, b| a.account_id.cmp(&b.account_id));
     let mut skips: Vec<SkipRow> = made
         .not_planned
         .iter()
@@ -235,34 +350,11 @@ pub async fn make_plan(
             why: n.why.clone(),
         })
         .collect();
-    // Accounts with nothing queued: the hard rule that keeps them off the
-    // day if one does (a do-not-call number has no call queued either),
-    // else that nothing is queued.
-    skips.extend(unqueued.iter().map(|f| {
-        let account = facts::plan_account(f, tz_of(f), settings.complaint_hold_days, 0.0);
-        match account
-            .day
-            .window(day, now, &settings.rules, &settings.holidays)
-        {
-            Err(skip) => SkipRow {
-                account_id: f.account_id.clone(),
-                rule: skip.rule().to_string(),
-                why: skip.explain(account.day.tz),
-            },
-            Ok(_) => SkipRow {
-                account_id: f.account_id.clone(),
-                rule: "nothing_queued".into(),
-                why: NOTHING_QUEUED.into(),
-            },
-        }
-    }));
+    skips.extend(unqueued);
     skips.sort_by(|a, b| a.account_id.cmp(&b.account_id));
     let (held, _) = settings.rules.effective();
-    let ends_at = all
+    let ends_at = zones
         .iter()
-        .map(|f| f.time_zone.as_str())
-        .collect::<std::collections::BTreeSet<&str>>()
-        .into_iter()
         .map(|tz| at_local(tz.parse().unwrap_or(centre), day, held.window_end))
         .max()
         .unwrap_or_else(|| at_local(centre, day, held.window_end));
@@ -280,7 +372,16 @@ pub async fn make_plan(
         calls,
         skips,
     };
+    let planned_in = started.elapsed();
     let saved = store.save_plan(&new).await?;
+    tracing::info!(
+        campaign = campaign_id,
+        %day,
+        accounts = index.len(),
+        planning_ms = planned_in.as_millis() as u64,
+        saving_ms = (started.elapsed() - planned_in).as_millis() as u64,
+        "plan made"
+    );
     Ok(Made {
         plan: saved,
         planned: new.calls.len(),
@@ -352,7 +453,13 @@ pub async fn replan_account(
                 let priority = if callback { CALLBACK_PRIORITY } else { 10 };
                 let dialects = HashMap::from([(account_id, dialect.as_str())]);
                 (
-                    Replanned::Call(call_row(c, &f, tz, room.tz, priority)),
+                    Replanned::Call(call_row(
+                        c,
+                        &account,
+                        phone_of(&f, &c.contact_id),
+                        room.tz,
+                        priority,
+                    )),
                     room_after(&room, &made.calls, &dialects),
                 )
             }

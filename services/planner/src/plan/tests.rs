@@ -191,3 +191,15 @@ fn a_callback_is_planned_at_the_time_asked_and_skips_name_their_rule() {
         }]
     );
 }
+
+#[test]
+fn equal_worth_goes_to_the_smaller_account_id_whatever_the_input_order() {
+    let accounts = [account("B7", 500_000), account("A3", 500_000)];
+    let p = run(&accounts, &capacity(1, 0));
+    let at = |id: &str| p.calls.iter().find(|c| c.account_id == id).unwrap();
+    assert_eq!(local_hour(at("A3").at), 19);
+    assert_ne!(local_hour(at("B7").at), 19);
+    let mut reversed = accounts.clone();
+    reversed.reverse();
+    assert_eq!(p, run(&reversed, &capacity(1, 0)));
+}

@@ -18,8 +18,6 @@ pub struct AccountFacts {
     pub overdue_fen: i64,
     /// The oldest of its debts'.
     pub days_past_due: i32,
-    /// The product of its largest debt.
-    pub product: String,
     /// In dial order.
     pub contacts: Vec<ContactFacts>,
     /// Dialled attempts (any campaign) since the time asked for, oldest
@@ -110,9 +108,9 @@ impl Store {
         let mut accounts = Vec::with_capacity(rows.len());
         for r in &rows {
             accounts.push(AccountFacts {
-                account_id: r.try_get("", "id")?,
-                dialect: r.try_get("", "dialect")?,
-                time_zone: r.try_get("", "time_zone")?,
+                account_id: r.try_get_by_index(0)?,
+                dialect: r.try_get_by_index(1)?,
+                time_zone: r.try_get_by_index(2)?,
                 ..AccountFacts::default()
             });
         }
@@ -139,9 +137,9 @@ impl Store {
             return Ok(None);
         };
         let mut accounts = vec![AccountFacts {
-            account_id: r.try_get("", "id")?,
-            dialect: r.try_get("", "dialect")?,
-            time_zone: r.try_get("", "time_zone")?,
+            account_id: r.try_get_by_index(0)?,
+            dialect: r.try_get_by_index(1)?,
+            time_zone: r.try_get_by_index(2)?,
             ..AccountFacts::default()
         }];
         self.fill(campaign_id, &mut accounts, since_ms).await?;
@@ -160,10 +158,10 @@ impl Store {
         }
         let backend = self.backend();
         let ids: Vec<String> = accounts.iter().map(|a| a.account_id.clone()).collect();
-        let at: HashMap<String, usize> = ids
+        let at: HashMap<&str, usize> = ids
             .iter()
             .enumerate()
-            .map(|(i, a)| (a.clone(), i))
+            .map(|(i, a)| (a.as_str(), i))
             .collect();
         let (range, values) = in_range(backend, &ids);
         let query = |sql: String, extra: Vec<Value>| {
@@ -171,26 +169,20 @@ impl Store {
             v.extend(extra);
             stmt(backend, &sql, v)
         };
-        let mut largest: Vec<i64> = vec![-1; accounts.len()];
         for r in self
             .db
             .query_all(query(
-                format!("SELECT account_id, overdue_fen, days_past_due, product FROM debts WHERE {range}"),
+                format!("SELECT account_id, overdue_fen, days_past_due FROM debts WHERE {range}"),
                 vec![],
             ))
             .await?
         {
-            let Some(&i) = at.get(&r.try_get::<String>("", "account_id")?) else {
+            let Some(&i) = at.get(r.try_get_by_index::<String>(0)?.as_str()) else {
                 continue;
             };
             let a = &mut accounts[i];
-            let overdue: i64 = r.try_get("", "overdue_fen")?;
-            a.overdue_fen += overdue;
-            a.days_past_due = a.days_past_due.max(r.try_get("", "days_past_due")?);
-            if overdue > largest[i] {
-                largest[i] = overdue;
-                a.product = r.try_get("", "product")?;
-            }
+            a.overdue_fen += r.try_get_by_index::<i64>(1)?;
+            a.days_past_due = a.days_past_due.max(r.try_get_by_index(2)?);
         }
         for r in self
             .db
@@ -200,14 +192,14 @@ impl Store {
             ))
             .await?
         {
-            let Some(&i) = at.get(&r.try_get::<String>("", "account_id")?) else {
+            let Some(&i) = at.get(r.try_get_by_index::<String>(0)?.as_str()) else {
                 continue;
             };
             accounts[i].contacts.push(ContactFacts {
-                contact_id: r.try_get("", "id")?,
-                phone: r.try_get("", "phone")?,
-                priority: r.try_get("", "priority")?,
-                dnc: r.try_get("", "dnc")?,
+                contact_id: r.try_get_by_index(1)?,
+                phone: r.try_get_by_index(2)?,
+                priority: r.try_get_by_index(3)?,
+                dnc: r.try_get_by_index(4)?,
             });
         }
         for r in self
@@ -221,14 +213,14 @@ impl Store {
             ))
             .await?
         {
-            let Some(&i) = at.get(&r.try_get::<String>("", "account_id")?) else {
+            let Some(&i) = at.get(r.try_get_by_index::<String>(0)?.as_str()) else {
                 continue;
             };
             accounts[i].attempts.push(AttemptFacts {
-                contact_id: r.try_get("", "contact_id")?,
-                started_ms: r.try_get("", "leased_at_ms")?,
-                disposition: r.try_get("", "disposition")?,
-                callback_at_ms: r.try_get("", "callback_at_ms")?,
+                contact_id: r.try_get_by_index(1)?,
+                started_ms: r.try_get_by_index(2)?,
+                disposition: r.try_get_by_index(3)?,
+                callback_at_ms: r.try_get_by_index(4)?,
             });
         }
         for r in self
@@ -242,7 +234,7 @@ impl Store {
             ))
             .await?
         {
-            if let Some(&i) = at.get(&r.try_get::<String>("", "account_id")?) {
+            if let Some(&i) = at.get(r.try_get_by_index::<String>(0)?.as_str()) {
                 accounts[i].queued = true;
             }
         }
@@ -257,13 +249,13 @@ impl Store {
             ))
             .await?
         {
-            let Some(&i) = at.get(&r.try_get::<String>("", "account_id")?) else {
+            let Some(&i) = at.get(r.try_get_by_index::<String>(0)?.as_str()) else {
                 continue;
             };
             accounts[i].promises.push(PromiseFacts {
-                date: r.try_get("", "promised_date")?,
-                status: r.try_get("", "status")?,
-                created_at_ms: r.try_get("", "created_at_ms")?,
+                date: r.try_get_by_index(1)?,
+                status: r.try_get_by_index(2)?,
+                created_at_ms: r.try_get_by_index(3)?,
             });
         }
         for a in accounts.iter_mut() {
