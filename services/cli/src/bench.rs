@@ -289,6 +289,7 @@ async fn bench_lease(endpoint: &str, token: &str, load: LeaseLoad) -> anyhow::Re
                         worker_id: worker_id.clone(),
                         max_calls: batch,
                         lease_seconds: 300,
+                        agent_calls: false,
                     })
                     .await
                 {

@@ -101,6 +101,7 @@ pub async fn run(args: OverloadArgs) -> anyhow::Result<std::process::ExitCode> {
                         worker_id: worker_id.clone(),
                         max_calls: batch,
                         lease_seconds: 300,
+                        agent_calls: false,
                     })
                     .await
                 {

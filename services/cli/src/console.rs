@@ -65,4 +65,8 @@ impl huikuan_orchestrator::AgentDesk for ConsoleDesk {
         let (to_desk, from_desk) = self.0.queue_call(call);
         huikuan_orchestrator::DeskLine { to_desk, from_desk }
     }
+
+    fn room(&self) -> huikuan_store::AgentRoom {
+        self.0.agent_room()
+    }
 }

@@ -219,6 +219,7 @@ async fn worker(endpoint: String, n: usize, stop: tokio::sync::watch::Receiver<b
                 worker_id: worker_id.clone(),
                 max_calls: 5,
                 lease_seconds: 2,
+                agent_calls: false,
             })
             .await
         {

@@ -552,21 +552,13 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
         password,
     );
     // The agent's voice: Chromium's fake microphone plays this file in a
-    // loop, with a pause after the words so that they end a turn.
-    let voice = dir.path().join("agent-voice.wav");
-    run_ok(
+    // loop.
+    let voice = agent_voice(
         dir.path(),
         &db.url,
-        &[
-            "tts",
-            "您好张先生，我是客服王经理。请问您打算哪天还款？",
-            "--rate",
-            "48000",
-            "--out",
-            voice.to_str().unwrap(),
-        ],
+        "您好张先生，我是客服王经理。请问您打算哪天还款？",
+        Duration::from_secs(4),
     );
-    pad_with_silence(&voice, Duration::from_secs(4));
 
     let (_server, _sim) = serve_with_console(dir.path(), &db.url, web, sip);
     let sim_out = dir.path().join("sim");
@@ -827,6 +819,27 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
     assert!(zhao[1].ends_with("whisper on"), "{zhao:?}");
 }
 
+/// An agent's voice saying `words` (DIR/agent-voice.wav, 48 kHz), with
+/// `pause` of silence after them so that they end a turn when played in a
+/// loop.
+fn agent_voice(dir: &Path, db_url: &str, words: &str, pause: Duration) -> std::path::PathBuf {
+    let voice = dir.join("agent-voice.wav");
+    run_ok(
+        dir,
+        db_url,
+        &[
+            "tts",
+            words,
+            "--rate",
+            "48000",
+            "--out",
+            voice.to_str().unwrap(),
+        ],
+    );
+    pad_with_silence(&voice, pause);
+    voice
+}
+
 /// Appends `pause` of silence to a 16-bit mono WAV file.
 fn pad_with_silence(path: &Path, pause: Duration) {
     let mut reader = hound::WavReader::open(path).unwrap();
@@ -947,5 +960,197 @@ async fn a_manager_approves_the_days_plan_and_watches_it_run_in_chromium() {
     assert_eq!(
         actions[1],
         ("plan_approve", "reviewed: one account excluded")
+    );
+}
+
+/// A call the plan gives to an agent: the Cantonese account with a large
+/// balance goes to the agents' channel (the built-in strategy), with a
+/// Cantonese speaker on the roster. The dialer leases it only once an
+/// agent who speaks Cantonese is on the floor (`huikuan dev bench-agents`:
+/// the agent desktop's protocol without a browser), and on answer the
+/// robot only greets (who is calling, for which lender, that the call is
+/// recorded) and hands the call straight to that agent, who talks to the
+/// debtor and files the outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_planned_for_an_agent_goes_straight_to_a_free_agent_of_its_dialect() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let db = testing::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (grpc, sip, web) = (free_port(), free_udp_port(), free_port());
+    std::fs::write(
+        dir.path().join("roster.toml"),
+        "[[agent]]\nname = \"chen\"\ndialects = [\"cantonese\"]\nhours = [\"00:00-00:00\"]\n",
+    )
+    .unwrap();
+    let config = config(grpc, sip, 600).replace(
+        "[planning.rules]",
+        "[planning]\nroster = \"roster.toml\"\n\n[planning.rules]",
+    ) + CONSOLE;
+    std::fs::write(dir.path().join("huikuan.toml"), config).unwrap();
+    import_and_plan(
+        dir.path(),
+        &db.url,
+        "agents",
+        "BIG-1,陈大文,13800000021,,cantonese,广东,广州,,,经营贷,90000.00,45000.00,2026-08-01,95\n",
+    );
+    let planned = rows(
+        &db,
+        "SELECT account_id, channel, priority FROM planned_calls WHERE account_id = 'BIG-1'",
+    )
+    .await;
+    assert_eq!(planned[0].1, "agent", "{planned:?}");
+    let password = "agent-test-password-0123";
+    common::add_user(
+        huikuan(dir.path(), &db.url),
+        "chen",
+        "agent",
+        "cantonese",
+        password,
+    );
+    let voice = agent_voice(
+        dir.path(),
+        &db.url,
+        "您好陈先生，我是客服陈经理。请问您打算哪天还款？",
+        Duration::from_secs(3),
+    );
+    let (_server, _sim) = serve_with_console(dir.path(), &db.url, web, sip);
+
+    // With nobody on the floor the call stays queued: a dialer finds
+    // nothing to do.
+    let idle = huikuan(dir.path(), &db.url)
+        .args(["dialer", "--idle-exit-secs", "3"])
+        .output()
+        .unwrap();
+    assert!(idle.status.success());
+    let queued = rows(
+        &db,
+        "SELECT account_id, status, 0 FROM call_attempts WHERE account_id = 'BIG-1'",
+    )
+    .await;
+    assert_eq!(queued[0].1, "queued", "dialled with no agent free");
+
+    // The agent comes on; then the dialer runs.
+    let agents = dir.path().join("agents.json");
+    std::fs::write(
+        &agents,
+        serde_json::json!({
+            "url": format!("http://127.0.0.1:{web}"),
+            "agents": ["chen"],
+            "password": password,
+            "wav": voice,
+            "rounds": 1,
+            "talk_s": 5,
+            "settle_s": 60,
+            "disposition": "refused",
+            "limit_s": 900,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let mut agent = huikuan(dir.path(), &db.url)
+        .args(["dev", "bench-agents"])
+        .arg(&agents)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.path().join("agents.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let out = agent.stdout.take().unwrap();
+    let agent = common::Killed(agent);
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_line = |want: &str, limit: Duration| -> String {
+        loop {
+            match lines.recv_timeout(limit) {
+                Ok(l) if l.starts_with(want) => return l,
+                Ok(_) => continue,
+                Err(_) => panic!(
+                    "the agent never printed {want}: {}",
+                    std::fs::read_to_string(dir.path().join("agents.log")).unwrap_or_default()
+                ),
+            }
+        }
+    };
+    tokio::task::block_in_place(|| wait_line("READY", Duration::from_secs(120)));
+    let dialer = huikuan(dir.path(), &db.url)
+        .env_remove("HUIKUAN_LOG")
+        .stderr(std::fs::File::create(dir.path().join("dialer.log")).unwrap())
+        .args(["dialer", "--idle-exit-secs", "10"])
+        .spawn()
+        .unwrap();
+    let mut dialer = common::Killed(dialer);
+    let heard = tokio::task::block_in_place(|| wait_line("{", Duration::from_secs(900)));
+    drop(agent);
+    let heard: serde_json::Value = serde_json::from_str(&heard).unwrap();
+    let call = &heard["calls"][0];
+    assert!(call["packets"].as_u64().unwrap() >= 50, "{heard}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    while dialer.0.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dialer did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // The agent's outcome, the agent's name, and the call: the robot's
+    // greeting and no conversation of its own.
+    let conn = db.store.connection();
+    let row = conn
+        .query_one(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT disposition, agent_name, handed_over, plan_channel, call_record \
+             FROM call_attempts WHERE account_id = 'BIG-1' AND status = 'completed'",
+        ))
+        .await
+        .unwrap()
+        .expect("the call's attempt is completed");
+    assert_eq!(
+        (
+            row.try_get_by_index::<String>(0).unwrap(),
+            row.try_get_by_index::<Option<String>>(1).unwrap(),
+            row.try_get_by_index::<i16>(2).unwrap(),
+            row.try_get_by_index::<Option<String>>(3).unwrap(),
+        ),
+        (
+            "refused".to_string(),
+            Some("chen".to_string()),
+            1,
+            Some("agent".to_string())
+        )
+    );
+    let record: huikuan_core::call::CallRecord =
+        serde_json::from_str(&row.try_get_by_index::<String>(4).unwrap()).unwrap();
+    eprintln!("{}", record.transcript_text());
+    use huikuan_core::call::{Event, Speaker};
+    assert!(record.timeline.iter().any(|e| e.event
+        == Event::HandoffRequested {
+            reason: "planned_agent_call".into()
+        }));
+    assert!(record.timeline.iter().any(|e| e.event
+        == Event::AgentJoined {
+            agent: "chen".into()
+        }));
+    let robot: Vec<&str> = record
+        .transcript
+        .iter()
+        .filter(|l| l.speaker == Speaker::Robot)
+        .map(|l| l.text.as_str())
+        .collect();
+    assert!(
+        robot[0].contains("录音") && robot[0].contains("易贷"),
+        "the robot greets first: {robot:?}"
+    );
+    assert!(
+        robot
+            .iter()
+            .all(|l| !l.contains("45000") && !l.contains("本人")),
+        "no robot conversation: {robot:?}"
     );
 }

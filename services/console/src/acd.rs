@@ -364,6 +364,35 @@ impl Acd {
         }
     }
 
+    /// Calls of each dialect the floor could give an agent at once now:
+    /// available agents with no call who speak it (or its fallback), less
+    /// the calls waiting for one that ring nobody. An agent who speaks two
+    /// dialects counts for both: what planned agent calls are dialled
+    /// against, with the queue and its give-up as the net when two arrive
+    /// for one agent.
+    pub fn room(&self) -> BTreeMap<String, u32> {
+        [Dialect::Mandarin, Dialect::Sichuanese, Dialect::Cantonese]
+            .into_iter()
+            .map(|d| {
+                let free = self
+                    .agents
+                    .values()
+                    .filter(|a| {
+                        a.state == AgentState::Available
+                            && a.call.is_none()
+                            && self.speaks(&a.skills, d)
+                    })
+                    .count();
+                let waiting = self
+                    .queue
+                    .iter()
+                    .filter(|q| q.ringing.is_none() && q.waiting.dialect == d)
+                    .count();
+                (d.as_str().to_string(), free.saturating_sub(waiting) as u32)
+            })
+            .collect()
+    }
+
     fn speaks(&self, skills: &Skills, dialect: Dialect) -> bool {
         skills.has(dialect)
             || (dialect == Dialect::Sichuanese
@@ -449,6 +478,25 @@ mod tests {
             call: call.into(),
             agent: agent.into(),
         }
+    }
+
+    #[test]
+    fn room_counts_free_speakers_less_the_calls_waiting_for_them() {
+        let mut acd = Acd::new(AcdRules::default());
+        acd.set_agent("m1", skills("mandarin"), AgentState::Available, 1_000);
+        acd.set_agent("m2", skills("mandarin"), AgentState::Available, 1_100);
+        let away = AgentState::Break {
+            code: "lunch".into(),
+        };
+        acd.set_agent("c1", skills("cantonese"), away, 1_200);
+        let room = acd.room();
+        assert_eq!(room["mandarin"], 2);
+        // Sichuanese calls fall back to Mandarin speakers.
+        assert_eq!(room["sichuanese"], 2);
+        assert_eq!(room["cantonese"], 0, "an agent on a break takes nothing");
+        // A call offered to m1 takes m1.
+        acd.enqueue(call("x", Dialect::Mandarin, 2_000), 2_000);
+        assert_eq!(acd.room()["mandarin"], 1);
     }
 
     #[test]

@@ -121,6 +121,12 @@ impl Console {
     /// Queues a call the robot hands over (the agent desk of the
     /// orchestrator's `Handoff` stream); its messages flow on the
     /// returned channels.
+    /// Calls of each dialect ("mandarin", ...) the floor could give an
+    /// agent at once now ([`acd::Acd::room`]).
+    pub fn agent_room(&self) -> std::collections::BTreeMap<String, u32> {
+        self.inner.floor.with_acd(|acd, _| acd.room())
+    }
+
     pub fn queue_call(
         &self,
         call: huikuan_core::handoff::QueuedCall,

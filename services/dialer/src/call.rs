@@ -9,7 +9,8 @@
 //!   and a carrier announcement (已关机, 空号) ends the call with its
 //!   disposition;
 //! * robot ([`RobotCall`]): the conversation on the answered line, which
-//!   ends the call or hands it on ([`StageEnd::Handoff`]);
+//!   ends the call or hands it on ([`StageEnd::Handoff`]); a call planned
+//!   for an agent skips it ([`agent_first`]);
 //! * handoff ([`handoff::hand_over`]): the hand-over line, then the
 //!   queue and an agent's browser bridged to the line (or the end, with
 //!   no agent desk);
@@ -19,8 +20,8 @@
 use crate::media::SharedLine;
 use crate::media::{MediaEvent, MediaHandle, RtpSocket};
 use crate::session::{
-    handoff, CallRecord, Ear, EarOptions, RobotCall, RobotCallConfig, RobotStage, Speaker,
-    StageEnd, TranscriptLine,
+    agent_first, handoff, CallRecord, Ear, EarOptions, RobotCall, RobotCallConfig, RobotStage,
+    Speaker, StageEnd, TranscriptLine,
 };
 use crate::sip::{DialStep, Trunk};
 use chrono::NaiveDate;
@@ -45,6 +46,9 @@ pub struct CallRequest {
     /// The agent desk a handed-over call waits at; none: such calls end
     /// after the hand-over line.
     pub handoff: Option<handoff::HandoffLink>,
+    /// Planned for an agent: handed to the desk as soon as the debtor
+    /// answers, with no robot conversation ([`agent_first`]).
+    pub for_agent: bool,
 }
 
 pub struct Dialer<'a> {
@@ -247,14 +251,24 @@ impl Dialer<'_> {
             mut record,
             end,
             mut audio,
-        } = robot
-            .run(
-                self.engines,
-                line.clone(),
-                events,
-                Some(&mut control.events),
-            )
-            .await;
+        } = if req.for_agent {
+            let (record, h) =
+                agent_first::start(self.dialogue, req.dialect, &req.account, line.now_ms());
+            RobotStage {
+                record,
+                end: StageEnd::Handoff(h),
+                audio: events,
+            }
+        } else {
+            robot
+                .run(
+                    self.engines,
+                    line.clone(),
+                    events,
+                    Some(&mut control.events),
+                )
+                .await
+        };
         if let StageEnd::Handoff(h) = &end {
             let stage = handoff::HandoffStage {
                 engines: self.engines,

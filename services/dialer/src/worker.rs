@@ -182,6 +182,9 @@ pub async fn run(
                 worker_id: config.worker_id.clone(),
                 max_calls: free as u32,
                 lease_seconds: config.lease_seconds,
+                // Every call here can reach the desk: calls planned for
+                // agents are welcome.
+                agent_calls: true,
             };
             match grpc.lease_calls(req).await {
                 Ok(resp) => {
@@ -287,6 +290,7 @@ async fn run_lease(
             ),
             agent_leg: shared.agent_leg.clone(),
         }),
+        for_agent: lease.channel == "agent",
     };
     info!(attempt = %lease.attempt_id, phone = %huikuan_core::phone::mask(&lease.phone), %dialect, "calling");
     let record = dialer.call(request).await;

@@ -10,6 +10,7 @@
 //! desk hears that the call ended; when the desk drops the call, the
 //! stream ends.
 
+use crate::agent_dials::AgentDials;
 use crate::convert::{invalid, status};
 use crate::pb::{self, handoff_up};
 use huikuan_core::handoff::{FromCall, QueuedCall, ToCall};
@@ -34,6 +35,13 @@ pub struct DeskLine {
 pub trait AgentDesk: Send + Sync + 'static {
     /// Queues a call; its messages flow on the returned line.
     fn queue(&self, call: QueuedCall) -> DeskLine;
+
+    /// Calls of each dialect the desk could give an agent at once now
+    /// (free agents who speak it, less calls already waiting): what
+    /// planned agent calls are leased against. None by default.
+    fn room(&self) -> huikuan_store::AgentRoom {
+        huikuan_store::AgentRoom::new()
+    }
 }
 
 pub type SharedDesk = Arc<dyn AgentDesk>;
@@ -45,6 +53,7 @@ pub type HandoffStream =
 pub async fn serve(
     store: &Store,
     desk: Option<&SharedDesk>,
+    dials: &AgentDials,
     mut up: Streaming<pb::HandoffUp>,
 ) -> Result<HandoffStream, Status> {
     let desk = desk.ok_or_else(|| {
@@ -73,6 +82,7 @@ pub async fn serve(
             "start: worker {worker} holds no live lease {token} on attempt {attempt}"
         )));
     }
+    dials.arrived(&attempt);
     tracing::info!(%attempt, dialect = %call.dialect, reason = %call.reason, "handoff queued");
     let DeskLine { to_desk, from_desk } = desk.queue(call);
     tokio::spawn(async move {

@@ -14,6 +14,7 @@
 //! calls or run speech: those are other crates' jobs, talking to this one
 //! over the same API.
 
+pub mod agent_dials;
 pub mod auth;
 pub mod config;
 pub mod convert;

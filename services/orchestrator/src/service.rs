@@ -31,6 +31,8 @@ pub struct OrchestratorService {
     /// Where handed-over calls wait for agents (none: handoffs are refused
     /// and the dialer ends such calls itself).
     desk: Option<crate::handoff::SharedDesk>,
+    /// Planned agent calls leased and not yet at the desk.
+    dials: crate::agent_dials::AgentDials,
 }
 
 impl OrchestratorService {
@@ -46,6 +48,7 @@ impl OrchestratorService {
             config,
             events,
             desk: None,
+            dials: Default::default(),
         }
     }
 
@@ -101,6 +104,8 @@ impl OrchestratorService {
 impl OrchestratorService {
     /// Publishes a newly recorded outcome and builds its response.
     fn recorded(&self, report: &OutcomeReport, result: ReportResult) -> pb::ReportOutcomeResponse {
+        // An agent call that ended before the desk no longer holds its agent.
+        self.dials.arrived(&report.attempt_id);
         match result {
             ReportResult::AlreadyRecorded { .. } => pb::ReportOutcomeResponse {
                 already_recorded: true,
@@ -356,11 +361,29 @@ impl Orchestrator for OrchestratorService {
                 format!("must be at most {}", self.config.max_lease.as_secs()),
             ));
         }
+        // Calls planned for agents go to workers that hand them to the
+        // desk, while agents of their dialect are free.
+        let room = match (&self.desk, r.agent_calls) {
+            (Some(desk), true) => self.dials.room(desk.room(), std::time::Instant::now()),
+            _ => huikuan_store::AgentRoom::new(),
+        };
         let leases = self
             .store
-            .lease_calls(worker, r.max_calls, ttl, Utc::now(), &self.config.policy)
+            .lease_calls_with_agents(
+                worker,
+                r.max_calls,
+                ttl,
+                Utc::now(),
+                &self.config.policy,
+                &room,
+            )
             .await
             .map_err(status)?;
+        let expires = std::time::Instant::now() + ttl;
+        for l in leases.iter().filter(|l| l.channel == "agent") {
+            self.dials
+                .leased(&l.attempt_id, l.dialect.as_str(), expires);
+        }
         for l in &leases {
             self.events.publish(
                 &l.campaign_id,
@@ -466,8 +489,13 @@ impl Orchestrator for OrchestratorService {
         &self,
         req: Request<Streaming<pb::HandoffUp>>,
     ) -> Result<Response<Self::HandoffStream>, Status> {
-        let stream =
-            crate::handoff::serve(&self.store, self.desk.as_ref(), req.into_inner()).await?;
+        let stream = crate::handoff::serve(
+            &self.store,
+            self.desk.as_ref(),
+            &self.dials,
+            req.into_inner(),
+        )
+        .await?;
         Ok(Response::new(stream))
     }
 }

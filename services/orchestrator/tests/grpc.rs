@@ -103,6 +103,7 @@ async fn orchestrator_api_end_to_end() {
                 worker_id: "w".into(),
                 max_calls: 0,
                 lease_seconds: 0,
+                agent_calls: false,
             })
             .await
             .unwrap_err();
@@ -112,6 +113,7 @@ async fn orchestrator_api_end_to_end() {
                 worker_id: "w\u{1b}[31m\n".into(),
                 max_calls: 1,
                 lease_seconds: 0,
+                agent_calls: false,
             })
             .await
             .unwrap_err();
@@ -264,6 +266,7 @@ async fn orchestrator_api_end_to_end() {
                 worker_id: "w1".into(),
                 max_calls: 10,
                 lease_seconds: 60,
+                agent_calls: false,
             })
             .await
             .unwrap()
@@ -277,6 +280,7 @@ async fn orchestrator_api_end_to_end() {
                 worker_id: "w1".into(),
                 max_calls: 10,
                 lease_seconds: 60,
+                agent_calls: false,
             })
             .await
             .unwrap()
@@ -436,6 +440,7 @@ async fn lease_all(
         worker_id: worker.into(),
         max_calls: 50,
         lease_seconds: 60,
+        agent_calls: false,
     })
     .await
     .unwrap()
@@ -973,6 +978,7 @@ async fn a_flood_of_reads_is_shed_and_never_holds_up_dispatch() {
                 worker_id: "w".into(),
                 max_calls: 5,
                 lease_seconds: 60,
+                agent_calls: false,
             }))
             .await
             .unwrap();

@@ -485,3 +485,67 @@ async fn tomorrows_plans_are_drafted_once_from_draft_at() {
         assert!(drafts::draft_due(store, &s, next_eve).await.is_empty());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_planned_for_an_agent_is_leased_only_while_an_agent_of_its_dialect_is_free() {
+    for db in testing::all().await {
+        eprintln!("backend: {}", db.name);
+        let store = &db.store;
+        let campaign = import(store, "agents", ROWS).await;
+        let mut s = settings();
+        s.capacity.agents.insert("cantonese".into(), [2; 24]);
+        let made = planning::make_plan(store, &campaign, day(), at(7, 0), &s, "planner", &|_| {})
+            .await
+            .unwrap();
+        let (calls, _) = store
+            .planned_calls(&made.plan.id, &PlanCallFilter::default(), 0, 10)
+            .await
+            .unwrap();
+        let big = calls
+            .iter()
+            .find(|c| c.account_id == "BIG")
+            .expect("BIG planned");
+        assert_eq!(
+            (big.channel.as_str(), big.dialect.as_str()),
+            ("agent", "cantonese")
+        );
+        store
+            .plan_action(&made.plan.id, PlanAction::Approve, manager("ok"))
+            .await
+            .unwrap();
+        let when = DateTime::<Utc>::from_timestamp_millis(big.planned_at_ms).unwrap()
+            + ChronoDuration::minutes(1);
+        let lease = |room: &[(&str, u32)]| {
+            let room: huikuan_store::AgentRoom =
+                room.iter().map(|(d, n)| (d.to_string(), *n)).collect();
+            async move {
+                store
+                    .lease_calls_with_agents(
+                        "w",
+                        20,
+                        Duration::from_secs(60),
+                        when,
+                        &policy(),
+                        &room,
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        // A robot-only worker, or no Cantonese speaker free: not dialled.
+        assert!(!leased(store, when).await.contains(&"BIG".to_string()));
+        assert!(lease(&[("mandarin", 3)])
+            .await
+            .iter()
+            .all(|l| l.account_id != "BIG"));
+        // A Cantonese speaker is free: dialled, for an agent.
+        let got = lease(&[("cantonese", 1)]).await;
+        let agent: Vec<_> = got.iter().filter(|l| l.channel == "agent").collect();
+        assert_eq!(agent.len(), 1, "{got:?}");
+        assert_eq!(agent[0].account_id, "BIG");
+        assert!(got
+            .iter()
+            .filter(|l| l.account_id != "BIG")
+            .all(|l| l.channel == "robot"));
+    }
+}

@@ -39,7 +39,7 @@ use tokio::sync::{Mutex, MutexGuard};
 pub use accounts::{AccountFilter, AccountPage, AccountView};
 pub use audit::{AuditEntry, AuditFilter};
 pub use campaigns::Campaign;
-pub use dispatch::{Lease, OutcomeReport, ReportResult};
+pub use dispatch::{AgentRoom, Lease, OutcomeReport, ReportResult};
 pub use group_commit::ReportQueue;
 pub use import::{ImportOptions, ImportRun, ImportRunView};
 pub use plans::{NewPlan, PlanCallFilter, PlanDay, PlannedCallRow, SkipRow};

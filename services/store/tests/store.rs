@@ -1148,6 +1148,7 @@ async fn an_upgraded_sqlite_database_gets_clustered_tables_with_its_rows() {
                     && !c.starts_with("plan_priority ")
                     && !c.starts_with("handed_over ")
                     && !c.starts_with("agent_name ")
+                    && !c.starts_with("plan_channel ")
             })
             .map(|c| {
                 c.replace(" call_record=NULL", "")
@@ -1155,6 +1156,7 @@ async fn an_upgraded_sqlite_database_gets_clustered_tables_with_its_rows() {
                     .replace(" plan_priority=0", "")
                     .replace(" handed_over=0", "")
                     .replace(" agent_name=NULL", "")
+                    .replace(" plan_channel=NULL", "")
             })
             .collect()
     };

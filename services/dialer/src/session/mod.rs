@@ -4,6 +4,7 @@
 //! line audio to recognised speech; [`voice`]: text to queued line audio).
 //! What a call leaves behind is `huikuan_core::call::CallRecord`.
 
+pub mod agent_first;
 pub mod ear;
 pub mod floor;
 pub mod handoff;

@@ -89,6 +89,7 @@ pub async fn robot_call(
             dialect,
             today: today(),
             handoff: None,
+            for_agent: false,
         })
         .await;
     eprintln!(

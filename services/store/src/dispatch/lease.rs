@@ -2,7 +2,7 @@
 //! one call per contact at a time, the daily cap, and a fresh random token
 //! per lease.
 
-use super::{new_lease_token, placeholders, stmt, DispatchPolicy, Lease};
+use super::{new_lease_token, placeholders, stmt, AgentRoom, DispatchPolicy, Lease};
 use crate::entity::{account, call_attempt, campaign, contact, debt};
 use crate::{Result, Store, StoreError, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
 use chrono::{DateTime, Utc};
@@ -21,6 +21,8 @@ struct Candidate {
     time_zone: String,
     /// The plan that released it.
     plan_id: String,
+    /// `robot` or `agent`.
+    channel: &'static str,
 }
 
 impl Store {
@@ -50,7 +52,7 @@ impl Store {
         Ok(zones)
     }
 
-    /// Leases up to `max` due attempts to `worker` for `ttl`.
+    /// Leases up to `max` due robot calls to `worker` for `ttl`.
     pub async fn lease_calls(
         &self,
         worker: &str,
@@ -58,6 +60,22 @@ impl Store {
         ttl: Duration,
         now: DateTime<Utc>,
         policy: &DispatchPolicy,
+    ) -> Result<Vec<Lease>> {
+        self.lease_calls_with_agents(worker, max, ttl, now, policy, &AgentRoom::new())
+            .await
+    }
+
+    /// Leases up to `max` due calls to `worker` for `ttl`: the agents'
+    /// first, as many of each dialect as `agents` has room for, then the
+    /// robot's.
+    pub async fn lease_calls_with_agents(
+        &self,
+        worker: &str,
+        max: u32,
+        ttl: Duration,
+        now: DateTime<Utc>,
+        policy: &DispatchPolicy,
+        agents: &AgentRoom,
     ) -> Result<Vec<Lease>> {
         if max == 0 {
             return Ok(Vec::new());
@@ -91,32 +109,58 @@ impl Store {
         } else {
             ""
         };
-        let sql = format!(
-            "SELECT a.id, a.contact_id, a.time_zone, a.plan_day_id FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id \
-             WHERE a.status = '{queued}' AND a.plan_day_id IS NOT NULL AND a.not_before_ms <= ? AND c.status = 'active' \
-             AND a.time_zone IN ({}) AND a.plan_day_id IN ({}) \
-             ORDER BY a.plan_priority DESC, a.not_before_ms LIMIT ?{lock}",
-            placeholders(open.len()),
-            placeholders(plans.len()),
-            queued = AttemptStatus::Queued.as_str(),
-        );
-        let mut values: Vec<Value> = vec![now_ms.into()];
-        values.extend(open.iter().map(|tz| Value::from(tz.as_str())));
-        values.extend(plans.iter().map(|p| Value::from(p.as_str())));
-        values.push(i64::from(max).into());
-        let candidates: Vec<Candidate> = txn
-            .query_all(stmt(backend, &sql, values))
-            .await?
+        // Due calls of `channel` (of the agents' of one dialect), best
+        // first.
+        let due = |channel: &str, dialect: Option<&str>, limit: u32| {
+            let (join, on) = match dialect {
+                Some(_) => (
+                    " JOIN planned_calls p ON p.plan_day_id = a.plan_day_id AND p.account_id = a.account_id",
+                    " AND p.dialect = ?",
+                ),
+                None => ("", ""),
+            };
+            let which = match channel {
+                "robot" => "(a.plan_channel IS NULL OR a.plan_channel = 'robot')".to_string(),
+                other => format!("a.plan_channel = '{other}'"),
+            };
+            let sql = format!(
+                "SELECT a.id, a.contact_id, a.time_zone, a.plan_day_id FROM call_attempts a JOIN campaigns c ON c.id = a.campaign_id{join} \
+                 WHERE a.status = '{queued}' AND a.plan_day_id IS NOT NULL AND {which}{on} AND a.not_before_ms <= ? AND c.status = 'active' \
+                 AND a.time_zone IN ({}) AND a.plan_day_id IN ({}) \
+                 ORDER BY a.plan_priority DESC, a.not_before_ms LIMIT ?{lock}",
+                placeholders(open.len()),
+                placeholders(plans.len()),
+                queued = AttemptStatus::Queued.as_str(),
+            );
+            let mut values: Vec<Value> = dialect.map(Value::from).into_iter().collect();
+            values.push(now_ms.into());
+            values.extend(open.iter().map(|tz| Value::from(tz.as_str())));
+            values.extend(plans.iter().map(|p| Value::from(p.as_str())));
+            values.push(i64::from(limit).into());
+            stmt(backend, &sql, values)
+        };
+        let mut wanted: Vec<(&'static str, Option<&str>, u32)> = agents
             .iter()
-            .map(|r| {
-                Ok(Candidate {
-                    id: r.try_get("", "id")?,
-                    contact_id: r.try_get("", "contact_id")?,
-                    time_zone: r.try_get("", "time_zone")?,
-                    plan_id: r.try_get("", "plan_day_id")?,
-                })
-            })
-            .collect::<Result<_, sea_orm::DbErr>>()?;
+            .filter(|(_, n)| **n > 0)
+            .map(|(d, n)| ("agent", Some(d.as_str()), *n))
+            .collect();
+        wanted.push(("robot", None, max));
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for (channel, dialect, limit) in wanted {
+            let limit = limit.min(max.saturating_sub(candidates.len() as u32));
+            if limit == 0 {
+                continue;
+            }
+            for r in txn.query_all(due(channel, dialect, limit)).await? {
+                candidates.push(Candidate {
+                    id: r.try_get_by_index(0)?,
+                    contact_id: r.try_get_by_index(1)?,
+                    time_zone: r.try_get_by_index(2)?,
+                    plan_id: r.try_get_by_index(3)?,
+                    channel,
+                });
+            }
+        }
 
         // One attempt per contact per batch: two campaigns must not ring the
         // same phone at once. The others stay queued for the next call.
@@ -226,7 +270,18 @@ impl Store {
             values.extend(executing.iter().map(|p| Value::from(*p)));
             txn.execute(stmt(backend, &sql, values)).await?;
         }
-        let leases = self.describe_leases(&txn, &leased, expires).await?;
+        let mut leases = self.describe_leases(&txn, &leased, expires).await?;
+        let channels: HashMap<&str, &str> = candidates
+            .iter()
+            .map(|c| (c.id.as_str(), c.channel))
+            .collect();
+        for l in &mut leases {
+            l.channel = channels
+                .get(l.attempt_id.as_str())
+                .copied()
+                .unwrap_or("robot")
+                .to_string();
+        }
         txn.commit().await?;
         Ok(leases)
     }
@@ -353,6 +408,7 @@ impl Store {
                 product: d.map(|d| d.product.clone()).unwrap_or_default(),
                 due_date: d.map(|d| d.due_date.clone()).unwrap_or_default(),
                 days_past_due: d.map(|d| d.days_past_due).unwrap_or(0),
+                channel: "robot".into(),
             });
         }
         Ok(out)

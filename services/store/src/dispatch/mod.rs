@@ -44,7 +44,15 @@ pub struct Lease {
     pub product: String,
     pub due_date: String,
     pub days_past_due: i32,
+    /// Who the call is for: `robot`, or `agent` (hand it to the agent
+    /// desk as soon as the debtor answers).
+    pub channel: String,
 }
+
+/// Planned agent calls that may be leased now, by the dialect the agent
+/// must speak: one for each free agent who speaks it, less the calls
+/// already on their way to one. Empty: none.
+pub type AgentRoom = std::collections::BTreeMap<String, u32>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutcomeReport {

@@ -15,6 +15,7 @@ mod m20261204_000010_call_records;
 mod m20261205_000011_console_users;
 mod m20261205_000012_plans;
 mod m20261206_000013_attempt_people;
+mod m20261206_000014_plan_channel;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_console_users::Migration),
             Box::new(m20261205_000012_plans::Migration),
             Box::new(m20261206_000013_attempt_people::Migration),
+            Box::new(m20261206_000014_plan_channel::Migration),
         ]
     }
 }

@@ -137,18 +137,27 @@ async fn set_status(txn: &DatabaseTransaction, plan_id: &str, status: PlanStatus
     Ok(())
 }
 
-/// Releases the plan's planned robot calls (all, or one account's).
+/// The channels whose planned calls are dialled: the robot's, and the
+/// agents' (leased when an agent of the dialect is free, handed to the
+/// desk on answer). Specialist calls are listed for the specialist team,
+/// which works them outside the dialler.
+pub const DIALLED_CHANNELS: [&str; 2] = ["robot", "agent"];
+
+/// Releases the plan's planned robot and agent calls (all, or one
+/// account's), each with its time, priority and channel.
 async fn release(txn: &DatabaseTransaction, plan: &PlanDay, account: Option<&str>) -> Result<u64> {
     let backend = txn.get_database_backend();
     let pick = "SELECT p.{} FROM planned_calls p WHERE p.plan_day_id = ? AND p.account_id = call_attempts.account_id";
     let mut sql = format!(
-        "UPDATE call_attempts SET plan_day_id = ?, not_before_ms = ({}), plan_priority = ({}) \
+        "UPDATE call_attempts SET plan_day_id = ?, not_before_ms = ({}), plan_priority = ({}), plan_channel = ({}) \
          WHERE campaign_id = ? AND status = '{queued}'",
         pick.replace("{}", "planned_at_ms"),
         pick.replace("{}", "priority"),
+        pick.replace("{}", "channel"),
         queued = AttemptStatus::Queued.as_str(),
     );
     let mut values: Vec<Value> = vec![
+        plan.id.as_str().into(),
         plan.id.as_str().into(),
         plan.id.as_str().into(),
         plan.id.as_str().into(),
@@ -159,9 +168,10 @@ async fn release(txn: &DatabaseTransaction, plan: &PlanDay, account: Option<&str
         sql.push_str(&format!(" AND {cond}"));
         values.extend(v);
     }
-    sql.push_str(
-        " AND account_id IN (SELECT account_id FROM planned_calls WHERE plan_day_id = ? AND channel = 'robot' AND state = ?)",
-    );
+    sql.push_str(&format!(
+        " AND account_id IN (SELECT account_id FROM planned_calls WHERE plan_day_id = ? AND channel IN ('{}') AND state = ?)",
+        DIALLED_CHANNELS.join("','")
+    ));
     values.push(plan.id.as_str().into());
     values.push(PlannedCallState::Planned.as_str().into());
     Ok(txn
@@ -175,7 +185,7 @@ async fn release(txn: &DatabaseTransaction, plan: &PlanDay, account: Option<&str
 async fn unrelease(txn: &DatabaseTransaction, plan_id: &str, account: Option<&str>) -> Result<u64> {
     let backend = txn.get_database_backend();
     let mut sql = format!(
-        "UPDATE call_attempts SET plan_day_id = NULL WHERE plan_day_id = ? AND status = '{}'",
+        "UPDATE call_attempts SET plan_day_id = NULL, plan_channel = NULL WHERE plan_day_id = ? AND status = '{}'",
         AttemptStatus::Queued.as_str()
     );
     let mut values: Vec<Value> = vec![plan_id.into()];
