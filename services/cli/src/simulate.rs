@@ -338,10 +338,13 @@ impl Sim<'_> {
         for (d, l) in self.debtors.iter().zip(ledgers) {
             for (hour, (attempts, contacts)) in l.own_hours.iter().enumerate() {
                 for k in 0..*attempts {
+                    // The simulated world has no weekday effect: its
+                    // ledger keeps hours only.
                     past.push(PastAttempt {
                         segment: d.segment.to_string(),
                         local_hour: hour as u8,
                         right_party: k < *contacts,
+                        weekend: false,
                     });
                 }
             }

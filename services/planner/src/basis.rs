@@ -14,6 +14,10 @@ pub struct PlanBasis {
     pub rules: CampaignRules,
     /// (segment, local hour, attempts, right-party contacts).
     pub contact: Vec<(String, u8, u32, u32)>,
+    /// (segment, weekend, local hour, attempts, right-party contacts);
+    /// plans kept before day kinds were counted have none.
+    #[serde(default)]
+    pub contact_by_day: Vec<(String, bool, u8, u32, u32)>,
     pub propensity: Propensity,
 }
 
@@ -22,12 +26,14 @@ impl PlanBasis {
         PlanBasis {
             rules: rules.clone(),
             contact: model.counts(),
+            contact_by_day: model.day_counts(),
             propensity,
         }
     }
 
     pub fn model(&self) -> ContactModel {
         ContactModel::from_counts(self.contact.iter().cloned())
+            .with_day_counts(self.contact_by_day.iter().cloned())
     }
 
     /// Whether a call to a debtor in `tz` may be moved to `at` on the

@@ -12,6 +12,9 @@
 //! the hour over all segments, the hour towards the overall rate, the
 //! overall rate towards [`FLOOR_RATE`] when there is no history at all.
 //! One account's own history refines its segment's estimate the same way.
+//! Weekdays and weekends differ (people are at work, or not): the counts
+//! are also kept per (segment, day kind, hour), and an estimate for a day
+//! kind is shrunk towards its segment-hour estimate over all days.
 //!
 //! Guarantees: deterministic; every estimate lies strictly between 0 and
 //! 1; with no history it is the floor rate; with many attempts it tends to
@@ -32,6 +35,8 @@ pub struct PastAttempt {
     /// The debtor's local hour the attempt started in (0-23).
     pub local_hour: u8,
     pub right_party: bool,
+    /// Made on a Saturday or Sunday in the debtor's time.
+    pub weekend: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,6 +71,8 @@ pub struct Estimate {
 pub struct ContactModel {
     /// By segment, then local hour.
     by_segment_hour: BTreeMap<String, [Count; 24]>,
+    /// By segment, then day kind (weekday, weekend), then local hour.
+    by_segment_day_hour: BTreeMap<String, [[Count; 24]; 2]>,
     by_hour: [Count; 24],
     overall: Count,
 }
@@ -80,12 +87,22 @@ impl ContactModel {
             };
             hour.add(a.right_party);
             m.overall.add(a.right_party);
+            let h = usize::from(a.local_hour);
             match m.by_segment_hour.get_mut(a.segment.as_str()) {
-                Some(hours) => hours[usize::from(a.local_hour)].add(a.right_party),
+                Some(hours) => hours[h].add(a.right_party),
                 None => {
                     let mut hours = [Count::default(); 24];
-                    hours[usize::from(a.local_hour)].add(a.right_party);
+                    hours[h].add(a.right_party);
                     m.by_segment_hour.insert(a.segment.clone(), hours);
+                }
+            }
+            let day = usize::from(a.weekend);
+            match m.by_segment_day_hour.get_mut(a.segment.as_str()) {
+                Some(days) => days[day][h].add(a.right_party),
+                None => {
+                    let mut days = [[Count::default(); 24]; 2];
+                    days[day][h].add(a.right_party);
+                    m.by_segment_day_hour.insert(a.segment.clone(), days);
                 }
             }
         }
@@ -106,6 +123,44 @@ impl ContactModel {
                     .map(|(h, c)| (s.clone(), h, c.attempts, c.contacts))
             })
             .collect()
+    }
+
+    /// The counts per segment, day kind and hour: (segment, weekend,
+    /// hour, attempts, right-party contacts); [`ContactModel::with_day_counts`]
+    /// puts them back.
+    pub fn day_counts(&self) -> Vec<(String, bool, u8, u32, u32)> {
+        let mut out = Vec::new();
+        for (s, days) in &self.by_segment_day_hour {
+            for (weekend, hours) in [false, true].into_iter().zip(days) {
+                for (h, c) in (0u8..).zip(hours) {
+                    if *c != Count::default() {
+                        out.push((s.clone(), weekend, h, c.attempts, c.contacts));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// This model with these counts per day kind (an hour above 23 is
+    /// ignored). A model kept before day kinds were counted has none: its
+    /// estimates are the same whatever the day.
+    pub fn with_day_counts(
+        mut self,
+        counts: impl IntoIterator<Item = (String, bool, u8, u32, u32)>,
+    ) -> ContactModel {
+        for (segment, weekend, hour, attempts, contacts) in counts {
+            if hour > 23 {
+                continue;
+            }
+            let c = &mut self
+                .by_segment_day_hour
+                .entry(segment)
+                .or_insert([[Count::default(); 24]; 2])[usize::from(weekend)][usize::from(hour)];
+            c.attempts += attempts;
+            c.contacts += contacts.min(attempts);
+        }
+        self
     }
 
     /// The model of these counts (an hour above 23 is ignored).
@@ -153,10 +208,27 @@ impl ContactModel {
         }
     }
 
-    /// The same for one account, refined by its own attempts at that hour
-    /// (`own`: its attempts there, how many reached the debtor).
-    pub fn for_account(&self, segment: &str, hour: u8, own: (u32, u32)) -> Estimate {
-        let prior = self.estimate(segment, hour).p;
+    /// The same on a weekday or a weekend: that day kind's counts, shrunk
+    /// towards the estimate over all days.
+    pub fn estimate_on(&self, segment: &str, hour: u8, weekend: bool) -> Estimate {
+        let c = self
+            .by_segment_day_hour
+            .get(segment)
+            .and_then(|days| days[usize::from(weekend)].get(usize::from(hour)))
+            .copied()
+            .unwrap_or_default();
+        Estimate {
+            p: c.shrunk(self.estimate(segment, hour).p),
+            attempts: c.attempts,
+            contacts: c.contacts,
+        }
+    }
+
+    /// The same for one account on a day kind, refined by its own attempts
+    /// at that hour (`own`: its attempts there, how many reached the
+    /// debtor).
+    pub fn for_account(&self, segment: &str, hour: u8, weekend: bool, own: (u32, u32)) -> Estimate {
+        let prior = self.estimate_on(segment, hour, weekend).p;
         let c = Count {
             attempts: own.0,
             contacts: own.1.min(own.0),
@@ -179,6 +251,7 @@ mod tests {
                 segment: segment.into(),
                 local_hour: hour,
                 right_party: i < answered,
+                weekend: false,
             })
             .collect()
     }
@@ -188,8 +261,45 @@ mod tests {
         let mut h = attempts("early", 19, 40, 22);
         h.extend(attempts("late", 9, 7, 1));
         h.extend(attempts("late", 25, 7, 1));
+        h.extend(
+            attempts("early", 19, 5, 4)
+                .into_iter()
+                .map(|a| PastAttempt { weekend: true, ..a }),
+        );
         let m = ContactModel::learn(&h);
-        assert_eq!(ContactModel::from_counts(m.counts()), m);
+        assert_eq!(
+            ContactModel::from_counts(m.counts()).with_day_counts(m.day_counts()),
+            m
+        );
+    }
+
+    #[test]
+    fn weekends_differ_from_weekdays_as_far_as_their_counts_show() {
+        // Reached at 10:00 on weekends, hardly ever on weekdays.
+        let mut h = attempts("early", 10, 300, 15);
+        h.extend(
+            attempts("early", 10, 100, 70)
+                .into_iter()
+                .map(|a| PastAttempt { weekend: true, ..a }),
+        );
+        let m = ContactModel::learn(&h);
+        let all = m.estimate("early", 10);
+        let weekday = m.estimate_on("early", 10, false);
+        let weekend = m.estimate_on("early", 10, true);
+        assert_eq!((weekend.attempts, weekend.contacts), (100, 70));
+        assert!(
+            weekday.p < all.p && all.p < weekend.p,
+            "{weekday:?} {all:?} {weekend:?}"
+        );
+        assert!((weekend.p - 0.7).abs() < 0.05, "{weekend:?}");
+        assert!((weekday.p - 0.05).abs() < 0.05, "{weekday:?}");
+        // No day counts (a model kept before they were): every day alike.
+        let old = ContactModel::from_counts(m.counts());
+        assert_eq!(
+            old.estimate_on("early", 10, true).p,
+            old.estimate_on("early", 10, false).p
+        );
+        assert!((old.estimate_on("early", 10, true).p - all.p).abs() < 1e-12);
     }
 
     #[test]
@@ -225,16 +335,16 @@ mod tests {
     #[test]
     fn an_accounts_own_answers_move_its_estimate() {
         let m = ContactModel::learn(&attempts("early", 19, 100, 30));
-        let segment = m.estimate("early", 19).p;
-        let never = m.for_account("early", 19, (6, 0)).p;
-        let always = m.for_account("early", 19, (6, 6)).p;
+        let segment = m.estimate_on("early", 19, false).p;
+        let never = m.for_account("early", 19, false, (6, 0)).p;
+        let always = m.for_account("early", 19, false, (6, 6)).p;
         assert!(
             never < segment && segment < always,
             "{never} {segment} {always}"
         );
-        assert!((m.for_account("early", 19, (0, 0)).p - segment).abs() < 1e-12);
+        assert!((m.for_account("early", 19, false, (0, 0)).p - segment).abs() < 1e-12);
         // More contacts than attempts (bad data) counts as all answered.
-        assert_eq!(m.for_account("early", 19, (2, 5)).contacts, 2);
+        assert_eq!(m.for_account("early", 19, false, (2, 5)).contacts, 2);
     }
 
     #[test]
@@ -244,6 +354,7 @@ mod tests {
             segment: "a".into(),
             local_hour: 24,
             right_party: true,
+            weekend: false,
         });
         assert_eq!(ContactModel::learn(&h), ContactModel::learn(&h[..10]));
     }

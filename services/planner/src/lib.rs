@@ -13,14 +13,13 @@
 //! configuration says, each account they keep off the day named with the
 //! rule that did it, and the public holidays they read
 //! from a data file ([`holidays`]); the chance a call reaches the right
-//! person by segment and local hour, learned from history with smoothing
-//! for sparse data ([`contact_model`]); the chance a reached debtor pays,
+//! person by segment, local hour and day kind (weekday or weekend), learned
+//! from history with smoothing for sparse data ([`contact_model`]); the chance a reached debtor pays,
 //! from promises kept and broken ([`propensity`]). Re-planning during the day is
 //! planning again with the later `now` and the day's attempts in the
 //! history; what a plan was made on, kept beside it for re-planning and
 //! for checking managers' moves ([`basis`]). Not here: the lifecycle
-//! (draft, approved, executing), which the store keeps. Not yet: weekday
-//! effects.
+//! (draft, approved, executing), which the store keeps.
 
 pub mod basis;
 pub mod contact_model;

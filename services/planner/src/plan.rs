@@ -20,7 +20,7 @@ use crate::contact_model::ContactModel;
 use crate::rules::{AccountDay, CampaignRules, DayWindow};
 use crate::strategy::{Channel, DebtFacts, Strategy};
 use crate::Holidays;
-use chrono::{DateTime, Duration, DurationRound, NaiveDate, Offset, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, DurationRound, NaiveDate, Offset, Timelike, Utc};
 use chrono_tz::Tz;
 use std::collections::{BTreeMap, BinaryHeap};
 
@@ -106,6 +106,8 @@ struct Turns<'a> {
     rule: &'a str,
     /// Callbacks and promise follow-ups go before everything else.
     first: bool,
+    /// The day is a Saturday or Sunday (the contact model's day kind).
+    weekend: bool,
     /// The start of the hour `from` falls in, in the debtor's zone: turn
     /// `i > 0` starts `i` hours after it.
     hour_zero: DateTime<Utc>,
@@ -139,7 +141,9 @@ impl Turns<'_> {
         let at = self.at(turn);
         let local_hour = self.local.hour(at);
         let own = a.own_hours[usize::from(local_hour)];
-        let p = model.for_account(&a.segment, local_hour, own).p;
+        let p = model
+            .for_account(&a.segment, local_hour, self.weekend, own)
+            .p;
         Candidate {
             at,
             local_hour,
@@ -334,6 +338,7 @@ fn turns_of<'a>(input: &PlanInput<'a>, a: &'a PlanAccount, w: &'a DayWindow) -> 
         channel,
         rule,
         first: w.callback || w.promise_follow_up,
+        weekend: is_weekend(input.day),
         hour_zero,
         local: HourOf::new(a.day.tz, w.from, w.until),
         centre: HourOf::new(input.capacity.tz, w.from, w.until),
@@ -357,6 +362,11 @@ fn turns_of<'a>(input: &PlanInput<'a>, a: &'a PlanAccount, w: &'a DayWindow) -> 
     order.sort_by(|x, y| worth[usize::from(*y)].total_cmp(&worth[usize::from(*x)]));
     t.order = order;
     t
+}
+
+/// Saturday or Sunday.
+pub fn is_weekend(day: NaiveDate) -> bool {
+    matches!(day.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun)
 }
 
 /// Each account's place in the order of account ids (no sorting when the
@@ -404,8 +414,17 @@ fn planned_call(t: &Turns<'_>, c: &Candidate, best: u8, model: &ContactModel) ->
     let mut reasons = Vec::new();
     let segment = model.estimate(&a.segment, c.local_hour);
     let own = a.own_hours[usize::from(c.local_hour)];
+    let on_days = model.estimate_on(&a.segment, c.local_hour, t.weekend);
+    let days = match on_days.attempts {
+        0 => String::new(),
+        n => format!(
+            ", {} of {n} on {}",
+            on_days.contacts,
+            if t.weekend { "weekends" } else { "weekdays" }
+        ),
+    };
     reasons.push(format!(
-        "contact chance {:.0}% at {:02}:00 (segment {}: {} answers in {} calls; this debtor: {} of {})",
+        "contact chance {:.0}% at {:02}:00 (segment {}: {} answers in {} calls{days}; this debtor: {} of {})",
         c.p * 100.0,
         c.local_hour,
         a.segment,

@@ -221,6 +221,7 @@ fn model() -> ContactModel {
                     segment: segment.to_string(),
                     local_hour: hour,
                     right_party: (i + hour as usize).is_multiple_of(3),
+                    weekend: (i + s).is_multiple_of(4),
                 });
             }
         }
@@ -432,7 +433,12 @@ fn greedy_by_sorting(case: &Case) -> Vec<(String, DateTime<Utc>, Channel)> {
         for at in times {
             let hour = at.with_timezone(&a.day.tz).hour() as u8;
             let p = model
-                .for_account(&a.segment, hour, a.own_hours[usize::from(hour)])
+                .for_account(
+                    &a.segment,
+                    hour,
+                    huikuan_planner::plan::is_weekend(case.day),
+                    a.own_hours[usize::from(hour)],
+                )
                 .p;
             let worth = p * a.payment_propensity.clamp(0.0, 1.0) * a.overdue_fen.max(0) as f64;
             candidates.push((w.callback || w.promise_follow_up, worth, a, at, channel));

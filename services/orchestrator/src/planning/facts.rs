@@ -46,10 +46,12 @@ pub fn history(f: &AccountFacts, tz: Tz) -> (Vec<PastAttempt>, PromiseRecord) {
         .filter_map(|a| {
             let d = disposition(a)?;
             let at = DateTime::<Utc>::from_timestamp_millis(a.started_ms)?;
+            let local = at.with_timezone(&tz);
             Some(PastAttempt {
                 segment: seg.to_string(),
-                local_hour: at.with_timezone(&tz).hour() as u8,
+                local_hour: local.hour() as u8,
                 right_party: right_party(d),
+                weekend: huikuan_planner::plan::is_weekend(local.date_naive()),
             })
         })
         .collect();

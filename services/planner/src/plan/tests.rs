@@ -46,6 +46,7 @@ fn model() -> ContactModel {
                 segment: "early".into(),
                 local_hour: hour,
                 right_party: i < answered,
+                weekend: false,
             });
         }
     }
@@ -102,7 +103,7 @@ fn a_debtor_is_called_at_the_best_hour_with_the_reasons() {
     assert_eq!(
         c.reasons[0],
         format!(
-            "contact chance {:.0}% at 19:00 (segment early: 30 answers in 50 calls; this debtor: 0 of 0)",
+            "contact chance {:.0}% at 19:00 (segment early: 30 answers in 50 calls, 30 of 50 on weekdays; this debtor: 0 of 0)",
             c.contact_p * 100.0
         )
     );
