@@ -65,7 +65,7 @@ async fn draft(store: &Store, campaign: &str, accounts: usize) -> (PlanDay, Naiv
         specialist: [0; 24],
     };
     let plan = store
-        .save_plan(&NewPlan {
+        .save_plan(NewPlan {
             campaign_id: c.id,
             day,
             made_by: "planner".into(),

@@ -228,7 +228,18 @@ impl ContactModel {
     /// at that hour (`own`: its attempts there, how many reached the
     /// debtor).
     pub fn for_account(&self, segment: &str, hour: u8, weekend: bool, own: (u32, u32)) -> Estimate {
-        let prior = self.estimate_on(segment, hour, weekend).p;
+        ContactModel::refined(self.estimate_on(segment, hour, weekend).p, own)
+    }
+
+    /// [`ContactModel::estimate_on`]'s chance at each hour of the day: an
+    /// account's priors, before its own attempts.
+    pub fn priors_on(&self, segment: &str, weekend: bool) -> [f64; 24] {
+        std::array::from_fn(|hour| self.estimate_on(segment, hour as u8, weekend).p)
+    }
+
+    /// An account's own attempts at an hour (`own`: attempts, how many
+    /// reached the debtor), shrunk towards `prior`.
+    pub fn refined(prior: f64, own: (u32, u32)) -> Estimate {
         let c = Count {
             attempts: own.0,
             contacts: own.1.min(own.0),

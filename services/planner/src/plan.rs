@@ -22,7 +22,7 @@ use crate::strategy::{Channel, DebtFacts, Strategy};
 use crate::Holidays;
 use chrono::{DateTime, Datelike, Duration, DurationRound, NaiveDate, Offset, Timelike, Utc};
 use chrono_tz::Tz;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 /// One account as the planner sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +55,8 @@ pub struct Capacity {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedCall {
+    /// The account's place in the accounts the plan was made from.
+    pub account: usize,
     pub account_id: String,
     pub contact_id: String,
     pub at: DateTime<Utc>,
@@ -100,7 +102,12 @@ pub struct PlanInput<'a> {
 /// One account's turns: the hours of its window, best first, which it
 /// takes one after another while the better ones are full.
 struct Turns<'a> {
+    /// The account's place in the accounts planned.
+    index: usize,
     account: &'a PlanAccount,
+    /// The contact chance at each local hour of the day for the account's
+    /// segment and day kind, before its own attempts.
+    priors: &'a [f64; 24],
     window: &'a DayWindow,
     channel: Channel,
     rule: &'a str,
@@ -136,14 +143,12 @@ impl Turns<'_> {
         }
     }
 
-    fn candidate(&self, turn: u8, model: &ContactModel) -> Candidate {
+    fn candidate(&self, turn: u8) -> Candidate {
         let a = self.account;
         let at = self.at(turn);
         let local_hour = self.local.hour(at);
         let own = a.own_hours[usize::from(local_hour)];
-        let p = model
-            .for_account(&a.segment, local_hour, self.weekend, own)
-            .p;
+        let p = ContactModel::refined(self.priors[usize::from(local_hour)], own).p;
         Candidate {
             at,
             local_hour,
@@ -244,22 +249,47 @@ impl Capacity {
 /// Plans `accounts` for the day.
 pub fn plan(input: &PlanInput<'_>, accounts: &[PlanAccount]) -> Plan {
     let (_, notes) = input.rules.effective();
-    let mut not_planned = Vec::new();
-    let mut windows = Vec::new();
+    let weekend = is_weekend(input.day);
+    let mut priors: HashMap<&str, [f64; 24]> = HashMap::new();
     for a in accounts {
-        match a
-            .day
-            .window(input.day, input.now, input.rules, input.holidays)
-        {
-            Ok(w) => windows.push((a, w)),
-            Err(skip) => not_planned.push(NotPlanned {
-                account_id: a.day.account_id.clone(),
-                rule: skip.rule(),
-                why: skip.explain(a.day.tz),
-            }),
+        if !priors.contains_key(a.segment.as_str()) {
+            priors.insert(&a.segment, input.model.priors_on(&a.segment, weekend));
         }
     }
-    let mut turns: Vec<Turns<'_>> = windows.iter().map(|(a, w)| turns_of(input, a, w)).collect();
+    // The hard rules and each account's turns: each account on its own,
+    // so a big portfolio is split between the cores.
+    let windowed = in_parts(accounts, |offset, part| {
+        let mut windows = Vec::with_capacity(part.len());
+        let mut skipped = Vec::new();
+        for (i, a) in part.iter().enumerate() {
+            match a
+                .day
+                .window(input.day, input.now, input.rules, input.holidays)
+            {
+                Ok(w) => windows.push((offset + i, a, w)),
+                Err(skip) => skipped.push(NotPlanned {
+                    account_id: a.day.account_id.clone(),
+                    rule: skip.rule(),
+                    why: skip.explain(a.day.tz),
+                }),
+            }
+        }
+        (windows, skipped)
+    });
+    let mut not_planned = Vec::new();
+    let mut windows = Vec::with_capacity(accounts.len());
+    for (w, skipped) in windowed {
+        windows.extend(w);
+        not_planned.extend(skipped);
+    }
+    let mut turns: Vec<Turns<'_>> = in_parts(&windows, |_, part| {
+        part.iter()
+            .map(|(i, a, w)| turns_of(input, *i, a, w, &priors[a.segment.as_str()]))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     // Each account's turns are in order, so merging them through a queue
     // of each one's best untried turn takes the candidates in the order a
     // sort of all of them would, holding one per account.
@@ -267,11 +297,12 @@ pub fn plan(input: &PlanInput<'_>, accounts: &[PlanAccount]) -> Plan {
     let mut queue: BinaryHeap<Head> = BinaryHeap::with_capacity(turns.len());
     let mut capacity = input.capacity.clone();
     for (i, t) in turns.iter_mut().enumerate() {
-        if let Some(head) = head_of(t, i, ranks[i], input.model, &capacity) {
+        if let Some(head) = head_of(t, i, ranks[i], &capacity) {
             queue.push(head);
         }
     }
-    let mut calls = Vec::new();
+    // Which account takes which turn; worded once the merge is done.
+    let mut taken: Vec<(usize, u8)> = Vec::new();
     while let Some(head) = queue.pop() {
         let t = &mut turns[head.turns];
         let turn = t.order[t.next];
@@ -280,20 +311,30 @@ pub fn plan(input: &PlanInput<'_>, accounts: &[PlanAccount]) -> Plan {
             Some(room) if *room > 0 => {
                 *room -= 1;
                 t.planned = true;
-                let best = t.candidate(t.order[0], input.model).local_hour;
-                let c = t.candidate(turn, input.model);
-                calls.push(planned_call(t, &c, best, input.model));
+                taken.push((head.turns, turn));
             }
             _ => {
                 // Hours only fill up: a turn whose hour is full now would
                 // be refused when its time came, so the next head skips
                 // those too.
-                if let Some(next) = head_of(t, head.turns, head.rank, input.model, &capacity) {
+                if let Some(next) = head_of(t, head.turns, head.rank, &capacity) {
                     queue.push(next);
                 }
             }
         }
     }
+    let mut calls: Vec<PlannedCall> = in_parts(&taken, |_, part| {
+        part.iter()
+            .map(|&(i, turn)| {
+                let t = &turns[i];
+                let best = t.candidate(t.order[0]).local_hour;
+                planned_call(t, &t.candidate(turn), best, input.model)
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     for t in &turns {
         if !t.planned {
             let a = t.account;
@@ -318,8 +359,42 @@ pub fn plan(input: &PlanInput<'_>, accounts: &[PlanAccount]) -> Plan {
     }
 }
 
+/// Below this many items a plan's steps run on the calling thread.
+const PARALLEL_FROM: usize = 20_000;
+
+/// `work` on consecutive parts of `items`, one per core for a big slice
+/// (each part with the offset of its first item), the results in order.
+fn in_parts<'t, T: Sync, R: Send>(
+    items: &'t [T],
+    work: impl Fn(usize, &'t [T]) -> R + Sync,
+) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if items.len() < PARALLEL_FROM || cores < 2 {
+        return vec![work(0, items)];
+    }
+    let size = items.len().div_ceil(cores);
+    std::thread::scope(|scope| {
+        let work = &work;
+        let parts: Vec<_> = items
+            .chunks(size)
+            .enumerate()
+            .map(|(n, part)| scope.spawn(move || work(n * size, part)))
+            .collect();
+        parts
+            .into_iter()
+            .map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 /// An account's turns in its window, best first.
-fn turns_of<'a>(input: &PlanInput<'a>, a: &'a PlanAccount, w: &'a DayWindow) -> Turns<'a> {
+fn turns_of<'a>(
+    input: &PlanInput<'a>,
+    index: usize,
+    a: &'a PlanAccount,
+    w: &'a DayWindow,
+    priors: &'a [f64; 24],
+) -> Turns<'a> {
     let (channel, rule) = input.strategy.channel_for(&DebtFacts {
         segment: &a.segment,
         days_past_due: a.days_past_due,
@@ -333,7 +408,9 @@ fn turns_of<'a>(input: &PlanInput<'a>, a: &'a PlanAccount, w: &'a DayWindow) -> 
         .duration_trunc(Duration::hours(1))
         .map_or(w.from, |t| t.with_timezone(&Utc));
     let mut t = Turns {
+        index,
         account: a,
+        priors,
         window: w,
         channel,
         rule,
@@ -355,9 +432,7 @@ fn turns_of<'a>(input: &PlanInput<'a>, a: &'a PlanAccount, w: &'a DayWindow) -> 
     }
     // Turns start in time order, so a stable sort by worth keeps ties in
     // time order.
-    let worth: Vec<f64> = (0..count)
-        .map(|i| t.candidate(i, input.model).worth)
-        .collect();
+    let worth: Vec<f64> = (0..count).map(|i| t.candidate(i).worth).collect();
     let mut order: Vec<u8> = (0..count).collect();
     order.sort_by(|x, y| worth[usize::from(*y)].total_cmp(&worth[usize::from(*x)]));
     t.order = order;
@@ -385,13 +460,7 @@ fn ranks_by_id(turns: &[Turns<'_>]) -> Vec<u32> {
 }
 
 /// The account's next turn to try whose hour has room, if any is left.
-fn head_of(
-    t: &mut Turns<'_>,
-    index: usize,
-    rank: u32,
-    model: &ContactModel,
-    capacity: &Capacity,
-) -> Option<Head> {
+fn head_of(t: &mut Turns<'_>, index: usize, rank: u32, capacity: &Capacity) -> Option<Head> {
     let turn = loop {
         let turn = *t.order.get(t.next)?;
         if capacity.room(t.channel, &t.account.dialect, t.centre.hour(t.at(turn))) > 0 {
@@ -399,7 +468,7 @@ fn head_of(
         }
         t.next += 1;
     };
-    let c = t.candidate(turn, model);
+    let c = t.candidate(turn);
     Some(Head {
         first: t.first,
         worth: c.worth,
@@ -446,6 +515,7 @@ fn planned_call(t: &Turns<'_>, c: &Candidate, best: u8, model: &ContactModel) ->
     ));
     reasons.extend(t.window.reasons.iter().cloned());
     PlannedCall {
+        account: t.index,
         account_id: a.day.account_id.clone(),
         contact_id: t.window.contact_id.clone(),
         at: c.at,

@@ -1805,3 +1805,132 @@ async fn the_days_figures_count_contacts_handoffs_and_promises() {
     })
     .await;
 }
+
+/// A plan is saved whole through each backend's bulk path (a prepared
+/// insert per row on a SQLite file, `COPY` on PostgreSQL): every row reads
+/// back as it was, text with tabs, new lines and backslashes included; a
+/// new draft replaces the day's draft, and an approved plan is not replaced.
+#[tokio::test]
+async fn a_saved_plan_reads_back_as_it_was_and_a_new_draft_replaces_the_old() {
+    use huikuan_core::PlannedCallState;
+    use huikuan_store::{NewPlan, PlanCallFilter, PlannedCallRow, SkipRow};
+    for db in testing::all().await {
+        let store = &db.store;
+        let campaign = store.ensure_campaign("plans").await.unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 9).unwrap();
+        let call = |n: u32, reasons: &str| PlannedCallRow {
+            account_id: format!("A{n:03}"),
+            contact_id: format!("A{n:03}/c1"),
+            phone: format!("+86138000{n:05}"),
+            channel: "robot".into(),
+            dialect: "mandarin".into(),
+            time_zone: "Asia/Shanghai".into(),
+            planned_at_ms: 1_765_238_400_000 + i64::from(n) * 60_000,
+            centre_hour: 8 + (n % 12) as i32,
+            priority: 80 - n as i32,
+            expected_fen: 10_000 * i64::from(n),
+            reasons: reasons.into(),
+            state: PlannedCallState::Planned,
+        };
+        let awkward = "tab\there; new line\nthere; back\\slash \\N; 中文 \r end";
+        // A plan's notes are kept a line each.
+        let notes = vec![
+            "first note".to_string(),
+            "tab\t and back\\slash \\N".to_string(),
+        ];
+        let plan = |calls: Vec<PlannedCallRow>, skips: Vec<SkipRow>| NewPlan {
+            campaign_id: campaign.id.clone(),
+            day,
+            made_by: "planner".into(),
+            ends_at_ms: 1_765_285_200_000,
+            capacity: "{\"robot\": 1}".into(),
+            room: "{}".into(),
+            notes: notes.clone(),
+            model: String::new(),
+            calls,
+            skips,
+        };
+        let calls: Vec<_> = (0..50)
+            .map(|n| call(n, &format!("reason {n}; {awkward}")))
+            .collect();
+        let skips = vec![SkipRow {
+            account_id: "Z999".into(),
+            rule: "no_capacity".into(),
+            why: awkward.into(),
+        }];
+        let first = store
+            .save_plan(plan(calls.clone(), skips.clone()))
+            .await
+            .unwrap();
+        assert_eq!(first.notes, notes, "{}", db.name);
+        let (mut read, total) = store
+            .planned_calls(&first.id, &PlanCallFilter::default(), 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(total, 50, "{}", db.name);
+        read.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        assert_eq!(read, calls, "{}", db.name);
+        let (read_skips, _) = store.plan_skips(&first.id, None, 0, 10).await.unwrap();
+        assert_eq!(read_skips, skips, "{}", db.name);
+
+        // A new draft for the day replaces the old one, rows and all.
+        let second = store
+            .save_plan(plan(vec![call(7, "only")], vec![]))
+            .await
+            .unwrap();
+        assert_ne!(second.id, first.id);
+        let (read, total) = store
+            .planned_calls(&second.id, &PlanCallFilter::default(), 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            (total, read[0].reasons.as_str()),
+            (1, "only"),
+            "{}",
+            db.name
+        );
+        let old_rows = count(
+            store,
+            &format!(
+                "SELECT COUNT(*) AS n FROM planned_calls WHERE plan_day_id = '{}'",
+                first.id
+            ),
+        )
+        .await
+            + count(
+                store,
+                &format!(
+                    "SELECT COUNT(*) AS n FROM plan_skips WHERE plan_day_id = '{}'",
+                    first.id
+                ),
+            )
+            .await;
+        assert_eq!(old_rows, 0, "{}", db.name);
+
+        // An approved plan is not made again.
+        let change = huikuan_store::plans::lifecycle::Change {
+            who: "mgr",
+            why: "reviewed",
+            remote: "test",
+        };
+        store
+            .plan_action(&second.id, huikuan_core::PlanAction::Approve, change)
+            .await
+            .unwrap();
+        let e = store
+            .save_plan(plan(calls.clone(), vec![]))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Conflict(_)), "{}: {e}", db.name);
+        let (kept, total) = store
+            .planned_calls(&second.id, &PlanCallFilter::default(), 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            (total, kept[0].reasons.as_str()),
+            (1, "only"),
+            "{}",
+            db.name
+        );
+    }
+}

@@ -19,13 +19,13 @@ use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use huikuan_planner::rules::at_local;
 use huikuan_planner::{
-    plan, Capacity, CapacityRecord, Channel, ContactModel, Plan, PlanAccount, PlanBasis, PlanInput,
+    plan, Capacity, CapacityRecord, Channel, ContactModel, PlanAccount, PlanBasis, PlanInput,
     PlannedCall, PromiseRecord, Propensity,
 };
 use huikuan_store::plans::inputs::AccountFacts;
 use huikuan_store::plans::lifecycle::Replanned;
 use huikuan_store::{NewPlan, PlanDay, PlannedCallRow, SkipRow, Store};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 pub use settings::PlanSettings;
 
@@ -54,20 +54,16 @@ fn tz_of(f: &AccountFacts) -> Tz {
 }
 
 /// The room a plan leaves: `capacity` less its calls.
-fn room_after(
-    capacity: &Capacity,
-    calls: &[PlannedCall],
-    dialects: &HashMap<&str, &str>,
-) -> Capacity {
+fn room_after(capacity: &Capacity, calls: &[PlannedCall], accounts: &[PlanAccount]) -> Capacity {
     let mut room = capacity.clone();
     for c in calls {
         let hour = c.at.with_timezone(&capacity.tz).hour() as usize;
         let slot = match c.channel {
             Channel::Robot => room.robot.get_mut(hour),
             Channel::Specialist => room.specialist.get_mut(hour),
-            Channel::Agent => dialects
-                .get(c.account_id.as_str())
-                .and_then(|d| room.agents.get_mut(*d))
+            Channel::Agent => accounts
+                .get(c.account)
+                .and_then(|a| room.agents.get_mut(&a.dialect))
                 .and_then(|row| row.get_mut(hour)),
         };
         if let Some(n) = slot {
@@ -77,33 +73,46 @@ fn room_after(
     room
 }
 
-/// Priorities: callbacks, then promise follow-ups, then by expected
-/// amount (10-80, the most valuable highest).
-fn priorities(plan: &Plan, follow_ups: &HashMap<&str, (bool, bool)>) -> HashMap<String, i32> {
-    let mut regular: Vec<&PlannedCall> = Vec::new();
-    let mut out = HashMap::new();
-    for c in &plan.calls {
-        match follow_ups.get(c.account_id.as_str()) {
-            Some((true, _)) => {
-                out.insert(c.account_id.clone(), CALLBACK_PRIORITY);
-            }
-            Some((_, true)) => {
-                out.insert(c.account_id.clone(), FOLLOW_UP_PRIORITY);
-            }
-            _ => regular.push(c),
+/// A callback the debtor asked for, still ahead at `now`.
+fn is_callback(a: &PlanAccount, now: DateTime<Utc>) -> bool {
+    a.day.callback_at.is_some_and(|t| t >= now)
+}
+
+/// A pending or broken promise is followed up.
+fn is_follow_up(a: &PlanAccount) -> bool {
+    matches!(
+        a.day.promise,
+        Some(
+            huikuan_planner::rules::Promise::Broken { .. }
+                | huikuan_planner::rules::Promise::Pending { .. }
+        )
+    )
+}
+
+/// Each call's priority, in the plan's order: callbacks, then promise
+/// follow-ups, then by expected amount (10-80, the most valuable highest).
+fn priorities(calls: &[PlannedCall], accounts: &[PlanAccount], now: DateTime<Utc>) -> Vec<i32> {
+    let mut out = vec![0; calls.len()];
+    let mut regular: Vec<usize> = Vec::new();
+    for (i, c) in calls.iter().enumerate() {
+        let a = &accounts[c.account];
+        if is_callback(a, now) {
+            out[i] = CALLBACK_PRIORITY;
+        } else if is_follow_up(a) {
+            out[i] = FOLLOW_UP_PRIORITY;
+        } else {
+            regular.push(i);
         }
     }
-    regular.sort_by(|a, b| {
-        b.expected_fen
-            .cmp(&a.expected_fen)
-            .then(a.account_id.cmp(&b.account_id))
+    regular.sort_by(|&a, &b| {
+        calls[b]
+            .expected_fen
+            .cmp(&calls[a].expected_fen)
+            .then(calls[a].account_id.cmp(&calls[b].account_id))
     });
     let n = regular.len().max(1) as f64;
-    for (rank, c) in regular.iter().enumerate() {
-        out.insert(
-            c.account_id.clone(),
-            10 + (70.0 * (1.0 - rank as f64 / n)).round() as i32,
-        );
+    for (rank, &i) in regular.iter().enumerate() {
+        out[i] = 10 + (70.0 * (1.0 - rank as f64 / n)).round() as i32;
     }
     out
 }
@@ -212,19 +221,9 @@ impl Portfolio {
         let reader = {
             let (store, campaign_id) = (store.clone(), campaign_id.to_string());
             tokio::spawn(async move {
-                let mut after: Option<String> = None;
-                loop {
-                    let page = store
-                        .planning_page(&campaign_id, after.as_deref(), PAGE, since)
-                        .await?;
-                    let Some(last) = page.last() else {
-                        return Ok::<(), huikuan_store::StoreError>(());
-                    };
-                    after = Some(last.account_id.clone());
-                    if tx.send(page).await.is_err() {
-                        return Ok(());
-                    }
-                }
+                store
+                    .send_planning_pages(&campaign_id, since, PAGE, tx)
+                    .await
             })
         };
         while let Some(page) = pages.recv().await {
@@ -299,57 +298,32 @@ pub async fn make_plan(
         },
         &accounts,
     );
-    let index: HashMap<&str, usize> = accounts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.day.account_id.as_str(), i))
-        .collect();
-    let dialects: HashMap<&str, &str> = accounts
-        .iter()
-        .map(|a| (a.day.account_id.as_str(), a.dialect.as_str()))
-        .collect();
-    let follow_ups: HashMap<&str, (bool, bool)> = accounts
-        .iter()
-        .map(|a| {
-            let callback = a.day.callback_at.is_some_and(|t| t >= now);
-            let follow_up = matches!(
-                a.day.promise,
-                Some(
-                    huikuan_planner::rules::Promise::Broken { .. }
-                        | huikuan_planner::rules::Promise::Pending { .. }
-                )
-            );
-            (a.day.account_id.as_str(), (callback, follow_up))
-        })
-        .collect();
-    let priority = priorities(&made, &follow_ups);
+    let priority = priorities(&made.calls, &accounts, now);
     let centre = settings.capacity.tz;
     let mut calls: Vec<PlannedCallRow> = made
         .calls
         .iter()
-        .map(|c| {
-            let i = index[c.account_id.as_str()];
-            let a = &accounts[i];
+        .zip(priority)
+        .map(|(c, priority)| {
+            let a = &accounts[c.account];
             let phone = a
                 .day
                 .numbers
                 .iter()
                 .position(|n| n.contact_id == c.contact_id)
-                .map_or("", |n| phones[i][n].as_str());
-            call_row(c, a, phone, centre, priority[&c.account_id])
+                .map_or("", |n| phones[c.account][n].as_str());
+            call_row(c, a, phone, centre, priority)
         })
         .collect();
     // In the order of the table's key, so that saving appends.
     calls.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-    let mut skips: Vec<SkipRow> = made
-        .not_planned
-        .iter()
-        .map(|n| SkipRow {
-            account_id: n.account_id.clone(),
-            rule: n.rule.to_string(),
-            why: n.why.clone(),
-        })
-        .collect();
+    let room = room_after(&settings.capacity, &made.calls, &accounts);
+    let mut skips: Vec<SkipRow> = Vec::with_capacity(made.not_planned.len() + unqueued.len());
+    skips.extend(made.not_planned.into_iter().map(|n| SkipRow {
+        account_id: n.account_id,
+        rule: n.rule.to_string(),
+        why: n.why,
+    }));
     skips.extend(unqueued);
     skips.sort_by(|a, b| a.account_id.cmp(&b.account_id));
     let (held, _) = settings.rules.effective();
@@ -358,7 +332,6 @@ pub async fn make_plan(
         .map(|tz| at_local(tz.parse().unwrap_or(centre), day, held.window_end))
         .max()
         .unwrap_or_else(|| at_local(centre, day, held.window_end));
-    let room = room_after(&settings.capacity, &made.calls, &dialects);
     let basis = PlanBasis::new(&settings.rules, &model, propensity);
     let new = NewPlan {
         campaign_id: campaign_id.to_string(),
@@ -373,19 +346,22 @@ pub async fn make_plan(
         skips,
     };
     let planned_in = started.elapsed();
-    let saved = store.save_plan(&new).await?;
+    let (planned, skipped) = (new.calls.len(), new.skips.len());
+    let saved = store.save_plan(new).await?;
     tracing::info!(
         campaign = campaign_id,
         %day,
-        accounts = index.len(),
+        accounts = accounts.len(),
+        planned,
+        skipped,
         planning_ms = planned_in.as_millis() as u64,
         saving_ms = (started.elapsed() - planned_in).as_millis() as u64,
         "plan made"
     );
     Ok(Made {
         plan: saved,
-        planned: new.calls.len(),
-        skipped: new.skips.len(),
+        planned,
+        skipped,
         notes: made.notes,
     })
 }
@@ -417,7 +393,6 @@ pub async fn replan_account(
     let room: CapacityRecord = serde_json::from_str(&plan_day.room)?;
     let room = room.to_capacity().map_err(anyhow::Error::msg)?;
     let tz = tz_of(&f);
-    let dialect = facts::agent_dialect(&f.dialect);
     let (replanned, left) = if !f.queued {
         (
             Replanned::Off {
@@ -449,9 +424,11 @@ pub async fn replan_account(
         );
         match (made.calls.first(), made.not_planned.first()) {
             (Some(c), _) => {
-                let callback = account.day.callback_at.is_some_and(|t| t >= now);
-                let priority = if callback { CALLBACK_PRIORITY } else { 10 };
-                let dialects = HashMap::from([(account_id, dialect.as_str())]);
+                let priority = if is_callback(&account, now) {
+                    CALLBACK_PRIORITY
+                } else {
+                    10
+                };
                 (
                     Replanned::Call(call_row(
                         c,
@@ -460,7 +437,7 @@ pub async fn replan_account(
                         room.tz,
                         priority,
                     )),
-                    room_after(&room, &made.calls, &dialects),
+                    room_after(&room, &made.calls, std::slice::from_ref(&account)),
                 )
             }
             (None, Some(n)) => (

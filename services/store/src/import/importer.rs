@@ -299,6 +299,7 @@ impl Importer {
     pub async fn finish(mut self) -> Result<(ImportRun, Vec<RowError>)> {
         self.flush().await?;
         self.wait_for_writer().await?;
+        self.store.analyze_after_load().await?;
         self.end(ImportState::Finished).await
     }
 

@@ -94,6 +94,19 @@ struct PreparedChunk {
 }
 
 impl Store {
+    /// After a bulk load on PostgreSQL: fresh statistics of the loaded
+    /// tables, so that the next queries (a plan of the whole portfolio
+    /// first) are planned for the tables' real sizes, not for the empty
+    /// tables autovacuum last saw. SQLite plans without statistics.
+    pub(crate) async fn analyze_after_load(&self) -> Result<()> {
+        if self.backend() == sea_orm::DatabaseBackend::Postgres {
+            self.db
+                .execute_unprepared("ANALYZE accounts, contacts, debts, call_attempts")
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Builds a batch's statements; the last occurrence of an account id
     /// in the batch wins.
     pub(crate) fn prepare_batch(

@@ -507,7 +507,7 @@ impl Store {
             }
             _ => {
                 let plan = self
-                    .save_plan(&NewPlan {
+                    .save_plan(NewPlan {
                         campaign_id: campaign_id.to_string(),
                         day,
                         made_by: change.who.to_string(),

@@ -16,12 +16,13 @@
 
 pub mod inputs;
 pub mod lifecycle;
+mod save;
 
-use crate::dispatch::{placeholders, stmt};
-use crate::{now_ms, Result, Store, StoreError};
+use crate::dispatch::stmt;
+use crate::{Result, Store, StoreError};
 use chrono::NaiveDate;
 use huikuan_core::{PlanStatus, PlannedCallState};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult, Value};
 
 pub use lifecycle::PlanEdit;
 
@@ -117,10 +118,6 @@ pub struct HourCount {
     pub calls: u64,
 }
 
-/// Rows per multi-row INSERT: 13 values each, far under both backends'
-/// limits on bound values.
-const INSERT_ROWS: usize = 400;
-
 pub(crate) const PLAN_COLUMNS: &str = "id, campaign_id, day, status, made_at_ms, made_by, approved_at_ms, approved_by, updated_at_ms, ends_at_ms, capacity, room, notes, model";
 
 const CALL_COLUMNS: &str = "account_id, contact_id, phone, channel, dialect, time_zone, planned_at_ms, centre_hour, priority, expected_fen, reasons, state";
@@ -179,24 +176,6 @@ fn skip_from_row(r: &QueryResult) -> Result<SkipRow, sea_orm::DbErr> {
     })
 }
 
-fn call_values(plan_id: &str, c: &PlannedCallRow) -> [Value; 13] {
-    [
-        plan_id.into(),
-        c.account_id.as_str().into(),
-        c.contact_id.as_str().into(),
-        c.phone.as_str().into(),
-        c.channel.as_str().into(),
-        c.dialect.as_str().into(),
-        c.time_zone.as_str().into(),
-        c.planned_at_ms.into(),
-        c.centre_hour.into(),
-        c.priority.into(),
-        c.expected_fen.into(),
-        c.reasons.as_str().into(),
-        c.state.as_str().into(),
-    ]
-}
-
 impl PlanCallFilter {
     fn conditions(&self, sql: &mut String, values: &mut Vec<Value>) {
         if let Some(c) = &self.channel {
@@ -227,96 +206,6 @@ impl PlanCallFilter {
 }
 
 impl Store {
-    /// Saves a plan as the draft for its campaign and day, replacing an
-    /// earlier draft; a plan already approved is not replaced (pause and
-    /// edit it instead).
-    pub async fn save_plan(&self, plan: &NewPlan) -> Result<PlanDay> {
-        let backend = self.backend();
-        let day = plan.day.format("%Y-%m-%d").to_string();
-        let _guard = self.write_guard().await;
-        let txn = self.db.begin().await?;
-        if let Some(old) = plan_of(&txn, &plan.campaign_id, &day).await? {
-            if old.status != PlanStatus::Draft {
-                return Err(StoreError::Conflict(format!(
-                    "the plan for {day} is {}: it is not made again (pause it and edit its calls)",
-                    old.status
-                )));
-            }
-            for table in ["planned_calls", "plan_skips"] {
-                txn.execute(stmt(
-                    backend,
-                    &format!("DELETE FROM {table} WHERE plan_day_id = ?"),
-                    vec![old.id.as_str().into()],
-                ))
-                .await?;
-            }
-            txn.execute(stmt(
-                backend,
-                "DELETE FROM plan_days WHERE id = ?",
-                vec![old.id.as_str().into()],
-            ))
-            .await?;
-        }
-        let id = uuid::Uuid::new_v4().to_string();
-        let now = now_ms();
-        txn.execute(stmt(
-            backend,
-            &format!(
-                "INSERT INTO plan_days ({PLAN_COLUMNS}) VALUES ({})",
-                placeholders(14)
-            ),
-            vec![
-                id.as_str().into(),
-                plan.campaign_id.as_str().into(),
-                day.as_str().into(),
-                PlanStatus::Draft.as_str().into(),
-                now.into(),
-                plan.made_by.as_str().into(),
-                Value::BigInt(None),
-                Value::String(None),
-                now.into(),
-                plan.ends_at_ms.into(),
-                plan.capacity.as_str().into(),
-                plan.room.as_str().into(),
-                plan.notes.join("\n").into(),
-                plan.model.as_str().into(),
-            ],
-        ))
-        .await?;
-        for chunk in plan.calls.chunks(INSERT_ROWS) {
-            let row = format!("({})", placeholders(13));
-            let sql = format!(
-                "INSERT INTO planned_calls (plan_day_id, {CALL_COLUMNS}) VALUES {}",
-                vec![row.as_str(); chunk.len()].join(",")
-            );
-            let values = chunk.iter().flat_map(|c| call_values(&id, c)).collect();
-            txn.execute(stmt(backend, &sql, values)).await?;
-        }
-        for chunk in plan.skips.chunks(INSERT_ROWS) {
-            let sql = format!(
-                "INSERT INTO plan_skips (plan_day_id, account_id, rule, why) VALUES {}",
-                vec!["(?,?,?,?)"; chunk.len()].join(",")
-            );
-            let values = chunk
-                .iter()
-                .flat_map(|s| -> [Value; 4] {
-                    [
-                        id.as_str().into(),
-                        s.account_id.as_str().into(),
-                        s.rule.as_str().into(),
-                        s.why.as_str().into(),
-                    ]
-                })
-                .collect();
-            txn.execute(stmt(backend, &sql, values)).await?;
-        }
-        let saved = plan_of(&txn, &plan.campaign_id, &day)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("plan for {day}")))?;
-        txn.commit().await?;
-        Ok(saved)
-    }
-
     /// The campaign's plan for `day`, if one was made.
     pub async fn plan_for(&self, campaign_id: &str, day: NaiveDate) -> Result<Option<PlanDay>> {
         plan_of(&self.db, campaign_id, &day.format("%Y-%m-%d").to_string()).await
@@ -577,11 +466,8 @@ pub(crate) async fn put_call(
     .await?;
     txn.execute(stmt(
         backend,
-        &format!(
-            "INSERT INTO planned_calls (plan_day_id, {CALL_COLUMNS}) VALUES ({})",
-            placeholders(13)
-        ),
-        call_values(plan_id, c).to_vec(),
+        &save::insert_calls(1),
+        save::call_values(plan_id, c),
     ))
     .await?;
     Ok(())
