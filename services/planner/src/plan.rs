@@ -335,20 +335,23 @@ pub fn plan(input: &PlanInput<'_>, accounts: &[PlanAccount]) -> Plan {
     .into_iter()
     .flatten()
     .collect();
-    for t in &turns {
-        if !t.planned {
-            let a = t.account;
-            not_planned.push(NotPlanned {
-                account_id: a.day.account_id.clone(),
+    for left in in_parts(&turns, |_, part| {
+        part.iter()
+            .filter(|t| !t.planned)
+            .map(|t| NotPlanned {
+                account_id: t.account.day.account_id.clone(),
                 rule: "no_capacity",
                 why: match t.channel {
-                    Channel::Agent => {
-                        format!("no {} agent has room in the calling window", a.dialect)
-                    }
+                    Channel::Agent => format!(
+                        "no {} agent has room in the calling window",
+                        t.account.dialect
+                    ),
                     other => format!("no {} capacity left in the calling window", other.name()),
                 },
-            });
-        }
+            })
+            .collect::<Vec<_>>()
+    }) {
+        not_planned.extend(left);
     }
     calls.sort_by(|x, y| x.at.cmp(&y.at).then(x.account_id.cmp(&y.account_id)));
     not_planned.sort_by(|x, y| x.account_id.cmp(&y.account_id));

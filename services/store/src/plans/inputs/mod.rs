@@ -179,6 +179,9 @@ impl Page {
     }
 }
 
+/// Pages filled at once beside the one being handed over (PostgreSQL).
+const FILLING_AHEAD: usize = 1;
+
 impl Store {
     /// Every account of the campaign with its facts (attempts since
     /// `since_ms`), `page` accounts at a time in id order, sent to `pages`
@@ -220,7 +223,7 @@ impl Store {
                     store.fill(&campaign_id, accounts, since_ms).await
                 }));
             }
-            while filling.len() > usize::from(!last_page) {
+            while filling.len() > if last_page { 0 } else { FILLING_AHEAD } {
                 let Some(next) = filling.pop_front() else {
                     break;
                 };
