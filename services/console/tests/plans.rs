@@ -187,7 +187,7 @@ async fn a_manager_reviews_changes_and_approves_the_days_plan() {
             ),
             (
                 vec![("edit", "channel"), ("value", "fax"), ("why", "x")],
-                "channel",
+                "is not one of robot, agent, specialist",
             ),
             (vec![("edit", "delete"), ("why", "x")], "edit:"),
         ] {

@@ -17,6 +17,7 @@
 pub mod account;
 pub mod attempt;
 pub mod call;
+pub mod channel;
 pub mod dialect;
 pub mod disposition;
 pub mod handoff;
@@ -38,6 +39,7 @@ pub use attempt::{
     AttemptStatus, CampaignStatus, ImportState, PlanAction, PlanStatus, PlannedCallState,
     PromiseStatus,
 };
+pub use channel::Channel;
 pub use dialect::Dialect;
 pub use disposition::Disposition;
 pub use money::Money;

@@ -290,7 +290,7 @@ async fn run_lease(
             ),
             agent_leg: shared.agent_leg.clone(),
         }),
-        for_agent: lease.channel == "agent",
+        for_agent: lease.channel == huikuan_core::Channel::Agent.as_str(),
     };
     info!(attempt = %lease.attempt_id, phone = %huikuan_core::phone::mask(&lease.phone), %dialect, "calling");
     let record = dialer.call(request).await;

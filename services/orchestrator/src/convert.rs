@@ -169,7 +169,7 @@ pub fn lease(l: Lease) -> pb::CallLease {
         product: l.product,
         due_date: l.due_date,
         days_past_due: l.days_past_due,
-        channel: l.channel,
+        channel: l.channel.as_str().to_string(),
     }
 }
 

@@ -380,7 +380,10 @@ impl Orchestrator for OrchestratorService {
             .await
             .map_err(status)?;
         let expires = std::time::Instant::now() + ttl;
-        for l in leases.iter().filter(|l| l.channel == "agent") {
+        for l in leases
+            .iter()
+            .filter(|l| l.channel == huikuan_core::Channel::Agent)
+        {
             self.dials
                 .leased(&l.attempt_id, l.dialect.as_str(), expires);
         }

@@ -346,7 +346,7 @@ pub fn plan(input: &PlanInput<'_>, accounts: &[PlanAccount]) -> Plan {
                         "no {} agent has room in the calling window",
                         t.account.dialect
                     ),
-                    other => format!("no {} capacity left in the calling window", other.name()),
+                    other => format!("no {} capacity left in the calling window", other.as_str()),
                 },
             })
             .collect::<Vec<_>>()
@@ -508,12 +508,12 @@ fn planned_call(t: &Turns<'_>, c: &Candidate, best: u8, model: &ContactModel) ->
     if best != c.local_hour {
         reasons.push(format!(
             "{best:02}:00 would be better but is full for the {}",
-            t.channel.name()
+            t.channel.as_str()
         ));
     }
     reasons.push(format!(
         "{} call: strategy rule \"{}\"",
-        t.channel.name(),
+        t.channel.as_str(),
         t.rule
     ));
     reasons.extend(t.window.reasons.iter().cloned());

@@ -21,26 +21,7 @@
 
 use serde::Deserialize;
 
-/// Who makes a planned call: a closed set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Robot,
-    /// An agent with the debtor's dialect, through the ACD.
-    Agent,
-    /// The specialist queue (hardship, disputes).
-    Specialist,
-}
-
-impl Channel {
-    pub fn name(self) -> &'static str {
-        match self {
-            Channel::Robot => "robot",
-            Channel::Agent => "agent",
-            Channel::Specialist => "specialist",
-        }
-    }
-}
+pub use huikuan_core::Channel;
 
 /// What a strategy looks at.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,10 +19,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{NaiveTime, TimeZone, Timelike};
 use chrono_tz::Tz;
 use huikuan_core::staff::Permission;
-use huikuan_core::{Dialect, PlanAction, PlannedCallState};
+use huikuan_core::{Channel, Dialect, PlanAction, PlannedCallState};
 use huikuan_planner::plan::CapacityRecord;
 use huikuan_planner::PlanBasis;
-use huikuan_store::plans::lifecycle::{Change, CHANNELS};
+use huikuan_store::plans::lifecycle::Change;
 use huikuan_store::plans::{PlanCallFilter, PlanDay, PlanEdit, PlannedCallRow};
 use serde::{Deserialize, Serialize};
 
@@ -189,9 +189,7 @@ impl CallQuery {
         let some = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_string);
         let channel = some(&self.channel);
         if let Some(c) = &channel {
-            if !CHANNELS.contains(&c.as_str()) {
-                return Err(bad("channel", format!("one of {}", CHANNELS.join(", "))));
-            }
+            c.parse::<Channel>().map_err(|e| bad("channel", e))?;
         }
         let dialect = some(&self.dialect);
         if let Some(d) = &dialect {
@@ -353,7 +351,7 @@ async fn plan_page(
     });
     ctx.insert("q", q);
     ctx.insert("skips", &console.store().plan_skip_counts(plan_id).await?);
-    ctx.insert("channels", &CHANNELS);
+    ctx.insert("channels", &Channel::NAMES);
     ctx.insert(
         "dialects",
         &Dialect::ALL
@@ -390,7 +388,7 @@ pub(super) async fn chart(
     let mut planned: [[u64; 24]; 3] = [[0; 24]; 3];
     for h in console.store().plan_hours(&id).await? {
         let (Some(c), Ok(hour)) = (
-            CHANNELS.iter().position(|c| *c == h.channel),
+            Channel::NAMES.iter().position(|c| *c == h.channel),
             usize::try_from(h.hour),
         ) else {
             continue;
@@ -400,7 +398,7 @@ pub(super) async fn chart(
         }
     }
     let colours = [charts::BLUE_, charts::GREEN_, charts::PURPLE];
-    let bars: Vec<Hourly<'_>> = CHANNELS
+    let bars: Vec<Hourly<'_>> = Channel::NAMES
         .iter()
         .zip(colours)
         .zip(planned)
@@ -578,7 +576,7 @@ async fn call_page(
     ctx.insert("plan", &head(console, &plan).await?);
     ctx.insert("call", &call_row(&call));
     ctx.insert("time_zone", &call.time_zone);
-    ctx.insert("channels", &CHANNELS);
+    ctx.insert("channels", &Channel::NAMES);
     ctx.insert("error", &error);
     console.render(me, "plan_call.html", ctx)
 }
@@ -617,7 +615,11 @@ fn edit_of(f: &EditForm, plan: &PlanDay, call: &PlannedCallRow) -> Result<PlanEd
                 .filter(|p| (-1_000_000..=1_000_000).contains(p))
                 .ok_or_else(|| bad("value", "a priority is a whole number, higher first"))?,
         ),
-        "channel" => PlanEdit::Channel(value.to_string()),
+        "channel" => PlanEdit::Channel(
+            value
+                .parse()
+                .map_err(|e: String| bad("value", format!("the channel {e}")))?,
+        ),
         "move" => {
             let t = NaiveTime::parse_from_str(value, "%H:%M")
                 .map_err(|_| bad("value", "a time HH:MM in the debtor's time"))?;

@@ -128,7 +128,7 @@ fn call_row(
         account_id: c.account_id.clone(),
         contact_id: c.contact_id.clone(),
         phone: phone.to_string(),
-        channel: c.channel.name().to_string(),
+        channel: c.channel.as_str().to_string(),
         dialect: a.dialect.clone(),
         time_zone: a.day.tz.name().to_string(),
         planned_at_ms: c.at.timestamp_millis(),

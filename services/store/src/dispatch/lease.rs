@@ -7,7 +7,7 @@ use crate::entity::{account, call_attempt, campaign, contact, debt};
 use crate::{Result, Store, StoreError, DEBTOR_TIME_ZONES, DEBTOR_TIME_ZONE_COLUMN};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use huikuan_core::{AttemptStatus, CallingRules, Dialect, PlanStatus, Region};
+use huikuan_core::{AttemptStatus, CallingRules, Channel, Dialect, PlanStatus, Region};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
     TransactionTrait, Value,
@@ -21,8 +21,8 @@ struct Candidate {
     time_zone: String,
     /// The plan that released it.
     plan_id: String,
-    /// `robot` or `agent`.
-    channel: &'static str,
+    /// A dialled channel.
+    channel: Channel,
 }
 
 impl Store {
@@ -111,7 +111,7 @@ impl Store {
         };
         // Due calls of `channel` (of the agents' of one dialect), best
         // first.
-        let due = |channel: &str, dialect: Option<&str>, limit: u32| {
+        let due = |channel: Channel, dialect: Option<&str>, limit: u32| {
             let (join, on) = match dialect {
                 Some(_) => (
                     " JOIN planned_calls p ON p.plan_day_id = a.plan_day_id AND p.account_id = a.account_id",
@@ -119,8 +119,12 @@ impl Store {
                 ),
                 None => ("", ""),
             };
+            // Attempts released before channels were kept are the robot's.
             let which = match channel {
-                "robot" => "(a.plan_channel IS NULL OR a.plan_channel = 'robot')".to_string(),
+                Channel::Robot => format!(
+                    "(a.plan_channel IS NULL OR a.plan_channel = '{}')",
+                    Channel::Robot
+                ),
                 other => format!("a.plan_channel = '{other}'"),
             };
             let sql = format!(
@@ -139,12 +143,12 @@ impl Store {
             values.push(i64::from(limit).into());
             stmt(backend, &sql, values)
         };
-        let mut wanted: Vec<(&'static str, Option<&str>, u32)> = agents
+        let mut wanted: Vec<(Channel, Option<&str>, u32)> = agents
             .iter()
             .filter(|(_, n)| **n > 0)
-            .map(|(d, n)| ("agent", Some(d.as_str()), *n))
+            .map(|(d, n)| (Channel::Agent, Some(d.as_str()), *n))
             .collect();
-        wanted.push(("robot", None, max));
+        wanted.push((Channel::Robot, None, max));
         let mut candidates: Vec<Candidate> = Vec::new();
         for (channel, dialect, limit) in wanted {
             let limit = limit.min(max.saturating_sub(candidates.len() as u32));
@@ -270,18 +274,13 @@ impl Store {
             values.extend(executing.iter().map(|p| Value::from(*p)));
             txn.execute(stmt(backend, &sql, values)).await?;
         }
-        let mut leases = self.describe_leases(&txn, &leased, expires).await?;
-        let channels: HashMap<&str, &str> = candidates
+        let channels: HashMap<&str, Channel> = candidates
             .iter()
             .map(|c| (c.id.as_str(), c.channel))
             .collect();
-        for l in &mut leases {
-            l.channel = channels
-                .get(l.attempt_id.as_str())
-                .copied()
-                .unwrap_or("robot")
-                .to_string();
-        }
+        let leases = self
+            .describe_leases(&txn, &leased, &channels, expires)
+            .await?;
         txn.commit().await?;
         Ok(leases)
     }
@@ -321,6 +320,7 @@ impl Store {
         &self,
         txn: &DatabaseTransaction,
         leased: &[(String, i64)],
+        channels: &HashMap<&str, Channel>,
         expires: i64,
     ) -> Result<Vec<Lease>> {
         if leased.is_empty() {
@@ -393,6 +393,10 @@ impl Store {
                     .unwrap_or(Dialect::Mandarin),
                 d => d,
             };
+            let channel = channels
+                .get(a.id.as_str())
+                .copied()
+                .unwrap_or(Channel::Robot);
             out.push(Lease {
                 lease_token: tokens.get(a.id.as_str()).copied().unwrap_or(a.lease_token),
                 attempt_id: a.id,
@@ -408,7 +412,7 @@ impl Store {
                 product: d.map(|d| d.product.clone()).unwrap_or_default(),
                 due_date: d.map(|d| d.due_date.clone()).unwrap_or_default(),
                 days_past_due: d.map(|d| d.days_past_due).unwrap_or(0),
-                channel: "robot".into(),
+                channel,
             });
         }
         Ok(out)

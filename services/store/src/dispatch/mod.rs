@@ -44,9 +44,9 @@ pub struct Lease {
     pub product: String,
     pub due_date: String,
     pub days_past_due: i32,
-    /// Who the call is for: `robot`, or `agent` (hand it to the agent
+    /// Who the call is for: the robot, or an agent (hand it to the agent
     /// desk as soon as the debtor answers).
-    pub channel: String,
+    pub channel: huikuan_core::Channel,
 }
 
 /// Planned agent calls that may be leased now, by the dialect the agent

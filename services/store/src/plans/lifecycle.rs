@@ -18,7 +18,7 @@
 use super::{planned_call_in, put_call, PlanDay, PlannedCallRow};
 use crate::dispatch::stmt;
 use crate::{now_ms, Result, Store, StoreError};
-use huikuan_core::{AttemptStatus, PlanAction, PlanStatus, PlannedCallState};
+use huikuan_core::{AttemptStatus, Channel, PlanAction, PlanStatus, PlannedCallState};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, TransactionTrait, Value};
 
 /// A manager's change to one planned call.
@@ -29,7 +29,7 @@ pub enum PlanEdit {
     Include,
     Priority(i32),
     /// `robot`, `agent` or `specialist`.
-    Channel(String),
+    Channel(Channel),
     /// A new planned time (epoch ms) and the centre's hour it falls in;
     /// the caller has checked it against the campaign's rules.
     Move {
@@ -62,8 +62,6 @@ pub enum Replanned {
     /// No more calls today, and why.
     Off { rule: String, why: String },
 }
-
-pub const CHANNELS: [&str; 3] = ["robot", "agent", "specialist"];
 
 /// Who changed a plan, and why, for the audit log.
 #[derive(Debug, Clone, Copy)]
@@ -137,14 +135,9 @@ async fn set_status(txn: &DatabaseTransaction, plan_id: &str, status: PlanStatus
     Ok(())
 }
 
-/// The channels whose planned calls are dialled: the robot's, and the
-/// agents' (leased when an agent of the dialect is free, handed to the
-/// desk on answer). Specialist calls are listed for the specialist team,
-/// which works them outside the dialler.
-pub const DIALLED_CHANNELS: [&str; 2] = ["robot", "agent"];
-
-/// Releases the plan's planned robot and agent calls (all, or one
-/// account's), each with its time, priority and channel.
+/// Releases the plan's planned calls of the dialled channels (robot and
+/// agent; see [`Channel::is_dialled`]), all or one account's, each with
+/// its time, priority and channel.
 async fn release(txn: &DatabaseTransaction, plan: &PlanDay, account: Option<&str>) -> Result<u64> {
     let backend = txn.get_database_backend();
     let pick = "SELECT p.{} FROM planned_calls p WHERE p.plan_day_id = ? AND p.account_id = call_attempts.account_id";
@@ -170,7 +163,12 @@ async fn release(txn: &DatabaseTransaction, plan: &PlanDay, account: Option<&str
     }
     sql.push_str(&format!(
         " AND account_id IN (SELECT account_id FROM planned_calls WHERE plan_day_id = ? AND channel IN ('{}') AND state = ?)",
-        DIALLED_CHANNELS.join("','")
+        Channel::ALL
+            .into_iter()
+            .filter(|c| c.is_dialled())
+            .map(Channel::as_str)
+            .collect::<Vec<_>>()
+            .join("','")
     ));
     values.push(plan.id.as_str().into());
     values.push(PlannedCallState::Planned.as_str().into());
@@ -267,17 +265,6 @@ impl Store {
         change: Change<'_>,
     ) -> Result<PlannedCallRow> {
         check_why(change.why)?;
-        if let PlanEdit::Channel(c) = edit {
-            if !CHANNELS.contains(&c.as_str()) {
-                return Err(StoreError::InvalidArgument {
-                    field: "channel",
-                    reason: format!(
-                        "'{}' is not one of robot, agent, specialist",
-                        huikuan_core::truncate(c, huikuan_core::ECHO_CHARS)
-                    ),
-                });
-            }
-        }
         let _guard = self.write_guard().await;
         let txn = self.db.begin().await?;
         let plan = plan_in(&txn, plan_id).await?;
@@ -305,7 +292,7 @@ impl Store {
                 call.state = PlannedCallState::Planned;
             }
             PlanEdit::Priority(p) => call.priority = *p,
-            PlanEdit::Channel(c) => call.channel = c.clone(),
+            PlanEdit::Channel(c) => call.channel = c.as_str().to_string(),
             PlanEdit::Move { at_ms, centre_hour } => {
                 if !(0..24).contains(centre_hour) {
                     return Err(StoreError::InvalidArgument {
@@ -478,7 +465,7 @@ impl Store {
                     account_id: r.try_get("", "account_id")?,
                     contact_id: r.try_get("", "contact_id")?,
                     phone: r.try_get("", "phone")?,
-                    channel: "robot".into(),
+                    channel: Channel::Robot.as_str().into(),
                     dialect: r.try_get("", "dialect")?,
                     time_zone: r.try_get("", "time_zone")?,
                     // Not before the attempt's own due time (a retry's delay).
