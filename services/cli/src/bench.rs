@@ -123,10 +123,23 @@ pub enum DevCommand {
         #[arg(long)]
         concurrent_reports: bool,
     },
+    /// Write the QA robot's labelled evaluation set: synthetic stereo
+    /// calls (clean, forbidden wording, missing disclosures, talk-over,
+    /// long silences, raised voices) and their labels.
+    QaEvalset(crate::qa::EvalsetArgs),
+    /// Inspect the labelled evaluation set: precision and recall per flag
+    /// type, false alarms on clean calls, and speed.
+    EvalQa(crate::qa::EvalQaArgs),
 }
 
 pub async fn run(config: Config, cmd: DevCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        DevCommand::QaEvalset(args) => {
+            tokio::task::block_in_place(|| crate::qa::evalset(config, args))
+        }
+        DevCommand::EvalQa(args) => {
+            tokio::task::block_in_place(|| crate::qa::eval_qa(config, args))
+        }
         DevCommand::BenchReplan {
             campaign,
             date,

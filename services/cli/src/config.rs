@@ -27,6 +27,8 @@ pub struct Config {
     pub console: huikuan_console::ConsoleConfig,
     /// How each campaign's day is planned: rules, strategy, capacity.
     pub planning: huikuan_orchestrator::planning::PlanSettings,
+    /// The quality inspection's thresholds and penalties.
+    pub qa: huikuan_qa::QaConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +74,7 @@ impl Default for Config {
             dialer: huikuan_dialer::DialerConfig::default(),
             console: huikuan_console::ConsoleConfig::default(),
             planning: Default::default(),
+            qa: Default::default(),
         }
     }
 }
@@ -147,6 +150,7 @@ impl Config {
         }
         config.policy()?;
         config.console.validate()?;
+        config.qa.validate().map_err(anyhow::Error::msg)?;
         Ok(config)
     }
 
@@ -180,6 +184,17 @@ impl Config {
             Some(dir) => huikuan_dialogue::Engine::load(dir)
                 .map_err(|e| anyhow::anyhow!("speech.dialects_dir: {e}")),
             None => Ok(huikuan_dialogue::Engine::builtin()),
+        }
+    }
+
+    /// The quality inspection's rules: from `speech.dialects_dir` when
+    /// set, else the built-in ones.
+    pub fn qa_rules(&self) -> anyhow::Result<huikuan_qa::QaRuleBook> {
+        match &self.speech.dialects_dir {
+            Some(dir) => huikuan_dialogue::ScriptFiles::load(dir)
+                .and_then(|files| huikuan_qa::QaRuleBook::from_script(&files))
+                .map_err(|e| anyhow::anyhow!("speech.dialects_dir: {e}")),
+            None => Ok(huikuan_qa::QaRuleBook::builtin()),
         }
     }
 

@@ -22,6 +22,7 @@ mod dialer;
 mod import;
 mod nlu;
 mod plan;
+mod qa;
 mod script;
 mod serve;
 mod simulate;
@@ -67,6 +68,12 @@ enum Command {
     Accounts(admin::AccountsCommand),
     /// Transcribe WAV files: prints FILE<TAB>transcript per line.
     Asr(speech::AsrArgs),
+    /// Inspect a call recording (stereo WAV: channel 1 the collector,
+    /// channel 2 the debtor): its flags and score.
+    Qa(qa::QaArgs),
+    /// Inspect the calls queued for quality inspection, until stopped
+    /// (any number of workers share the queue).
+    QaWorker(qa::QaWorkerArgs),
     /// Score the recognizer on DIR/transcripts.tsv: per-clip and total CER, real-time factor.
     EvalAsr(speech::EvalArgs),
     /// Understand debtor utterances (stdin, one per line) as JSON lines of intent and slots.
@@ -137,6 +144,8 @@ fn main() -> std::process::ExitCode {
             Command::Sim(args) => dialer::sim(config, args).await,
             Command::Talk(args) => talk::run(config, args).await,
             Command::Asr(args) => tokio::task::block_in_place(|| speech::asr(config, args)),
+            Command::Qa(args) => tokio::task::block_in_place(|| qa::qa(config, args)),
+            Command::QaWorker(args) => qa::worker(config, args).await,
             Command::Nlu(args) => tokio::task::block_in_place(|| nlu::run(args)),
             Command::Chat(args) => tokio::task::block_in_place(|| nlu::chat(args)),
             Command::Script(cmd) => tokio::task::block_in_place(|| script::run(cmd)),

@@ -1,5 +1,6 @@
 //! `huikuan script check [DIR]`: whether a folder of script data (laid out
-//! as `dialects/`) would load, and what is in it; problems as
+//! as `dialects/`) would load, the quality inspection's rules with it, and
+//! what is in it; problems as
 //! `FILE:LINE: problem`.
 
 use huikuan_dialogue::script::DIALECTS;
@@ -19,9 +20,14 @@ pub fn run(cmd: ScriptCommand) -> anyhow::Result<ExitCode> {
         Some(d) => Engine::load(d),
         None => Ok(Engine::builtin()),
     };
-    let engine = match loaded {
-        Ok(e) => e,
-        Err(e) => {
+    let qa = match &dir {
+        Some(d) => huikuan_dialogue::ScriptFiles::load(d)
+            .and_then(|files| huikuan_qa::QaRuleBook::from_script(&files)),
+        None => Ok(huikuan_qa::QaRuleBook::builtin()),
+    };
+    let (engine, qa) = match (loaded, qa) {
+        (Ok(e), Ok(q)) => (e, q),
+        (Err(e), _) | (_, Err(e)) => {
             eprintln!("{e}");
             return Ok(ExitCode::FAILURE);
         }
@@ -38,7 +44,13 @@ pub fn run(cmd: ScriptCommand) -> anyhow::Result<ExitCode> {
             .iter()
             .filter(|(dialect, _, _)| *dialect == d)
             .count();
-        println!("  {d}: {lines} lines");
+        let rules = qa.get(d);
+        println!(
+            "  {d}: {lines} lines; inspection: {} forbidden phrases in {} categories, {} required statements",
+            rules.forbidden.iter().map(|c| c.phrases.len()).sum::<usize>(),
+            rules.forbidden.len(),
+            rules.required.len()
+        );
     }
     println!(
         "  policy: {} lines name the debt; {} forbidden phrases checked in every line",

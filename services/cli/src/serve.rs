@@ -1,5 +1,6 @@
 //! `huikuan serve`: the all-in-one process: the orchestrator (gRPC), the
-//! Speech service on the same port, and the web console on its own.
+//! Speech service on the same port, the web console on its own, and a
+//! quality-inspection worker at low priority.
 
 use crate::config::Config;
 use anyhow::Context;
@@ -38,7 +39,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
-    let mut extra = speech_services(&config);
+    let (mut extra, recognizer) = speech_services(&config);
     let stop = tokio_util::sync::CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {
@@ -46,6 +47,17 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         on_signal.cancel();
     });
     let (desk, console) = crate::console::start(&config, store.clone(), stop.clone()).await?;
+    match (config.qa.in_serve, recognizer) {
+        (true, Some(recognizer)) => {
+            crate::qa::spawn_worker(&config, store.clone(), recognizer, stop.clone())?
+        }
+        (true, None) => {
+            tracing::error!("quality inspection unavailable: the recognizer did not load")
+        }
+        (false, _) => {
+            tracing::info!("quality inspection left to qa-worker processes (qa.in_serve = false)")
+        }
+    }
     extra.desk = Some(std::sync::Arc::new(crate::console::ConsoleDesk(desk)));
     let served = huikuan_orchestrator::serve_with(
         store.clone(),
@@ -67,15 +79,22 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
 }
 
 /// The Speech service on the same port, behind the same token, when its
-/// models load; otherwise the orchestrator runs alone and says why.
-fn speech_services(config: &Config) -> huikuan_orchestrator::ExtraServices {
+/// models load; otherwise the orchestrator runs alone and says why. The
+/// recognizer is returned for the quality inspection to share.
+fn speech_services(
+    config: &Config,
+) -> (
+    huikuan_orchestrator::ExtraServices,
+    Option<std::sync::Arc<dyn huikuan_speech::Recognizer>>,
+) {
     use huikuan_proto::pb;
     use huikuan_speech::service::SpeechService;
     let mut extra = huikuan_orchestrator::ExtraServices::default();
     if !config.speech.enabled {
         tracing::info!("speech service disabled (speech.enabled = false)");
-        return extra;
+        return (extra, None);
     }
+    let mut recognizer = None;
     let loaded = tokio::task::block_in_place(|| config.speech.engines());
     match loaded {
         Ok(engines) => {
@@ -83,6 +102,7 @@ fn speech_services(config: &Config) -> huikuan_orchestrator::ExtraServices {
                 recognizer = %engines.pool.recognizer().describe(),
                 "speech service ready"
             );
+            recognizer = Some(engines.pool.recognizer().clone());
             let auth = huikuan_orchestrator::auth::BearerAuth::new(&config.server.token);
             extra.routes =
                 extra
@@ -94,7 +114,7 @@ fn speech_services(config: &Config) -> huikuan_orchestrator::ExtraServices {
         }
         Err(e) => tracing::error!(error = %e, "speech service unavailable"),
     }
-    extra
+    (extra, recognizer)
 }
 
 /// Resolves on SIGINT or SIGTERM.

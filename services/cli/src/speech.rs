@@ -16,7 +16,7 @@ use std::process::ExitCode;
 pub struct DecodeArgs {
     /// mandarin, sichuanese or cantonese.
     #[arg(long)]
-    dialect: Option<String>,
+    pub(crate) dialect: Option<String>,
     /// Run the audio through an 8 kHz G.711 μ-law line first.
     #[arg(long)]
     telephone: bool,
@@ -47,7 +47,7 @@ pub struct DecodeArgs {
 }
 
 impl DecodeArgs {
-    fn speech_config(&self, config: &Config) -> SpeechConfig {
+    pub(crate) fn speech_config(&self, config: &Config) -> SpeechConfig {
         let mut s = config.speech.clone();
         if let Some(m) = &self.model {
             s.whisper_model = Some(m.clone());

@@ -58,13 +58,18 @@ impl Matchable {
     /// marks and counts every occurrence. Returns (occurrences, whether any
     /// was by sound only).
     pub fn take(&mut self, phrase: &[Glyph], by_sound: bool) -> (usize, bool) {
+        let found = self.take_spans(phrase, by_sound);
+        (found.len(), found.iter().any(|f| f.by_sound))
+    }
+
+    /// As [`Matchable::take`], with where each occurrence is (character
+    /// positions), for evidence quoting what was heard.
+    pub fn take_spans(&mut self, phrase: &[Glyph], allow_sound: bool) -> Vec<Found> {
         let n = phrase.len();
+        let mut found = Vec::new();
         if n == 0 || n > self.glyphs.len() {
-            return (0, false);
+            return found;
         }
-        let allow_sound = by_sound;
-        let mut count = 0;
-        let mut by_sound = false;
         let mut i = 0;
         while i + n <= self.glyphs.len() {
             let window = &self.glyphs[i..i + n];
@@ -74,15 +79,35 @@ impl Matchable {
                 allow_sound && n >= 2 && window.iter().zip(phrase).all(|(a, b)| a.sounds_like(b));
             if free && (exact || sound) {
                 self.used[i..i + n].iter_mut().for_each(|u| *u = true);
-                count += 1;
-                by_sound |= !exact;
+                found.push(Found {
+                    start: i,
+                    end: i + n,
+                    by_sound: !exact,
+                });
                 i += n;
             } else {
                 i += 1;
             }
         }
-        (count, by_sound)
+        found
     }
+
+    /// The characters `start..end` of the text.
+    pub fn text_of(&self, start: usize, end: usize) -> String {
+        self.glyphs[start.min(self.glyphs.len())..end.min(self.glyphs.len())]
+            .iter()
+            .map(|g| g.ch)
+            .collect()
+    }
+}
+
+/// One occurrence of a phrase: character positions `start..end` in the
+/// text, and whether it matched by sound only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    pub start: usize,
+    pub end: usize,
+    pub by_sound: bool,
 }
 
 #[cfg(test)]
@@ -104,5 +129,27 @@ mod tests {
         // A rare reading of the text's character does not count.
         let mut m = Matchable::new("可不可以");
         assert_eq!(m.take(&glyphs("客服"), true).0, 0);
+    }
+
+    #[test]
+    fn spans_say_where_each_occurrence_is() {
+        let mut m = Matchable::new("我说张单，账单");
+        let found = m.take_spans(&glyphs("账单"), true);
+        assert_eq!(
+            found,
+            vec![
+                Found {
+                    start: 2,
+                    end: 4,
+                    by_sound: true
+                },
+                Found {
+                    start: 5,
+                    end: 7,
+                    by_sound: false
+                },
+            ]
+        );
+        assert_eq!(m.text_of(2, 4), "张单");
     }
 }

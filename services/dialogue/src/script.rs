@@ -88,19 +88,23 @@ files! {
     "policy.toml",
     "announcements.toml",
     "forbidden.txt",
+    "qa.toml",
     "mandarin/dialect.toml",
     "mandarin/lexicon.tsv",
     "mandarin/lines.toml",
     "mandarin/intents.toml",
     "mandarin/utterances.tsv",
+    "mandarin/qa.toml",
     "sichuanese/dialect.toml",
     "sichuanese/lexicon.tsv",
     "sichuanese/lines.toml",
     "sichuanese/utterances.tsv",
+    "sichuanese/qa.toml",
     "cantonese/dialect.toml",
     "cantonese/lexicon.tsv",
     "cantonese/lines.toml",
     "cantonese/utterances.tsv",
+    "cantonese/qa.toml",
 }
 
 /// The texts of a script's files.

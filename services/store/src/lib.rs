@@ -3,8 +3,9 @@
 //! This crate owns the schema (sea-orm entities and migrations), and every
 //! read and write the services make: bulk portfolio import, campaigns,
 //! accounts, the day's plans and what they release into the call-attempt
-//! queue, the queue with its leases and outcomes, and the console's users,
-//! sessions and audit log.
+//! queue, the queue with its leases and outcomes, the quality inspection's
+//! queue, results and hourly reports, and the console's users, sessions
+//! and audit log.
 //!
 //! Backends: SQLite (the all-in-one default, a file in the data directory)
 //! and PostgreSQL (`postgres://` URLs) behind the same API. Money is integer
@@ -24,6 +25,7 @@ pub mod entity;
 pub mod figures;
 pub mod group_commit;
 pub mod import;
+pub mod inspections;
 pub mod migration;
 pub mod plans;
 pub mod users;
@@ -42,6 +44,7 @@ pub use campaigns::Campaign;
 pub use dispatch::{AgentRoom, Lease, OutcomeReport, ReportResult};
 pub use group_commit::ReportQueue;
 pub use import::{ImportOptions, ImportRun, ImportRunView};
+pub use inspections::{HourReport, InspectionJob, NewInspection, StoredFlag};
 pub use plans::{NewPlan, PlanCallFilter, PlanDay, PlannedCallRow, SkipRow};
 pub use users::{Session, User};
 

@@ -88,3 +88,72 @@ pub async fn release_queued(store: &Store, campaign_id: &str, at: chrono::DateTi
         .await
         .expect("release the queue");
 }
+
+/// Imports `n` synthetic accounts into `campaign` and leases their first
+/// calls at `lease_at` (inside their calling window; the leases last a
+/// week).
+pub async fn leased_calls(
+    store: &Store,
+    campaign: &str,
+    n: u64,
+    lease_at: chrono::DateTime<chrono::Utc>,
+) -> Vec<crate::Lease> {
+    use huikuan_core::portfolio::{read_raw, Format};
+    let c = store.ensure_campaign(campaign).await.expect("campaign");
+    let mut csv = Vec::new();
+    huikuan_core::synthetic::write_csv(&mut csv, n, 7, &campaign.to_uppercase()).expect("csv");
+    let mut imp =
+        crate::import::Importer::start(store, &c.id, "test.csv", None, lease_at.date_naive())
+            .await
+            .expect("import");
+    for item in read_raw(std::io::Cursor::new(csv), Format::Csv).expect("rows") {
+        let (line, raw) = item.expect("row");
+        imp.push(line, raw).await.expect("push");
+    }
+    imp.finish().await.expect("import finished");
+    release_queued(store, &c.id, lease_at).await;
+    store
+        .lease_calls(
+            "test",
+            n as u32,
+            std::time::Duration::from_secs(7 * 86_400),
+            lease_at,
+            &test_policy(),
+        )
+        .await
+        .expect("lease")
+}
+
+fn test_policy() -> crate::dispatch::DispatchPolicy {
+    crate::dispatch::DispatchPolicy {
+        retry_after: std::time::Duration::ZERO,
+        ..Default::default()
+    }
+}
+
+/// Reports a leased call answered and refused at `ended_at`, with its
+/// recording if it has one.
+pub async fn report_recorded(
+    store: &Store,
+    lease: &crate::Lease,
+    ended_at: chrono::DateTime<chrono::Utc>,
+    recording: Option<String>,
+) {
+    let report = crate::OutcomeReport {
+        attempt_id: lease.attempt_id.clone(),
+        lease_token: lease.lease_token,
+        worker_id: "test".into(),
+        disposition: huikuan_core::Disposition::Refused,
+        note: None,
+        duration_ms: 30_000,
+        promise: None,
+        settles_balance: false,
+        callback_at: None,
+        recording_path: recording,
+        call: None,
+    };
+    store
+        .report_outcome(&report, ended_at, &test_policy())
+        .await
+        .expect("report");
+}

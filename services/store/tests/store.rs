@@ -1934,3 +1934,215 @@ async fn a_saved_plan_reads_back_as_it_was_and_a_new_draft_replaces_the_old() {
         );
     }
 }
+
+/// Reports `n` leased calls answered at `now`, every other one with a
+/// recording; returns the attempts that have one.
+async fn recorded_calls(store: &Store, n: u32, now: DateTime<Utc>) -> Vec<String> {
+    let leases = lease(store, "w", n, Duration::from_secs(60), now, &policy())
+        .await
+        .unwrap();
+    let mut recorded = Vec::new();
+    for (i, l) in leases.iter().enumerate() {
+        let mut r = report(l, Disposition::Refused);
+        if i % 2 == 0 {
+            r.recording_path = Some(format!("2026-12-06/{i}.wav"));
+            recorded.push(l.attempt_id.clone());
+        }
+        store.report_outcome(&r, now, &policy()).await.unwrap();
+        // A repeated report queues nothing more.
+        store.report_outcome(&r, now, &policy()).await.unwrap();
+    }
+    recorded
+}
+
+fn inspection(score: f64, flags: usize) -> huikuan_store::NewInspection {
+    huikuan_store::NewInspection {
+        dialect: "mandarin".into(),
+        score,
+        flags: (0..flags)
+            .map(|i| huikuan_store::StoredFlag {
+                kind: if i % 2 == 0 {
+                    "talk_over"
+                } else {
+                    "long_silence"
+                }
+                .into(),
+                channel: "agent".into(),
+                start_ms: 1000 * i as i64,
+                end_ms: 1000 * i as i64 + 500,
+                rule: "r".into(),
+                evidence: "e\t\n'\"".into(),
+            })
+            .collect(),
+        result: "{}".into(),
+    }
+}
+
+/// Every recorded call is queued with its outcome and inspected once:
+/// four workers share the queue, one of them dies holding a job (its
+/// lease runs out and another takes the job; its own late result is
+/// refused), and a job that keeps failing is given up after three tries.
+/// The hour's report waits for its last call, unless the next hour ends
+/// first, and is made again when the last call is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_recorded_call_is_inspected_once_whatever_its_workers_do() {
+    use huikuan_store::inspections::HOUR_MS;
+    each_store(|store| async move {
+        import_text(&store, "c1", &synthetic(24, "Q")).await;
+        let now = beijing(1, 10);
+        let recorded = recorded_calls(&store, 24, now).await;
+        assert_eq!(recorded.len(), 12);
+        assert_eq!(store.inspection_backlog().await.unwrap(), 12);
+        let t0 = now.timestamp_millis();
+        let lease_ms = 60_000;
+        // A worker that dies holding a job.
+        let dead = store
+            .lease_inspection("dead", t0, lease_ms)
+            .await
+            .unwrap()
+            .unwrap();
+        // One that fails on every try.
+        let bad = store
+            .lease_inspection("w0", t0, lease_ms)
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .fail_inspection(&bad, "unreadable recording", t0)
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for w in 0..4 {
+            let (store, bad_id) = (store.clone(), bad.attempt_id.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut done = Vec::new();
+                // Time runs on: the dead worker's lease runs out.
+                for step in 0.. {
+                    let at = t0 + step * 1000;
+                    let Some(job) = store
+                        .lease_inspection(&format!("w{w}"), at, lease_ms)
+                        .await
+                        .unwrap()
+                    else {
+                        if step * 1000 > 2 * lease_ms {
+                            break;
+                        }
+                        continue;
+                    };
+                    if job.attempt_id == bad_id {
+                        store
+                            .fail_inspection(&job, "unreadable recording", at)
+                            .await
+                            .unwrap();
+                        continue;
+                    }
+                    assert!(store
+                        .finish_inspection(&job, inspection(80.0, 2), at)
+                        .await
+                        .unwrap());
+                    done.push(job.attempt_id);
+                }
+                done
+            }));
+        }
+        let mut done = Vec::new();
+        for t in tasks {
+            done.extend(t.await.unwrap());
+        }
+        let unique: HashSet<_> = done.iter().collect();
+        assert_eq!(unique.len(), done.len(), "a call inspected twice");
+        assert_eq!(done.len(), 11, "{done:?}");
+        assert!(
+            done.contains(&dead.attempt_id),
+            "the dead worker's job was not taken over"
+        );
+        assert!(!done.contains(&bad.attempt_id));
+        // The dead worker comes back: its result is refused.
+        assert!(!store
+            .finish_inspection(&dead, inspection(10.0, 0), t0 + 500_000)
+            .await
+            .unwrap());
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM inspections").await, 11);
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM inspection_flags").await,
+            22
+        );
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM inspection_jobs WHERE status = 'failed'"
+            )
+            .await,
+            1
+        );
+        assert_eq!(store.inspection_backlog().await.unwrap(), 0);
+        let (score, _) = store
+            .inspection_result(&dead.attempt_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(score, 80.0);
+
+        // The hour's report: none while the hour runs; then complete.
+        let hour = t0.div_euclid(HOUR_MS) * HOUR_MS;
+        assert!(store
+            .make_due_hour_reports(hour + HOUR_MS - 1)
+            .await
+            .unwrap()
+            .is_empty());
+        let made = store
+            .make_due_hour_reports(hour + HOUR_MS + 1)
+            .await
+            .unwrap();
+        assert_eq!(made.len(), 1);
+        let r = &made[0];
+        assert_eq!((r.calls, r.inspected, r.failed), (12, 11, 1));
+        assert!(r.complete());
+        assert_eq!(r.flags["talk_over"], 11);
+        assert_eq!(r.by_collector["robot:mandarin"].calls, 11);
+        assert_eq!(r.mean_score, Some(80.0));
+        assert_eq!(store.hour_report(hour).await.unwrap().as_ref(), Some(r));
+        assert!(store
+            .make_due_hour_reports(hour + HOUR_MS + 2)
+            .await
+            .unwrap()
+            .is_empty());
+
+        // The next hour's calls: one not yet inspected when its hour
+        // ends; its report is made at the deadline, incomplete, and
+        // again once the call is done.
+        let later = now + ChronoDuration::hours(1);
+        import_text(&store, "c2", &synthetic(2, "R")).await;
+        let recorded = recorded_calls(&store, 2, later).await;
+        assert_eq!(recorded.len(), 1);
+        let next = hour + HOUR_MS;
+        assert!(store
+            .make_due_hour_reports(next + HOUR_MS + 5)
+            .await
+            .unwrap()
+            .is_empty());
+        let made = store
+            .make_due_hour_reports(next + 2 * HOUR_MS)
+            .await
+            .unwrap();
+        assert_eq!(made.len(), 1);
+        assert!(!made[0].complete());
+        let job = store
+            .lease_inspection("w", next + 2 * HOUR_MS, lease_ms)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(store
+            .finish_inspection(&job, inspection(100.0, 0), next + 2 * HOUR_MS)
+            .await
+            .unwrap());
+        let made = store
+            .make_due_hour_reports(next + 2 * HOUR_MS + 1)
+            .await
+            .unwrap();
+        assert_eq!(made.len(), 1);
+        assert!(made[0].complete());
+        assert_eq!(made[0].inspected, 1);
+    })
+    .await;
+}

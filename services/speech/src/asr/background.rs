@@ -137,9 +137,10 @@ const BEHIND_EVERY: usize = 25;
 /// cores are contended.
 const NICE: i32 = 10;
 
-/// Puts the calling thread at a low scheduling priority ([`NICE`]):
+/// Puts the calling thread (and the threads it starts) at a low
+/// scheduling priority ([`NICE`]):
 /// on Linux `setpriority` with the thread's id applies to that thread only.
-fn lower_own_priority() {
+pub fn lower_own_priority() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: gettid has no preconditions; setpriority only reads its

@@ -200,6 +200,10 @@ impl Store {
             .filter(call_attempt::Column::Id.eq(attempt.id.as_str()))
             .exec(txn)
             .await?;
+        // Every recorded call is inspected: queued with its outcome.
+        if let Some(recording) = &report.recording_path {
+            crate::inspections::enqueue(txn, &attempt.id, recording, now_ms).await?;
+        }
         if let (Disposition::PromiseToPay, Some((date, amount))) = (report.disposition, promise) {
             let p = promise::ActiveModel {
                 id: Set(

@@ -16,6 +16,7 @@ mod m20261205_000011_console_users;
 mod m20261205_000012_plans;
 mod m20261206_000013_attempt_people;
 mod m20261206_000014_plan_channel;
+mod m20261206_000015_inspections;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_plans::Migration),
             Box::new(m20261206_000013_attempt_people::Migration),
             Box::new(m20261206_000014_plan_channel::Migration),
+            Box::new(m20261206_000015_inspections::Migration),
         ]
     }
 }
