@@ -43,12 +43,7 @@ pub fn qa(config: Config, args: QaArgs) -> anyhow::Result<ExitCode> {
     let bar = ProgressBar::new_spinner();
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar.set_message("loading the recognizer");
-    let listener = Listener {
-        recognizer: speech.recognizer()?,
-        vad: speech.vad(),
-        packs: speech.packs()?,
-        use_prompt: speech.use_prompt,
-    };
+    let listener = listener(&speech, speech.recognizer()?)?;
     let nlu = config.dialogue_engine()?.nlu;
     bar.set_message(format!(
         "listening to {:.0} s of call",
@@ -67,6 +62,7 @@ pub fn qa(config: Config, args: QaArgs) -> anyhow::Result<ExitCode> {
         let mut out = serde_json::to_value(&result)?;
         out["transcript"] = serde_json::to_value(&heard.utterances)?;
         out["duration_ms"] = heard.duration_ms.into();
+        out["speech"] = serde_json::json!({"agent": heard.speech[0], "debtor": heard.speech[1]});
         println!("{out}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -187,12 +183,7 @@ pub fn eval_qa(config: Config, args: EvalQaArgs) -> anyhow::Result<ExitCode> {
     calls.truncate(args.limit.unwrap_or(usize::MAX));
     let speech = args.decode.speech_config(&config);
     let rules = config.qa_rules()?;
-    let listener = Listener {
-        recognizer: speech.recognizer()?,
-        vad: speech.vad(),
-        packs: speech.packs()?,
-        use_prompt: speech.use_prompt,
-    };
+    let listener = listener(&speech, speech.recognizer()?)?;
     let nlu = config.dialogue_engine()?.nlu;
     let bar = ProgressBar::new(calls.len() as u64);
     bar.set_style(
@@ -241,19 +232,27 @@ pub fn eval_qa(config: Config, args: EvalQaArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What hears recordings: `recognizer` with the speech settings' VAD,
+/// packs and prompts.
+fn listener(
+    speech: &huikuan_speech::SpeechConfig,
+    recognizer: Arc<dyn Recognizer>,
+) -> anyhow::Result<Listener> {
+    Ok(Listener {
+        recognizer,
+        vad: speech.vad(),
+        packs: speech.packs()?,
+        use_prompt: speech.use_prompt,
+    })
+}
+
 /// The inspection as the workers run it, on `recognizer`.
 fn call_inspector(
     config: &Config,
     recognizer: Arc<dyn Recognizer>,
 ) -> anyhow::Result<CallInspector> {
-    let speech = &config.speech;
     Ok(CallInspector {
-        listener: Listener {
-            recognizer,
-            vad: speech.vad(),
-            packs: speech.packs()?,
-            use_prompt: speech.use_prompt,
-        },
+        listener: listener(&config.speech, recognizer)?,
         rules: config.qa_rules()?,
         nlu: config.dialogue_engine()?.nlu,
         config: config.qa.clone(),

@@ -196,3 +196,140 @@ fn a_recording_that_is_not_a_stereo_call_is_refused_by_name() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// A QA worker killed (SIGKILL) while it inspects a call loses nothing:
+/// after its lease runs out the next worker takes the call, and every
+/// call has exactly one result.
+#[test]
+fn a_qa_worker_killed_while_inspecting_loses_nothing_and_inspects_nothing_twice() {
+    use huikuan_store::{testing, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let recordings = data.join("recordings");
+    std::fs::create_dir_all(recordings.join("day")).unwrap();
+    let lines: [&[(usize, &str)]; 2] = [
+        &[
+            (
+                0,
+                "您好，本次通话将被录音。这里是回款金融的客服，请问您是王先生本人吗？",
+            ),
+            (1, "对，我就是。"),
+            (
+                0,
+                "您在回款金融的借款已经逾期十五天，请问您什么时候可以处理？",
+            ),
+        ],
+        &[
+            (0, "您好，这里是回款金融的客服，请问您是李女士本人吗？"),
+            (1, "是我，什么事？"),
+            (0, "再不还钱你就要坐牢了。"),
+        ],
+    ];
+    for (i, turns) in lines.iter().enumerate() {
+        let (file, _) = call(dir.path(), &format!("call{i}.wav"), turns);
+        std::fs::rename(&file, recordings.join(format!("day/call{i}.wav"))).unwrap();
+    }
+    let url = huikuan_store::sqlite_url_for_dir(&data).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt.block_on(Store::connect(&url)).unwrap();
+    rt.block_on(async {
+        use chrono::TimeZone;
+        // 10:00 in Beijing tomorrow: inside every debtor's calling window.
+        let day = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive()
+            + chrono::Duration::days(1);
+        let at = chrono_tz::Asia::Shanghai
+            .from_local_datetime(&day.and_hms_opt(10, 0, 0).unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let leases = testing::leased_calls(&store, "qa", 3, at).await;
+        for (i, l) in leases.iter().enumerate() {
+            let path = format!("day/call{}.wav", i % 2);
+            testing::report_recorded(&store, l, at, Some(path)).await;
+        }
+    });
+    std::fs::write(dir.path().join("huikuan.toml"), "[qa]\nlease_seconds = 3\n").unwrap();
+    let worker = |id: &str| {
+        huikuan(dir.path())
+            .env("HUIKUAN_CONFIG", dir.path().join("huikuan.toml"))
+            .env("HUIKUAN_DATA_DIR", &data)
+            .env("DATABASE_URL", &url)
+            .args(["qa-worker", "--id", id])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let jobs = || rt.block_on(store.inspection_jobs()).unwrap();
+    let wait = |what: &str, done: &dyn Fn() -> bool| {
+        let started = std::time::Instant::now();
+        while !done() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(300),
+                "waited five minutes for {what}: {:?}",
+                jobs()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let signal = |child: &std::process::Child, sig: &str| {
+        let ok = Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    };
+    let holding = |jobs: &[(String, String, Option<String>, i32)]| {
+        jobs.iter()
+            .find(|(_, status, w, _)| status == "working" && w.as_deref() == Some("first"))
+            .map(|(id, ..)| id.clone())
+    };
+    let mut first = worker("first");
+    // Frozen while it holds a call (so that it cannot finish it between
+    // the look and the kill), then killed.
+    let killed = loop {
+        wait("the first worker to take a call", &|| {
+            holding(&jobs()).is_some()
+        });
+        signal(&first, "-STOP");
+        if let Some(id) = holding(&jobs()) {
+            break id;
+        }
+        signal(&first, "-CONT");
+    };
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(rt
+        .block_on(store.inspection_result(&killed))
+        .unwrap()
+        .is_none());
+
+    let mut second = worker("second");
+    wait("every call to be inspected", &|| {
+        jobs().iter().all(|(_, status, _, _)| status == "done")
+    });
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let all = jobs();
+    assert_eq!(all.len(), 3);
+    let taken_over = all.iter().find(|(id, ..)| *id == killed).unwrap();
+    assert_eq!(
+        taken_over.3, 2,
+        "the killed worker's call was leased again once: {all:?}"
+    );
+    // One result per call (the results are keyed by the call): none lost.
+    for (id, ..) in &all {
+        assert!(
+            rt.block_on(store.inspection_result(id)).unwrap().is_some(),
+            "{id} lost"
+        );
+    }
+    // The call with the threat is flagged for it.
+    let threat = all
+        .iter()
+        .filter_map(|(id, ..)| rt.block_on(store.inspection_result(id)).unwrap())
+        .filter(|(_, json)| json.contains("\"forbidden_wording\""))
+        .count();
+    assert!(threat >= 1);
+}

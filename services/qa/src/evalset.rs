@@ -10,12 +10,13 @@
 //! debt. Every case is built from a clean call: forbidden wording of
 //! each category, a disclosure left out, the debt told before the debtor
 //! confirmed, talk-over, a long silence, a raised voice (the debtor's turn
-//! resampled higher and made louder, as a person shouting is).
+//! resampled 5-7 semitones higher and made 9-12 dB louder, as a person
+//! shouting is).
 
 use crate::flag::FlagKind;
 use crate::prosody::level_db;
 use huikuan_core::Dialect;
-use huikuan_speech::audio::{resample, trim_quiet, wav};
+use huikuan_speech::audio::{resample, wav};
 use huikuan_speech::tts::Synthesizer;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -197,10 +198,25 @@ fn at_level(samples: &[f32], db: f32) -> Vec<f32> {
         .collect()
 }
 
-/// The voice of a turn without the silence around it, so that a label's
-/// span is where the voice is.
+/// The voice of a turn without the silence or background around it, so
+/// that a label's span is where the voice is: from the first to the last
+/// 10 ms frame within 30 dB of the turn's loud frames (its 95th
+/// percentile).
 fn voiced(samples: &[f32]) -> &[f32] {
-    trim_quiet(samples, RATE, 0)
+    let frames: Vec<f32> = samples.chunks(80).map(level_db).collect();
+    let mut sorted = frames.clone();
+    sorted.sort_by(f32::total_cmp);
+    let Some(loud) = sorted.get(sorted.len() * 95 / 100) else {
+        return samples;
+    };
+    let floor = loud - 30.0;
+    match (
+        frames.iter().position(|l| *l >= floor),
+        frames.iter().rposition(|l| *l >= floor),
+    ) {
+        (Some(a), Some(b)) => &samples[a * 80..((b + 1) * 80).min(samples.len())],
+        _ => samples,
+    }
 }
 
 /// Pitch moved by `semitones` (and tempo with it), by resampling.
@@ -312,8 +328,10 @@ impl Maker<'_> {
                 reply_gap = -over;
             }
             Case::Agitation => {
-                let st = self.rng.random_range(4.0..5.5);
-                let louder = self.rng.random_range(7.0..10.0);
+                // A raised voice: shouting is 10-20 dB louder than
+                // ordinary speech, and higher.
+                let st = self.rng.random_range(5.0..7.0);
+                let louder = self.rng.random_range(9.0..12.0);
                 reply = at_level(&shifted(&reply, st), debtor_db + louder);
             }
             _ => {}

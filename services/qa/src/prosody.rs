@@ -250,6 +250,187 @@ mod tests {
         assert_eq!(t.pitch_8k(&[0.1; 79]).len(), 0);
     }
 
+    /// A vowel-like voice with a known pitch contour: a glottal pulse
+    /// train (Rosenberg pulses) through three formant resonators, with
+    /// a little noise, through the telephone's G.711.
+    fn vowel(contour: impl Fn(f32) -> f32, seconds: f32) -> Vec<f32> {
+        let rate = 8000.0;
+        let n = (seconds * rate) as usize;
+        let mut phase = 0.0f32;
+        let mut source = Vec::with_capacity(n);
+        for i in 0..n {
+            let f0 = contour(i as f32 / rate);
+            phase += f0 / rate;
+            if phase >= 1.0 {
+                phase -= 1.0;
+            }
+            // Rosenberg pulse: opening 40%, closing 16% of the period.
+            let g = if phase < 0.4 {
+                0.5 * (1.0 - (std::f32::consts::PI * phase / 0.4).cos())
+            } else if phase < 0.56 {
+                (std::f32::consts::PI * (phase - 0.4) / 0.32).cos()
+            } else {
+                0.0
+            };
+            source.push(g);
+        }
+        let mut out: Vec<f32> = source.windows(2).map(|w| w[1] - w[0]).collect();
+        for (f, bw) in [(700.0f32, 80.0f32), (1200.0, 90.0), (2600.0, 120.0)] {
+            let r = (-std::f32::consts::PI * bw / rate).exp();
+            let (a1, a2) = (
+                2.0 * r * (2.0 * std::f32::consts::PI * f / rate).cos(),
+                -r * r,
+            );
+            let (mut y1, mut y2) = (0.0f32, 0.0f32);
+            for x in out.iter_mut() {
+                let y = *x + a1 * y1 + a2 * y2;
+                y2 = y1;
+                y1 = y;
+                *x = y;
+            }
+        }
+        let peak = out.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        let mut seed = 12345u32;
+        let samples: Vec<f32> = out
+            .iter()
+            .map(|x| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                0.3 * x / peak + 0.003 * ((seed >> 8) as f32 / (1 << 24) as f32 - 0.5)
+            })
+            .collect();
+        huikuan_speech::audio::through_codec(&samples, huikuan_speech::audio::Law::Ulaw)
+    }
+
+    #[test]
+    fn a_vowel_gliding_like_mandarin_tones_is_tracked_with_few_gross_errors() {
+        // Rising (tone 2), falling (tone 4) and dipping (tone 3) contours,
+        // a man's voice and a woman's.
+        type Contour = Box<dyn Fn(f32) -> f32>;
+        let contours: Vec<(&str, Contour)> = vec![
+            ("rising 110-160 Hz", Box::new(|t| 110.0 + 50.0 * t)),
+            ("falling 260-170 Hz", Box::new(|t| 260.0 - 90.0 * t)),
+            (
+                "dipping 220-180-220 Hz",
+                Box::new(|t| 180.0 + 160.0 * (t - 0.5) * (t - 0.5)),
+            ),
+        ];
+        let mut t = PitchTracker::new();
+        for (name, f) in contours {
+            let audio = vowel(&f, 1.0);
+            let track = t.pitch_8k(&audio);
+            let inner = 5..track.len() - 5;
+            let wrong = inner
+                .clone()
+                .filter(|&i| {
+                    let truth = f(i as f32 * FRAME_MS as f32 / 1000.0);
+                    !track[i].is_finite() || (semitones(track[i]) - semitones(truth)).abs() > 1.0
+                })
+                .count();
+            let rate = wrong as f32 / inner.len() as f32;
+            assert!(
+                rate <= 0.05,
+                "{name}: {wrong} gross errors of {}: {track:?}",
+                inner.len()
+            );
+        }
+    }
+
+    fn testdata() -> Option<std::path::PathBuf> {
+        let candidates = [
+            std::env::var_os("HUIKUAN_SPEECH_TESTDATA").map(std::path::PathBuf::from),
+            Some(
+                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../../shared/testdata/speech"),
+            ),
+            Some(std::path::PathBuf::from("/work/shared/testdata/speech")),
+        ];
+        candidates.into_iter().flatten().find(|p| p.is_dir())
+    }
+
+    /// On real speech against librosa's pYIN (the reference the crate
+    /// ports; tracks made by scripts/pitch-reference.py): of the frames
+    /// both call voiced, few are grossly apart (more than 20%), and the
+    /// two mostly agree on which frames are voiced.
+    #[test]
+    fn real_speech_is_tracked_as_the_reference_tracker_does() {
+        let dir = testdata().expect("speech test data not found: set HUIKUAN_SPEECH_TESTDATA");
+        let refs =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/qa/pitch");
+        let mut t = PitchTracker::new();
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&refs).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let Some(stem) = name.strip_suffix(".f0.csv") else {
+                continue;
+            };
+            let clip = ["mandarin", "sichuanese", "cantonese"]
+                .iter()
+                .map(|d| dir.join(d).join(format!("{stem}.wav")))
+                .find(|p| p.is_file())
+                .unwrap_or_else(|| panic!("{stem}.wav not in {}", dir.display()));
+            let c = huikuan_speech::audio::wav::read_mono(&clip).unwrap();
+            let at_8k = resample::convert(&c.samples, c.rate, RATE).unwrap();
+            let ours = t.pitch_8k(&at_8k);
+            let reference: Vec<Option<f32>> = std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').nth(1).and_then(|v| v.parse().ok()))
+                .collect();
+            // Compared at the lag (within 30 ms) where they agree best:
+            // resamplers delay audio by a few milliseconds each.
+            let compare = |lag: isize| {
+                let (mut both, mut gross, mut fine, mut agree, mut n) = (0, 0, 0, 0, 0);
+                for (i, r) in reference.iter().enumerate() {
+                    let Some(o) = ours.get((i as isize + lag).max(0) as usize) else {
+                        continue;
+                    };
+                    n += 1;
+                    if o.is_finite() == r.is_some() {
+                        agree += 1;
+                    }
+                    if let (true, Some(r)) = (o.is_finite(), r) {
+                        both += 1;
+                        // A gross error, as pitch trackers are scored: more
+                        // than 20% off (about 3.2 semitones: octave and
+                        // other harmonic errors, not smoothing).
+                        if (o / r - 1.0).abs() > 0.2 {
+                            gross += 1;
+                        }
+                        if (semitones(*o) - semitones(*r)).abs() > 0.5 {
+                            fine += 1;
+                        }
+                    }
+                }
+                let share = |k: usize| k as f32 / both.max(1) as f32;
+                (
+                    share(fine),
+                    share(gross),
+                    agree as f32 / n.max(1) as f32,
+                    both,
+                )
+            };
+            // The lag where the most frames are within half a semitone.
+            let (lag, (fine_rate, gross_rate, agreement, both)) = (-3..=3)
+                .map(|lag| (lag, compare(lag)))
+                .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
+                .unwrap();
+            eprintln!(
+                "{stem}: at {lag} frames' lag, {both} frames voiced in both: {gross_rate:.3} gross errors, \
+                 {fine_rate:.3} more than half a semitone apart; voicing agrees on {agreement:.3}"
+            );
+            assert!(both > 50, "{stem}: too little voiced speech to compare");
+            assert!(
+                gross_rate <= 0.05,
+                "{stem}: gross error rate {gross_rate:.3}"
+            );
+            assert!(agreement >= 0.8, "{stem}: voicing agrees on {agreement:.3}");
+            checked += 1;
+        }
+        assert!(checked >= 4, "reference tracks in {}", refs.display());
+    }
+
     #[test]
     fn levels_are_in_dbfs() {
         assert!((level_db(&tone(440.0, 1.0, 8000, 1.0)) + 3.01).abs() < 0.05);

@@ -314,6 +314,28 @@ impl Store {
         Ok(())
     }
 
+    /// Every job's state: (attempt, status, worker, tries), oldest first.
+    pub async fn inspection_jobs(&self) -> Result<Vec<(String, String, Option<String>, i32)>> {
+        let rows = self
+            .db
+            .query_all(stmt(
+                self.backend(),
+                "SELECT attempt_id, status, worker, tries FROM inspection_jobs ORDER BY finished_at_ms, attempt_id",
+                vec![],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get_by_index(0)?,
+                    r.try_get_by_index(1)?,
+                    r.try_get_by_index(2)?,
+                    r.try_get_by_index(3)?,
+                ))
+            })
+            .collect()
+    }
+
     /// Calls waiting for inspection or being inspected.
     pub async fn inspection_backlog(&self) -> Result<i64> {
         let row = self

@@ -6,7 +6,6 @@
 //! (`inspection_hours`).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DatabaseBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -66,24 +65,10 @@ const DOWN: &[&str] = &[
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let db = m.get_connection();
-        let sqlite = db.get_database_backend() == DatabaseBackend::Sqlite;
-        for sql in UP {
-            let sql = if sqlite && sql.starts_with("CREATE TABLE") {
-                format!("{sql} WITHOUT ROWID")
-            } else {
-                (*sql).to_owned()
-            };
-            db.execute_unprepared(&sql).await?;
-        }
-        Ok(())
+        super::execute_clustered(m, UP).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let db = m.get_connection();
-        for sql in DOWN {
-            db.execute_unprepared(sql).await?;
-        }
-        Ok(())
+        super::execute_all(m, DOWN).await
     }
 }

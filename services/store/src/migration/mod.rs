@@ -20,6 +20,34 @@ mod m20261206_000015_inspections;
 
 pub struct Migrator;
 
+/// Runs a migration's statements in order; in SQLite a table created is
+/// clustered on its key (`WITHOUT ROWID`), as the row-keyed tables are.
+pub(crate) async fn execute_clustered(
+    m: &SchemaManager<'_>,
+    statements: &[&str],
+) -> Result<(), DbErr> {
+    let db = m.get_connection();
+    let sqlite = db.get_database_backend() == sea_orm_migration::sea_orm::DatabaseBackend::Sqlite;
+    for sql in statements {
+        let sql = if sqlite && sql.starts_with("CREATE TABLE") {
+            format!("{sql} WITHOUT ROWID")
+        } else {
+            (*sql).to_owned()
+        };
+        db.execute_unprepared(&sql).await?;
+    }
+    Ok(())
+}
+
+/// Runs a migration's statements in order, as they are.
+pub(crate) async fn execute_all(m: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    let db = m.get_connection();
+    for sql in statements {
+        db.execute_unprepared(sql).await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
