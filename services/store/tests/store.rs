@@ -2016,28 +2016,21 @@ async fn every_recorded_call_is_inspected_once_whatever_its_workers_do() {
             let (store, bad_id) = (store.clone(), bad.attempt_id.clone());
             tasks.push(tokio::spawn(async move {
                 let mut done = Vec::new();
-                // Time runs on: the dead worker's lease runs out.
-                for step in 0.. {
-                    let at = t0 + step * 1000;
-                    let Some(job) = store
-                        .lease_inspection(&format!("w{w}"), at, lease_ms)
-                        .await
-                        .unwrap()
-                    else {
-                        if step * 1000 > 2 * lease_ms {
-                            break;
-                        }
-                        continue;
-                    };
+                // All at one instant: the dead worker's lease still runs.
+                while let Some(job) = store
+                    .lease_inspection(&format!("w{w}"), t0, lease_ms)
+                    .await
+                    .unwrap()
+                {
                     if job.attempt_id == bad_id {
                         store
-                            .fail_inspection(&job, "unreadable recording", at)
+                            .fail_inspection(&job, "unreadable recording", t0)
                             .await
                             .unwrap();
                         continue;
                     }
                     assert!(store
-                        .finish_inspection(&job, inspection(80.0, 2), at)
+                        .finish_inspection(&job, inspection(80.0, 2), t0)
                         .await
                         .unwrap());
                     done.push(job.attempt_id);
@@ -2049,6 +2042,24 @@ async fn every_recorded_call_is_inspected_once_whatever_its_workers_do() {
         for t in tasks {
             done.extend(t.await.unwrap());
         }
+        // Once its lease has run out, the dead worker's call is taken over.
+        let late = t0 + lease_ms + 1;
+        let job = store
+            .lease_inspection("w9", late, lease_ms)
+            .await
+            .unwrap()
+            .expect("the dead worker's call");
+        assert_eq!(job.attempt_id, dead.attempt_id);
+        assert!(store
+            .finish_inspection(&job, inspection(80.0, 2), late)
+            .await
+            .unwrap());
+        done.push(job.attempt_id);
+        assert!(store
+            .lease_inspection("w9", late, lease_ms)
+            .await
+            .unwrap()
+            .is_none());
         let unique: HashSet<_> = done.iter().collect();
         assert_eq!(unique.len(), done.len(), "a call inspected twice");
         assert_eq!(done.len(), 11, "{done:?}");
