@@ -59,11 +59,7 @@ pub fn qa(config: Config, args: QaArgs) -> anyhow::Result<ExitCode> {
     let result = inspect(&heard, rules.get(dialect), &nlu, &facts, &config.qa);
     bar.finish_and_clear();
     if args.json {
-        let mut out = serde_json::to_value(&result)?;
-        out["transcript"] = serde_json::to_value(&heard.utterances)?;
-        out["duration_ms"] = heard.duration_ms.into();
-        out["speech"] = serde_json::json!({"agent": heard.speech[0], "debtor": heard.speech[1]});
-        println!("{out}");
+        println!("{}", huikuan_qa::inspect::to_json(&result, &heard)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!(

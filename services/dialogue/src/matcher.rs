@@ -49,7 +49,11 @@ pub struct Matchable {
 
 impl Matchable {
     pub fn new(text: &str) -> Self {
-        let glyphs = glyphs(text);
+        Matchable::of(glyphs(text))
+    }
+
+    /// A text already read into glyphs (to match it afresh many times).
+    pub fn of(glyphs: Vec<Glyph>) -> Self {
         let used = vec![false; glyphs.len()];
         Matchable { glyphs, used }
     }

@@ -41,6 +41,26 @@ fn spoken_chars(text: &str) -> usize {
     text.chars().filter(|c| c.is_alphanumeric()).count()
 }
 
+/// Points a second of each side's pitch and loudness kept for charts.
+pub const TRACK_POINTS_PER_SECOND: u64 = 10;
+
+/// The inspection with what was heard, as the results keep it and
+/// `huikuan qa --json` prints it: the score and flags (the CLI's
+/// contract) and the measurements, then the transcript, where each side
+/// spoke, and each side's pitch and loudness for charts
+/// ([`TRACK_POINTS_PER_SECOND`]: ms, Hz or null, dBFS).
+pub fn to_json(result: &Inspection, heard: &HeardCall) -> serde_json::Result<serde_json::Value> {
+    let mut json = serde_json::to_value(result)?;
+    json["transcript"] = serde_json::to_value(&heard.utterances)?;
+    json["duration_ms"] = heard.duration_ms.into();
+    json["speech"] = serde_json::json!({"agent": heard.speech[0], "debtor": heard.speech[1]});
+    json["tracks"] = serde_json::json!({
+        "agent": heard.voices[0].summarized(TRACK_POINTS_PER_SECOND),
+        "debtor": heard.voices[1].summarized(TRACK_POINTS_PER_SECOND),
+    });
+    Ok(json)
+}
+
 pub fn inspect(
     call: &HeardCall,
     rules: &QaRules,
@@ -80,20 +100,15 @@ pub fn inspect(
         flags.extend(f);
         voices.push(summary);
     }
-    let (chars, ms) = call
-        .utterances
-        .iter()
-        .filter(|u| u.speaker == Speaker::Agent && u.end_ms - u.start_ms >= RATE_MIN_MS)
-        .fold((0usize, 0u64), |(c, m), u| {
-            (c + spoken_chars(&u.text), m + u.end_ms - u.start_ms)
-        });
-    let agent_chars_per_minute = (ms > 0).then(|| chars as f32 * 60_000.0 / ms as f32);
+    let (mut chars, mut ms) = (0usize, 0u64);
     for u in call
         .utterances
         .iter()
         .filter(|u| u.speaker == Speaker::Agent && u.end_ms - u.start_ms >= RATE_MIN_MS)
     {
-        let rate = spoken_chars(&u.text) as f32 * 60_000.0 / (u.end_ms - u.start_ms) as f32;
+        let (n, long) = (spoken_chars(&u.text), u.end_ms - u.start_ms);
+        (chars, ms) = (chars + n, ms + long);
+        let rate = n as f32 * 60_000.0 / long as f32;
         if rate > config.max_agent_chars_per_minute {
             flags.push(Flag {
                 kind: FlagKind::SpeechRate,
@@ -109,6 +124,7 @@ pub fn inspect(
             });
         }
     }
+    let agent_chars_per_minute = (ms > 0).then(|| chars as f32 * 60_000.0 / ms as f32);
     flags.sort_by_key(|f| (f.start_ms, f.kind, f.speaker.channel()));
     let penalty: f32 = flags
         .iter()

@@ -35,7 +35,7 @@ impl VoiceTrack {
         self.loudness_db.len()
     }
 
-    /// At most `points` points per second of the track for a chart:
+    /// At most `points_per_second` points a second of the track, for a chart:
     /// each the median pitch of its voiced frames (or none) and the
     /// highest loudness, with its time in ms.
     pub fn summarized(&self, points_per_second: u64) -> Vec<(u64, Option<f32>, f32)> {

@@ -1,6 +1,7 @@
 //! A call's stereo recording: channel 1 the collector (robot or agent),
 //! channel 2 the debtor, on the call's own clock.
 
+use huikuan_speech::audio::wav::{read_interleaved, WavError};
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,12 +30,11 @@ impl Recording {
     /// Reads a 16-bit, 24-bit, 32-bit integer or float stereo WAV file.
     pub fn read(path: &Path) -> Result<Recording, RecordingError> {
         let name = path.display().to_string();
-        let unreadable = |e: hound::Error| RecordingError::Unreadable {
-            path: name.clone(),
-            reason: e.to_string(),
-        };
-        let mut reader = hound::WavReader::open(path).map_err(unreadable)?;
-        let spec = reader.spec();
+        let (spec, samples) = read_interleaved(path).map_err(|e| match e {
+            WavError::Read { path, reason } | WavError::Write { path, reason } => {
+                RecordingError::Unreadable { path, reason }
+            }
+        })?;
         if spec.channels != 2 {
             return Err(RecordingError::NotStereo {
                 path: name,
@@ -47,20 +47,6 @@ impl Recording {
                 rate: spec.sample_rate,
             });
         }
-        let samples: Vec<f32> = match spec.sample_format {
-            hound::SampleFormat::Float => reader
-                .samples::<f32>()
-                .collect::<Result<_, _>>()
-                .map_err(unreadable)?,
-            hound::SampleFormat::Int => {
-                let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
-                reader
-                    .samples::<i32>()
-                    .map(|s| s.map(|v| v as f32 * scale))
-                    .collect::<Result<_, _>>()
-                    .map_err(unreadable)?
-            }
-        };
         let clean = |s: f32| {
             if s.is_finite() {
                 s.clamp(-1.0, 1.0)

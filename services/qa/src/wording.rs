@@ -8,16 +8,19 @@ use crate::loose::LooseText;
 use crate::rules::{Leniency, Phrase, QaRules};
 use crate::Utterance;
 use chrono::NaiveDate;
-use huikuan_dialogue::matcher::Matchable;
+use huikuan_dialogue::matcher::{glyphs, Glyph, Matchable};
 use huikuan_dialogue::normalize::simplify;
 use huikuan_dialogue::slots::{resolve_amount, resolve_date};
 use huikuan_dialogue::{Intent, Nlu};
 
 /// An utterance's text as recognized (simplified) and in standard
-/// Mandarin, with what the debtor's words mean.
+/// Mandarin, each read once into what matching needs, with what the
+/// debtor's words mean.
 pub struct Heard<'a> {
     pub utterance: &'a Utterance,
     texts: [String; 2],
+    glyphs: [Vec<Glyph>; 2],
+    loose: [LooseText; 2],
     pub intent: Option<Intent>,
     /// The debtor promised to pay on a day or an amount.
     pub promised: bool,
@@ -26,9 +29,12 @@ pub struct Heard<'a> {
 impl<'a> Heard<'a> {
     pub fn new(utterance: &'a Utterance, rules: &QaRules, nlu: &Nlu, today: NaiveDate) -> Self {
         let raw = simplify(&utterance.text);
-        let normalized = nlu.normalize(&utterance.text, rules.dialect);
         let understood = (utterance.speaker == Speaker::Debtor)
             .then(|| nlu.understand(&utterance.text, rules.dialect, today));
+        let normalized = match &understood {
+            Some(u) => u.normalized.clone(),
+            None => nlu.normalize(&utterance.text, rules.dialect),
+        };
         // A promise to read back names its day or amount and is said in
         // words of promising, not only guessed from a day and a verb
         // ("今日我打..." is no promise taken).
@@ -39,6 +45,8 @@ impl<'a> Heard<'a> {
         });
         Heard {
             utterance,
+            glyphs: [glyphs(&raw), glyphs(&normalized)],
+            loose: [LooseText::new(&raw), LooseText::new(&normalized)],
             texts: [raw, normalized],
             intent: understood.map(|u| u.intent),
             promised,
@@ -51,8 +59,8 @@ impl<'a> Heard<'a> {
     pub fn find(&self, list: &[Phrase], leniency: Leniency) -> Vec<(String, String)> {
         let mut hits: Vec<(String, String)> = Vec::new();
         let heard = |hits: &[(String, String)], p: &Phrase| hits.iter().any(|(h, _)| *h == p.text);
-        for text in &self.texts {
-            let mut m = Matchable::new(text);
+        for (glyphs, loose) in self.glyphs.iter().zip(&self.loose) {
+            let mut m = Matchable::of(glyphs.clone());
             for sound in [false, true] {
                 for p in list {
                     if sound && p.glyphs.len() < leniency.sound_from {
@@ -67,7 +75,6 @@ impl<'a> Heard<'a> {
                     }
                 }
             }
-            let loose = LooseText::new(text);
             for p in list {
                 let n = p.glyphs.len();
                 if n < leniency.loose_from || heard(&hits, p) {

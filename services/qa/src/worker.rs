@@ -80,14 +80,7 @@ impl Inspector for CallInspector {
                 evidence: f.evidence.clone(),
             })
             .collect();
-        let mut json = serde_json::to_value(&result).map_err(|e| e.to_string())?;
-        json["transcript"] = serde_json::to_value(&heard.utterances).map_err(|e| e.to_string())?;
-        json["duration_ms"] = heard.duration_ms.into();
-        json["voices"] = serde_json::json!({
-            "frame_ms": crate::prosody::FRAME_MS,
-            "summary": result.voices,
-            "tracks": heard.voices.iter().map(|v| v.summarized(100)).collect::<Vec<_>>(),
-        });
+        let json = crate::inspect::to_json(&result, &heard).map_err(|e| e.to_string())?;
         Ok(NewInspection {
             dialect: dialect.as_str().into(),
             score: f64::from(result.score),

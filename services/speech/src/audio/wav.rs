@@ -1,5 +1,5 @@
-//! WAV files: mono reading (any rate, 16/24/32-bit or float, channels mixed
-//! down) and writing 16-bit mono or stereo.
+//! WAV files: reading (any rate, 16/24/32-bit or float; channels mixed
+//! down, or kept interleaved) and writing 16-bit mono or stereo.
 
 use std::path::Path;
 
@@ -25,13 +25,27 @@ impl Clip {
 }
 
 pub fn read_mono(path: &Path) -> Result<Clip, WavError> {
+    let (spec, interleaved) = read_interleaved(path)?;
+    let channels = spec.channels.max(1) as usize;
+    let samples = interleaved
+        .chunks(channels)
+        .map(|f| f.iter().sum::<f32>() / channels as f32)
+        .collect();
+    Ok(Clip {
+        rate: spec.sample_rate,
+        samples,
+    })
+}
+
+/// A WAV file's format and its samples in [-1, 1], channels interleaved
+/// (integer PCM of any width, or float).
+pub fn read_interleaved(path: &Path) -> Result<(hound::WavSpec, Vec<f32>), WavError> {
     let err = |reason: String| WavError::Read {
         path: path.display().to_string(),
         reason,
     };
     let reader = hound::WavReader::open(path).map_err(|e| err(e.to_string()))?;
     let spec = reader.spec();
-    let channels = spec.channels.max(1) as usize;
     let interleaved: Vec<f32> = match spec.sample_format {
         hound::SampleFormat::Float => reader
             .into_samples::<f32>()
@@ -46,14 +60,7 @@ pub fn read_mono(path: &Path) -> Result<Clip, WavError> {
                 .map_err(|e| err(e.to_string()))?
         }
     };
-    let samples = interleaved
-        .chunks(channels)
-        .map(|f| f.iter().sum::<f32>() / channels as f32)
-        .collect();
-    Ok(Clip {
-        rate: spec.sample_rate,
-        samples,
-    })
+    Ok((spec, interleaved))
 }
 
 pub fn to_i16(x: f32) -> i16 {
