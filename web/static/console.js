@@ -175,6 +175,26 @@
       }
       waiting.replaceChildren(...rows);
     }
+    const flags = document.querySelector("#live-flags tbody");
+    if (flags) {
+      const rows = floor.flags.map((f) => {
+        const tr = document.createElement("tr");
+        tr.className = "qa-flag"; tr.dataset.call = f.call;
+        const raised = document.createElement("td"); raised.className = "nowrap";
+        const s = text("span", "", "elapsed"); s.dataset.sinceMs = f.raised_at_ms;
+        raised.append(s, " ago");
+        const kind = document.createElement("td");
+        kind.append(text("span", f.type, "tag bad"), " ", text("span", f.rule, "muted small"));
+        tr.append(raised, text("td", f.agent), text("td", f.account), kind, text("td", f.channel), text("td", f.evidence));
+        return tr;
+      });
+      if (!rows.length) {
+        const tr = document.createElement("tr");
+        const td = text("td", "No flag on the calls in progress.", "muted"); td.colSpan = 6; tr.append(td);
+        rows.push(tr);
+      }
+      flags.replaceChildren(...rows);
+    }
     tick();
   }
 

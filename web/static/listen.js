@@ -78,6 +78,16 @@
         break;
       case "answer": if (state.pc) state.pc.setRemoteDescription({ type: "answer", sdp: m.sdp }); break;
       case "line": addLine($("listen-transcript"), m.line); break;
+      case "flag": {
+        const li = document.createElement("li");
+        li.className = "line qa-flag";
+        const tag = document.createElement("span");
+        tag.className = "tag bad";
+        tag.textContent = m.flag.type + " · " + m.flag.rule;
+        li.append(tag, " " + m.flag.evidence);
+        $("listen-transcript").append(li);
+        break;
+      }
       case "listen_failed": problem("Could not listen in: " + m.why); close(); break;
       case "ended":
         $("listen-audio").textContent = "the call has ended";

@@ -39,6 +39,9 @@ pub async fn start(
         _ => None,
     };
     let console = Console::new(store, cfg.clone(), tls.is_some())?;
+    console.set_recordings(config.recordings_dir());
+    let live = tokio::task::block_in_place(|| crate::qa::LiveQuality::from_config(config))?;
+    console.bridge().inspect_live(std::sync::Arc::new(live));
     let listener = std::net::TcpListener::bind(cfg.listen)
         .with_context(|| format!("console.listen: binding {}", cfg.listen))?;
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -324,3 +324,69 @@ pub async fn worker(config: Config, args: QaWorkerArgs) -> anyhow::Result<ExitCo
     store.close().await?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// The quality inspection's live check, as the console's live inspector
+/// of handed-over calls: the agent's and the debtor's lines are checked
+/// as they come (the robot's part is the robot's script, inspected from
+/// the recording).
+pub struct LiveQuality(pub huikuan_qa::live::LiveInspection);
+
+struct LiveQualityCall(huikuan_qa::live::LiveCall);
+
+impl LiveQuality {
+    pub fn from_config(config: &Config) -> anyhow::Result<LiveQuality> {
+        Ok(LiveQuality(huikuan_qa::live::LiveInspection::new(
+            config.qa_rules()?,
+            config.dialogue_engine()?.nlu,
+        )))
+    }
+}
+
+impl huikuan_console::live_quality::LiveInspector for LiveQuality {
+    fn start(
+        &self,
+        call: &huikuan_core::handoff::QueuedCall,
+    ) -> Box<dyn huikuan_console::live_quality::LiveListener> {
+        let tz: chrono_tz::Tz = call.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+        let day = chrono::Utc::now().with_timezone(&tz).date_naive();
+        let mut live = LiveQualityCall(self.0.start(call.dialect, day));
+        // What the debtor said to the robot counts (who they confirmed
+        // they are); flags of the robot's part are the recording's.
+        for line in &call.transcript {
+            let _ = huikuan_console::live_quality::LiveListener::hear(&mut live, line);
+        }
+        Box::new(live)
+    }
+}
+
+impl huikuan_console::live_quality::LiveListener for LiveQualityCall {
+    fn hear(
+        &mut self,
+        line: &huikuan_core::call::TranscriptLine,
+    ) -> Vec<huikuan_console::live_quality::LiveFlag> {
+        use huikuan_core::call::Speaker as Said;
+        let speaker = match line.speaker {
+            Said::Agent => huikuan_qa::Speaker::Agent,
+            Said::Debtor => huikuan_qa::Speaker::Debtor,
+            Said::Robot | Said::Announcement => return Vec::new(),
+        };
+        let said = huikuan_qa::Utterance {
+            speaker,
+            start_ms: line.at_ms,
+            end_ms: line.at_ms,
+            text: line.text.clone(),
+        };
+        self.0
+            .hear(&said)
+            .into_iter()
+            .map(|f| huikuan_console::live_quality::LiveFlag {
+                kind: f.kind.as_str().to_string(),
+                channel: f.speaker.as_str().to_string(),
+                at_ms: f.start_ms,
+                rule: f.rule,
+                evidence: f.evidence,
+                raised_at_ms: 0,
+            })
+            .collect()
+    }
+}

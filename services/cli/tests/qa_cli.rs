@@ -5,6 +5,8 @@
 //! notice is flagged for both, where they are; the same call said properly
 //! is not; a recording that is not a stereo call is refused by name.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -332,4 +334,177 @@ fn a_qa_worker_killed_while_inspecting_loses_nothing_and_inspects_nothing_twice(
         .filter(|(_, json)| json.contains("\"forbidden_wording\""))
         .count();
     assert!(threat >= 1);
+}
+
+/// A supervisor reviews inspected calls in Chromium (tests/browser/qa.mjs):
+/// two recorded calls are inspected by a `huikuan qa-worker`, which also
+/// makes their hour's report; `huikuan console` serves the quality pages.
+/// The report is listed and exported as CSV, the list filters by flag
+/// type, and the call page shows the flags, the transcript with the flags
+/// inline, the pitch chart and the recording, which plays from a flag.
+/// Screenshots go to $HUIKUAN_SCREENSHOTS when set.
+#[test]
+fn a_supervisor_reviews_inspected_calls_in_chromium() {
+    use huikuan_store::{testing, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let recordings = data.join("recordings");
+    std::fs::create_dir_all(recordings.join("day")).unwrap();
+    let calls: [&[(usize, &str)]; 2] = [
+        &[
+            (0, "您好，这里是回款金融的客服，请问您是李女士本人吗？"),
+            (1, "是我，什么事？"),
+            (0, "你再不还钱，就让你好看，后果自负。"),
+            (1, "你这是威胁我吗？"),
+        ],
+        &[
+            (
+                0,
+                "您好，本次通话将被录音。这里是回款金融的客服，请问您是王先生本人吗？",
+            ),
+            (1, "是的，我就是王先生本人。"),
+            (
+                0,
+                "您在回款金融的借款已经逾期十五天，请问您什么时候可以处理？",
+            ),
+        ],
+    ];
+    for (i, turns) in calls.iter().enumerate() {
+        let (file, _) = call(dir.path(), &format!("call{i}.wav"), turns);
+        std::fs::rename(&file, recordings.join(format!("day/call{i}.wav"))).unwrap();
+    }
+    let url = huikuan_store::sqlite_url_for_dir(&data).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt.block_on(Store::connect(&url)).unwrap();
+    use chrono::TimeZone;
+    let day = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        + chrono::Duration::days(1);
+    let lease_at = chrono_tz::Asia::Shanghai
+        .from_local_datetime(&day.and_hms_opt(10, 0, 0).unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    // The calls ended in the last hour, so that its report is due.
+    let ended = chrono::Utc::now() - chrono::Duration::hours(1);
+    let hour_ms = huikuan_store::inspections::HOUR_MS;
+    let hour = ended.timestamp_millis().div_euclid(hour_ms) * hour_ms;
+    rt.block_on(async {
+        let leases = testing::leased_calls(&store, "qa", 2, lease_at).await;
+        for (i, l) in leases.iter().enumerate() {
+            testing::report_recorded(&store, l, ended, Some(format!("day/call{i}.wav"))).await;
+        }
+    });
+    let with_data = |cmd: &mut Command| {
+        cmd.env("HUIKUAN_DATA_DIR", &data).env("DATABASE_URL", &url);
+    };
+    let mut worker = huikuan(dir.path());
+    with_data(&mut worker);
+    let worker = common::Killed(
+        worker
+            .args(["qa-worker", "--id", "qa"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = std::time::Instant::now();
+    while !rt
+        .block_on(store.hour_report(hour))
+        .unwrap()
+        .is_some_and(|r| r.complete())
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(300),
+            "no complete hour report after five minutes: {:?}",
+            rt.block_on(store.inspection_jobs()).unwrap()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(worker);
+    let password = "qa-review-password-0123";
+    for (name, role) in [("zhou", "supervisor"), ("ann", "agent")] {
+        let mut cmd = huikuan(dir.path());
+        with_data(&mut cmd);
+        common::add_user(cmd, name, role, "mandarin", password);
+    }
+    let port = common::free_port();
+    let mut console = huikuan(dir.path());
+    with_data(&mut console);
+    let mut console = console
+        .arg("console")
+        .env("HUIKUAN_CONSOLE_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait_listening(port, &mut console);
+    let _console = common::Killed(console);
+    let config = serde_json::json!({
+        "url": format!("http://127.0.0.1:{port}"),
+        "supervisor": "zhou",
+        "agent": "ann",
+        "password": password,
+        "calls": 2,
+        "flagged": 1,
+        "screenshots": std::env::var("HUIKUAN_SCREENSHOTS").unwrap_or_default(),
+    });
+    let page = common::BrowserScript::start("qa.mjs", dir.path(), &config)
+        .results(std::time::Duration::from_secs(300));
+    eprintln!("{page:#}");
+    let csv = page["csv"].as_str().unwrap();
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("hour,collector,calls,inspected,failed,mean_score,forbidden_wording"));
+    let all: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(all[1..5], ["all", "2", "2", "0"], "{csv}");
+    assert!(page["csv_type"].as_str().unwrap().starts_with("text/csv"));
+    let flags = page["flags"].to_string();
+    for want in [
+        "forbidden_wording",
+        "threat",
+        "让你好看",
+        "missing_disclosure",
+        "recording_notice",
+    ] {
+        assert!(flags.contains(want), "{want} not among the flags: {flags}");
+    }
+    assert!(page["score"].as_str().unwrap().parse::<u32>().unwrap() < 100);
+    // The threat's line carries its flag inline, on the collector's side.
+    let lines = page["lines"].as_array().unwrap();
+    let threat = lines
+        .iter()
+        .find(|l| l["text"].as_str().unwrap().contains("好看"))
+        .unwrap_or_else(|| panic!("the threat's line: {lines:?}"));
+    assert_eq!(threat["channel"], "agent");
+    assert!(
+        threat["flags"].to_string().contains("forbidden_wording"),
+        "{threat}"
+    );
+    assert!(lines.iter().any(|l| l["channel"] == "debtor"));
+    assert!(page["chart_width"].as_u64().unwrap() >= 1000);
+    assert!(page["duration_s"].as_f64().unwrap() > 5.0);
+    let (seek, played) = (
+        page["seek_ms"].as_f64().unwrap() / 1000.0,
+        page["played_from_s"].as_f64().unwrap(),
+    );
+    assert!(
+        (played - (seek - 0.5).max(0.0)).abs() < 1.5,
+        "played from {played} s for a flag at {seek} s"
+    );
+    assert_eq!(page["agent_status"], 403);
+    // Opening the call and playing its recording were audited.
+    let audit = rt
+        .block_on(store.audit_entries(&huikuan_store::AuditFilter {
+            actor: Some("zhou".into()),
+            limit: 100,
+            ..Default::default()
+        }))
+        .unwrap();
+    for action in ["view_inspection", "play_recording"] {
+        assert!(
+            audit.iter().any(|e| e.action == action),
+            "no {action} in {audit:?}"
+        );
+    }
 }

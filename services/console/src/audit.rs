@@ -28,6 +28,10 @@ pub enum Action {
     HangupCall,
     Disposition,
     ListenIn,
+    /// A call's quality inspection opened.
+    ViewInspection,
+    /// A call's recording played (its first request).
+    PlayRecording,
 }
 
 impl Action {
@@ -53,6 +57,8 @@ impl Action {
             Action::HangupCall => "hangup_call",
             Action::Disposition => "disposition",
             Action::ListenIn => "listen_in",
+            Action::ViewInspection => "view_inspection",
+            Action::PlayRecording => "play_recording",
         }
     }
 }

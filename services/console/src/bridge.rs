@@ -24,13 +24,14 @@
 
 use crate::acd::{Step, Waiting};
 use crate::floor::Floor;
+use crate::live_quality::{LiveFlag, LiveInspector, KEPT_PER_CALL};
 use crate::standing::StandingLines;
 use chrono::{Duration, NaiveDateTime, Timelike, Utc};
 use huikuan_core::call::TranscriptLine;
 use huikuan_core::handoff::{AgentOutcome, FromCall, QueuedCall, ToCall};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use tokio::sync::{broadcast, mpsc};
 
 /// Messages a call may have waiting for the console before it reads them.
@@ -50,6 +51,8 @@ pub struct LiveCall {
     pub ended: Option<bool>,
     /// Supervisors listening in.
     pub listeners: Vec<String>,
+    /// Quality flags its words raised so far ([`crate::live_quality`]).
+    pub quality_flags: Vec<LiveFlag>,
     to_call: mpsc::Sender<ToCall>,
 }
 
@@ -83,6 +86,11 @@ pub enum News {
         supervisor: String,
         why: String,
     },
+    /// The live check flagged the call's words (for supervisors).
+    QualityFlag {
+        call: String,
+        flag: LiveFlag,
+    },
 }
 
 impl News {
@@ -93,7 +101,8 @@ impl News {
             | News::LegFailed { call, .. }
             | News::Ended { call, .. }
             | News::ListenAnswer { call, .. }
-            | News::ListenFailed { call, .. } => call,
+            | News::ListenFailed { call, .. }
+            | News::QualityFlag { call, .. } => call,
         }
     }
 }
@@ -125,6 +134,8 @@ struct BridgeInner {
     /// A call nobody took is called back this many minutes later.
     callback_after_minutes: i64,
     standing: StandingLines,
+    /// Checks human calls' words as they are said, when set.
+    live_quality: OnceLock<Arc<dyn LiveInspector>>,
 }
 
 impl Bridge {
@@ -136,8 +147,15 @@ impl Bridge {
                 floor,
                 callback_after_minutes,
                 standing,
+                live_quality: OnceLock::new(),
             }),
         }
+    }
+
+    /// Checks every call queued from now on with `inspector` while it
+    /// is on. Set once; a second inspector is refused (false).
+    pub fn inspect_live(&self, inspector: Arc<dyn LiveInspector>) -> bool {
+        self.inner.live_quality.set(inspector).is_ok()
     }
 
     /// The agents' standing lines.
@@ -184,6 +202,7 @@ impl Bridge {
             dialect: call.dialect,
             queued_at_ms: now,
         };
+        let mut live = self.inner.live_quality.get().map(|i| i.start(&call));
         self.calls().insert(
             id.clone(),
             LiveCall {
@@ -194,6 +213,7 @@ impl Bridge {
                 answer_sdp: None,
                 ended: None,
                 listeners: Vec::new(),
+                quality_flags: Vec::new(),
                 to_call,
             },
         );
@@ -201,7 +221,14 @@ impl Bridge {
         let bridge = self.clone();
         tokio::spawn(async move {
             while let Some(m) = from_call.recv().await {
+                let flags = match (&m, live.as_mut()) {
+                    (FromCall::Line(line), Some(check)) => check.hear(line),
+                    _ => Vec::new(),
+                };
                 bridge.heard_from_call(&id, m);
+                for flag in flags {
+                    bridge.flagged(&id, flag);
+                }
             }
             // The dialer is gone: the call ended if it had not said so.
             bridge.heard_from_call(&id, FromCall::Ended { by_debtor: false });
@@ -211,6 +238,21 @@ impl Bridge {
 
     fn publish(&self, news: News) {
         let _ = self.inner.news.send(news);
+    }
+
+    fn flagged(&self, id: &str, mut flag: LiveFlag) {
+        flag.raised_at_ms = crate::now_ms();
+        tracing::warn!(call = %id, kind = %flag.kind, rule = %flag.rule, evidence = %flag.evidence, "live quality flag");
+        if let Some(c) = self.calls().get_mut(id) {
+            if c.quality_flags.len() >= KEPT_PER_CALL {
+                c.quality_flags.remove(0);
+            }
+            c.quality_flags.push(flag.clone());
+        }
+        self.publish(News::QualityFlag {
+            call: id.to_string(),
+            flag,
+        });
     }
 
     fn heard_from_call(&self, id: &str, m: FromCall) {

@@ -20,6 +20,12 @@
 //! (`/plans`, with a chart of planned calls per hour against capacity, in
 //! [`charts`]) and watch the day on a live dashboard (`/dashboard`).
 //!
+//! Supervisors and managers read every call's quality inspection
+//! (`/qa`: the calls with their scores and flags, filtered; each call's
+//! recording, transcript with its flags, and pitch and loudness chart;
+//! the hourly reports, also as CSV), and see a human call's words flagged
+//! while it is on ([`live_quality`]).
+//!
 //! Handed-over calls wait in the ACD ([`acd`], [`floor`]) and live in
 //! [`bridge`] until their agent files the outcome; the agent's page
 //! carries their signalling on a WebSocket, and an agent on auto-answer
@@ -39,6 +45,7 @@ pub mod config;
 pub mod csrf;
 pub mod error;
 pub mod floor;
+pub mod live_quality;
 mod pages;
 pub mod password;
 pub mod session;
@@ -69,6 +76,8 @@ struct Inner {
     bridge: bridge::Bridge,
     /// Cookies get `Secure` when the console is served over TLS.
     secure_cookies: bool,
+    /// Where call recordings are (for the quality pages' player).
+    recordings: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 impl Console {
@@ -98,8 +107,34 @@ impl Console {
                 ),
                 config,
                 secure_cookies,
+                recordings: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Where call recordings are kept, for the quality pages' player
+    /// (set once; without it recordings are not served).
+    pub fn set_recordings(&self, dir: std::path::PathBuf) {
+        let _ = self.inner.recordings.set(dir);
+    }
+
+    /// The file of a recording the store names (a path inside the
+    /// recordings directory): it must resolve inside that directory.
+    pub(crate) fn recording_file(
+        &self,
+        stored: Option<&str>,
+    ) -> Result<std::path::PathBuf, ConsoleError> {
+        let gone = || ConsoleError::NotFound("this call has no recording here".into());
+        let (Some(dir), Some(stored)) = (self.inner.recordings.get(), stored) else {
+            return Err(gone());
+        };
+        let root = dir.canonicalize().map_err(|_| gone())?;
+        let file = root.join(stored).canonicalize().map_err(|_| gone())?;
+        if !file.starts_with(&root) || !file.is_file() {
+            tracing::warn!(recording = %stored, "a stored recording path outside the recordings directory was refused");
+            return Err(gone());
+        }
+        Ok(file)
     }
 
     pub fn store(&self) -> &Store {

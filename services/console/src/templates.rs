@@ -56,6 +56,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         "dashboard.html",
         include_str!("../../../web/templates/dashboard.html"),
     ),
+    ("qa.html", include_str!("../../../web/templates/qa.html")),
+    (
+        "qa_call.html",
+        include_str!("../../../web/templates/qa_call.html"),
+    ),
 ];
 
 /// `(name, content type, body)` of each static file.
@@ -79,6 +84,11 @@ pub(crate) const STATIC: &[(&str, &str, &str)] = &[
         "listen.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../web/static/listen.js"),
+    ),
+    (
+        "qa.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web/static/qa.js"),
     ),
 ];
 
@@ -115,6 +125,10 @@ mod tests {
                 "waiting": [{"call": "c7", "account": "ACC-7", "dialect": "mandarin",
                              "reason": "request_human", "since_ms": 3, "ended": false}],
                 "calls_in_progress": 6,
+                "flags": [{"call": "c9", "account": "ACC-9", "agent": "bob",
+                           "type": "forbidden_wording", "channel": "agent", "at_ms": 61000,
+                           "rule": "threat", "evidence": "「后果自负」: 后果自负",
+                           "raised_at_ms": 7}],
             }),
         );
         for may_listen in [true, false] {
@@ -125,7 +139,13 @@ mod tests {
                 .unwrap();
             assert!(html.contains("break: lunch") && html.contains(">4s<"));
             assert!(html.contains("ACC-7") && html.contains("ACC-9 · cantonese"));
-            assert_eq!(html.contains(r#"data-call="c9""#), may_listen);
+            assert_eq!(
+                html.contains(r#"class="listen" data-call="c9""#),
+                may_listen
+            );
+            // The live quality flag, with the words that raised it.
+            assert!(html.contains(r#"<tr class="qa-flag" data-call="c9">"#));
+            assert!(html.contains("forbidden_wording") && html.contains("「后果自负」: 后果自负"));
         }
     }
 }

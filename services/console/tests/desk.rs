@@ -609,3 +609,150 @@ async fn auto_answer_talks_on_one_standing_line_across_calls() {
     let _ = stop.send(());
     let _ = served.await;
 }
+
+/// Flags an agent's line that says 后果自负; remembers what it was fed.
+struct ThreatSpotter;
+
+struct SpotterCall {
+    heard_before: usize,
+}
+
+impl huikuan_console::live_quality::LiveInspector for ThreatSpotter {
+    fn start(&self, call: &QueuedCall) -> Box<dyn huikuan_console::live_quality::LiveListener> {
+        Box::new(SpotterCall {
+            heard_before: call.transcript.len(),
+        })
+    }
+}
+
+impl huikuan_console::live_quality::LiveListener for SpotterCall {
+    fn hear(&mut self, line: &TranscriptLine) -> Vec<huikuan_console::live_quality::LiveFlag> {
+        if line.speaker != Speaker::Agent || !line.text.contains("后果自负") {
+            return Vec::new();
+        }
+        vec![huikuan_console::live_quality::LiveFlag {
+            kind: "forbidden_wording".into(),
+            channel: "agent".into(),
+            at_ms: line.at_ms,
+            rule: "threat".into(),
+            evidence: format!("「{}」 ({} lines before)", line.text, self.heard_before),
+            raised_at_ms: 0,
+        }]
+    }
+}
+
+/// A handed-over call's words are checked as they arrive: the agent's
+/// threat shows on the supervisor's floor (and its JSON) with the words,
+/// the call and when; ordinary words raise nothing; an agent's desk
+/// never gets the flags.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_threat_on_a_live_call_reaches_the_supervisors_floor() {
+    let skills: Skills = "cantonese".parse().unwrap();
+    let Served {
+        db: _db,
+        console,
+        app,
+        addr: _,
+        stop,
+        served,
+    } = served(&[("sam", Role::Supervisor)], &skills).await;
+    assert!(console
+        .bridge()
+        .inspect_live(std::sync::Arc::new(ThreatSpotter)));
+    assert!(
+        !console
+            .bridge()
+            .inspect_live(std::sync::Arc::new(ThreatSpotter)),
+        "a second inspector is refused"
+    );
+    let mut call = queued("q1");
+    call.transcript.push(TranscriptLine {
+        speaker: Speaker::Debtor,
+        at_ms: 1000,
+        text: "系我".into(),
+        interrupted: false,
+        intent: None,
+    });
+    let (up, _down) = console.queue_call(call);
+    let said = |speaker, at_ms, text: &str| {
+        FromCall::Line(TranscriptLine {
+            speaker,
+            at_ms,
+            text: text.into(),
+            interrupted: false,
+            intent: None,
+        })
+    };
+    up.send(said(Speaker::Agent, 20_000, "陈生你好，我系客服。"))
+        .await
+        .unwrap();
+    up.send(said(Speaker::Agent, 25_000, "你再唔还钱，后果自负。"))
+        .await
+        .unwrap();
+    let (cookie, _) = login(&app, "sam").await;
+    let floor = || async {
+        let res = app
+            .clone()
+            .oneshot(
+                Request::get("/api/floor")
+                    .header(header::COOKIE, &cookie)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        serde_json::from_str::<Value>(&body_text(res).await).unwrap()
+    };
+    // The lines travel through the call's task: wait for the flag.
+    let started = std::time::Instant::now();
+    let flags = loop {
+        let f = floor().await["flags"].clone();
+        if !f.as_array().unwrap().is_empty() {
+            break f;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no flag on the floor"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let flags = flags.as_array().unwrap();
+    assert_eq!(flags.len(), 1, "{flags:?}");
+    let f = &flags[0];
+    assert_eq!(
+        (
+            f["call"].as_str(),
+            f["account"].as_str(),
+            f["type"].as_str()
+        ),
+        (Some("q1"), Some("ACC-q1"), Some("forbidden_wording"))
+    );
+    assert_eq!(f["at_ms"], 25_000);
+    assert!(f["raised_at_ms"].as_i64().unwrap() > 0);
+    assert_eq!(
+        f["evidence"], "「你再唔还钱，后果自负。」 (1 lines before)",
+        "the robot's part of the transcript was given to the check first"
+    );
+    // The floor page shows it too.
+    let page = app
+        .clone()
+        .oneshot(
+            Request::get("/supervisor")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let html = body_text(page).await;
+    assert!(html.contains("你再唔还钱，后果自负。") && html.contains("threat"));
+    assert_eq!(
+        console.bridge().get("q1").unwrap().quality_flags.len(),
+        1,
+        "kept on the call"
+    );
+    drop(up);
+    stop.send(()).unwrap();
+    served.await.unwrap().unwrap();
+}

@@ -6,7 +6,7 @@
 //! money in yuan, phone numbers, call dispositions and promises to pay), the
 //! validation of portfolio rows, and the collection rules that decide whether
 //! a contact may be called now (calling window, daily attempt cap), how
-//! numbers are read aloud in Chinese, script forms (Traditional/Simplified,
+//! numbers are read aloud in Chinese, the kinds of quality flag, script forms (Traditional/Simplified,
 //! full-width), and the dialect packs (`dialects/`,
 //! compiled in or read from a folder) that configure speech and
 //! understanding.
@@ -20,6 +20,7 @@ pub mod call;
 pub mod channel;
 pub mod dialect;
 pub mod disposition;
+pub mod flag_kind;
 pub mod handoff;
 pub mod money;
 pub mod numerals;

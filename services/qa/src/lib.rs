@@ -12,9 +12,12 @@
 //! And the worker that takes recorded calls from the store's queue,
 //! inspects them and keeps the results ([`worker`]).
 //!
+//! And the live check of a human call's words while it happens, for the
+//! supervisor's floor ([`live`]).
+//!
 //! Not here: the queue and results themselves (store), the pages
 //! (console), the dialer: the inspection reads recordings and the call
-//! record, and never touches a live call.
+//! record, and never touches a live call's audio.
 
 pub mod activity;
 pub mod agitation;
@@ -24,6 +27,7 @@ pub mod evaluation;
 pub mod flag;
 pub mod inspect;
 pub mod listen;
+pub mod live;
 pub mod loose;
 pub mod prosody;
 pub mod recording;

@@ -136,28 +136,10 @@ pub fn check(
         .filter(|h| h.utterance.speaker == Speaker::Agent)
         .collect();
     for h in &agent {
-        for c in &rules.forbidden {
-            let hits = h.find(&c.phrases, Leniency::FLAG);
-            if !hits.is_empty() {
-                flags.push(flag(
-                    FlagKind::ForbiddenWording,
-                    h.utterance,
-                    &c.name,
-                    quote(h.utterance, &hits),
-                ));
-            }
-        }
-        let rude = h.find(&rules.rude, Leniency::FLAG);
-        if !rude.is_empty() {
-            flags.push(flag(
-                FlagKind::RudeAttitude,
-                h.utterance,
-                "rude",
-                quote(h.utterance, &rude),
-            ));
-        }
+        flags.extend(collector_wording(h, rules));
     }
-    flags.extend(early_disclosure(heard, rules));
+    let mut disclosure = DisclosureWatch::default();
+    flags.extend(heard.iter().find_map(|h| disclosure.hear(h, rules)));
     flags.extend(missing_statements(&agent, rules, lender, config));
     flags.extend(promises_not_read_back(heard));
     let agitated = heard
@@ -167,29 +149,82 @@ pub fn check(
     (flags, agitated)
 }
 
-/// The debt stated by the collector before the debtor confirmed who they
-/// are.
-fn early_disclosure(heard: &[Heard<'_>], rules: &QaRules) -> Option<Flag> {
-    for h in heard {
-        if h.intent == Some(Intent::ConfirmIdentity) {
-            return None;
-        }
-        if h.utterance.speaker == Speaker::Agent {
-            let hits = h.find(&rules.debt, Leniency::FLAG);
-            if !hits.is_empty() {
-                return Some(flag(
-                    FlagKind::ForbiddenWording,
-                    h.utterance,
-                    "early_disclosure",
-                    format!(
-                        "the debt stated before the debtor confirmed who they are: {}",
-                        quote(h.utterance, &hits)
-                    ),
-                ));
-            }
+/// The collector's forbidden wording (by category) and rude wording in
+/// one utterance of theirs.
+pub fn collector_wording(h: &Heard<'_>, rules: &QaRules) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    for c in &rules.forbidden {
+        let hits = h.find(&c.phrases, Leniency::FLAG);
+        if !hits.is_empty() {
+            flags.push(flag(
+                FlagKind::ForbiddenWording,
+                h.utterance,
+                &c.name,
+                quote(h.utterance, &hits),
+            ));
         }
     }
-    None
+    let rude = h.find(&rules.rude, Leniency::FLAG);
+    if !rude.is_empty() {
+        flags.push(flag(
+            FlagKind::RudeAttitude,
+            h.utterance,
+            "rude",
+            quote(h.utterance, &rude),
+        ));
+    }
+    flags
+}
+
+/// Agitated wording in one utterance, either side's, as a flag.
+pub fn agitated_wording(h: &Heard<'_>, rules: &QaRules) -> Option<Flag> {
+    let hits = h.find(&rules.agitated, Leniency::FLAG);
+    (!hits.is_empty()).then(|| {
+        flag(
+            FlagKind::Agitation,
+            h.utterance,
+            "agitated_wording",
+            quote(h.utterance, &hits),
+        )
+    })
+}
+
+/// The debt stated by the collector before the debtor confirmed who they
+/// are, watched utterance by utterance in the order they were said: the
+/// first such statement is flagged, once; after the debtor confirms,
+/// nothing is.
+#[derive(Debug, Default, Clone)]
+pub struct DisclosureWatch {
+    over: bool,
+}
+
+impl DisclosureWatch {
+    pub fn hear(&mut self, h: &Heard<'_>, rules: &QaRules) -> Option<Flag> {
+        if self.over {
+            return None;
+        }
+        if h.intent == Some(Intent::ConfirmIdentity) {
+            self.over = true;
+            return None;
+        }
+        if h.utterance.speaker != Speaker::Agent {
+            return None;
+        }
+        let hits = h.find(&rules.debt, Leniency::FLAG);
+        if hits.is_empty() {
+            return None;
+        }
+        self.over = true;
+        Some(flag(
+            FlagKind::ForbiddenWording,
+            h.utterance,
+            "early_disclosure",
+            format!(
+                "the debt stated before the debtor confirmed who they are: {}",
+                quote(h.utterance, &hits)
+            ),
+        ))
+    }
 }
 
 /// Required statements never made (or, for those due at the start, not

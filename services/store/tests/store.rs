@@ -2157,3 +2157,131 @@ async fn every_recorded_call_is_inspected_once_whatever_its_workers_do() {
     })
     .await;
 }
+
+/// The quality pages' reads: inspected calls newest first, filtered by
+/// flag type, collector, score and time, a page at a time with the total;
+/// one call whole (its recording, result and flags); the hourly reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspected_calls_are_listed_filtered_paged_and_read_whole() {
+    use huikuan_store::inspections::HOUR_MS;
+    use huikuan_store::{Collector, InspectionFilter};
+    each_store(|store| async move {
+        import_text(&store, "c1", &synthetic(12, "L")).await;
+        let now = beijing(1, 10);
+        let recorded = recorded_calls(&store, 12, now).await;
+        assert_eq!(recorded.len(), 6);
+        let t0 = now.timestamp_millis();
+        // Job i: scored 100 - 10 i, with i flags (talk_over, long_silence,
+        // talk_over, ...).
+        let mut scored = Vec::new();
+        for i in 0..6 {
+            let job = store
+                .lease_inspection("w", t0, 60_000)
+                .await
+                .unwrap()
+                .unwrap();
+            let mut result = inspection(100.0 - 10.0 * i as f64, i);
+            result.result = format!("{{\"n\":{i}}}");
+            assert!(store.finish_inspection(&job, result, t0).await.unwrap());
+            scored.push((job.attempt_id, i));
+        }
+        // The last two were an agent's calls.
+        for (id, _) in &scored[4..] {
+            store
+                .connection()
+                .execute(Statement::from_sql_and_values(
+                    store.backend(),
+                    match store.backend() {
+                        sea_orm::DatabaseBackend::Postgres => {
+                            "UPDATE inspections SET agent_name = 'wang' WHERE attempt_id = $1"
+                        }
+                        _ => "UPDATE inspections SET agent_name = 'wang' WHERE attempt_id = ?",
+                    },
+                    [id.as_str().into()],
+                ))
+                .await
+                .unwrap();
+        }
+        let all = InspectionFilter::default();
+        let (page, total) = store.inspections(&all, 0, 4).await.unwrap();
+        assert_eq!((page.len(), total), (4, 6));
+        let (rest, _) = store.inspections(&all, 4, 4).await.unwrap();
+        assert_eq!(rest.len(), 2);
+        let ids: HashSet<_> = page
+            .iter()
+            .chain(&rest)
+            .map(|r| r.attempt_id.clone())
+            .collect();
+        assert_eq!(ids.len(), 6, "a page repeats a call");
+        let row = |id: &str| {
+            page.iter()
+                .chain(&rest)
+                .find(|r| r.attempt_id == id)
+                .unwrap()
+        };
+        let (two, _) = &scored[2];
+        assert_eq!(row(two).kinds, ["talk_over", "long_silence"]);
+        assert_eq!((row(two).score, row(two).flag_count), (80.0, 2));
+        assert!(row(&scored[0].0).kinds.is_empty());
+        assert!(row(two).account_id.starts_with('L'), "{:?}", row(two));
+
+        let count = |f: InspectionFilter| {
+            let store = store.clone();
+            async move { store.inspections(&f, 0, 100).await.unwrap().1 }
+        };
+        let kind = |k: &str| InspectionFilter {
+            kind: Some(k.into()),
+            ..Default::default()
+        };
+        assert_eq!(count(kind("talk_over")).await, 5);
+        assert_eq!(count(kind("long_silence")).await, 4);
+        assert_eq!(count(kind("agitation")).await, 0);
+        let by = |c: Collector| InspectionFilter {
+            collector: Some(c),
+            ..Default::default()
+        };
+        assert_eq!(count(by(Collector::Robot)).await, 4);
+        assert_eq!(count(by(Collector::Agent("wang".into()))).await, 2);
+        assert_eq!(count(by(Collector::Agent("li".into()))).await, 0);
+        let low = InspectionFilter {
+            max_score: Some(70.0),
+            collector: Some(Collector::Robot),
+            ..Default::default()
+        };
+        assert_eq!(count(low).await, 1);
+        let window = |since: i64, until: i64| InspectionFilter {
+            since_ms: Some(since),
+            until_ms: Some(until),
+            ..Default::default()
+        };
+        assert_eq!(count(window(t0, t0 + 1)).await, 6);
+        assert_eq!(count(window(t0 + 1, t0 + HOUR_MS)).await, 0);
+        assert_eq!(store.inspected_agents().await.unwrap(), ["wang"]);
+
+        let view = store.inspection(two).await.unwrap().unwrap();
+        assert_eq!(view.result, "{\"n\":2}");
+        assert_eq!(view.flags.len(), 2);
+        assert_eq!(view.flags[1].evidence, "e\t\n'\"");
+        assert!(view.recording_path.unwrap().ends_with(".wav"));
+        assert!(store.inspection("nope").await.unwrap().is_none());
+
+        let hour = t0.div_euclid(HOUR_MS) * HOUR_MS;
+        store
+            .make_due_hour_reports(hour + 2 * HOUR_MS)
+            .await
+            .unwrap();
+        let reports = store
+            .hour_reports(hour - HOUR_MS, hour + HOUR_MS)
+            .await
+            .unwrap();
+        assert_eq!(reports.len(), 1);
+        assert_eq!((reports[0].calls, reports[0].inspected), (6, 6));
+        assert_eq!(reports[0].by_collector["wang"].calls, 2);
+        assert!(store
+            .hour_reports(hour + HOUR_MS, hour + 2 * HOUR_MS)
+            .await
+            .unwrap()
+            .is_empty());
+    })
+    .await;
+}

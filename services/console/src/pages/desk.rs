@@ -244,8 +244,12 @@ impl Desk {
     }
 
     async fn news(&mut self, n: News) -> bool {
-        // A supervisor's listening is theirs (silent to the agent).
-        if matches!(n, News::ListenAnswer { .. } | News::ListenFailed { .. }) {
+        // A supervisor's listening is theirs (silent to the agent), and
+        // so are the live quality flags.
+        if matches!(
+            n,
+            News::ListenAnswer { .. } | News::ListenFailed { .. } | News::QualityFlag { .. }
+        ) {
             return true;
         }
         let call = n.call().to_string();

@@ -128,6 +128,7 @@ impl Listening {
         let me = self.me.user.name.as_str();
         let v = match n {
             News::Line { call, line } => json!({"t": "line", "call": call, "line": line}),
+            News::QualityFlag { call, flag } => json!({"t": "flag", "call": call, "flag": flag}),
             News::ListenAnswer {
                 call,
                 supervisor,

@@ -11,6 +11,7 @@ mod listen;
 mod login;
 mod page_socket;
 mod plans;
+mod qa;
 mod supervisor;
 
 use crate::audit::Action;
@@ -49,6 +50,11 @@ pub(crate) fn routes(console: Console) -> Router {
             "/plans/{id}/calls/{account}",
             get(plans::call).post(plans::edit),
         )
+        .route("/qa", get(qa::list))
+        .route("/qa/hours/{start}/report.csv", get(qa::hour_csv))
+        .route("/qa/call", get(qa::call))
+        .route("/qa/call/chart.svg", get(qa::chart))
+        .route("/qa/call/audio", get(qa::audio))
         .route("/accounts/{id}", get(accounts::page))
         .route("/admin/users", get(admin::users).post(admin::add_user))
         .route("/admin/users/{name}/{change}", post(admin::change_user))
@@ -95,6 +101,9 @@ fn nav(role: Role) -> Vec<(&'static str, &'static str)> {
     }
     if role.may(Permission::ManageSchedules) {
         out.push(("/plans", "Plans"));
+    }
+    if role.may(Permission::ReadAllCalls) {
+        out.push(("/qa", "Quality"));
     }
     if role.may(Permission::ManageUsers) {
         out.push(("/admin/users", "Users"));

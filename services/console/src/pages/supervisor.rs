@@ -2,10 +2,12 @@
 //! with their state, time in it and the call they are on; the handoffs
 //! waiting; the calls dialers are making. No debtor's name or number is
 //! shown here (the floor refreshes every two seconds): listening in, which
-//! is audited, shows the call.
+//! is audited, shows the call. The live calls' quality flags are listed
+//! as they are raised, with the words that raised them.
 
 use crate::bridge::LiveCall;
 use crate::error::ConsoleError;
+use crate::live_quality::LiveFlag;
 use crate::session::CurrentUser;
 use crate::Console;
 use axum::extract::State;
@@ -36,6 +38,18 @@ pub(super) struct CallRow {
     since_ms: i64,
     /// The debtor's line has ended (the agent is wrapping up).
     ended: bool,
+    /// Live quality flags its words raised, newest last.
+    flags: Vec<LiveFlag>,
+}
+
+/// A live quality flag with the call and agent it belongs to.
+#[derive(Serialize)]
+pub(super) struct FlagRow {
+    call: String,
+    account: String,
+    agent: String,
+    #[serde(flatten)]
+    flag: LiveFlag,
 }
 
 fn call_row(c: &LiveCall) -> CallRow {
@@ -46,6 +60,7 @@ fn call_row(c: &LiveCall) -> CallRow {
         reason: c.call.reason.clone(),
         since_ms: c.accepted_at_ms.unwrap_or(c.queued_at_ms),
         ended: c.ended.is_some(),
+        flags: c.quality_flags.clone(),
     }
 }
 
@@ -80,17 +95,31 @@ pub(super) struct FloorView {
     waiting: Vec<CallRow>,
     /// Calls dialers hold right now (robot calls and handed-over ones).
     calls_in_progress: u64,
+    /// The live calls' quality flags, newest first.
+    flags: Vec<FlagRow>,
 }
 
 async fn view(console: &Console) -> Result<FloorView, ConsoleError> {
     let queue = console.floor().figures();
+    let live = console.bridge().all();
+    let mut flags: Vec<FlagRow> = live
+        .iter()
+        .flat_map(|c| {
+            c.quality_flags.iter().map(|f| FlagRow {
+                call: c.call.call_id.clone(),
+                account: c.call.account_id.clone(),
+                agent: c.agent.clone().unwrap_or_default(),
+                flag: f.clone(),
+            })
+        })
+        .collect();
+    flags.sort_by_key(|f| std::cmp::Reverse(f.flag.raised_at_ms));
     Ok(FloorView {
+        flags,
         agents: rows(console).await?,
         longest_wait_s: queue.longest_wait_ms / 1000,
         queue,
-        waiting: console
-            .bridge()
-            .all()
+        waiting: live
             .iter()
             .filter(|c| c.agent.is_none())
             .map(call_row)

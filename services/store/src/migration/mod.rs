@@ -17,6 +17,7 @@ mod m20261205_000012_plans;
 mod m20261206_000013_attempt_people;
 mod m20261206_000014_plan_channel;
 mod m20261206_000015_inspections;
+mod m20261207_000016_inspection_lists;
 
 pub struct Migrator;
 
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_attempt_people::Migration),
             Box::new(m20261206_000014_plan_channel::Migration),
             Box::new(m20261206_000015_inspections::Migration),
+            Box::new(m20261207_000016_inspection_lists::Migration),
         ]
     }
 }

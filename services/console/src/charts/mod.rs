@@ -3,8 +3,13 @@
 //! and step lines (capacity, contacts) over them, the way a manager reads
 //! "how much against how much room" at a glance.
 //!
+//! A call's pitch and loudness over time per side, with its flagged
+//! stretches, is [`voice`].
+//!
 //! Pure: numbers in, an SVG document out; the pages serve it as an image
 //! (the console's CSP allows same-origin images, not inline scripts).
+
+pub mod voice;
 
 use plotters::prelude::*;
 
@@ -123,17 +128,18 @@ pub fn day_by_hour(
     Ok(svg)
 }
 
+/// The SVG has `text` as a whole text element.
+#[cfg(test)]
+pub(crate) fn has_text(svg: &str, text: &str) -> bool {
+    svg.split("<text").skip(1).any(|t| {
+        t.split_once('>')
+            .is_some_and(|(_, rest)| rest.split("</text>").next().map(str::trim) == Some(text))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The SVG has `text` as a whole text element.
-    fn has_text(svg: &str, text: &str) -> bool {
-        svg.split("<text").skip(1).any(|t| {
-            t.split_once('>')
-                .is_some_and(|(_, rest)| rest.split("</text>").next().map(str::trim) == Some(text))
-        })
-    }
 
     fn hourly(pairs: &[(usize, u64)]) -> [u64; 24] {
         let mut v = [0; 24];
