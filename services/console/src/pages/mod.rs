@@ -10,6 +10,7 @@ mod desk;
 mod listen;
 mod login;
 mod page_socket;
+mod paging;
 mod plans;
 mod qa;
 mod supervisor;

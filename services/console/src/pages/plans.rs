@@ -9,6 +9,7 @@
 //! --export`, for those who may run it.
 
 use super::form_error;
+use super::paging::{on_page, page_number, pager, PAGE};
 use crate::charts::{self, Hourly};
 use crate::error::ConsoleError;
 use crate::session::CurrentUser;
@@ -26,8 +27,6 @@ use huikuan_store::plans::lifecycle::Change;
 use huikuan_store::plans::{PlanCallFilter, PlanDay, PlanEdit, PlannedCallRow};
 use serde::{Deserialize, Serialize};
 
-/// Planned calls per page of the table.
-const PAGE: u64 = 50;
 /// Days of plans listed per campaign.
 const DAYS_LISTED: u64 = 14;
 
@@ -47,37 +46,6 @@ fn when(ms: i64, tz: Tz) -> String {
 
 fn yuan(fen: i64) -> String {
     huikuan_core::Money::from_fen(fen).to_string()
-}
-
-/// A page number from a query (blank: the first).
-fn page_number(given: &str) -> Result<u64, ConsoleError> {
-    let given = given.trim();
-    if given.is_empty() {
-        return Ok(1);
-    }
-    given
-        .parse::<u64>()
-        .ok()
-        .filter(|p| (1..=1_000_000).contains(p))
-        .ok_or_else(|| bad("page", "a page number from 1"))
-}
-
-/// The pager's part of a page: page `page` of `total` rows, `PAGE` to a
-/// page; `link(n)` is the query string of page `n` under `base`.
-fn pager(
-    ctx: &mut tera::Context,
-    page: u64,
-    total: u64,
-    base: String,
-    link: impl Fn(u64) -> String,
-) {
-    let pages = total.div_ceil(PAGE).max(1);
-    ctx.insert("total", &total);
-    ctx.insert("page", &page);
-    ctx.insert("pages", &pages);
-    ctx.insert("pager_base", &base);
-    ctx.insert("prev", &(page > 1).then(|| link(page - 1)));
-    ctx.insert("next", &(page < pages).then(|| link(page + 1)));
 }
 
 /// A manager may open plan `id` (a well-formed id); a refusal is audited.
@@ -222,20 +190,16 @@ impl CallQuery {
 
     /// The query string of this filter on another page.
     fn on_page(&self, page: u64) -> String {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("channel", &self.channel),
-            ("dialect", &self.dialect),
-            ("state", &self.state),
-            ("account", &self.account),
-            ("hour", &self.hour),
-        ] {
-            if !v.trim().is_empty() {
-                q.append_pair(k, v.trim());
-            }
-        }
-        q.append_pair("page", &page.to_string());
-        q.finish()
+        on_page(
+            &[
+                ("channel", &self.channel),
+                ("dialect", &self.dialect),
+                ("state", &self.state),
+                ("account", &self.account),
+                ("hour", &self.hour),
+            ],
+            page,
+        )
     }
 }
 

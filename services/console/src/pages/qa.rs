@@ -10,6 +10,7 @@
 //! ranges so the player can seek. Opening a call and playing its
 //! recording are audited.
 
+use super::paging::{on_page, page_number, pager, PAGE};
 use crate::audit::Action;
 use crate::charts::voice::{voice_chart, Side};
 use crate::error::ConsoleError;
@@ -28,8 +29,6 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use tower::ServiceExt;
 
-/// Calls per page of the list.
-const PAGE: u64 = 50;
 /// Hours of reports the list page shows.
 const REPORT_HOURS: i64 = 24;
 const HOUR_MS: i64 = huikuan_store::inspections::HOUR_MS;
@@ -137,14 +136,7 @@ impl ListQuery {
             }
             None => (None, None),
         };
-        let page = match some(&self.page) {
-            None => 1,
-            Some(p) => p
-                .parse::<u64>()
-                .ok()
-                .filter(|p| (1..=1_000_000).contains(p))
-                .ok_or_else(|| bad("page", "a page number from 1"))?,
-        };
+        let page = page_number(&self.page)?;
         Ok((
             InspectionFilter {
                 kind,
@@ -158,19 +150,15 @@ impl ListQuery {
     }
 
     fn on_page(&self, page: u64) -> String {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("kind", &self.kind),
-            ("collector", &self.collector),
-            ("max_score", &self.max_score),
-            ("day", &self.day),
-        ] {
-            if !v.trim().is_empty() {
-                q.append_pair(k, v.trim());
-            }
-        }
-        q.append_pair("page", &page.to_string());
-        q.finish()
+        on_page(
+            &[
+                ("kind", &self.kind),
+                ("collector", &self.collector),
+                ("max_score", &self.max_score),
+                ("day", &self.day),
+            ],
+            page,
+        )
     }
 }
 
@@ -295,13 +283,7 @@ pub(super) async fn list(
         "calls",
         &rows.iter().map(|r| call_row(r, tz)).collect::<Vec<_>>(),
     );
-    let pages = total.div_ceil(PAGE).max(1);
-    ctx.insert("total", &total);
-    ctx.insert("page", &page);
-    ctx.insert("pages", &pages);
-    ctx.insert("pager_base", "/qa");
-    ctx.insert("prev", &(page > 1).then(|| q.on_page(page - 1)));
-    ctx.insert("next", &(page < pages).then(|| q.on_page(page + 1)));
+    pager(&mut ctx, page, total, "/qa".into(), |p| q.on_page(p));
     ctx.insert("q", &q);
     ctx.insert(
         "kinds",
