@@ -12,7 +12,11 @@
 #   * the delay the bridge adds to the debtor's voice on its way to the
 #     browser (the call's playout delay plus up to one 20 ms tick);
 #   * how far the live transcripts of the bridged calls fell behind (the
-#     low-priority lane's backlog) and the agent's lines in each record.
+#     low-priority lane's backlog) and the agent's lines in each record;
+#   * live quality flags: the agent's words end with a threat, which the
+#     console's live check flags; from the end of the words (the agent's
+#     clip on the wall clock) to the flag raised in the console, p50/p95
+#     (the supervisor's floor shows it at its next refresh, <= 2 s later).
 # The agents are `huikuan dev bench-agents` (WebRTC without a browser, so
 # that the agents' side costs the machine little: in production their
 # browsers run elsewhere), or with BENCH_AGENT=chromium pages in one
@@ -89,7 +93,7 @@ TOML
     echo "bench-password-0123456789" | "$BIN" user add "agent$i" --role agent --skills mandarin --password-stdin >/dev/null
     agents+=("\"agent$i\"")
   done
-  "$BIN" tts "您好张先生，我是客服王经理。请问您打算哪天还款？" --rate 48000 -o "$WORK/agent.wav" >/dev/null 2>&1
+  "$BIN" tts "您好张先生，我是客服王经理。请问您打算哪天还款？你再不还钱，就让你好看，后果自负。" --rate 48000 -o "$WORK/agent.wav" >/dev/null 2>&1
   # A pause after the words, so that they end a turn before the loop
   # starts again.
   python3 - "$WORK/agent.wav" "$WORK/agent-voice.wav" <<'PY'
@@ -179,6 +183,30 @@ if agent_lines:
     print(f"      agent's lines transcribed per bridged call (in the saved record): p50={pct(agent_lines, 50)} min={min(agent_lines)}")
 if playout:
     print(f"      debtor to browser: playout delay p50={pct(playout, 50):.0f} ms max={max(playout)} ms (+ up to one 20 ms tick)")
+# Live quality flags: from the end of the agent's words (its clip's end,
+# on the wall clock of its latest loop) to the flag in the console's log.
+import re, wave, datetime
+with wave.open(f"{work}/agent.wav") as w:
+    speech_ms = 1000 * w.getnframes() / w.getframerate()
+loops = {}
+for line in open(f"{work}/agents.out"):
+    if line.startswith("MIC_LOOP"):
+        _, who, ms = line.split()
+        loops.setdefault(who, []).append(int(ms))
+call_agent = {c.get("call"): c["agent"] for c in (agents[-1]["calls"] if agents else [])}
+flag_delays, flagged_calls = [], set()
+for line in open(f"{work}/serve.log"):
+    line = re.sub(r"\x1b\[[0-9;]*m", "", line)
+    if "live quality flag" not in line:
+        continue
+    m = re.search(r"call=(\S+)", line)
+    when = datetime.datetime.fromisoformat(line.split()[0].replace("Z", "+00:00")).timestamp() * 1000
+    who = call_agent.get(m.group(1)) if m else None
+    ends = [l + speech_ms for l in loops.get(who, []) if l + speech_ms <= when]
+    if ends:
+        flag_delays.append(when - max(ends))
+        flagged_calls.add(m.group(1))
+print(f"      live quality flags: {len(flag_delays)} raised on {len(flagged_calls)} of {len(handoff)} bridged calls; end of the words to the flag p50={pct(flag_delays, 50):.0f} ms p95={pct(flag_delays, 95):.0f} ms max={max(flag_delays) if flag_delays else 0:.0f} ms (+ <= 2 s to the floor's next refresh)")
 PY
   # The low-priority transcript lane's backlog, when it fell behind.
   behind=$(sed 's/\x1b\[[0-9;]*m//g' "$WORK/dialer.log" | grep -o 'waiting=[0-9]*' | cut -d= -f2 | sort -n | tail -1 || true)

@@ -16,7 +16,8 @@
 //! It speaks the protocol of `tests/browser/bench_agents.mjs`: `READY`
 //! once every agent is on the floor; per round `WINDOW_START <epoch ms>
 //! <calls>` once every agent's call has audio (or none joined for
-//! `settle_s`), `WINDOW_END <epoch ms>` after `talk_s`; last, one JSON
+//! `settle_s`), `WINDOW_END <epoch ms>` after `talk_s`; `MIC_LOOP <agent>
+//! <epoch ms>` each time an agent's clip starts again; last, one JSON
 //! line with what each agent heard per call.
 
 use anyhow::{anyhow, bail, Context};
@@ -208,14 +209,20 @@ async fn agent(
     .await?;
     let mut ears = line.take_heard();
     let line = Arc::new(line);
-    // The microphone talks all the time, as a browser's does.
+    // The microphone talks all the time, as a browser's does; each time
+    // its clip starts again is printed (`MIC_LOOP <agent> <epoch ms>`), so
+    // that what was said can be put on the wall clock.
     let talking = line.clone();
+    let speaker = name.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(20));
-        for (seq, frame) in (0u16..).zip(mic.iter().cycle()) {
+        for ((seq, frame), n) in (0u16..).zip(mic.iter().cycle()).zip(0usize..) {
             tick.tick().await;
             if talking.pc.connection_state() == RTCPeerConnectionState::Closed {
                 return;
+            }
+            if n % mic.len() == 0 {
+                println!("MIC_LOOP {speaker} {}", epoch_ms());
             }
             talking.say(seq, bytes::Bytes::copy_from_slice(frame)).await;
         }
@@ -395,8 +402,10 @@ pub async fn run(config: &Path) -> anyhow::Result<()> {
             let (name, h, hangup) = &agents[i];
             {
                 let h = lock(h);
-                calls.push(json!({"agent": name, "round": round, "packets": h.packets,
-                    "peak": h.peak, "first_audio_ms": h.first_audio_ms, "relayed": h.relayed}));
+                calls.push(
+                    json!({"agent": name, "round": round, "call": h.call, "packets": h.packets,
+                    "peak": h.peak, "first_audio_ms": h.first_audio_ms, "relayed": h.relayed}),
+                );
             }
             let _ = hangup.send(()).await;
         }

@@ -50,7 +50,11 @@ pub fn qa(config: Config, args: QaArgs) -> anyhow::Result<ExitCode> {
         recording.duration_ms() as f64 / 1000.0
     ));
     let heard = listener
-        .listen(&recording, dialect)
+        .listen(
+            &recording,
+            dialect,
+            &huikuan_qa::listen::RobotWords::default(),
+        )
         .with_context(|| args.file.display().to_string())?;
     let facts = CallFacts {
         lender: args.lender.clone(),
@@ -194,7 +198,11 @@ pub fn eval_qa(config: Config, args: EvalQaArgs) -> anyhow::Result<ExitCode> {
         let path = args.dir.join(&call.file);
         let recording = Recording::read(&path)?;
         let heard = listener
-            .listen(&recording, call.dialect)
+            .listen(
+                &recording,
+                call.dialect,
+                &huikuan_qa::listen::RobotWords::default(),
+            )
             .with_context(|| path.display().to_string())?;
         let facts = CallFacts {
             lender: Some(call.lender.clone()),

@@ -38,6 +38,10 @@ pub struct QaConfig {
     /// How long a worker holds a call before another may take it over
     /// (its inspection must finish well within it).
     pub lease_seconds: u64,
+    /// The robot's words are taken from its call record (what it was
+    /// told to say, placed where the recording has its voice) instead of
+    /// being recognized again; a person's words are always recognized.
+    pub robot_words_from_record: bool,
 }
 
 impl Default for QaConfig {
@@ -46,6 +50,7 @@ impl Default for QaConfig {
             talk_over_ms: 1500,
             long_silence_ms: 8000,
             identity_within_ms: 60_000,
+            robot_words_from_record: true,
             agitation_pitch_st: 3.0,
             agitation_loudness_db: 6.0,
             agitation_window_ms: 1000,

@@ -35,6 +35,56 @@ pub struct HeardCall {
     pub voices: [VoiceTrack; 2],
 }
 
+/// The robot's words as its call record has them: each line it was told
+/// to say and when (ms into the call), up to when a person took over the
+/// collector's channel. A robot line's voice starts a little after its
+/// time (synthesis) and may pause between sentences, so each stretch of
+/// speech on the collector's channel belongs to the latest line begun
+/// by its start.
+#[derive(Debug, Clone, Default)]
+pub struct RobotWords {
+    pub lines: Vec<(u64, String)>,
+    /// The collector's channel is a person's from here (an agent joined).
+    pub until_ms: u64,
+}
+
+/// How early a stretch of the robot's voice may seem to start before its
+/// line's time (the voice-activity detector's onset).
+const ROBOT_LEAD_MS: u64 = 200;
+
+impl RobotWords {
+    /// From a call record: its robot lines, until an agent joined.
+    pub fn from_record(record: &huikuan_core::call::CallRecord) -> RobotWords {
+        use huikuan_core::call::{Event, Speaker as Said};
+        let mut lines: Vec<(u64, String)> = record
+            .transcript
+            .iter()
+            .filter(|l| l.speaker == Said::Robot && !l.text.trim().is_empty())
+            .map(|l| (l.at_ms, l.text.clone()))
+            .collect();
+        lines.sort_by_key(|l| l.0);
+        let until_ms = record
+            .timeline
+            .iter()
+            .filter(|e| matches!(e.event, Event::AgentJoined { .. }))
+            .map(|e| e.at_ms)
+            .min()
+            .unwrap_or(u64::MAX);
+        RobotWords { lines, until_ms }
+    }
+
+    /// The line a stretch of the collector's speech starting at
+    /// `start_ms` is the voice of, if the robot's.
+    fn line_of(&self, start_ms: u64) -> Option<usize> {
+        if start_ms >= self.until_ms {
+            return None;
+        }
+        self.lines
+            .iter()
+            .rposition(|(at, _)| *at <= start_ms + ROBOT_LEAD_MS)
+    }
+}
+
 /// The engines that hear a recording, loaded once per process.
 pub struct Listener {
     pub recognizer: Arc<dyn Recognizer>,
@@ -56,10 +106,13 @@ impl Listener {
         }
     }
 
+    /// Hears `recording`; the collector's speech that `robot` says was
+    /// the robot's is given its line's words instead of being recognized.
     pub fn listen(
         &self,
         recording: &Recording,
         dialect: Dialect,
+        robot: &RobotWords,
     ) -> Result<HeardCall, ListenError> {
         let pack = self.packs.get(dialect);
         let prompt = if self.use_prompt {
@@ -72,7 +125,11 @@ impl Listener {
             ..HeardCall::default()
         };
         let mut tracker = PitchTracker::new();
+        // Where the time goes, for the logs: [voice activity, recognition,
+        // pitch] in ms.
+        let mut spent = [0u128; 3];
         for speaker in Speaker::BOTH {
+            let started = std::time::Instant::now();
             let samples = &recording.channels[speaker.channel()];
             let audio = resample::convert(samples, recording.rate, VAD_RATE)
                 .map_err(|e| ListenError::Resample(e.to_string()))?;
@@ -82,6 +139,10 @@ impl Listener {
                 segments.extend(vad.push(block));
             }
             segments.extend(vad.flush());
+            spent[0] += started.elapsed().as_millis();
+            let started = std::time::Instant::now();
+            // The robot line the last utterance came from.
+            let mut last_line: Option<usize> = None;
             for event in segments {
                 let VadEvent::SpeechEnd {
                     start_ms,
@@ -92,6 +153,27 @@ impl Listener {
                     continue;
                 };
                 heard.speech[speaker.channel()].push((start_ms, end_ms));
+                let line = match speaker {
+                    Speaker::Agent => robot.line_of(start_ms),
+                    Speaker::Debtor => None,
+                };
+                if let Some(i) = line {
+                    if last_line == Some(i) {
+                        if let Some(u) = heard.utterances.last_mut() {
+                            u.end_ms = end_ms;
+                        }
+                    } else {
+                        heard.utterances.push(Utterance {
+                            speaker,
+                            start_ms,
+                            end_ms,
+                            text: robot.lines[i].1.clone(),
+                        });
+                        last_line = Some(i);
+                    }
+                    continue;
+                }
+                last_line = None;
                 let t = self.recognizer.recognize(&RecognizeRequest {
                     samples: &samples,
                     language: &pack.asr.language,
@@ -108,12 +190,63 @@ impl Listener {
                     });
                 }
             }
+            spent[1] += started.elapsed().as_millis();
+            let started = std::time::Instant::now();
             heard.voices[speaker.channel()] =
                 tracker.track(samples, recording.rate, &heard.speech[speaker.channel()]);
+            spent[2] += started.elapsed().as_millis();
         }
+        tracing::debug!(
+            audio_ms = heard.duration_ms,
+            vad_ms = spent[0],
+            asr_ms = spent[1],
+            pitch_ms = spent[2],
+            "recording heard"
+        );
         heard
             .utterances
             .sort_by_key(|u| (u.start_ms, u.speaker.channel()));
         Ok(heard)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use huikuan_core::call::{CallRecord, Event, Speaker as Said, TranscriptLine};
+    use huikuan_core::Disposition;
+
+    #[test]
+    fn the_robots_speech_is_given_its_lines_words_until_an_agent_joins() {
+        let mut record = CallRecord::new(Disposition::HandedToAgent);
+        for (speaker, at_ms, text) in [
+            (Said::Robot, 500, "您好，这里是回款金融。"),
+            (Said::Debtor, 4000, "你好。"),
+            (Said::Robot, 6000, "请问您是王先生本人吗？"),
+            (Said::Robot, 20_000, "好的，马上为您转人工。"),
+            (Said::Agent, 31_000, "王先生您好，我是客服小李。"),
+        ] {
+            record.transcript.push(TranscriptLine {
+                speaker,
+                at_ms,
+                text: text.into(),
+                interrupted: false,
+                intent: None,
+            });
+        }
+        record.note(30_000, Event::AgentJoined { agent: "li".into() });
+        let robot = RobotWords::from_record(&record);
+        assert_eq!(robot.lines.len(), 3);
+        assert_eq!(robot.until_ms, 30_000);
+        // Before the first line: not the robot's (someone else on the line).
+        assert_eq!(robot.line_of(100), None);
+        // The voice starts after its line's time, or just before it.
+        assert_eq!(robot.line_of(900), Some(0));
+        assert_eq!(robot.line_of(5_900), Some(1));
+        assert_eq!(robot.line_of(9_000), Some(1), "a second sentence of it");
+        assert_eq!(robot.line_of(21_000), Some(2));
+        // The agent's channel after they joined is heard, never assumed.
+        assert_eq!(robot.line_of(31_000), None);
+        assert_eq!(RobotWords::default().line_of(900), None);
     }
 }

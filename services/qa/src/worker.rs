@@ -10,7 +10,7 @@
 //! at low priority, so that the calls keep the cores they need.
 
 use crate::inspect::{inspect, CallFacts};
-use crate::listen::Listener;
+use crate::listen::{Listener, RobotWords};
 use crate::recording::Recording;
 use crate::rules::QaRuleBook;
 use crate::QaConfig;
@@ -53,9 +53,18 @@ impl Inspector for CallInspector {
             Ok(Dialect::Auto) | Err(_) => Dialect::Mandarin,
             Ok(d) => d,
         };
+        let robot = match (&job.call_record, self.config.robot_words_from_record) {
+            (Some(json), true) => serde_json::from_str::<huikuan_core::call::CallRecord>(json)
+                .map(|r| RobotWords::from_record(&r))
+                .unwrap_or_else(|e| {
+                    tracing::warn!(call = %job.attempt_id, error = %e, "call record unreadable: the robot's words are recognized");
+                    RobotWords::default()
+                }),
+            _ => RobotWords::default(),
+        };
         let heard = self
             .listener
-            .listen(&recording, dialect)
+            .listen(&recording, dialect, &robot)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let facts = CallFacts {
             lender: self.lender.clone(),

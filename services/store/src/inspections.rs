@@ -38,6 +38,8 @@ pub struct InspectionJob {
     pub dialect: String,
     /// The agent who talked on the call; none: the robot alone.
     pub agent_name: Option<String>,
+    /// The call's record (JSON), as the dialer saved it.
+    pub call_record: Option<String>,
 }
 
 /// One flag of a result, as stored for filtering.
@@ -137,6 +139,18 @@ impl Store {
         };
         let _guard = self.write_guard().await;
         let txn = self.db.begin().await?;
+        if backend == DatabaseBackend::Sqlite {
+            // Take the write lock before reading: a transaction that reads
+            // first and then writes is refused at once ("database is
+            // locked", no busy wait) when another process's worker wrote
+            // in between; one that writes first waits its turn.
+            txn.execute(stmt(
+                backend,
+                "UPDATE inspection_jobs SET status = status WHERE 1 = 0",
+                vec![],
+            ))
+            .await?;
+        }
         loop {
             let found = txn
                 .query_one(stmt(
@@ -191,7 +205,7 @@ impl Store {
                 .query_one(stmt(
                     backend,
                     "SELECT j.attempt_id, j.recording_path, j.finished_at_ms, a.campaign_id, \
-                     COALESCE(c.dialect, 'mandarin'), a.agent_name \
+                     COALESCE(c.dialect, 'mandarin'), a.agent_name, a.call_record \
                      FROM inspection_jobs j JOIN call_attempts a ON a.id = j.attempt_id \
                      LEFT JOIN accounts c ON c.id = a.account_id WHERE j.attempt_id = ?",
                     vec![id.as_str().into()],
@@ -209,6 +223,7 @@ impl Store {
                 campaign_id: r.try_get_by_index(3)?,
                 dialect: r.try_get_by_index(4)?,
                 agent_name: r.try_get_by_index(5)?,
+                call_record: r.try_get_by_index(6)?,
             }));
         }
     }
