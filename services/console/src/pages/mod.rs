@@ -68,6 +68,23 @@ pub(crate) fn routes(console: Console) -> Router {
         .with_state(console)
 }
 
+/// Bad input in `field`, and why.
+fn bad(field: &'static str, reason: impl Into<String>) -> ConsoleError {
+    ConsoleError::BadInput {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// An instant as a person reads it in `tz`: `YYYY-MM-DD HH:MM`.
+fn when(ms: i64, tz: chrono_tz::Tz) -> String {
+    use chrono::TimeZone;
+    tz.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
 /// A form's refusal, shown on the form's page: bad input and conflicts
 /// with their message and status; anything else stays the request's
 /// error.

@@ -10,6 +10,7 @@
 
 use super::form_error;
 use super::paging::{on_page, page_number, pager, PAGE};
+use super::{bad, when};
 use crate::charts::{self, Hourly};
 use crate::error::ConsoleError;
 use crate::session::CurrentUser;
@@ -29,20 +30,6 @@ use serde::{Deserialize, Serialize};
 
 /// Days of plans listed per campaign.
 const DAYS_LISTED: u64 = 14;
-
-fn bad(field: &'static str, reason: impl Into<String>) -> ConsoleError {
-    ConsoleError::BadInput {
-        field,
-        reason: reason.into(),
-    }
-}
-
-fn when(ms: i64, tz: Tz) -> String {
-    tz.timestamp_millis_opt(ms)
-        .single()
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
-}
 
 fn yuan(fen: i64) -> String {
     huikuan_core::Money::from_fen(fen).to_string()

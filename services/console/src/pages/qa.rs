@@ -11,6 +11,7 @@
 //! recording are audited.
 
 use super::paging::{on_page, page_number, pager, PAGE};
+use super::{bad, when};
 use crate::audit::Action;
 use crate::charts::voice::{voice_chart, Side};
 use crate::error::ConsoleError;
@@ -32,20 +33,6 @@ use tower::ServiceExt;
 /// Hours of reports the list page shows.
 const REPORT_HOURS: i64 = 24;
 const HOUR_MS: i64 = huikuan_store::inspections::HOUR_MS;
-
-fn bad(field: &'static str, reason: impl Into<String>) -> ConsoleError {
-    ConsoleError::BadInput {
-        field,
-        reason: reason.into(),
-    }
-}
-
-fn when(ms: i64, tz: Tz) -> String {
-    tz.timestamp_millis_opt(ms)
-        .single()
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
-}
 
 /// `m:ss` of call time.
 fn clock(ms: u64) -> String {
