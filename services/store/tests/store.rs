@@ -1809,7 +1809,8 @@ async fn the_days_figures_count_contacts_handoffs_and_promises() {
 /// A plan is saved whole through each backend's bulk path (a prepared
 /// insert per row on a SQLite file, `COPY` on PostgreSQL): every row reads
 /// back as it was, text with tabs, new lines and backslashes included; a
-/// new draft replaces the day's draft, and an approved plan is not replaced.
+/// new draft replaces the day's draft, a plan that cannot be saved whole
+/// leaves nothing of itself, and an approved plan is not replaced.
 #[tokio::test]
 async fn a_saved_plan_reads_back_as_it_was_and_a_new_draft_replaces_the_old() {
     use huikuan_core::PlannedCallState;
@@ -1906,6 +1907,48 @@ async fn a_saved_plan_reads_back_as_it_was_and_a_new_draft_replaces_the_old() {
             )
             .await;
         assert_eq!(old_rows, 0, "{}", db.name);
+
+        // A plan that cannot be saved whole (an account skipped twice, or
+        // called twice while its skips are sound) is not saved at all: the standing draft stays, and nothing of the
+        // refused plan is left, its calls or its skips.
+        let twice = SkipRow {
+            account_id: "Z998".into(),
+            rule: "dnc".into(),
+            why: "twice".into(),
+        };
+        let mut calls_twice = calls.clone();
+        calls_twice.push(calls[0].clone());
+        for (calls, skips) in [
+            (calls.clone(), vec![twice.clone(), twice.clone()]),
+            (calls_twice, skips.clone()),
+        ] {
+            let refused = store.save_plan(plan(calls, skips)).await;
+            assert!(refused.is_err(), "{}", db.name);
+        }
+        let standing = store.plan_for(&campaign.id, day).await.unwrap();
+        assert_eq!(
+            standing.map(|p| p.id),
+            Some(second.id.clone()),
+            "{}",
+            db.name
+        );
+        let stray = count(
+            store,
+            &format!(
+                "SELECT COUNT(*) AS n FROM plan_skips WHERE plan_day_id <> '{}'",
+                second.id
+            ),
+        )
+        .await
+            + count(
+                store,
+                &format!(
+                    "SELECT COUNT(*) AS n FROM planned_calls WHERE plan_day_id <> '{}'",
+                    second.id
+                ),
+            )
+            .await;
+        assert_eq!(stray, 0, "{}", db.name);
 
         // An approved plan is not made again.
         let change = huikuan_store::plans::lifecycle::Change {

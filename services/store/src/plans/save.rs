@@ -1,11 +1,14 @@
 //! Saving a day's plan whole, as its campaign's draft for the day: the
 //! plan's row, its planned calls and the accounts it left off, in one
-//! transaction that also drops the day's earlier draft.
+//! transaction that also drops the day's earlier draft (on PostgreSQL,
+//! two transactions on two connections, committed in an order that never
+//! shows a plan without its skips; see `save_to_postgres`).
 //!
 //! A plan is a million rows for a million accounts, so each backend gets
 //! its fastest bulk path, from the same rows ([`Field`]): a SQLite file is
 //! written on a connection of its own on a blocking thread, one prepared
-//! insert per row; PostgreSQL takes the rows through `COPY`; anything else
+//! insert per row; PostgreSQL takes the rows through `COPY`, calls and skips
+//! at once on two connections; anything else
 //! (an in-memory SQLite) through the pool in multi-row inserts. Through
 //! the pool, binding and handing over the values took most of the time.
 //! The in-process write lock is held throughout, so no other write of ours
@@ -306,6 +309,16 @@ fn save_to_file(file: &Path, id: &str, day: &str, plan: &NewPlan) -> Result<()> 
 }
 
 /// [`Store::save_plan`] on PostgreSQL.
+///
+/// A server connection works on one core, so the plan is written on two
+/// at once: the plan's row and its calls in the transaction that also
+/// drops the old draft, and the skipped accounts (two thirds of the rows)
+/// in a second transaction on another connection. The second commits
+/// first and the first only after it, so a plan is never seen without
+/// its skips; every read finds a plan's rows through its `plan_days` row,
+/// so skips committed under a plan id that then fails to commit are never
+/// read, and are deleted again (only a crash between the two commits
+/// would leave them behind, unread).
 async fn save_to_postgres(
     pool: &sea_orm::sqlx::PgPool,
     id: &str,
@@ -339,19 +352,38 @@ async fn save_to_postgres(
         std::iter::once(plan_row(id, day, plan, &notes)),
     )
     .await?;
-    copy_rows(
+    let calls_table = format!("planned_calls (plan_day_id, {CALL_COLUMNS})");
+    let calls = copy_rows(
         &mut tx,
-        &format!("planned_calls (plan_day_id, {CALL_COLUMNS})"),
+        &calls_table,
         plan.calls.iter().map(|c| call_row(id, c)),
-    )
-    .await?;
-    copy_rows(
-        &mut tx,
-        &format!("plan_skips ({SKIP_COLUMNS})"),
-        plan.skips.iter().map(|s| skip_row(id, s)),
-    )
-    .await?;
-    tx.commit().await.map_err(pg)
+    );
+    let skips = async {
+        let mut skips_tx = pool.begin().await.map_err(pg)?;
+        copy_rows(
+            &mut skips_tx,
+            &format!("plan_skips ({SKIP_COLUMNS})"),
+            plan.skips.iter().map(|s| skip_row(id, s)),
+        )
+        .await?;
+        skips_tx.commit().await.map_err(pg)
+    };
+    let (calls, skips) = tokio::join!(calls, skips);
+    let saved = match (calls, skips) {
+        (Ok(()), Ok(())) => tx.commit().await.map_err(pg),
+        (Err(e), _) | (Ok(()), Err(e)) => Err(e),
+    };
+    if saved.is_err() {
+        // The skips may have committed; they are unread without their plan.
+        let dropped = sqlx::query(&pg_sql("DELETE FROM plan_skips WHERE plan_day_id = ?"))
+            .bind(id)
+            .execute(pool)
+            .await;
+        if let Err(e) = dropped {
+            tracing::warn!(plan = id, error = %e, "the skips of a plan not saved were left behind");
+        }
+    }
+    saved
 }
 
 /// `rows` into `table (columns)` through `COPY ... FROM STDIN` (text).
