@@ -665,6 +665,16 @@ async fn a_threat_on_a_live_call_reaches_the_supervisors_floor() {
             .inspect_live(std::sync::Arc::new(ThreatSpotter)),
         "a second inspector is refused"
     );
+    // A Cantonese agent on a break, so that the call waits on the floor:
+    // were nobody there who speaks its dialect, it would be given up at
+    // once and leave the floor before its words were checked.
+    console.floor().set(
+        "ann",
+        skills.clone(),
+        AgentState::Break {
+            code: "lunch".into(),
+        },
+    );
     let mut call = queued("q1");
     call.transcript.push(TranscriptLine {
         speaker: Speaker::Debtor,
