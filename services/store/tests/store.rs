@@ -59,6 +59,20 @@ fn synthetic(rows: u64, prefix: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// Rows in a plan's two tables (calls and skips) whose plan id meets
+/// `condition` (e.g. `= 'ID'`).
+async fn plan_rows(store: &Store, condition: &str) -> i64 {
+    let mut n = 0;
+    for table in ["planned_calls", "plan_skips"] {
+        n += count(
+            store,
+            &format!("SELECT COUNT(*) AS n FROM {table} WHERE plan_day_id {condition}"),
+        )
+        .await;
+    }
+    n
+}
+
 async fn count(store: &Store, sql: &str) -> i64 {
     let row = store
         .connection()
@@ -1890,27 +1904,13 @@ async fn a_saved_plan_reads_back_as_it_was_and_a_new_draft_replaces_the_old() {
             "{}",
             db.name
         );
-        let old_rows = count(
-            store,
-            &format!(
-                "SELECT COUNT(*) AS n FROM planned_calls WHERE plan_day_id = '{}'",
-                first.id
-            ),
-        )
-        .await
-            + count(
-                store,
-                &format!(
-                    "SELECT COUNT(*) AS n FROM plan_skips WHERE plan_day_id = '{}'",
-                    first.id
-                ),
-            )
-            .await;
+        let old_rows = plan_rows(store, &format!("= '{}'", first.id)).await;
         assert_eq!(old_rows, 0, "{}", db.name);
 
         // A plan that cannot be saved whole (an account skipped twice, or
-        // called twice while its skips are sound) is not saved at all: the standing draft stays, and nothing of the
-        // refused plan is left, its calls or its skips.
+        // called twice while its skips are sound) is not saved at all: the
+        // standing draft stays, and nothing of the refused plan is left,
+        // its calls or its skips.
         let twice = SkipRow {
             account_id: "Z998".into(),
             rule: "dnc".into(),
@@ -1932,22 +1932,7 @@ async fn a_saved_plan_reads_back_as_it_was_and_a_new_draft_replaces_the_old() {
             "{}",
             db.name
         );
-        let stray = count(
-            store,
-            &format!(
-                "SELECT COUNT(*) AS n FROM plan_skips WHERE plan_day_id <> '{}'",
-                second.id
-            ),
-        )
-        .await
-            + count(
-                store,
-                &format!(
-                    "SELECT COUNT(*) AS n FROM planned_calls WHERE plan_day_id <> '{}'",
-                    second.id
-                ),
-            )
-            .await;
+        let stray = plan_rows(store, &format!("<> '{}'", second.id)).await;
         assert_eq!(stray, 0, "{}", db.name);
 
         // An approved plan is not made again.

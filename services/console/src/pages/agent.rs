@@ -1,6 +1,7 @@
 //! The agent desktop: the agent's state (available, break with a pause
 //! code, on call, wrap-up) and time in it.
 
+use super::bad;
 use crate::audit::Action;
 use crate::error::ConsoleError;
 use crate::floor::AgentState;
@@ -61,25 +62,20 @@ pub(super) async fn set_state(
         "available" => Some(AgentState::Available),
         "break" => {
             if !console.config().pause_codes.contains(&f.code) {
-                return Err(ConsoleError::BadInput {
-                    field: "code",
-                    reason: format!(
+                return Err(bad(
+                    "code",
+                    format!(
                         "pause code must be one of: {}",
                         console.config().pause_codes.join(", ")
                     ),
-                });
+                ));
             }
             Some(AgentState::Break {
                 code: f.code.clone(),
             })
         }
         "offline" => None,
-        _ => {
-            return Err(ConsoleError::BadInput {
-                field: "state",
-                reason: "must be available, break or offline".into(),
-            })
-        }
+        _ => return Err(bad("state", "must be available, break or offline")),
     };
     if let Some(p) = console.floor().get(&me.user.name) {
         if matches!(p.state, AgentState::OnCall | AgentState::WrapUp) {

@@ -7,9 +7,9 @@
 //! A plan is a million rows for a million accounts, so each backend gets
 //! its fastest bulk path, from the same rows ([`Field`]): a SQLite file is
 //! written on a connection of its own on a blocking thread, one prepared
-//! insert per row; PostgreSQL takes the rows through `COPY`, calls and skips
-//! at once on two connections; anything else
-//! (an in-memory SQLite) through the pool in multi-row inserts. Through
+//! insert per row; PostgreSQL takes the rows through `COPY`, calls and
+//! skips at once on two connections; anything else (an in-memory SQLite)
+//! through the pool in multi-row inserts. Through
 //! the pool, binding and handing over the values took most of the time.
 //! The in-process write lock is held throughout, so no other write of ours
 //! waits on SQLite's busy timeout meanwhile.
@@ -32,9 +32,10 @@ const INSERT_ROWS: usize = 400;
 const COPY_CHUNK: usize = 1 << 20;
 
 const PLAN_OF_DAY: &str = "SELECT id, status FROM plan_days WHERE campaign_id = ? AND day = ?";
+const DROP_SKIPS: &str = "DELETE FROM plan_skips WHERE plan_day_id = ?";
 const DROP_DRAFT: [&str; 3] = [
     "DELETE FROM planned_calls WHERE plan_day_id = ?",
-    "DELETE FROM plan_skips WHERE plan_day_id = ?",
+    DROP_SKIPS,
     "DELETE FROM plan_days WHERE id = ?",
 ];
 const SKIP_COLUMNS: &str = "plan_day_id, account_id, rule, why";
@@ -375,7 +376,7 @@ async fn save_to_postgres(
     };
     if saved.is_err() {
         // The skips may have committed; they are unread without their plan.
-        let dropped = sqlx::query(&pg_sql("DELETE FROM plan_skips WHERE plan_day_id = ?"))
+        let dropped = sqlx::query(&pg_sql(DROP_SKIPS))
             .bind(id)
             .execute(pool)
             .await;
