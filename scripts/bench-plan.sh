@@ -17,7 +17,7 @@ robot_lines = 2000
 [planning.rules]
 skip_holidays = false
 TOML
-export HUIKUAN_CONFIG="$WORK/huikuan.toml" HUIKUAN_LOG=warn
+export HUIKUAN_CONFIG="$WORK/huikuan.toml" HUIKUAN_LOG=${HUIKUAN_LOG:-warn}
 DAY=$(TZ=Asia/Shanghai date -d tomorrow +%F)
 run() {
   echo "== $1: import $ROWS accounts"
