@@ -262,12 +262,11 @@ impl Listener {
     }
 }
 
-/// A pause of one side shorter than this, with the other side quiet in
-/// it, is within a turn: the turn is recognized as one utterance. The
-/// detector's stretches start late and end early (on a clean clip, about
-/// 0.5 s and 0.3 s inside the voice), so a pause between stretches is
-/// about 0.7 s longer than the speaker's: this is a spoken pause of about
-/// 0.8 s.
+/// A pause of one side no longer than this, with the other side quiet in
+/// it, is within a turn: the turn is recognized as one utterance. (The
+/// detector's stretches end about 0.2 s after the voice, so this is a
+/// spoken pause of up to about 1.7 s: someone thinking between sentences,
+/// not someone waiting for an answer that does not come.)
 pub const TURN_PAUSE_MS: u64 = 1_500;
 
 /// A turn is cut for recognition once it is this long (whisper's encoder

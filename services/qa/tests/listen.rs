@@ -58,10 +58,9 @@ fn ms_of(samples: &[f32]) -> u64 {
 
 /// The collector says two sentences with a short pause between them (one
 /// turn), the debtor answers, the collector says one more. The clip's
-/// voice runs from 230 ms to 3,970 ms of its 4 s, so the pause between
-/// the first two is 660 ms (about 1.2 s between the detector's stretches,
-/// which start late and end early): over the detector's 400 ms of
-/// silence, within a turn.
+/// voice runs from about 0.5 s to 3.45 s of its 4 s, so the pause between
+/// the first two is about 1.45 s (about 1.2 s between the detector's
+/// stretches): over the detector's 400 ms of silence, within a turn.
 struct Call {
     recording: Recording,
     /// Where the debtor's answer ends, ms.
