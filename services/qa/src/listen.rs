@@ -196,9 +196,7 @@ impl Listener {
                 }
                 last_line = None;
                 turn = match turn {
-                    Some((from, until)) if same_turn((from, until), (start_ms, end_ms), other) => {
-                        Some((from, end_ms))
-                    }
+                    Some(t) if same_turn(t, (start_ms, end_ms), other) => Some((t.0, end_ms)),
                     Some(t) => {
                         said.extend(words(t)?);
                         Some((start_ms, end_ms))
@@ -228,9 +226,7 @@ impl Listener {
             .sort_by_key(|u| (u.start_ms, u.speaker.channel()));
         Ok(heard)
     }
-}
 
-impl Listener {
     /// The words of `audio` (16 kHz) from `from` to `until` ms, if any.
     fn recognize(
         &self,

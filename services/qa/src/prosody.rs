@@ -335,25 +335,14 @@ mod tests {
         }
     }
 
-    fn testdata() -> Option<std::path::PathBuf> {
-        let candidates = [
-            std::env::var_os("HUIKUAN_SPEECH_TESTDATA").map(std::path::PathBuf::from),
-            Some(
-                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../../shared/testdata/speech"),
-            ),
-            Some(std::path::PathBuf::from("/work/shared/testdata/speech")),
-        ];
-        candidates.into_iter().flatten().find(|p| p.is_dir())
-    }
-
     /// On real speech against librosa's pYIN (the reference the crate
     /// ports; tracks made by scripts/pitch-reference.py): of the frames
     /// both call voiced, few are grossly apart (more than 20%), and the
     /// two mostly agree on which frames are voiced.
     #[test]
     fn real_speech_is_tracked_as_the_reference_tracker_does() {
-        let dir = testdata().expect("speech test data not found: set HUIKUAN_SPEECH_TESTDATA");
+        let dir = huikuan_speech::eval::speech_testdata()
+            .expect("speech test data not found: set HUIKUAN_SPEECH_TESTDATA");
         let refs =
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/qa/pitch");
         let mut t = PitchTracker::new();

@@ -37,15 +37,8 @@ impl Recognizer for Noting {
 }
 
 fn testdata() -> PathBuf {
-    [
-        std::env::var_os("HUIKUAN_SPEECH_TESTDATA").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/speech")),
-        Some(PathBuf::from("/work/shared/testdata/speech")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.is_dir())
-    .expect("speech test data not found: set HUIKUAN_SPEECH_TESTDATA")
+    huikuan_speech::eval::speech_testdata()
+        .expect("speech test data not found: set HUIKUAN_SPEECH_TESTDATA")
 }
 
 fn silence(ms: u64) -> Vec<f32> {

@@ -26,6 +26,22 @@ pub enum EvalError {
     Asr { file: String, source: AsrError },
 }
 
+/// The shared folder of real speech clips (one folder per dialect, each
+/// with its `transcripts.tsv`) for tests and measurements:
+/// `HUIKUAN_SPEECH_TESTDATA` when set, else `shared/testdata/speech` beside
+/// the checkout, if there.
+pub fn speech_testdata() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("HUIKUAN_SPEECH_TESTDATA") {
+        return Some(PathBuf::from(d));
+    }
+    [
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/speech"),
+        PathBuf::from("/work/shared/testdata/speech"),
+    ]
+    .into_iter()
+    .find(|p| p.is_dir())
+}
+
 #[derive(Debug, Clone)]
 pub struct EvalItem {
     pub file: PathBuf,

@@ -16,16 +16,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::OnceLock;
 
 fn testdata() -> PathBuf {
-    if let Some(d) = std::env::var_os("HUIKUAN_SPEECH_TESTDATA") {
-        return PathBuf::from(d);
-    }
-    let candidates = [
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/speech"),
-        PathBuf::from("/work/shared/testdata/speech"),
-    ];
-    candidates
-        .into_iter()
-        .find(|p| p.is_dir())
+    huikuan_speech::eval::speech_testdata()
         .expect("speech test data not found: set HUIKUAN_SPEECH_TESTDATA")
 }
 
