@@ -269,6 +269,7 @@ pub async fn make_plan(
     made_by: &str,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<Made> {
+    let reading = std::time::Instant::now();
     let Portfolio {
         mut accounts,
         phones,
@@ -354,6 +355,7 @@ pub async fn make_plan(
         accounts = accounts.len(),
         planned,
         skipped,
+        reading_ms = (started - reading).as_millis() as u64,
         planning_ms = planned_in.as_millis() as u64,
         saving_ms = (started.elapsed() - planned_in).as_millis() as u64,
         "plan made"

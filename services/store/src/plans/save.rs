@@ -78,6 +78,7 @@ impl Field<'_> {
     fn copy_into(self, out: &mut String) {
         use std::fmt::Write;
         match self {
+            Field::Text(s) if !s.contains(['\\', '\t', '\n', '\r']) => out.push_str(s),
             Field::Text(s) => {
                 for ch in s.chars() {
                     match ch {

@@ -123,15 +123,34 @@ fn in_range(backend: DatabaseBackend, accounts: &[AccountFacts]) -> (String, Str
 
 /// A page of accounts (sorted by id) being filled with its tables' rows;
 /// a row of an account not in the page is dropped.
-struct Page(Vec<AccountFacts>);
+struct Page {
+    accounts: Vec<AccountFacts>,
+    /// The account the last row was for: a table's rows come in the
+    /// order of its key, which leads with the account id, so the next row
+    /// is nearly always for this account or the next one.
+    at: usize,
+}
 
 impl Page {
+    fn new(accounts: Vec<AccountFacts>) -> Page {
+        Page { accounts, at: 0 }
+    }
+
     fn account(&mut self, account_id: &str) -> Option<&mut AccountFacts> {
-        let i = self
-            .0
-            .binary_search_by(|a| a.account_id.as_str().cmp(account_id))
-            .ok()?;
-        Some(&mut self.0[i])
+        let near = [self.at, self.at + 1].into_iter().find(|&i| {
+            self.accounts
+                .get(i)
+                .is_some_and(|a| a.account_id == account_id)
+        });
+        let i = match near {
+            Some(i) => i,
+            None => self
+                .accounts
+                .binary_search_by(|a| a.account_id.as_str().cmp(account_id))
+                .ok()?,
+        };
+        self.at = i;
+        Some(&mut self.accounts[i])
     }
 
     fn debt(&mut self, account_id: &str, overdue_fen: i64, days_past_due: i32) {
@@ -166,7 +185,7 @@ impl Page {
 
     /// Numbers in dial order, attempts and promises oldest first.
     fn finish(mut self) -> Vec<AccountFacts> {
-        for a in self.0.iter_mut() {
+        for a in self.accounts.iter_mut() {
             a.contacts.sort_by(|x, y| {
                 x.priority
                     .cmp(&y.priority)
@@ -175,8 +194,12 @@ impl Page {
             a.attempts.sort_by_key(|t| t.started_ms);
             a.promises.sort_by_key(|p| p.created_at_ms);
         }
-        self.0
+        self.accounts
     }
+}
+
+fn read_error(e: impl std::fmt::Display) -> crate::StoreError {
+    crate::StoreError::Db(sea_orm::DbErr::Custom(format!("planning read: {e}")))
 }
 
 /// Pages filled at once beside the one being handed over (PostgreSQL).
@@ -199,16 +222,11 @@ impl Store {
                 sqlite::send_pages(&file, &campaign_id, since_ms, page, &pages)
             })
             .await
-            .map_err(|e| {
-                crate::StoreError::Db(sea_orm::DbErr::Custom(format!("planning read: {e}")))
-            })?;
+            .map_err(read_error)?;
         }
         // Each page is filled on a task of its own while the next page's
         // accounts are read and it is filled in turn: the server reads one
         // page while the rows of the other are taken, on both cores.
-        let task_error = |e: tokio::task::JoinError| {
-            crate::StoreError::Db(sea_orm::DbErr::Custom(format!("planning read: {e}")))
-        };
         let mut filling = std::collections::VecDeque::new();
         let mut after: Option<String> = None;
         loop {
@@ -227,7 +245,7 @@ impl Store {
                 let Some(next) = filling.pop_front() else {
                     break;
                 };
-                if pages.send(next.await.map_err(task_error)??).await.is_err() {
+                if pages.send(next.await.map_err(read_error)??).await.is_err() {
                     return Ok(());
                 }
             }
@@ -307,13 +325,14 @@ impl Store {
             return Ok(accounts);
         }
         let backend = self.backend();
+
         let q = Queries::new(backend);
         let (lo, hi) = in_range(backend, &accounts);
         let (first, last) = (
             accounts[0].account_id.clone(),
             accounts[accounts.len() - 1].account_id.clone(),
         );
-        let mut page = Page(accounts);
+        let mut page = Page::new(accounts);
         let range = |sql: &str| stmt(backend, sql, vec![lo.as_str().into(), hi.as_str().into()]);
         // The four tables at once, on connections of their own: the
         // server reads one while this task takes the rows of another.

@@ -19,8 +19,7 @@ pub(super) fn send_pages(
     page: u64,
     pages: &mpsc::Sender<Vec<AccountFacts>>,
 ) -> crate::Result<()> {
-    read(file, campaign_id, since_ms, page, pages)
-        .map_err(|e| crate::StoreError::Db(sea_orm::DbErr::Custom(format!("planning read: {e}"))))
+    read(file, campaign_id, since_ms, page, pages).map_err(super::read_error)
 }
 
 fn read(
@@ -60,7 +59,7 @@ fn read(
         };
         let (first, last) = (first.account_id.clone(), last.account_id.clone());
         let (lo, hi) = in_range(DatabaseBackend::Sqlite, &read);
-        let mut p = Page(read);
+        let mut p = Page::new(read);
         let mut rows = debts.query(params![lo, hi])?;
         while let Some(r) = rows.next()? {
             p.debt(r.get_ref(0)?.as_str()?, r.get(1)?, r.get(2)?);
