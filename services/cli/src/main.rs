@@ -17,14 +17,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// 1 s without them. The process's own allocations do not need them
 /// (the speech models are allocated by their C libraries, which do not
 /// ask for them), so they are turned off for the process, first thing.
-fn no_transparent_huge_pages() {
+/// False when the kernel refuses (an old kernel without the flag: memory
+/// works as before).
+fn no_transparent_huge_pages() -> bool {
     // SAFETY: PR_SET_THP_DISABLE only sets a flag of this process's
     // memory; it takes no pointers.
-    let refused = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) } != 0;
-    if refused {
-        // An old kernel without the flag: memory works as before.
-        eprintln!("note: transparent huge pages stay on for this process");
-    }
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0 }
 }
 
 mod admin;
@@ -133,9 +131,12 @@ fn init_tracing() {
 }
 
 fn main() -> std::process::ExitCode {
-    no_transparent_huge_pages();
+    let huge_pages_off = no_transparent_huge_pages();
     let cli = Cli::parse();
     init_tracing();
+    if !huge_pages_off {
+        tracing::debug!("transparent huge pages stay on for this process");
+    }
     datadir::private_files();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -188,7 +189,7 @@ fn main() -> std::process::ExitCode {
 mod tests {
     #[test]
     fn transparent_huge_pages_are_off_once_asked() {
-        super::no_transparent_huge_pages();
+        assert!(super::no_transparent_huge_pages(), "the kernel refused");
         let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
         let thp = status
             .lines()

@@ -325,7 +325,6 @@ impl Store {
             return Ok(accounts);
         }
         let backend = self.backend();
-
         let q = Queries::new(backend);
         let (lo, hi) = in_range(backend, &accounts);
         let (first, last) = (
