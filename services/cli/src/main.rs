@@ -42,6 +42,7 @@ mod script;
 mod serve;
 mod simulate;
 mod speech;
+mod spoken;
 mod talk;
 mod users;
 
@@ -100,6 +101,10 @@ enum Command {
     Script(script::ScriptCommand),
     /// Score the NLU on a labelled file: accuracy, macro-F1, slot exact-match per split.
     EvalNlu(nlu::EvalNluArgs),
+    /// Score understanding of spoken answers through a telephone line
+    /// (tests/data/spoken): intent and slot accuracy, false actions and
+    /// false promises per dialect, with the live call's recognizer.
+    EvalSpoken(spoken::EvalSpokenArgs),
     /// Load every speech model and voice and report what works.
     CheckModels,
     /// Speak text into a WAV file in a dialect's voice.
@@ -174,6 +179,7 @@ fn main() -> std::process::ExitCode {
             Command::EvalAsr(args) => {
                 tokio::task::block_in_place(|| speech::eval_asr(config, args))
             }
+            Command::EvalSpoken(args) => tokio::task::block_in_place(|| spoken::run(config, args)),
         }
     });
     match result {

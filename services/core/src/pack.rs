@@ -31,6 +31,20 @@ pub struct AsrSection {
     pub initial_prompt: String,
     #[serde(default)]
     pub vocabulary: Vec<String>,
+    /// What debtors are likely to say at each stage of a call (a stage of
+    /// `dialects/policy.toml` -> phrases), told to the recognizer with
+    /// the prompt while the robot waits for an answer at that stage.
+    #[serde(default)]
+    pub expect: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// What the recognizer is told to expect of the next turn: the stage of
+/// the call the robot is at and the words in play (the debtor's name, the
+/// lender's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expectation {
+    pub stage: Option<String>,
+    pub words: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -135,6 +149,30 @@ impl DialectPack {
         if !self.asr.vocabulary.is_empty() {
             p.push_str(&self.asr.vocabulary.join("、"));
             p.push('。');
+        }
+        p
+    }
+
+    /// The prompt for a turn expected as `e` says: the pack's prompt,
+    /// then the words in play, then what is likely said at the stage
+    /// (last, where it weighs most on the recognizer).
+    pub fn asr_prompt_expecting(&self, e: &Expectation) -> String {
+        let mut p = self.asr_prompt();
+        let words: Vec<&str> = e
+            .words
+            .iter()
+            .map(|w| w.trim())
+            .filter(|w| !w.is_empty())
+            .collect();
+        if !words.is_empty() {
+            p.push_str(&words.join("、"));
+            p.push('。');
+        }
+        if let Some(phrases) = e.stage.as_ref().and_then(|s| self.asr.expect.get(s)) {
+            if !phrases.is_empty() {
+                p.push_str(&phrases.join("，"));
+                p.push('。');
+            }
         }
         p
     }
@@ -257,6 +295,31 @@ mod tests {
         assert!(c.lexicon.iter().any(|(a, b)| a == "聽日" && b == "明天"));
         assert!(!c.detect.cues.is_empty());
         assert!(packs.get(Dialect::Mandarin).asr_prompt().contains("还款"));
+        // A stage's likely answers come last, after the words in play.
+        let m = packs.get(Dialect::Mandarin);
+        let e = Expectation {
+            stage: Some("identify".into()),
+            words: vec!["张伟".into(), " ".into(), "易贷".into()],
+        };
+        let p = m.asr_prompt_expecting(&e);
+        assert!(p.starts_with(&m.asr_prompt()), "{p}");
+        assert!(p.contains("张伟、易贷。"), "{p}");
+        let first = &m.asr.expect["identify"][0];
+        assert!(p.ends_with('。') && p.contains(first.as_str()), "{p}");
+        assert!(p.find("张伟") < p.find(first.as_str()), "{p}");
+        assert_eq!(
+            m.asr_prompt_expecting(&Expectation::default()),
+            m.asr_prompt()
+        );
+        for pack in packs.iter() {
+            for stage in ["identify", "pay", "confirm", "callback"] {
+                assert!(
+                    pack.asr.expect.contains_key(stage),
+                    "{:?} {stage}",
+                    pack.dialect
+                );
+            }
+        }
         // Longest forms first, so 好多钱 wins over 好多.
         let pos = |w: &str| s.lexicon.iter().position(|(a, _)| a == w).unwrap();
         assert!(pos("好多钱") < pos("好多"));

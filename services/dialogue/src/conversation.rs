@@ -6,7 +6,7 @@ use crate::announce::Announcements;
 use crate::intent::Intent;
 use crate::lines::Lines;
 use crate::nlu::{Nlu, NluResult};
-use crate::policy::{Action, Policy, Stage};
+use crate::policy::{Action, Certainty, Policy, Stage};
 use crate::script::{ScriptError, ScriptFiles};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use huikuan_core::{Dialect, Disposition, Money};
@@ -93,6 +93,15 @@ impl Engine {
                     ScriptError::new(&file, Some(line), reason)
                 }
             })?;
+            for stage in pack.asr.expect.keys() {
+                if let Err(why) = Stage::named(stage) {
+                    return Err(ScriptError::new(
+                        &files.name(&toml_file),
+                        crate::script::line_of_key(files.text(&toml_file), stage, 1),
+                        format!("asr.expect.{stage}: {why}"),
+                    ));
+                }
+            }
             packs.push(pack);
         }
         let packs = huikuan_core::pack::DialectPacks::from_packs(packs);
@@ -116,7 +125,7 @@ impl Engine {
         for name in policy
             .lines_used()
             .chain(policy.disclosure.lines.iter().map(String::as_str))
-            .chain(["opening"])
+            .chain(["opening", "reprompt_again"])
         {
             for (d, file, _) in &line_files {
                 if !lines.has(*d, name) {
@@ -141,6 +150,32 @@ impl Engine {
             )?,
             forbidden,
         })
+    }
+
+    /// What a turn heard this way means: the NLU's reading, or `unclear`
+    /// (nothing to act on) when the recognizer was not sure enough of
+    /// the words (`[understanding]` of the policy).
+    pub fn understand(
+        &self,
+        text: &str,
+        certainty: Certainty,
+        dialect: Dialect,
+        today: NaiveDate,
+    ) -> NluResult {
+        let r = self.nlu.understand(text, dialect, today);
+        if self.policy.understanding.trusts(certainty) {
+            return r;
+        }
+        NluResult {
+            cues: vec![format!(
+                "unsure:heard {:?} at confidence {:.2}, no speech {:.2} ({})",
+                text,
+                certainty.confidence,
+                certainty.no_speech,
+                r.intent.as_str()
+            )],
+            ..NluResult::unclear(r.normalized)
+        }
     }
 
     /// The first forbidden phrase `text` says, if any.
@@ -219,6 +254,15 @@ impl<'e> Conversation<'e> {
 
     pub fn stage(&self) -> Stage {
         self.stage
+    }
+
+    /// What the debtor's next turn is expected to be, for the recognizer:
+    /// the stage's likely answers and the names in play.
+    pub fn expectation(&self) -> huikuan_core::pack::Expectation {
+        huikuan_core::pack::Expectation {
+            stage: Some(self.stage.as_str().to_string()),
+            words: vec![self.account.name.clone(), self.account.platform.clone()],
+        }
     }
 
     fn min_fen(&self) -> i64 {
@@ -352,9 +396,17 @@ impl<'e> Conversation<'e> {
         self.say("confirm")
     }
 
-    /// The robot's reply to one debtor turn.
+    /// The robot's reply to one typed (certain) debtor turn.
     pub fn reply(&mut self, text: &str) -> Turn {
-        let r = self.engine.nlu.understand(text, self.dialect, self.today);
+        self.reply_heard(text, Certainty::TYPED)
+    }
+
+    /// The robot's reply to one debtor turn heard on the line: words it
+    /// was not sure of are not acted on (asked again instead).
+    pub fn reply_heard(&mut self, text: &str, certainty: Certainty) -> Turn {
+        let r = self
+            .engine
+            .understand(text, certainty, self.dialect, self.today);
         self.path.push(r.intent.as_str());
         let line = if self.outcome.is_some() {
             String::new()
@@ -516,8 +568,11 @@ impl<'e> Conversation<'e> {
                 self.unclear_in_row += 1;
                 if self.unclear_in_row > limits.max_unclear {
                     self.end(Disposition::Failed, "unclear_close", None)
-                } else {
+                } else if self.unclear_in_row == 1 {
                     self.say("reprompt")
+                } else {
+                    // Asked again in other words, not the same line twice.
+                    self.say("reprompt_again")
                 }
             }
             Action::Close(d) => {

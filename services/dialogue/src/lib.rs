@@ -32,4 +32,5 @@ pub mod slots;
 pub use conversation::{CallAccount, Conversation, Engine, Outcome, Turn};
 pub use intent::Intent;
 pub use nlu::{Nlu, NluResult};
+pub use policy::Certainty;
 pub use script::{ScriptError, ScriptFiles};

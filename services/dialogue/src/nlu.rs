@@ -65,6 +65,21 @@ pub struct NluResult {
     pub cues: Vec<String>,
 }
 
+impl NluResult {
+    /// Nothing understood of `normalized`: no intent, no slots.
+    pub fn unclear(normalized: String) -> NluResult {
+        NluResult {
+            intent: Intent::Unclear,
+            slots: Slots::default(),
+            date: None,
+            amount_hundredths: None,
+            callback: None,
+            normalized,
+            cues: Vec::new(),
+        }
+    }
+}
+
 /// Intents in priority order for ties (the more consequential first).
 const PRIORITY: [Intent; 14] = [
     Intent::Abusive,

@@ -27,6 +27,13 @@ impl Stage {
         })
     }
 
+    /// A stage by its name in the policy file.
+    pub fn named(s: &str) -> Result<Stage, String> {
+        Stage::parse(s)
+            .flatten()
+            .ok_or_else(|| format!("unknown stage '{s}' (identify, pay, confirm or callback)"))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Identify => "identify",
@@ -130,10 +137,55 @@ pub struct Backchannel {
     pub max_chars: usize,
 }
 
+/// How sure the robot must be of what it heard before it acts on it.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Understanding {
+    /// Least recognizer confidence (geometric mean of the words' token
+    /// probabilities, 0..=1) of a turn the robot acts on.
+    pub min_confidence: f32,
+    /// Turns the recognizer thinks more likely than this to be no speech
+    /// at all (0..=1) are not acted on.
+    pub max_no_speech: f32,
+}
+
+impl Default for Understanding {
+    /// Trusts everything (a script without the section).
+    fn default() -> Self {
+        Understanding {
+            min_confidence: 0.0,
+            max_no_speech: 1.0,
+        }
+    }
+}
+
+/// How sure the recognizer was of a turn's words; typed turns are certain.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Certainty {
+    pub confidence: f32,
+    pub no_speech: f32,
+}
+
+impl Certainty {
+    pub const TYPED: Certainty = Certainty {
+        confidence: 1.0,
+        no_speech: 0.0,
+    };
+}
+
+impl Understanding {
+    /// Whether a turn heard this way may be acted on.
+    pub fn trusts(&self, h: Certainty) -> bool {
+        h.confidence >= self.min_confidence && h.no_speech <= self.max_no_speech
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
     limits: Limits,
+    #[serde(default)]
+    understanding: Understanding,
     disclosure: Disclosure,
     backchannel: Backchannel,
     rule: Vec<RuleFile>,
@@ -150,6 +202,7 @@ pub struct Rule {
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub limits: Limits,
+    pub understanding: Understanding,
     pub disclosure: Disclosure,
     pub backchannel: Backchannel,
     rules: Vec<Rule>,
@@ -199,8 +252,17 @@ impl Policy {
                 "backchannel: needs characters and max_chars of at least 1",
             ));
         }
+        let u = f.understanding;
+        if !(0.0..=1.0).contains(&u.min_confidence) || !(0.0..=1.0).contains(&u.max_no_speech) {
+            return Err(ScriptError::new(
+                file,
+                crate::script::line_of_key(text, "min_confidence", 1),
+                "understanding: min_confidence and max_no_speech are within 0..=1",
+            ));
+        }
         Ok(Policy {
             limits: f.limits,
+            understanding: u,
             disclosure: f.disclosure,
             backchannel: f.backchannel,
             rules,

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use huikuan_core::Dialect;
-use huikuan_dialogue::{CallAccount, Engine};
+use huikuan_dialogue::{CallAccount, Certainty, Engine};
 
 /// The account the scripts are written for (also the demo's).
 fn account() -> CallAccount {
@@ -59,6 +59,24 @@ fn same_value(key: &str, got: Option<&str>, want: &str) -> bool {
     }
 }
 
+/// A debtor turn and how sure the recognizer was of it: `text [heard at
+/// 0.20]` is heard with confidence 0.20, plain text is certain.
+fn heard(turn: &str) -> (&str, Certainty) {
+    match turn
+        .strip_suffix(']')
+        .and_then(|t| t.rsplit_once(" [heard at "))
+    {
+        Some((text, at)) => (
+            text,
+            Certainty {
+                confidence: at.parse().expect("a confidence after 'heard at'"),
+                no_speech: 0.0,
+            },
+        ),
+        None => (turn, Certainty::TYPED),
+    }
+}
+
 #[test]
 fn scripted_conversations_end_as_expected() {
     let engine = Engine::builtin();
@@ -92,7 +110,8 @@ fn scripted_conversations_end_as_expected() {
                 s.name
             );
             for t in &s.turns {
-                let turn = c.reply(t);
+                let (t, hearing) = heard(t);
+                let turn = c.reply_heard(t, hearing);
                 log.push(format!("debtor: {t}  [{} {:?}]", turn.intent, turn.cues));
                 log.push(format!("robot: {}", turn.line));
                 if s.no_disclosure {
@@ -232,6 +251,87 @@ fn a_debt_line_cannot_render_before_identity_is_confirmed() {
         .unwrap_err();
     assert!(
         e.contains("product") || e.contains("days_past_due") || e.contains("amount"),
+        "{e}"
+    );
+}
+
+/// Words the recognizer was not sure of are never acted on: the robot
+/// asks again, in other words the second time, and the read-back is not
+/// accepted until a turn it heard clearly accepts it.
+#[test]
+fn a_turn_heard_unsure_is_asked_again_in_other_words_and_never_acts() {
+    let engine = Engine::builtin();
+    let gate = engine.policy.understanding;
+    assert!(gate.min_confidence > 0.0, "{gate:?}");
+    let unsure = Certainty {
+        confidence: gate.min_confidence * 0.5,
+        no_speech: 0.0,
+    };
+    let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    for (dialect, me, promise, yes) in [
+        (Dialect::Mandarin, "是我", "下周五还三千", "对的"),
+        (Dialect::Sichuanese, "是我噻", "下周五还三千", "对头"),
+        (Dialect::Cantonese, "系我", "下礼拜五还三千蚊", "啱"),
+    ] {
+        let mut c = engine.start(account(), dialect, today).unwrap();
+        c.opening();
+        c.reply(me);
+        let confirm = c.reply(promise).line;
+        assert!(confirm.contains("三千"), "{dialect}: {confirm}");
+        let first = c.reply_heard(yes, unsure);
+        assert_eq!(first.intent.as_str(), "unclear", "{dialect}");
+        assert!(first.outcome.is_none(), "{dialect}: {:?}", first.outcome);
+        let second = c.reply_heard(yes, unsure);
+        assert!(second.outcome.is_none(), "{dialect}");
+        assert_ne!(
+            first.line, second.line,
+            "{dialect}: asked again in other words"
+        );
+        // Noise that reads as "no speech" is not acted on either.
+        let noise = c.reply_heard(
+            yes,
+            Certainty {
+                confidence: 1.0,
+                no_speech: (gate.max_no_speech + 1.0) / 2.0,
+            },
+        );
+        assert_eq!(noise.intent.as_str(), "unclear", "{dialect}");
+        // Three unclear turns in a row end the call politely, with no promise.
+        let o = noise.outcome.expect("ended after too many unclear turns");
+        assert_eq!(o.disposition.as_str(), "failed", "{dialect}");
+        assert_eq!(o.promise_date, None);
+
+        // Heard clearly, the same words accept the read-back.
+        let mut c = engine.start(account(), dialect, today).unwrap();
+        c.opening();
+        c.reply(me);
+        c.reply(promise);
+        c.reply_heard(yes, unsure);
+        let accepted = c.reply_heard(yes, Certainty::TYPED);
+        let o = accepted.outcome.expect("the promise is recorded");
+        assert_eq!(o.disposition.as_str(), "promise_to_pay", "{dialect}");
+    }
+}
+
+/// A dialect pack's expected answers are per stage of the policy: a stage
+/// the policy does not have is refused with its file and line.
+#[test]
+fn expected_answers_for_an_unknown_stage_are_refused() {
+    let edited = edited_script("sichuanese/dialect.toml", |t| {
+        t.replacen("confirm = [", "confirmed = [", 1)
+    });
+    let e = Engine::load(edited.path()).err().unwrap();
+    assert!(e.file.ends_with("sichuanese/dialect.toml"), "{e}");
+    let text = std::fs::read_to_string(edited.path().join("sichuanese/dialect.toml")).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("confirmed = ["))
+        .unwrap()
+        + 1;
+    assert_eq!(e.line, Some(line), "{e}");
+    assert!(
+        e.to_string()
+            .contains("asr.expect.confirmed: unknown stage"),
         "{e}"
     );
 }

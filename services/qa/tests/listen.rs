@@ -28,6 +28,7 @@ impl Recognizer for Noting {
         Ok(Transcript {
             text: format!("{ms} ms"),
             no_speech_prob: 0.0,
+            confidence: 1.0,
             decode_ms: 0,
         })
     }

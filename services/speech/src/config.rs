@@ -45,6 +45,10 @@ pub struct SpeechConfig {
     pub audio_ctx_margin: i32,
     /// Use the dialect pack's prompt and vocabulary.
     pub use_prompt: bool,
+    /// Also tell the recognizer, on robot calls, the names in play and
+    /// what debtors are likely to say at the call's stage (the pack's
+    /// `[asr.expect]`).
+    pub expect_answers: bool,
     /// Dialect packs directory (default: the packs built into the binary).
     pub dialects_dir: Option<PathBuf>,
     /// ONNX Runtime shared library for the neural voice.
@@ -83,6 +87,10 @@ impl Default for SpeechConfig {
             audio_ctx_min: 400,
             audio_ctx_margin: 64,
             use_prompt: true,
+            // Measured (docs/benchmarks.md, spoken answers): a few points
+            // of intent accuracy for ~190 ms more decoding per turn, which
+            // the one-call voice-to-voice budget does not have.
+            expect_answers: false,
             dialects_dir: None,
             onnxruntime: None,
             mandarin_voice_dir: None,
@@ -229,8 +237,14 @@ impl SpeechConfig {
     /// that cannot are left out (and reported) so the dialects they serve
     /// fail with a clear error instead of speaking wrongly.
     pub fn tts_engine(&self) -> Result<crate::tts::TtsEngine, ConfigError> {
+        Ok(self.tts_engine_for(self.packs()?))
+    }
+
+    /// [`Self::tts_engine`] speaking as `packs` say (a measurement that
+    /// gives one dialect's wording another dialect's voice).
+    pub fn tts_engine_for(&self, packs: DialectPacks) -> crate::tts::TtsEngine {
         use crate::tts::{zhtts, TtsEngine};
-        let mut engine = TtsEngine::new(self.packs()?);
+        let mut engine = TtsEngine::new(packs);
         match zhtts::init_onnxruntime(&self.onnxruntime_lib())
             .and_then(|_| zhtts::ZhttsVoice::load(&self.mandarin_voice(), self.tts_threads))
         {
@@ -241,7 +255,7 @@ impl SpeechConfig {
             Ok(v) => engine = engine.with_voice("espeak-ng-yue", std::sync::Arc::new(v)),
             Err(e) => tracing::warn!(error = %e, "Cantonese voice unavailable"),
         }
-        Ok(engine)
+        engine
     }
 
     /// The configured recognizer, loaded.
@@ -296,6 +310,7 @@ impl SpeechConfig {
             packs: self.packs()?,
             vad,
             use_prompt: self.use_prompt,
+            expect_answers: self.expect_answers,
         })
     }
 

@@ -17,4 +17,6 @@ pub struct SpeechEngines {
     pub packs: DialectPacks,
     pub vad: VadConfig,
     pub use_prompt: bool,
+    /// Tell the recognizer what a call's next turn is expected to be.
+    pub expect_answers: bool,
 }

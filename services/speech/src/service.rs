@@ -133,6 +133,8 @@ fn to_response(e: RecognitionEvent) -> pb::RecognizeResponse {
             dialect,
             detection,
             decode_ms,
+            confidence,
+            no_speech,
         } => Event::Final(pb::Hypothesis {
             text,
             start_ms,
@@ -140,6 +142,8 @@ fn to_response(e: RecognitionEvent) -> pb::RecognizeResponse {
             dialect: dialect.to_string(),
             dialect_cues: detection.cues,
             decode_ms: decode_ms.min(u32::MAX as u64) as u32,
+            confidence,
+            no_speech,
         }),
     };
     pb::RecognizeResponse { event: Some(event) }

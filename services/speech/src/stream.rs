@@ -6,7 +6,7 @@
 
 use crate::asr::{AsrError, AsrPool, Transcript};
 use crate::detect::{Detection, DialectDetector};
-use crate::pack::DialectPacks;
+use crate::pack::{DialectPack, DialectPacks, Expectation};
 use crate::vad::{Endpointer, VadEvent};
 use futures::FutureExt;
 use huikuan_core::Dialect;
@@ -38,6 +38,10 @@ pub enum RecognitionEvent {
         dialect: Dialect,
         detection: Detection,
         decode_ms: u64,
+        /// The recognizer's confidence in the words (see [`Transcript`]).
+        confidence: f32,
+        /// How likely the recognizer thought the audio held no speech.
+        no_speech: f32,
     },
 }
 
@@ -159,8 +163,19 @@ fn decode_audio(audio: &[f32], quiet_ms: u64) -> &[f32] {
     &audio[..audio.len() - cut.min(audio.len())]
 }
 
+/// The recognizer's prompt for a turn expected as `e` says (none when
+/// prompts are off): the same for live calls and for measurements.
+pub fn prompt_for(pack: &DialectPack, use_prompt: bool, e: &Expectation) -> String {
+    if use_prompt {
+        pack.asr_prompt_expecting(e)
+    } else {
+        String::new()
+    }
+}
+
 pub struct StreamingRecognizer {
     speculation: Option<Speculation>,
+    expectation: Expectation,
     /// Milliseconds of quiet audio in a row.
     quiet_ms: u64,
     /// The line's noise level (RMS), from blocks outside speech.
@@ -188,6 +203,7 @@ impl StreamingRecognizer {
         let detector = DialectDetector::new(&packs, prior);
         StreamingRecognizer {
             speculation: None,
+            expectation: Expectation::default(),
             quiet_ms: 0,
             noise_floor: 0.0,
             endpointer,
@@ -253,13 +269,15 @@ impl StreamingRecognizer {
         out
     }
 
+    /// What the next turns are expected to be (the stage of the call and
+    /// the words in play), told to the recognizer with the prompt.
+    pub fn expect(&mut self, e: Expectation) {
+        self.expectation = e;
+    }
+
     fn decode_args(&self) -> (String, String) {
         let pack = self.packs.get(self.detector.current());
-        let prompt = if self.options.use_prompt {
-            pack.asr_prompt()
-        } else {
-            String::new()
-        };
+        let prompt = prompt_for(pack, self.options.use_prompt, &self.expectation);
         (pack.asr.language.clone(), prompt)
     }
 
@@ -386,6 +404,8 @@ impl StreamingRecognizer {
             dialect: detection.dialect,
             detection,
             decode_ms: t.decode_ms,
+            confidence: t.confidence,
+            no_speech: t.no_speech_prob,
         });
         Ok(())
     }
@@ -430,6 +450,8 @@ impl StreamingRecognizer {
                             dialect: self.detector.current(),
                             detection: self.detector.observe(""),
                             decode_ms: 0,
+                            confidence: 0.0,
+                            no_speech: 0.0,
                         });
                         continue;
                     }

@@ -5,6 +5,7 @@
 //! the background: a final comes out of a later frame (or [`Ear::ready`])
 //! once decoded, so the call goes on while the machine is busy.
 
+use huikuan_core::pack::Expectation;
 use huikuan_core::Dialect;
 use huikuan_speech::audio::StreamResampler;
 use huikuan_speech::echo::{EchoCanceller, EchoFigures};
@@ -49,6 +50,7 @@ pub struct Ear {
     recognizer: StreamingRecognizer,
     echo: Option<EchoPath>,
     buf: Vec<f32>,
+    expect_answers: bool,
 }
 
 impl Ear {
@@ -96,6 +98,7 @@ impl Ear {
             recognizer,
             echo,
             buf: Vec::with_capacity(640),
+            expect_answers: engines.expect_answers,
         })
     }
 
@@ -138,6 +141,14 @@ impl Ear {
     }
 
     /// The finals decoded since the last frame, without waiting.
+    /// What the next turns are expected to be (see
+    /// [`StreamingRecognizer::expect`]).
+    pub fn expect(&mut self, e: Expectation) {
+        if self.expect_answers {
+            self.recognizer.expect(e);
+        }
+    }
+
     pub fn ready(&mut self) -> Vec<RecognitionEvent> {
         let events = self.recognizer.ready();
         self.screen_all(events)
@@ -164,6 +175,8 @@ impl Ear {
                 dialect,
                 detection,
                 decode_ms,
+                confidence,
+                no_speech,
             } if self.packs.get(dialect).is_prompt_echo(&text) => {
                 tracing::debug!(%text, "prompt echo heard as unclear speech");
                 RecognitionEvent::Final {
@@ -173,6 +186,8 @@ impl Ear {
                     dialect,
                     detection,
                     decode_ms,
+                    confidence,
+                    no_speech,
                 }
             }
             e => e,

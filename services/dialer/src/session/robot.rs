@@ -34,6 +34,7 @@ use huikuan_core::call::{CallRecord, EndedBy, Event, Leg, Party, Speaker, Transc
 use huikuan_core::Dialect;
 use huikuan_core::Disposition;
 use huikuan_dialogue::conversation::Conversation;
+use huikuan_dialogue::policy::Certainty;
 use huikuan_speech::stream::RecognitionEvent;
 use huikuan_speech::SpeechEngines;
 use serde::Deserialize;
@@ -270,7 +271,9 @@ impl<'e> RobotCall<'e> {
                 }
             };
             match next {
-                Next::Continue => {}
+                // The recognizer hears the next turn as an answer at the
+                // stage the conversation is at now.
+                Next::Continue => ear.expect(st.conv.expectation()),
                 next => break next,
             }
         };
@@ -432,15 +435,21 @@ impl<'a, 'e> State<'a, 'e> {
                 start_ms,
                 end_ms,
                 decode_ms,
+                confidence,
+                no_speech,
                 ..
             } => {
                 self.record.figures.decode_ms.push(decode_ms);
-                self.on_turn(text, start_ms, end_ms)
+                let certainty = Certainty {
+                    confidence,
+                    no_speech,
+                };
+                self.on_turn(text, certainty, start_ms, end_ms)
             }
         }
     }
 
-    fn on_turn(&mut self, text: String, start_ms: u64, end_ms: u64) -> Next {
+    fn on_turn(&mut self, text: String, certainty: Certainty, start_ms: u64, end_ms: u64) -> Next {
         self.turns.quiet_since = self.line.now_ms();
         let barge = self.floor.take_barge();
         if let Some(b) = &barge {
@@ -482,7 +491,7 @@ impl<'a, 'e> State<'a, 'e> {
             }
             return Next::Continue;
         }
-        let turn = self.conv.reply(&text);
+        let turn = self.conv.reply_heard(&text, certainty);
         self.record.note(start_ms, Event::DebtorTurn);
         let shown = if text.trim().is_empty() {
             "[unclear]"

@@ -191,6 +191,7 @@ mod tests {
             Ok(Transcript {
                 text: format!("{} on {:?}", req.samples.len(), req.threads),
                 no_speech_prob: 0.0,
+                confidence: 1.0,
                 decode_ms: 0,
             })
         }

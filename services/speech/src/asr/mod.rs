@@ -36,6 +36,10 @@ pub struct Transcript {
     pub text: String,
     /// Highest no-speech probability over the segments (0 when none).
     pub no_speech_prob: f32,
+    /// How sure the recognizer was of its words, 0..=1: the geometric
+    /// mean of its text tokens' probabilities (1 when it reports none,
+    /// 0 for no words).
+    pub confidence: f32,
     /// Wall time the decode took.
     pub decode_ms: u64,
 }

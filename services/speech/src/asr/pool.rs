@@ -184,6 +184,7 @@ mod tests {
             Ok(Transcript {
                 text: String::new(),
                 no_speech_prob: 0.0,
+                confidence: 1.0,
                 decode_ms: 0,
             })
         }

@@ -54,8 +54,11 @@ impl Recognizer for SenseVoice {
             let mut r = self.inner.lock().map_err(|_| AsrError::Closed)?;
             r.transcribe(16_000, req.samples).text
         };
+        let text = clean_transcript(&text);
         Ok(Transcript {
-            text: clean_transcript(&text),
+            // SenseVoice reports no probabilities of its own.
+            confidence: if text.is_empty() { 0.0 } else { 1.0 },
+            text,
             no_speech_prob: 0.0,
             decode_ms: started.elapsed().as_millis() as u64,
         })

