@@ -88,8 +88,8 @@ impl Default for SpeechConfig {
             audio_ctx_margin: 64,
             use_prompt: true,
             // Measured (docs/benchmarks.md, spoken answers): a few points
-            // of intent accuracy for ~190 ms more decoding per turn, which
-            // the one-call voice-to-voice budget does not have.
+            // of intent accuracy for 11-190 ms more decoding per turn; the
+            // one-call voice-to-voice budget cannot take the larger figure.
             expect_answers: false,
             dialects_dir: None,
             onnxruntime: None,
