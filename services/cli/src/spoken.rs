@@ -21,6 +21,7 @@ use huikuan_core::pack::{DialectPacks, Expectation};
 use huikuan_core::Dialect;
 use huikuan_dialogue::eval::spoken::{self, Said, SpokenExample, SpokenScore};
 use huikuan_dialogue::policy::{Certainty, Policy, Understanding};
+use huikuan_dialogue::script::DIALECTS;
 use huikuan_dialogue::{Engine, NluResult};
 use huikuan_speech::asr::{RecognizeRequest, Recognizer};
 use huikuan_speech::audio::line::{through_line, LineCondition};
@@ -248,19 +249,19 @@ struct Turn<'a> {
 impl Turn<'_> {
     /// The judgement with the words trusted only as `gate` says.
     fn judge(&self, policy: &Policy, gate: &Understanding) -> spoken::Judgement {
-        if gate.trusts(self.heard.certainty) {
-            spoken::judge(policy, self.example, &self.understood)
-        } else {
-            let unclear = NluResult::unclear(self.understood.normalized.clone());
-            spoken::judge(policy, self.example, &unclear)
-        }
+        let r = gate.screen(
+            self.understood.clone(),
+            &self.heard.text,
+            self.heard.certainty,
+        );
+        spoken::judge(policy, self.example, &r)
     }
 }
 
 fn background_for(clips: &Path, dialect: Dialect) -> anyhow::Result<Vec<f32>> {
     // Someone else's talk: the real recordings of the other dialects.
     let mut out = Vec::new();
-    for d in [Dialect::Mandarin, Dialect::Sichuanese, Dialect::Cantonese] {
+    for d in DIALECTS {
         if d == dialect {
             continue;
         }
@@ -277,7 +278,7 @@ fn background_for(clips: &Path, dialect: Dialect) -> anyhow::Result<Vec<f32>> {
 pub fn run(config: Config, args: EvalSpokenArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.every >= 1, "--every: at least 1");
     let dialects: Vec<Dialect> = if args.dialect.is_empty() {
-        vec![Dialect::Mandarin, Dialect::Sichuanese, Dialect::Cantonese]
+        DIALECTS.to_vec()
     } else {
         args.dialect
             .iter()

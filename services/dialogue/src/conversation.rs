@@ -163,19 +163,7 @@ impl Engine {
         today: NaiveDate,
     ) -> NluResult {
         let r = self.nlu.understand(text, dialect, today);
-        if self.policy.understanding.trusts(certainty) {
-            return r;
-        }
-        NluResult {
-            cues: vec![format!(
-                "unsure:heard {:?} at confidence {:.2}, no speech {:.2} ({})",
-                text,
-                certainty.confidence,
-                certainty.no_speech,
-                r.intent.as_str()
-            )],
-            ..NluResult::unclear(r.normalized)
-        }
+        self.policy.understanding.screen(r, text, certainty)
     }
 
     /// The first forbidden phrase `text` says, if any.
@@ -478,18 +466,7 @@ impl<'e> Conversation<'e> {
         if self.failed > limits.max_failed_turns {
             return self.end(Disposition::HandedToAgent, "handoff", Some("failed_turns"));
         }
-        // A date or an amount while paying or confirming is an answer to
-        // "when / how much", whatever else the turn sounded like.
-        let has_terms = r.date.is_some() || r.amount_hundredths.is_some();
-        let answers = matches!(
-            r.intent,
-            Intent::Unclear | Intent::ConfirmIdentity | Intent::PromiseToPay | Intent::DenyIdentity
-        );
-        if has_terms
-            && r.callback.is_none()
-            && matches!(self.stage, Stage::Pay | Stage::Confirm)
-            && answers
-        {
+        if answers_when_or_how_much(self.stage, r) {
             return self.negotiate(r);
         }
         let Some(rule) = self.engine.policy.rule(self.stage, r.intent).cloned() else {
@@ -584,6 +561,18 @@ impl<'e> Conversation<'e> {
             }
         }
     }
+}
+
+/// Whether a turn, at `stage`, gives the terms of a payment: a date or an
+/// amount while paying or confirming is an answer to "when / how much",
+/// whatever else the turn sounded like.
+pub(crate) fn answers_when_or_how_much(stage: Stage, r: &NluResult) -> bool {
+    let has_terms = r.date.is_some() || r.amount_hundredths.is_some();
+    let answers = matches!(
+        r.intent,
+        Intent::Unclear | Intent::ConfirmIdentity | Intent::PromiseToPay | Intent::DenyIdentity
+    );
+    has_terms && r.callback.is_none() && matches!(stage, Stage::Pay | Stage::Confirm) && answers
 }
 
 fn tracing_fallback(name: &str, err: &str) {

@@ -4,6 +4,7 @@
 //! implements; everything else is data.
 
 use crate::intent::Intent;
+use crate::nlu::NluResult;
 use crate::script::{line_of_nth, ScriptError};
 use serde::Deserialize;
 
@@ -177,6 +178,24 @@ impl Understanding {
     /// Whether a turn heard this way may be acted on.
     pub fn trusts(&self, h: Certainty) -> bool {
         h.confidence >= self.min_confidence && h.no_speech <= self.max_no_speech
+    }
+
+    /// What `text`, read as `r`, means when heard with `certainty`: `r`,
+    /// or `unclear` (nothing to act on) when it is not trusted.
+    pub fn screen(&self, r: NluResult, text: &str, certainty: Certainty) -> NluResult {
+        if self.trusts(certainty) {
+            return r;
+        }
+        NluResult {
+            cues: vec![format!(
+                "unsure:heard {:?} at confidence {:.2}, no speech {:.2} ({})",
+                text,
+                certainty.confidence,
+                certainty.no_speech,
+                r.intent.as_str()
+            )],
+            ..NluResult::unclear(r.normalized)
+        }
     }
 }
 

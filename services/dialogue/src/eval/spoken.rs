@@ -89,17 +89,12 @@ pub struct Judgement {
 /// while paying or confirming answers "when / how much").
 fn takes_terms(policy: &Policy, stage: Stage, r: &NluResult) -> bool {
     let has_terms = r.date.is_some() || r.amount_hundredths.is_some();
-    if !has_terms || r.callback.is_some() {
-        return false;
-    }
-    let answers = matches!(
-        r.intent,
-        Intent::Unclear | Intent::ConfirmIdentity | Intent::PromiseToPay | Intent::DenyIdentity
-    );
-    (matches!(stage, Stage::Pay | Stage::Confirm) && answers)
-        || policy
-            .rule(stage, r.intent)
-            .is_some_and(|rule| matches!(rule.action, Action::Negotiate))
+    crate::conversation::answers_when_or_how_much(stage, r)
+        || (has_terms
+            && r.callback.is_none()
+            && policy
+                .rule(stage, r.intent)
+                .is_some_and(|rule| matches!(rule.action, Action::Negotiate)))
 }
 
 fn accepts(policy: &Policy, stage: Stage, intent: Intent) -> bool {
