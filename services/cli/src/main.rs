@@ -37,6 +37,7 @@ mod dialer;
 mod import;
 mod nlu;
 mod plan;
+mod prompts;
 mod qa;
 mod script;
 mod serve;
@@ -109,6 +110,9 @@ enum Command {
     CheckModels,
     /// Speak text into a WAV file in a dialect's voice.
     Tts(speech::TtsArgs),
+    /// Recorded prompt packs: what to record, install a delivery, what a pack covers.
+    #[command(subcommand)]
+    Prompts(prompts::PromptsCommand),
     /// Run a dialer worker: lease calls from the orchestrator and place them through the SIP trunk.
     Dialer(dialer::DialerArgs),
     /// Run the debtor simulator: a SIP phone answering as scripted personas.
@@ -176,6 +180,7 @@ fn main() -> std::process::ExitCode {
             Command::EvalNlu(args) => tokio::task::block_in_place(|| nlu::eval(args)),
             Command::CheckModels => tokio::task::block_in_place(|| speech::check_models(config)),
             Command::Tts(args) => tokio::task::block_in_place(|| speech::tts(config, args)),
+            Command::Prompts(cmd) => tokio::task::block_in_place(|| prompts::run(config, cmd)),
             Command::EvalAsr(args) => {
                 tokio::task::block_in_place(|| speech::eval_asr(config, args))
             }

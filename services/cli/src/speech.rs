@@ -261,9 +261,9 @@ pub struct TtsArgs {
 }
 
 pub fn tts(config: Config, args: TtsArgs) -> anyhow::Result<ExitCode> {
-    use huikuan_speech::tts::{split_sentences, Synthesizer};
+    use huikuan_speech::tts::split_sentences;
     let dialect = parse_dialect(&args.dialect)?;
-    let engine = config.speech.tts_engine()?;
+    let engine = config.speech.synthesizer()?;
     let sentences = split_sentences(&args.text);
     let bar = ProgressBar::new(sentences.len() as u64);
     bar.set_style(
@@ -294,7 +294,6 @@ pub fn tts(config: Config, args: TtsArgs) -> anyhow::Result<ExitCode> {
 
 /// `huikuan check-models`: loads every speech engine and says what works.
 pub fn check_models(config: Config) -> anyhow::Result<ExitCode> {
-    use huikuan_speech::tts::Synthesizer;
     let speech = &config.speech;
     let mut ok = true;
     let mut report = |what: &str, r: Result<String, String>| match r {
@@ -317,7 +316,19 @@ pub fn check_models(config: Config) -> anyhow::Result<ExitCode> {
             .map(|_| speech.vad().model.display().to_string())
             .map_err(|e| e.to_string()),
     );
+    use huikuan_speech::tts::Synthesizer;
     let tts = speech.tts_engine()?;
+    if let Some(dir) = &speech.prompts_dir {
+        match huikuan_speech::prompts::PromptPacks::load(dir) {
+            Ok(packs) => {
+                for dialect in [Dialect::Mandarin, Dialect::Sichuanese, Dialect::Cantonese] {
+                    let n = packs.get(dialect).map_or(0, |p| p.recordings().len());
+                    println!("ok      recorded prompts ({dialect}): {n} recordings");
+                }
+            }
+            Err(e) => report("recorded prompts", Err(e.to_string())),
+        }
+    }
     for dialect in [Dialect::Mandarin, Dialect::Sichuanese, Dialect::Cantonese] {
         report(
             &format!("voice ({dialect})"),

@@ -310,7 +310,7 @@ pub fn run(config: Config, args: EvalSpokenArgs) -> anyhow::Result<ExitCode> {
                 .collect(),
         );
     }
-    let tts = speech.tts_engine_for(packs.clone());
+    let tts = speech.tts_engine_for(packs.clone())?;
     for d in &dialects {
         anyhow::ensure!(
             tts.has_voice_for(*d),

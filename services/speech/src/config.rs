@@ -57,6 +57,14 @@ pub struct SpeechConfig {
     pub mandarin_voice_dir: Option<PathBuf>,
     /// Threads per synthesis.
     pub tts_threads: usize,
+    /// Downloaded neural voices by dialect: a sherpa-onnx VITS or Matcha
+    /// model directory (`cantonese = "/models/vits-cantonese"`) that the
+    /// dialect speaks with instead of its pack's voice.
+    pub neural_voices: std::collections::BTreeMap<String, PathBuf>,
+    /// Recorded prompt packs (`huikuan prompts import` installs them):
+    /// one folder per dialect, whose lines are played from recordings and
+    /// only the rest synthesized. Unset: every line is synthesized.
+    pub prompts_dir: Option<PathBuf>,
     /// silero_vad.onnx (default: in the model cache).
     pub vad_model: Option<PathBuf>,
     /// Silence that ends an utterance.
@@ -95,6 +103,8 @@ impl Default for SpeechConfig {
             onnxruntime: None,
             mandarin_voice_dir: None,
             tts_threads: 1,
+            neural_voices: Default::default(),
+            prompts_dir: None,
             vad_model: None,
             end_silence_ms: 600,
             vad_threshold: 0.5,
@@ -147,6 +157,62 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("speech.audio_ctx:"));
+    }
+
+    #[test]
+    fn a_neural_voice_is_named_by_dialect_and_what_its_directory_lacks_is_said() {
+        let mut c = SpeechConfig::default();
+        c.neural_voices.insert("klingon".into(), "/tmp".into());
+        let e = c.packs().err().unwrap().to_string();
+        assert_eq!(
+            e,
+            "speech.neural_voices: 'klingon' is not mandarin, sichuanese or cantonese"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("vits-yue.onnx"), b"x").unwrap();
+        let mut c = SpeechConfig::default();
+        c.neural_voices
+            .insert("cantonese".into(), dir.path().to_path_buf());
+        let e = c.tts_engine().err().unwrap().to_string();
+        assert!(
+            e.starts_with("speech.neural_voices: cantonese: ")
+                && e.ends_with(": no tokens.txt in this directory"),
+            "{e}"
+        );
+        // The pack of that dialect now asks for the neural voice.
+        let packs = c.packs().unwrap();
+        assert_eq!(
+            packs.get(huikuan_core::Dialect::Cantonese).tts.voice,
+            "sherpa-cantonese"
+        );
+        assert_ne!(
+            packs.get(huikuan_core::Dialect::Mandarin).tts.voice,
+            "sherpa-mandarin"
+        );
+    }
+
+    #[test]
+    fn a_prompts_dir_that_cannot_load_is_named() {
+        let c = SpeechConfig {
+            prompts_dir: Some("/nonexistent/prompts".into()),
+            ..Default::default()
+        };
+        let e = c.synthesizer().err().unwrap().to_string();
+        assert_eq!(
+            e,
+            "speech.prompts_dir: /nonexistent/prompts: no such folder"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("cantonese")).unwrap();
+        let c = SpeechConfig {
+            prompts_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        let e = c.synthesizer().err().unwrap().to_string();
+        assert!(
+            e.starts_with("speech.prompts_dir: ") && e.contains("cantonese/prompts.tsv"),
+            "{e}"
+        );
     }
 }
 
@@ -237,14 +303,29 @@ impl SpeechConfig {
     /// that cannot are left out (and reported) so the dialects they serve
     /// fail with a clear error instead of speaking wrongly.
     pub fn tts_engine(&self) -> Result<crate::tts::TtsEngine, ConfigError> {
-        Ok(self.tts_engine_for(self.packs()?))
+        self.tts_engine_for(self.packs()?)
     }
 
     /// [`Self::tts_engine`] speaking as `packs` say (a measurement that
     /// gives one dialect's wording another dialect's voice).
-    pub fn tts_engine_for(&self, packs: DialectPacks) -> crate::tts::TtsEngine {
+    pub fn tts_engine_for(
+        &self,
+        packs: DialectPacks,
+    ) -> Result<crate::tts::TtsEngine, ConfigError> {
         use crate::tts::{zhtts, TtsEngine};
         let mut engine = TtsEngine::new(packs);
+        for (dialect, dir) in self.neural_voices()? {
+            let voice = crate::tts::sherpa::SherpaVoice::load(
+                &dir,
+                self.tts_threads,
+                &self.onnxruntime_lib(),
+            )
+            .map_err(|e| ConfigError::Field {
+                field: "neural_voices",
+                reason: format!("{dialect}: {e}"),
+            })?;
+            engine = engine.with_voice(&neural_voice_name(dialect), std::sync::Arc::new(voice));
+        }
         match zhtts::init_onnxruntime(&self.onnxruntime_lib())
             .and_then(|_| zhtts::ZhttsVoice::load(&self.mandarin_voice(), self.tts_threads))
         {
@@ -255,7 +336,41 @@ impl SpeechConfig {
             Ok(v) => engine = engine.with_voice("espeak-ng-yue", std::sync::Arc::new(v)),
             Err(e) => tracing::warn!(error = %e, "Cantonese voice unavailable"),
         }
-        engine
+        Ok(engine)
+    }
+
+    /// `neural_voices` by dialect, the names checked.
+    pub fn neural_voices(&self) -> Result<Vec<(huikuan_core::Dialect, PathBuf)>, ConfigError> {
+        self.neural_voices
+            .iter()
+            .map(|(name, dir)| match name.parse::<huikuan_core::Dialect>() {
+                Ok(d) if d != huikuan_core::Dialect::Auto => Ok((d, dir.clone())),
+                _ => Err(ConfigError::Field {
+                    field: "neural_voices",
+                    reason: format!("'{name}' is not mandarin, sichuanese or cantonese"),
+                }),
+            })
+            .collect()
+    }
+
+    /// What the robot speaks with: the recorded prompt packs of
+    /// `prompts_dir` where there are some, the voices for the rest.
+    pub fn synthesizer(&self) -> Result<Arc<dyn crate::tts::Synthesizer>, ConfigError> {
+        let packs =
+            match &self.prompts_dir {
+                Some(dir) => Some(crate::prompts::PromptPacks::load(dir).map_err(|e| {
+                    ConfigError::Field {
+                        field: "prompts_dir",
+                        reason: e.to_string(),
+                    }
+                })?),
+                None => None,
+            };
+        let voice: Arc<dyn crate::tts::Synthesizer> = Arc::new(self.tts_engine()?);
+        Ok(match packs {
+            Some(packs) => Arc::new(crate::prompts::PromptedVoice::new(packs, voice)),
+            None => voice,
+        })
     }
 
     /// The configured recognizer, loaded.
@@ -306,7 +421,7 @@ impl SpeechConfig {
                 self.max_concurrent_decodes,
                 self.threads.max(1) as usize,
             ),
-            tts: Arc::new(self.tts_engine()?),
+            tts: self.synthesizer()?,
             packs: self.packs()?,
             vad,
             use_prompt: self.use_prompt,
@@ -314,10 +429,33 @@ impl SpeechConfig {
         })
     }
 
+    /// The dialect packs, each speaking with its neural voice where one is
+    /// configured.
     pub fn packs(&self) -> Result<DialectPacks, ConfigError> {
-        Ok(match &self.dialects_dir {
+        let packs = match &self.dialects_dir {
             Some(d) => DialectPacks::load(d)?,
             None => DialectPacks::builtin(),
-        })
+        };
+        let neural = self.neural_voices()?;
+        if neural.is_empty() {
+            return Ok(packs);
+        }
+        Ok(DialectPacks::from_packs(
+            packs
+                .iter()
+                .map(|p| {
+                    let mut p = p.clone();
+                    if neural.iter().any(|(d, _)| *d == p.dialect) {
+                        p.tts.voice = neural_voice_name(p.dialect);
+                    }
+                    p
+                })
+                .collect(),
+        ))
     }
+}
+
+/// The name a dialect's configured neural voice goes by.
+pub fn neural_voice_name(dialect: huikuan_core::Dialect) -> String {
+    format!("sherpa-{dialect}")
 }

@@ -4,7 +4,9 @@
 //! voice activity detection and endpointing, speech recognition (whisper,
 //! behind the `Recognizer` trait, loaded once per process and shared by all
 //! calls), speech synthesis
-//! (behind `Synthesizer`), the dialect packs that configure both, the
+//! (behind `Synthesizer`), recorded prompt packs (a person's recordings
+//! of the fixed lines, the rest synthesized), the dialect packs that
+//! configure both, the
 //! dialect detector, and recognition scoring (CER).
 //!
 //! The `huikuan.v1.Speech` gRPC service (streaming recognition, synthesis;
@@ -21,6 +23,7 @@ pub mod echo;
 pub mod engines;
 pub mod eval;
 pub use huikuan_core::pack;
+pub mod prompts;
 pub mod service;
 pub mod stream;
 pub mod text;

@@ -842,3 +842,20 @@ async fn a_failed_background_decode_loses_only_its_utterance() {
     assert_eq!(want.len(), 2, "{want:?}");
     assert_eq!(finals_of(&got), want[1..].to_vec());
 }
+
+#[test]
+fn a_neural_voice_whose_model_is_not_onnx_is_refused_before_sherpa_onnx_sees_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["vits-cantonese.onnx", "tokens.txt", "lexicon.txt"] {
+        std::fs::write(dir.path().join(f), b"not a model").unwrap();
+    }
+    let mut c = SpeechConfig::default();
+    c.neural_voices
+        .insert("cantonese".into(), dir.path().to_path_buf());
+    let e = c.tts_engine().err().unwrap().to_string();
+    assert!(
+        e.starts_with("speech.neural_voices: cantonese: ")
+            && e.contains("vits-cantonese.onnx: not a model ONNX Runtime can open"),
+        "{e}"
+    );
+}

@@ -7,6 +7,7 @@
 pub mod baker;
 pub mod espeak;
 pub mod g2p;
+pub mod sherpa;
 pub mod spoken;
 pub mod zhtts;
 

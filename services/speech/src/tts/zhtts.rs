@@ -40,7 +40,7 @@ pub fn init_onnxruntime(lib: &Path) -> Result<(), SynthError> {
     result
 }
 
-fn session(path: &Path, threads: usize) -> Result<Session, SynthError> {
+pub(crate) fn session(path: &Path, threads: usize) -> Result<Session, SynthError> {
     let err = |e: ort::Error| SynthError::Model {
         path: path.display().to_string(),
         reason: e.to_string(),
