@@ -149,13 +149,17 @@ struct Bench<'a> {
     words_in_play: Vec<String>,
     clips: PathBuf,
     today: NaiveDate,
+    /// The live call's endpointer settings: only what it calls speech is
+    /// recognized, as on a call.
+    vad: huikuan_speech::vad::VadConfig,
 }
 
 /// One row as heard on one line.
 struct Heard {
     text: String,
     certainty: Certainty,
-    decode_ms: u64,
+    /// None when no speech was heard, so nothing was recognized.
+    decode_ms: Option<u64>,
 }
 
 impl Bench<'_> {
@@ -197,7 +201,32 @@ impl Bench<'_> {
                 (samples, LINE_RATE)
             }
         };
-        let samples = through_line(&voice, rate, Some(background), &r.condition)?;
+        let line = through_line(&voice, rate, Some(background), &r.condition)?;
+        // What the live call's endpointer hears as speech, its utterances
+        // one after another; nothing is recognized when it hears none.
+        let mut endpointer = huikuan_speech::vad::Endpointer::new(self.vad.clone())?;
+        let mut samples = Vec::new();
+        let mut take = |events: Vec<huikuan_speech::vad::VadEvent>| {
+            for e in events {
+                if let huikuan_speech::vad::VadEvent::SpeechEnd { samples: s, .. } = e {
+                    samples.extend(s);
+                }
+            }
+        };
+        for frame in line.chunks(audio::frame_len(audio::ASR_RATE)) {
+            take(endpointer.push(frame));
+        }
+        take(endpointer.flush());
+        if samples.is_empty() {
+            return Ok(Heard {
+                text: String::new(),
+                certainty: Certainty {
+                    confidence: 0.0,
+                    no_speech: 1.0,
+                },
+                decode_ms: None,
+            });
+        }
         let pack = self.packs.get(dialect);
         let expectation = if self.stage_context {
             Expectation {
@@ -231,7 +260,7 @@ impl Bench<'_> {
                 no_speech: t.no_speech_prob,
             },
             text,
-            decode_ms: t.decode_ms,
+            decode_ms: Some(t.decode_ms),
         })
     }
 }
@@ -333,6 +362,7 @@ pub fn run(config: Config, args: EvalSpokenArgs) -> anyhow::Result<ExitCode> {
         words_in_play: vec![account.name.clone(), account.platform.clone()],
         clips: clips.clone(),
         today: NaiveDate::from_ymd_opt(y, m, d).expect("a date"),
+        vad: speech.vad(),
     };
     let mut examples = Vec::new();
     for d in &dialects {
@@ -445,7 +475,7 @@ fn rows<'a>(turns: &'a [Turn<'_>], policy: &Policy, gate: &Understanding) -> Vec
                 line,
                 score,
                 cer,
-                decode_p50_ms: p50(ts.iter().map(|t| t.heard.decode_ms).collect()),
+                decode_p50_ms: p50(ts.iter().filter_map(|t| t.heard.decode_ms).collect()),
             }
         })
         .collect()

@@ -189,9 +189,24 @@ impl DialectPack {
         if pieces.is_empty() {
             return false;
         }
+        // The prompt's own sentences, to catch one coming back with a
+        // word misheard (这下是普通话的句子 for 以下是普通话的句子).
+        let sentences: Vec<&str> = self
+            .asr
+            .initial_prompt
+            .split(|c: char| "、，,。.!！?？ ".contains(c))
+            .map(str::trim)
+            .filter(|s| s.chars().count() >= 4)
+            .collect();
         let known = |p: &str| {
+            let n = p.chars().count();
             self.asr.vocabulary.iter().any(|v| v == p)
-                || (p.chars().count() >= 4 && self.asr.initial_prompt.contains(p))
+                || (n >= 4 && self.asr.initial_prompt.contains(p))
+                || (n >= 4
+                    && sentences.iter().any(|s| {
+                        let longest = n.max(s.chars().count());
+                        strsim::levenshtein(p, s) * 4 <= longest
+                    }))
         };
         (pieces.len() >= 2 || pieces[0].chars().count() >= 4) && pieces.iter().all(|p| known(p))
     }
@@ -350,6 +365,9 @@ mod prompt_echo_tests {
         assert!(m.is_prompt_echo("利息、利息、分期。"));
         assert!(m.is_prompt_echo("还款，逾期"));
         assert!(m.is_prompt_echo("以下是普通话的句子。"));
+        // The prompt with a word misheard is still the prompt.
+        assert!(m.is_prompt_echo("这下是普通话的句子。"));
+        assert!(!m.is_prompt_echo("这不是我的电话。"));
         assert!(!m.is_prompt_echo("利息"));
         assert!(!m.is_prompt_echo("对，没问题。"));
         assert!(!m.is_prompt_echo("利息太高了，分期吧"));
