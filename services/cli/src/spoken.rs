@@ -6,7 +6,8 @@
 //! row's own seed (the voice higher or lower, faster or slower, quieter
 //! or louder; line hiss, a television behind the speaker, μ-law or A-law,
 //! lost packets). Rows that are recordings (`clip:`) are played as
-//! recorded. Each is recognized with the live call's recognizer settings
+//! recorded. Each goes through the live call's endpointer, and what it
+//! calls speech is recognized with the live call's recognizer settings
 //! (`[speech]` of the configuration; the prompt a live call gives at the
 //! row's stage) and understood at that stage; the report gives intent and
 //! slot accuracy, how often the robot would act, and its false actions
