@@ -18,13 +18,14 @@ use crate::config::Config;
 use crate::speech::parse_dialect;
 use anyhow::Context;
 use chrono::NaiveDate;
-use huikuan_core::pack::{DialectPacks, Expectation};
+use huikuan_core::pack::{DialectPack, DialectPacks, Expectation};
 use huikuan_core::Dialect;
 use huikuan_dialogue::eval::spoken::{self, Said, SpokenExample, SpokenScore};
 use huikuan_dialogue::policy::{Certainty, Policy, Understanding};
 use huikuan_dialogue::script::DIALECTS;
 use huikuan_dialogue::{Engine, NluResult};
-use huikuan_speech::asr::{RecognizeRequest, Recognizer};
+use huikuan_speech::asr::rescore::rescore;
+use huikuan_speech::asr::{RecognizeRequest, Recognizer, Transcript};
 use huikuan_speech::audio::line::{through_line, LineCondition};
 use huikuan_speech::audio::sounds::{self, Sound};
 use huikuan_speech::audio::{self, Law, LINE_RATE};
@@ -67,6 +68,11 @@ pub struct EvalSpokenArgs {
     /// development rows, tests/data/spoken/dev, to choose one).
     #[arg(long)]
     sweep: bool,
+    /// Choose among a beam search's readings with the stage's likely
+    /// answers weighing this much (`[speech] rescore_weight`); repeat for
+    /// more tables from the same hearings (the first gives the main ones).
+    #[arg(long)]
+    rescore_weight: Vec<f32>,
     /// One JSON object per dialect and line, trusting every word and
     /// gated, instead of tables.
     #[arg(long)]
@@ -155,7 +161,48 @@ struct Bench<'a> {
     vad: huikuan_speech::vad::VadConfig,
 }
 
+/// What the recognizer made of one row on one line, before anything
+/// is chosen among its readings.
+struct Recognized {
+    /// None when no speech was heard, so nothing was recognized.
+    transcript: Option<Transcript>,
+    expectation: Expectation,
+}
+
+impl Recognized {
+    /// What the robot hears: the reading chosen with the stage's likely
+    /// answers weighing `weight` (as a live call does), a prompt coming
+    /// back heard as unclear speech (as the dialer's ear screens it).
+    fn heard(&self, pack: &DialectPack, weight: f32) -> Heard {
+        let Some(t) = &self.transcript else {
+            return Heard {
+                text: String::new(),
+                certainty: Certainty {
+                    confidence: 0.0,
+                    no_speech: 1.0,
+                },
+                decode_ms: None,
+            };
+        };
+        let t = rescore(t.clone(), pack, &self.expectation, weight);
+        let text = if pack.is_prompt_echo(&t.text) {
+            String::new()
+        } else {
+            t.text
+        };
+        Heard {
+            certainty: Certainty {
+                confidence: t.confidence,
+                no_speech: t.no_speech_prob,
+            },
+            text,
+            decode_ms: Some(t.decode_ms),
+        }
+    }
+}
+
 /// One row as heard on one line.
+#[derive(Clone)]
 struct Heard {
     text: String,
     certainty: Certainty,
@@ -170,7 +217,7 @@ impl Bench<'_> {
         ex: &SpokenExample,
         r: &Rendering,
         background: &[f32],
-    ) -> anyhow::Result<Heard> {
+    ) -> anyhow::Result<Recognized> {
         let (voice, rate) = match &ex.said {
             Said::Words(w) => (
                 self.tts
@@ -218,16 +265,6 @@ impl Bench<'_> {
             take(endpointer.push(frame));
         }
         take(endpointer.flush());
-        if samples.is_empty() {
-            return Ok(Heard {
-                text: String::new(),
-                certainty: Certainty {
-                    confidence: 0.0,
-                    no_speech: 1.0,
-                },
-                decode_ms: None,
-            });
-        }
         let pack = self.packs.get(dialect);
         let expectation = if self.stage_context {
             Expectation {
@@ -237,6 +274,12 @@ impl Bench<'_> {
         } else {
             Expectation::default()
         };
+        if samples.is_empty() {
+            return Ok(Recognized {
+                transcript: None,
+                expectation,
+            });
+        }
         let prompt = prompt_for(pack, self.use_prompt, &expectation);
         let t = self
             .recognizer
@@ -248,25 +291,15 @@ impl Bench<'_> {
                 cancelled: None,
             })
             .with_context(|| format!("line {}: recognizing", ex.line))?;
-        // The prompt coming back is heard as unclear speech, as on a live
-        // call (the dialer's ear screens it the same way).
-        let text = if pack.is_prompt_echo(&t.text) {
-            String::new()
-        } else {
-            t.text
-        };
-        Ok(Heard {
-            certainty: Certainty {
-                confidence: t.confidence,
-                no_speech: t.no_speech_prob,
-            },
-            text,
-            decode_ms: Some(t.decode_ms),
+        Ok(Recognized {
+            transcript: Some(t),
+            expectation,
         })
     }
 }
 
 /// A row heard on one line, and what was understood of it.
+#[derive(Clone)]
 struct Turn<'a> {
     dialect: &'static str,
     line: &'static str,
@@ -380,7 +413,12 @@ pub fn run(config: Config, args: EvalSpokenArgs) -> anyhow::Result<ExitCode> {
         ProgressStyle::with_template("{spinner} {pos}/{len} turns heard [{bar:30}] {eta} {msg}")
             .expect("valid template"),
     );
-    let mut turns = Vec::new();
+    let weights: Vec<f32> = if args.rescore_weight.is_empty() {
+        vec![speech.rescore_weight]
+    } else {
+        args.rescore_weight.clone()
+    };
+    let mut turns_by_weight: Vec<Vec<Turn<'_>>> = weights.iter().map(|_| Vec::new()).collect();
     let mut backgrounds: BTreeMap<&'static str, Vec<f32>> = BTreeMap::new();
     for (dialect, ex) in &examples {
         if !backgrounds.contains_key(dialect.as_str()) {
@@ -389,19 +427,23 @@ pub fn run(config: Config, args: EvalSpokenArgs) -> anyhow::Result<ExitCode> {
         let background = &backgrounds[dialect.as_str()];
         let seed = seed_of(*dialect, ex.line);
         for r in [plain(seed), hard(seed)] {
-            let heard = bench.hear(*dialect, ex, &r, background)?;
-            let understood = engine.nlu.understand(&heard.text, *dialect, bench.today);
-            turns.push(Turn {
-                dialect: dialect.as_str(),
-                line: r.line,
-                example: ex,
-                heard,
-                understood,
-            });
+            let recognized = bench.hear(*dialect, ex, &r, background)?;
+            for (w, turns) in weights.iter().zip(turns_by_weight.iter_mut()) {
+                let heard = recognized.heard(packs.get(*dialect), *w);
+                let understood = engine.nlu.understand(&heard.text, *dialect, bench.today);
+                turns.push(Turn {
+                    dialect: dialect.as_str(),
+                    line: r.line,
+                    example: ex,
+                    heard,
+                    understood,
+                });
+            }
             bar.inc(1);
         }
     }
     bar.finish_and_clear();
+    let turns = turns_by_weight.remove(0);
     let gate = engine.policy.understanding;
     if args.show_noise {
         show_noise(&turns, &gate);
@@ -418,8 +460,9 @@ pub fn run(config: Config, args: EvalSpokenArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "recognizer: {}; prompt: {}",
+        "recognizer: {}; readings rescored at weight {}; prompt: {}",
         recognizer.describe(),
+        weights[0],
         match (speech.use_prompt, stage_context) {
             (false, _) => "none",
             (true, false) => "dialect pack",
@@ -433,6 +476,10 @@ pub fn run(config: Config, args: EvalSpokenArgs) -> anyhow::Result<ExitCode> {
         gate.min_confidence, gate.max_no_speech
     );
     print_table(&gated);
+    for (w, turns) in weights.iter().skip(1).zip(&turns_by_weight) {
+        println!("\nRescored with the stage's likely answers at weight {w}, gated:");
+        print_table(&rows(turns, &engine.policy, &gate));
+    }
     if args.sweep {
         print_sweep(&turns, &engine.policy, gate.max_no_speech);
     }

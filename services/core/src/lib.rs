@@ -6,7 +6,8 @@
 //! money in yuan, phone numbers, call dispositions and promises to pay), the
 //! validation of portfolio rows, and the collection rules that decide whether
 //! a contact may be called now (calling window, daily attempt cap), how
-//! numbers are read aloud in Chinese, the kinds of quality flag, script forms (Traditional/Simplified,
+//! numbers are read aloud in Chinese, matching a phrase in what was heard by
+//! character or by sound (pinyin), the kinds of quality flag, script forms (Traditional/Simplified,
 //! full-width), and the dialect packs (`dialects/`,
 //! compiled in or read from a folder) that configure speech and
 //! understanding.
@@ -22,6 +23,7 @@ pub mod dialect;
 pub mod disposition;
 pub mod flag_kind;
 pub mod handoff;
+pub mod matcher;
 pub mod money;
 pub mod numerals;
 pub mod outcome;

@@ -47,6 +47,17 @@ pub struct Expectation {
     pub words: Vec<String>,
 }
 
+impl Expectation {
+    /// The words in play, trimmed, blanks left out.
+    pub fn words_in_play(&self) -> Vec<&str> {
+        self.words
+            .iter()
+            .map(|w| w.trim())
+            .filter(|w| !w.is_empty())
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TtsSection {
@@ -158,23 +169,27 @@ impl DialectPack {
     /// (last, where it weighs most on the recognizer).
     pub fn asr_prompt_expecting(&self, e: &Expectation) -> String {
         let mut p = self.asr_prompt();
-        let words: Vec<&str> = e
-            .words
-            .iter()
-            .map(|w| w.trim())
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words = e.words_in_play();
         if !words.is_empty() {
             p.push_str(&words.join("、"));
             p.push('。');
         }
-        if let Some(phrases) = e.stage.as_ref().and_then(|s| self.asr.expect.get(s)) {
-            if !phrases.is_empty() {
-                p.push_str(&phrases.join("，"));
-                p.push('。');
-            }
+        let phrases = self.likely_answers(e);
+        if !phrases.is_empty() {
+            p.push_str(&phrases.join("，"));
+            p.push('。');
         }
         p
+    }
+
+    /// What is likely said at the stage `e` names (none for no stage or
+    /// a stage the pack says nothing about).
+    pub fn likely_answers(&self, e: &Expectation) -> Vec<&str> {
+        e.stage
+            .as_ref()
+            .and_then(|s| self.asr.expect.get(s))
+            .map(|p| p.iter().map(String::as_str).collect())
+            .unwrap_or_default()
     }
 
     /// Whether a transcript is only the prompt coming back (a known failure

@@ -5,9 +5,9 @@
 //! errors forgiven, so the dialer can record the right disposition instead
 //! of talking to a recording.
 
-use crate::matcher::{glyphs, Matchable};
 use crate::normalize::simplify;
 use crate::script::{line_of_nth, ScriptError};
+use huikuan_core::matcher::{glyphs, Matchable};
 use huikuan_core::Disposition;
 use serde::Deserialize;
 

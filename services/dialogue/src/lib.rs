@@ -22,12 +22,15 @@ pub mod conversation;
 pub mod eval;
 pub mod intent;
 pub mod lines;
-pub mod matcher;
 pub mod nlu;
 pub mod normalize;
 pub mod policy;
 pub mod script;
 pub mod slots;
+
+/// Phrase matching by character and by sound (it lives in core, where
+/// the recognizer's rescoring uses it too).
+pub use huikuan_core::matcher;
 
 pub use conversation::{CallAccount, Conversation, Engine, Outcome, Turn};
 pub use intent::Intent;

@@ -8,11 +8,11 @@
 
 use crate::classifier::{IntentModel, TrainingExample};
 use crate::intent::Intent;
-use crate::matcher::{glyphs, Glyph, Matchable};
 use crate::normalize::Normalizer;
 use crate::script::ScriptError;
 use crate::slots::{self, number::format_hundredths};
 use chrono::{NaiveDate, NaiveDateTime};
+use huikuan_core::matcher::{glyphs, Glyph, Matchable};
 use huikuan_core::pack::DialectPacks;
 use huikuan_core::Dialect;
 use serde::Deserialize;

@@ -49,6 +49,10 @@ pub struct SpeechConfig {
     /// what debtors are likely to say at the call's stage (the pack's
     /// `[asr.expect]`).
     pub expect_answers: bool,
+    /// How much the stage's likely answers weigh in choosing among a beam
+    /// search's readings of a turn (`beam_size` > 1 and `expect_answers`;
+    /// 0: the recognizer's pick always; see `asr::rescore`).
+    pub rescore_weight: f32,
     /// Dialect packs directory (default: the packs built into the binary).
     pub dialects_dir: Option<PathBuf>,
     /// ONNX Runtime shared library for the neural voice.
@@ -99,6 +103,7 @@ impl Default for SpeechConfig {
             // of intent accuracy for 11-190 ms more decoding per turn; the
             // one-call voice-to-voice budget cannot take the larger figure.
             expect_answers: false,
+            rescore_weight: 1.0,
             dialects_dir: None,
             onnxruntime: None,
             mandarin_voice_dir: None,
@@ -426,6 +431,7 @@ impl SpeechConfig {
             vad,
             use_prompt: self.use_prompt,
             expect_answers: self.expect_answers,
+            rescore_weight: self.rescore_weight,
         })
     }
 

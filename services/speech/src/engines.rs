@@ -19,4 +19,6 @@ pub struct SpeechEngines {
     pub use_prompt: bool,
     /// Tell the recognizer what a call's next turn is expected to be.
     pub expect_answers: bool,
+    /// How much the expected answers weigh among a beam's readings.
+    pub rescore_weight: f32,
 }

@@ -4,6 +4,7 @@
 //! and never holding up the audio), and a final hypothesis at end of
 //! speech, tagged with the dialect the detector settled on.
 
+use crate::asr::rescore::rescore;
 use crate::asr::{AsrError, AsrPool, Transcript};
 use crate::detect::{Detection, DialectDetector};
 use crate::pack::{DialectPack, DialectPacks, Expectation};
@@ -68,6 +69,10 @@ pub struct StreamOptions {
     /// decoded, finals always in the order spoken. `finish` waits for
     /// them all.
     pub decode_in_background: bool,
+    /// How much the expected answers ([`StreamingRecognizer::expect`])
+    /// weigh in choosing among the recognizer's readings of a turn
+    /// (0: its pick always; see [`crate::asr::rescore`]).
+    pub rescore_weight: f32,
 }
 
 impl Default for StreamOptions {
@@ -78,6 +83,7 @@ impl Default for StreamOptions {
             speculate_after_ms: 0,
             defer_decoding: false,
             decode_in_background: false,
+            rescore_weight: 0.0,
         }
     }
 }
@@ -393,6 +399,12 @@ impl StreamingRecognizer {
         out: &mut Vec<RecognitionEvent>,
     ) -> Result<(), AsrError> {
         let t = result.map_err(|e| AsrError::Decode(format!("decode task: {e}")))??;
+        let t = rescore(
+            t,
+            self.packs.get(self.detector.current()),
+            &self.expectation,
+            self.options.rescore_weight,
+        );
         if t.text.trim().is_empty() {
             return Ok(());
         }

@@ -859,3 +859,46 @@ fn a_neural_voice_whose_model_is_not_onnx_is_refused_before_sherpa_onnx_sees_it(
         "{e}"
     );
 }
+
+#[test]
+fn a_beam_search_gives_its_other_readings_with_the_pick_first() {
+    let beam = SpeechConfig {
+        beam_size: 5,
+        ..Default::default()
+    };
+    let beam = WhisperRecognizer::load(beam.whisper().unwrap()).unwrap();
+    let packs = DialectPacks::builtin();
+    let pack = packs.get(Dialect::Mandarin);
+    let prompt = pack.asr_prompt();
+    let mut most = 0;
+    for n in 121..=125 {
+        let (a, _) = clip("mandarin", &format!("aishell1_BAC009S0764W0{n}.wav"));
+        let line = audio::telephone_band(&a, ASR_RATE, Law::Ulaw).unwrap();
+        let req = RecognizeRequest {
+            samples: &line,
+            language: &pack.asr.language,
+            prompt: &prompt,
+            threads: None,
+            cancelled: None,
+        };
+        let t = beam.recognize(&req).unwrap();
+        eprintln!("{n}: {:?}", t.nbest);
+        assert!(!t.text.is_empty());
+        assert_eq!(t.nbest[0].text, t.text, "the pick first: {:?}", t.nbest);
+        for (i, h) in t.nbest.iter().enumerate() {
+            assert!(h.score.is_finite() && h.score <= 0.0, "{h:?}");
+            assert!(!h.text.is_empty());
+            assert!(
+                t.nbest[..i].iter().all(|o| o.text != h.text),
+                "each reading once: {:?}",
+                t.nbest
+            );
+        }
+        // The others best first.
+        assert!(t.nbest[1..].windows(2).all(|w| w[0].score >= w[1].score));
+        most = most.max(t.nbest.len());
+        // Greedy decoding has no other readings to give.
+        assert!(recognizer().recognize(&req).unwrap().nbest.is_empty());
+    }
+    assert!(most >= 2, "no clip gave a second reading");
+}

@@ -80,6 +80,7 @@ impl Ear {
                 speculate_after_ms: options.speculate_after_ms,
                 defer_decoding: options.defer_decoding,
                 decode_in_background: true,
+                rescore_weight: engines.rescore_weight,
             },
         );
         let upsampler = || StreamResampler::new(8000, 16000, 160).map_err(|e| e.to_string());

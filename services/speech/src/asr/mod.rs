@@ -3,9 +3,11 @@
 //! endpointed audio into partial and final hypotheses.
 
 pub mod background;
+pub mod beams;
 pub mod neighbours;
 pub mod pool;
 pub mod quantize;
+pub mod rescore;
 pub mod sherpa;
 pub mod whisper;
 
@@ -42,6 +44,20 @@ pub struct Transcript {
     pub confidence: f32,
     /// Wall time the decode took.
     pub decode_ms: u64,
+    /// The recognizer's readings of the audio, best first by its own
+    /// score (`text` among them); empty when it gives only one (greedy
+    /// decoding). See [`rescore`].
+    pub nbest: Vec<Hypothesis>,
+}
+
+/// One reading of the audio and how likely the recognizer found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hypothesis {
+    /// Simplified Chinese, cleaned as [`Transcript::text`].
+    pub text: String,
+    /// Mean log-probability of its tokens (end of text included): 0 is
+    /// certain, below -1 is a guess.
+    pub score: f32,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -186,6 +186,7 @@ mod tests {
                 no_speech_prob: 0.0,
                 confidence: 1.0,
                 decode_ms: 0,
+                nbest: Vec::new(),
             })
         }
         fn describe(&self) -> String {

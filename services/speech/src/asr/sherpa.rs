@@ -61,6 +61,7 @@ impl Recognizer for SenseVoice {
             text,
             no_speech_prob: 0.0,
             decode_ms: started.elapsed().as_millis() as u64,
+            nbest: Vec::new(),
         })
     }
 

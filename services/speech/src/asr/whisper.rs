@@ -2,8 +2,9 @@
 //! states (one per concurrent decode), the encoder window fitted to the
 //! utterance.
 
+use super::beams::{self, BeamTrace};
 use super::quantize::{self, WeightType};
-use super::{AsrError, RecognizeRequest, Recognizer, Transcript};
+use super::{AsrError, Hypothesis, RecognizeRequest, Recognizer, Transcript};
 use crate::text::clean_transcript;
 use std::cell::Cell;
 use std::ffi::{c_char, c_void, CStr};
@@ -179,6 +180,42 @@ impl WhisperRecognizer {
             .map_err(|e| AsrError::Decode(format!("cannot create a decode state: {e}")))
     }
 
+    /// The beam's readings as text, the pick (`text`, heard with
+    /// `confidence`) first, then the others best first, each once.
+    fn readings(
+        &self,
+        trace: &BeamTrace,
+        text: &str,
+        confidence: f32,
+        beam_size: usize,
+    ) -> Vec<Hypothesis> {
+        let mut out: Vec<Hypothesis> = Vec::new();
+        for (tokens, score) in trace.readings(beam_size * 2) {
+            let mut bytes = Vec::new();
+            for t in tokens {
+                if let Ok(b) = self.ctx.token_to_bytes(t) {
+                    bytes.extend_from_slice(b);
+                }
+            }
+            let reading = clean_transcript(&String::from_utf8_lossy(&bytes));
+            if !reading.is_empty() && !out.iter().any(|h| h.text == reading) {
+                out.push(Hypothesis {
+                    text: reading,
+                    score,
+                });
+            }
+        }
+        let pick = match out.iter().position(|h| h.text == text) {
+            Some(i) => out.remove(i),
+            None => Hypothesis {
+                text: text.to_string(),
+                score: confidence.max(1e-6).ln(),
+            },
+        };
+        out.insert(0, pick);
+        out
+    }
+
     fn put_state(&self, s: WhisperState) {
         if let Ok(mut v) = self.idle_states.lock() {
             v.push(s);
@@ -266,6 +303,18 @@ impl Recognizer for WhisperRecognizer {
             }
         }
         let eot = self.ctx.token_eot();
+        // A beam search's other readings (see `beams`).
+        let trace = (c.beam_size > 1).then(|| BeamTrace::new(eot));
+        if let Some(trace) = &trace {
+            // SAFETY: whisper calls `beams::record` with this pointer only
+            // during `state.full` below, while `trace` lives; the callback
+            // reads the logits and locks the trace's own mutex.
+            unsafe {
+                params.set_filter_logits_callback(Some(beams::record));
+                params
+                    .set_filter_logits_callback_user_data(trace as *const BeamTrace as *mut c_void);
+            }
+        }
         let mut state = self.take_state()?;
         STOPPED_ON_REQUEST.with(|s| s.set(false));
         let result = state.full(params, samples);
@@ -275,7 +324,9 @@ impl Recognizer for WhisperRecognizer {
                 let mut text = String::new();
                 let mut no_speech = 0f32;
                 let mut confidence = TokenConfidence::default();
+                let mut segments = 0;
                 for seg in state.as_iter() {
+                    segments += 1;
                     text.push_str(
                         &seg.to_str_lossy()
                             .map_err(|e| AsrError::Decode(e.to_string()))?,
@@ -291,20 +342,30 @@ impl Recognizer for WhisperRecognizer {
                         }
                     }
                 }
-                Ok((text, no_speech, confidence))
+                Ok((text, no_speech, confidence, segments))
             });
         self.put_state(state);
-        let (text, no_speech_prob, confidence) = out?;
+        let (text, no_speech_prob, confidence, segments) = out?;
         let text = clean_transcript(&text);
+        let confidence = if text.is_empty() {
+            0.0
+        } else {
+            confidence.mean()
+        };
+        // One window's readings only: a trace of several (over 30 s of
+        // audio) mixes their prefixes.
+        let nbest = match &trace {
+            Some(trace) if segments == 1 && !text.is_empty() => {
+                self.readings(trace, &text, confidence, c.beam_size as usize)
+            }
+            _ => Vec::new(),
+        };
         Ok(Transcript {
-            confidence: if text.is_empty() {
-                0.0
-            } else {
-                confidence.mean()
-            },
+            confidence,
             text,
             no_speech_prob,
             decode_ms: started.elapsed().as_millis() as u64,
+            nbest,
         })
     }
 

@@ -96,6 +96,20 @@ impl Matchable {
         found
     }
 
+    /// How many of the text's characters matches have used so far.
+    pub fn used_count(&self) -> usize {
+        self.used.iter().filter(|u| **u).count()
+    }
+
+    /// How many characters the text has.
+    pub fn len(&self) -> usize {
+        self.glyphs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.glyphs.is_empty()
+    }
+
     /// The characters `start..end` of the text.
     pub fn text_of(&self, start: usize, end: usize) -> String {
         self.glyphs[start.min(self.glyphs.len())..end.min(self.glyphs.len())]
