@@ -202,7 +202,6 @@ impl Recognized {
 }
 
 /// One row as heard on one line.
-#[derive(Clone)]
 struct Heard {
     text: String,
     certainty: Certainty,
@@ -299,7 +298,6 @@ impl Bench<'_> {
 }
 
 /// A row heard on one line, and what was understood of it.
-#[derive(Clone)]
 struct Turn<'a> {
     dialect: &'static str,
     line: &'static str,

@@ -64,6 +64,20 @@ fn transcribe(samples: &[f32], dialect: Dialect) -> String {
         .text
 }
 
+/// Five AISHELL Mandarin clips through a μ-law telephone line, with
+/// their reference transcripts.
+fn telephone_clips() -> Vec<(Vec<f32>, String)> {
+    (121..=125)
+        .map(|n| {
+            let (a, reference) = clip("mandarin", &format!("aishell1_BAC009S0764W0{n}.wav"));
+            (
+                audio::telephone_band(&a, ASR_RATE, Law::Ulaw).unwrap(),
+                reference,
+            )
+        })
+        .collect()
+}
+
 fn silence(ms: usize) -> Vec<f32> {
     vec![0.0; ms * 16]
 }
@@ -277,9 +291,7 @@ fn quantized_weights_hear_as_well_as_the_converted_model() {
     let pack = packs.get(Dialect::Mandarin);
     let prompt = pack.asr_prompt();
     let (mut with_f16, mut with_q8) = (CerCount::default(), CerCount::default());
-    for n in 121..=125 {
-        let (a, reference) = clip("mandarin", &format!("aishell1_BAC009S0764W0{n}.wav"));
-        let line = audio::telephone_band(&a, ASR_RATE, Law::Ulaw).unwrap();
+    for (line, reference) in telephone_clips() {
         let req = RecognizeRequest {
             samples: &line,
             language: &pack.asr.language,
@@ -871,9 +883,7 @@ fn a_beam_search_gives_its_other_readings_with_the_pick_first() {
     let pack = packs.get(Dialect::Mandarin);
     let prompt = pack.asr_prompt();
     let mut most = 0;
-    for n in 121..=125 {
-        let (a, _) = clip("mandarin", &format!("aishell1_BAC009S0764W0{n}.wav"));
-        let line = audio::telephone_band(&a, ASR_RATE, Law::Ulaw).unwrap();
+    for (line, _) in telephone_clips() {
         let req = RecognizeRequest {
             samples: &line,
             language: &pack.asr.language,
@@ -882,7 +892,6 @@ fn a_beam_search_gives_its_other_readings_with_the_pick_first() {
             cancelled: None,
         };
         let t = beam.recognize(&req).unwrap();
-        eprintln!("{n}: {:?}", t.nbest);
         assert!(!t.text.is_empty());
         assert_eq!(t.nbest[0].text, t.text, "the pick first: {:?}", t.nbest);
         for (i, h) in t.nbest.iter().enumerate() {
