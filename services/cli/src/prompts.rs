@@ -24,7 +24,7 @@ pub enum PromptsCommand {
         dialect: String,
     },
     /// Check a studio's delivery and install it as a dialect's pack: DIR
-    /// holds lines/, pieces/ and extra/ (with --dialect), or a folder per
+    /// holds lines/, days/, pieces/ and extra/ (with --dialect), or a folder per
     /// dialect (mandarin/, sichuanese/, cantonese/).
     Import {
         dir: PathBuf,
@@ -202,6 +202,7 @@ fn sample_context() -> tera::Context {
     c.insert("days_past_due", &35);
     c.insert("min_amount", &97_600);
     c.insert("latest_date", "2026-12-08");
+    c.insert("today", "2026-11-24");
     c.insert("promise_date", "2026-12-03");
     c.insert("promise_amount", &150_000);
     c.insert("callback_time", "2026-11-25T15:30");

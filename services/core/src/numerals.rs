@@ -203,6 +203,43 @@ pub fn read_date(year: i32, month: u32, day: u32, with_year: bool) -> String {
     out
 }
 
+/// Weekday names after 这周 / 下周 / 星期 (Monday first).
+const WEEKDAYS: [&str; 7] = ["一", "二", "三", "四", "五", "六", "日"];
+
+/// A date as the day it falls on, seen from `today`: 今天, 明天, 后天,
+/// 这周五, 下周三, or 星期三 when it is further out. Said after the date
+/// in a read-back ("十二月二日，下周三"), so a debtor who said 下周三 hears
+/// their own words and a misheard date stands out.
+pub fn read_day(date: chrono::NaiveDate, today: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let days = (date - today).num_days();
+    match days {
+        0 => return "今天".into(),
+        1 => return "明天".into(),
+        2 => return "后天".into(),
+        _ => {}
+    }
+    let weekday = WEEKDAYS[date.weekday().num_days_from_monday() as usize];
+    let monday = |d: chrono::NaiveDate| {
+        d - chrono::Duration::days(d.weekday().num_days_from_monday() as i64)
+    };
+    let weeks = (monday(date) - monday(today)).num_days() / 7;
+    match weeks {
+        0 => format!("这周{weekday}"),
+        1 => format!("下周{weekday}"),
+        _ => format!("星期{weekday}"),
+    }
+}
+
+/// Everything [`read_day`] can say (for a recording script).
+pub fn day_phrases() -> Vec<String> {
+    let mut all: Vec<String> = ["今天", "明天", "后天"].map(String::from).to_vec();
+    for week in ["这周", "下周", "星期"] {
+        all.extend(WEEKDAYS.iter().map(|d| format!("{week}{d}")));
+    }
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +279,30 @@ mod tests {
         assert_eq!(spell_numbers("第26号"), "第二十六号");
         assert_eq!(spell_numbers("没有数字"), "没有数字");
         assert_eq!(read_decimal("1.x"), None);
+    }
+
+    #[test]
+    fn a_day_is_said_as_seen_from_today() {
+        // 2026-11-24 is a Tuesday.
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let day = |d: u32| {
+            let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+                + chrono::Duration::days(d as i64);
+            read_day(date, today)
+        };
+        assert_eq!(day(0), "今天");
+        assert_eq!(day(1), "明天");
+        assert_eq!(day(2), "后天");
+        assert_eq!(day(3), "这周五");
+        assert_eq!(day(5), "这周日");
+        assert_eq!(day(6), "下周一");
+        assert_eq!(day(8), "下周三");
+        assert_eq!(day(12), "下周日");
+        assert_eq!(day(13), "星期一");
+        assert_eq!(day(14), "星期二");
+        let phrases = day_phrases();
+        for d in 0..=20 {
+            assert!(phrases.contains(&day(d)), "{}", day(d));
+        }
     }
 }

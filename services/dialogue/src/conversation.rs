@@ -267,6 +267,7 @@ impl<'e> Conversation<'e> {
         let mut c = Context::new();
         c.insert("name", &self.account.name);
         c.insert("platform", &self.account.platform);
+        c.insert("today", &self.today.to_string());
         if self.verified {
             c.insert("product", &self.account.product);
             c.insert("amount", &self.overdue_fen);

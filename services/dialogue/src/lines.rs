@@ -1,7 +1,9 @@
 //! The robot's lines per dialect (`dialects/*/lines.toml`), rendered with
 //! tera. Filters read values out loud: `yuan` (fen -> 三千二百五十元五角),
-//! `date_cn` (2026-12-01 -> 十二月一日), `time_cn` (2026-11-24T15:00 ->
-//! 十一月二十四日十五点). Missing variables are errors, which is what keeps
+//! `date_cn` (2026-12-01 -> 十二月一日), `day_cn(today=today)` (the day
+//! the date falls on seen from today: 明天, 这周五, 下周三), `time_cn`
+//! (2026-11-24T15:00 -> 十一月二十四日十五点). Missing variables are
+//! errors, which is what keeps
 //! debt details out of lines said before identity is confirmed.
 
 use crate::script::{line_of_key, ScriptError};
@@ -45,6 +47,19 @@ fn date_cn(v: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
         d.day(),
         false,
     )))
+}
+
+fn day_cn(v: &Value, args: &HashMap<String, Value>) -> tera::Result<Value> {
+    let date = |v: Option<&Value>, what: &str| {
+        let s = v
+            .and_then(Value::as_str)
+            .ok_or_else(|| tera::Error::msg(format!("day_cn: {what}: expected a date string")))?;
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|e| tera::Error::msg(format!("day_cn: {what}: {s}: {e}")))
+    };
+    let day = date(Some(v), "value")?;
+    let today = date(args.get("today"), "today")?;
+    Ok(Value::String(huikuan_core::numerals::read_day(day, today)))
 }
 
 fn time_cn(v: &Value, h: &HashMap<String, Value>) -> tera::Result<Value> {
@@ -105,6 +120,7 @@ impl Lines {
         let mut tera = Tera::default();
         tera.register_filter("yuan", yuan);
         tera.register_filter("date_cn", date_cn);
+        tera.register_filter("day_cn", day_cn);
         tera.register_filter("time_cn", time_cn);
         let mut names = HashMap::new();
         let mut sources = Vec::new();

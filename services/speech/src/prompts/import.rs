@@ -67,7 +67,7 @@ pub fn import(
         };
         let (folder, said) = name.split_once('/').unwrap_or(("", name));
         let entry = match folder {
-            "lines" => match by_name.get(name) {
+            "lines" | "days" => match by_name.get(name) {
                 Some(e) => Ok((Kind::Line, e.text.clone())),
                 None => Err(
                     "not in the recording script (`huikuan prompts script` lists the files)"
@@ -84,7 +84,7 @@ pub fn import(
             "extra" if !said_chars(said).is_empty() && !said.contains('/') => {
                 Ok((Kind::Line, said.to_string()))
             }
-            _ => Err("recordings go in lines/, pieces/ or extra/".to_string()),
+            _ => Err("recordings go in lines/, days/, pieces/ or extra/".to_string()),
         };
         match entry {
             Ok((kind, text)) => found.push(Found {
@@ -278,7 +278,7 @@ mod tests {
             "pieces/五.wav: missing (it says '五'",
             "lines/goodbye.wav: not in the recording script",
             "pieces/好.wav: '好': a piece says only digits",
-            "stray.wav: recordings go in lines/, pieces/ or extra/",
+            "stray.wav: recordings go in lines/, days/, pieces/ or extra/",
         ] {
             assert!(all.contains(expected), "{expected} not in:\n{all}");
         }

@@ -1,8 +1,9 @@
 //! The recording script of a dialect: every phrase a studio records, with
 //! the file it goes in. The robot's lines are cut at their punctuation
 //! (the robot pauses there anyway) and at their variables (what changes
-//! per call); the same phrase in two lines is recorded once. Then the
-//! pieces amounts, dates and times are assembled from.
+//! per call); the same phrase in two lines is recorded once. Then the days
+//! a read-back says after a date (明天, 下周三), then the pieces amounts,
+//! dates and times are assembled from.
 
 use super::plan::pause_ms;
 use super::{said_chars, Kind};
@@ -105,6 +106,16 @@ pub fn recording_script<'a>(
             });
         }
     }
+    // The day a date falls on (下周三), said whole after it in a read-back.
+    for text in huikuan_core::numerals::day_phrases() {
+        if seen.insert(text.clone()) {
+            out.push(ScriptEntry {
+                name: format!("days/{text}"),
+                kind: Kind::Line,
+                text,
+            });
+        }
+    }
     for text in pieces() {
         out.push(ScriptEntry {
             name: format!("pieces/{text}"),
@@ -177,10 +188,14 @@ mod tests {
             ]
         );
         assert_eq!(s[4].name, "lines/bye");
-        assert_eq!(s.len(), 5 + pieces().len());
-        assert!(s[5..].iter().all(|e| e.kind == Kind::Piece));
+        // Then the days a read-back says after a date, then the pieces.
+        let days = huikuan_core::numerals::day_phrases().len();
+        assert_eq!(s.len(), 5 + days + pieces().len());
+        assert_eq!(s[5].name, "days/今天");
+        assert!(s[5..5 + days].iter().all(|e| e.kind == Kind::Line));
+        assert!(s[5 + days..].iter().all(|e| e.kind == Kind::Piece));
         let again = recording_script([("a", "再见。"), ("b", "好，再见。")]);
         assert_eq!(again[1].name, "lines/b.1");
-        assert_eq!(again[2].kind, Kind::Piece);
+        assert_eq!(again[2].name, "days/今天");
     }
 }
