@@ -30,6 +30,10 @@ pub struct SimArgs {
     /// Write one JSON record per call here (what the simulator heard and said).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The day the personas' relative dates (下周三) mean, YYYY-MM-DD,
+    /// when the robot calls on another day than today in China.
+    #[arg(long)]
+    pub today: Option<chrono::NaiveDate>,
 }
 
 pub async fn dialer(config: Config, args: DialerArgs) -> anyhow::Result<ExitCode> {
@@ -68,7 +72,10 @@ pub async fn dialer(config: Config, args: DialerArgs) -> anyhow::Result<ExitCode
 }
 
 pub async fn sim(config: Config, args: SimArgs) -> anyhow::Result<ExitCode> {
-    let personas = PersonaSet::load_dir(&args.personas).map_err(anyhow::Error::msg)?;
+    let mut personas = PersonaSet::load_dir(&args.personas).map_err(anyhow::Error::msg)?;
+    if let Some(today) = args.today {
+        personas = personas.on_day(today);
+    }
     let engines = config.speech.engines()?;
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out)?;

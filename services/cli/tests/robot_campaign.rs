@@ -177,7 +177,7 @@ async fn a_killed_dialer_loses_no_outcome_and_leaves_nothing_stuck() {
     let (grpc, sip) = (free_port(), free_udp_port());
     std::fs::write(dir.path().join("huikuan.toml"), config(grpc, sip, 600)).unwrap();
     std::fs::write(dir.path().join("short-lease.toml"), config(grpc, sip, 12)).unwrap();
-    import_and_plan(
+    let (_, today) = import_and_plan(
         dir.path(),
         &db.url,
         "crash",
@@ -185,14 +185,7 @@ async fn a_killed_dialer_loses_no_outcome_and_leaves_nothing_stuck() {
          K-PROMISE,张伟,13800000001,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n",
     );
     let _server = Killed(huikuan(dir.path(), &db.url).arg("serve").spawn().unwrap());
-    let _sim = Killed(
-        huikuan(dir.path(), &db.url)
-            .args(["sim", "--listen", &format!("127.0.0.1:{sip}"), "--personas"])
-            .arg(repo().join("tests/data/personas"))
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _sim = simulator(dir.path(), &db.url, sip, None, today);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let state = "SELECT account_id, status, lease_token FROM call_attempts WHERE disposition IS NOT NULL OR status = 'leased' ORDER BY account_id";
     let mut first = Killed(
@@ -293,16 +286,7 @@ async fn a_robot_campaign_against_simulated_debtors() {
             .unwrap(),
     );
     let sim_out = dir.path().join("sim");
-    let _sim = Killed(
-        huikuan(dir.path(), &db.url)
-            .args(["sim", "--listen", &format!("127.0.0.1:{sip}"), "--out"])
-            .arg(&sim_out)
-            .arg("--personas")
-            .arg(repo().join("tests/data/personas"))
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _sim = simulator(dir.path(), &db.url, sip, Some(&sim_out), today);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut dialer = huikuan(dir.path(), &db.url)
         .env_remove("HUIKUAN_LOG")
@@ -436,7 +420,13 @@ async fn a_robot_campaign_against_simulated_debtors() {
 /// `huikuan serve` with its console on port `web` (logging into
 /// DIR/serve.log, listening when this returns) and the simulated debtors'
 /// phones on SIP port `sip` (their records in DIR/sim).
-fn serve_with_console(dir: &Path, db_url: &str, web: u16, sip: u16) -> (Killed, Killed) {
+fn serve_with_console(
+    dir: &Path,
+    db_url: &str,
+    web: u16,
+    sip: u16,
+    today: chrono::NaiveDate,
+) -> (Killed, Killed) {
     let mut server = huikuan(dir, db_url)
         .env("HUIKUAN_CONSOLE_LISTEN", format!("127.0.0.1:{web}"))
         .env_remove("HUIKUAN_LOG")
@@ -446,17 +436,30 @@ fn serve_with_console(dir: &Path, db_url: &str, web: u16, sip: u16) -> (Killed, 
         .unwrap();
     common::wait_listening(web, &mut server);
     let server = Killed(server);
-    let sim = Killed(
-        huikuan(dir, db_url)
-            .args(["sim", "--listen", &format!("127.0.0.1:{sip}"), "--out"])
-            .arg(dir.join("sim"))
-            .arg("--personas")
-            .arg(repo().join("tests/data/personas"))
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let sim = simulator(dir, db_url, sip, Some(&dir.join("sim")), today);
     (server, sim)
+}
+
+/// `huikuan sim` with the test personas on SIP port `sip`, writing its
+/// records into `out`; the debtors' relative dates (下周三) mean what they
+/// mean on `today`, the day the calls were planned for.
+fn simulator(
+    dir: &Path,
+    db_url: &str,
+    sip: u16,
+    out: Option<&Path>,
+    today: chrono::NaiveDate,
+) -> Killed {
+    let mut sim = huikuan(dir, db_url);
+    sim.args(["sim", "--listen", &format!("127.0.0.1:{sip}")])
+        .arg("--personas")
+        .arg(repo().join("tests/data/personas"))
+        .args(["--today", &today.to_string()])
+        .stdout(Stdio::null());
+    if let Some(out) = out {
+        sim.arg("--out").arg(out);
+    }
+    Killed(sim.spawn().unwrap())
 }
 
 /// Runs a browser script until it prints `ready`, then a dialer, and
@@ -560,7 +563,7 @@ async fn an_agent_takes_over_a_live_call_in_chromium() {
         Duration::from_secs(4),
     );
 
-    let (_server, _sim) = serve_with_console(dir.path(), &db.url, web, sip);
+    let (_server, _sim) = serve_with_console(dir.path(), &db.url, web, sip, today);
     let sim_out = dir.path().join("sim");
 
     let promise_date = (today + chrono::Duration::days(7)).to_string();
@@ -874,7 +877,7 @@ async fn a_manager_approves_the_days_plan_and_watches_it_run_in_chromium() {
         config(grpc, sip, 600) + CONSOLE,
     )
     .unwrap();
-    import_and_plan_as(
+    let (_, today) = import_and_plan_as(
         dir.path(),
         &db.url,
         "morning",
@@ -892,7 +895,7 @@ async fn a_manager_approves_the_days_plan_and_watches_it_run_in_chromium() {
         "",
         password,
     );
-    let (_server, _sim) = serve_with_console(dir.path(), &db.url, web, sip);
+    let (_server, _sim) = serve_with_console(dir.path(), &db.url, web, sip, today);
     let browser_config = serde_json::json!({
         "url": format!("http://127.0.0.1:{web}"),
         "manager": "qian",
@@ -987,7 +990,7 @@ async fn a_call_planned_for_an_agent_goes_straight_to_a_free_agent_of_its_dialec
         "[planning]\nroster = \"roster.toml\"\n\n[planning.rules]",
     ) + CONSOLE;
     std::fs::write(dir.path().join("huikuan.toml"), config).unwrap();
-    import_and_plan(
+    let (_, today) = import_and_plan(
         dir.path(),
         &db.url,
         "agents",
@@ -1013,7 +1016,7 @@ async fn a_call_planned_for_an_agent_goes_straight_to_a_free_agent_of_its_dialec
         "您好陈先生，我是客服陈经理。请问您打算哪天还款？",
         Duration::from_secs(3),
     );
-    let (_server, _sim) = serve_with_console(dir.path(), &db.url, web, sip);
+    let (_server, _sim) = serve_with_console(dir.path(), &db.url, web, sip, today);
 
     // With nobody on the floor the call stays queued: a dialer finds
     // nothing to do.

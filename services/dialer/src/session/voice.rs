@@ -7,7 +7,7 @@
 
 use crate::media::SharedLine;
 use huikuan_core::Dialect;
-use huikuan_speech::tts::{split_sentences, Synthesizer};
+use huikuan_speech::tts::{split_sentences, Synthesizer, VoiceStyle};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -28,6 +28,7 @@ pub struct Voice {
     /// Sentences being synthesized and not yet queued.
     making: Arc<AtomicUsize>,
     queued: mpsc::UnboundedSender<Queued>,
+    style: VoiceStyle,
 }
 
 /// Pause after each sentence (its samples are queued with the sentence).
@@ -73,9 +74,16 @@ impl Voice {
                 generation: Arc::new(AtomicU64::new(0)),
                 making: Arc::new(AtomicUsize::new(0)),
                 queued,
+                style: VoiceStyle::default(),
             },
             rx,
         )
+    }
+
+    /// Speaks faster or slower, higher or lower than the dialect's voice
+    /// (a simulated debtor).
+    pub fn set_style(&mut self, style: VoiceStyle) {
+        self.style = style;
     }
 
     /// Starts saying `text`; returns its generation and the parts it is
@@ -90,6 +98,7 @@ impl Voice {
         let current = self.generation.clone();
         let making = self.making.clone();
         let queued = self.queued.clone();
+        let style = self.style;
         tokio::spawn(async move {
             let total = list.len();
             for (i, (s, pause_ms)) in list.into_iter().enumerate() {
@@ -98,7 +107,7 @@ impl Voice {
                     None
                 } else {
                     let tts = tts.clone();
-                    tokio::task::spawn_blocking(move || tts.sentence(&s, dialect, 8000))
+                    tokio::task::spawn_blocking(move || tts.styled(&s, dialect, 8000, style))
                         .await
                         .ok()
                 };

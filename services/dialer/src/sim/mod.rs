@@ -7,5 +7,7 @@
 pub mod persona;
 pub mod phone;
 
-pub use persona::{Answer, Listen, Persona, PersonaSet, PersonaTurn};
+pub use persona::{
+    Answer, Expectation, ExpectedOutcome, Listen, Persona, PersonaSet, PersonaTurn, PersonaVoice,
+};
 pub use phone::{HeardCall, Simulator};

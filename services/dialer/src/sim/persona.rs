@@ -15,6 +15,12 @@
 //! line = { echo_delay_ms = 100, echo_db = -12, noise_dbfs = -60 }
 //!                          # the phone's line sends back the robot's voice
 //!                          # this much later and quieter, and hisses
+//! voice = { speed = 0.85, pitch = 1.2 }  # slower and higher than the
+//!                          # dialect's voice (0.5 to 2)
+//! expect = { disposition = "promise_to_pay", date = "下周三", amount = "3000" }
+//!                          # what the call should end with (a campaign
+//!                          # bench scores it): the date in words meant on
+//!                          # the day of the call, the amount in yuan
 //!
 //! [[turns]]
 //! say = "是我，啥子事嘛？"   # the reply after the robot's line ("" = stay silent)
@@ -26,10 +32,22 @@
 //! after_heard = ["经理", "客服"]  # only once a line heard contains one of
 //!                          # these (an agent who took the call over);
 //!                          # lines before it get no answer
+//!
+//! [[turns]]
+//! say = "对，没问题。"
+//! correction = "不对，是下周三。"  # a read-back is checked: when the date
+//!                          # heard is not the one these words mean (on
+//!                          # the day of the call), they are said instead
+//!                          # of `say`, at most twice, as a debtor would
 //! ```
 
+use chrono::NaiveDate;
 use huikuan_core::Dialect;
-use serde::Deserialize;
+use huikuan_dialogue::slots::number::parse_hundredths;
+use huikuan_dialogue::slots::resolve_date;
+use huikuan_dialogue::Nlu;
+use huikuan_speech::tts::VoiceStyle;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -72,12 +90,95 @@ pub struct PersonaTurn {
     /// heard before that gets no answer.
     #[serde(default)]
     pub after_heard: Vec<String>,
+    /// Said instead of `say` when the robot's read-back names another
+    /// date than these words mean.
+    #[serde(default)]
+    pub correction: Option<String>,
 }
+
+/// How often a persona corrects a read-back before it lets it stand.
+pub const MAX_CORRECTIONS: usize = 2;
 
 impl PersonaTurn {
     /// Whether this turn answers `heard`.
     pub fn answers(&self, heard: &str) -> bool {
         self.after_heard.is_empty() || self.after_heard.iter().any(|w| heard.contains(w.as_str()))
+    }
+
+    /// The correction to say to a read-back heard as `heard` on `today`,
+    /// unless some part of it names the date the correction means (the
+    /// robot says the date and then its day, "十二月二日，下周三": either
+    /// heard right will do). A read-back with no date made out is
+    /// corrected too: a person who did not catch it says it again.
+    pub fn correction_for(&self, heard: &str, dialect: Dialect, today: NaiveDate) -> Option<&str> {
+        let correction = self.correction.as_deref()?;
+        let meant = date_in(correction, dialect, today)?;
+        let heard_right = heard
+            .split(|c: char| "，,。.？?：:、；; ".contains(c))
+            .any(|part| date_in(part, dialect, today) == Some(meant));
+        (!heard_right).then_some(correction)
+    }
+}
+
+/// The date named in `text` said in `dialect` (听日, 下礼拜五 as well as
+/// 明天, 下周五), as the robot's own NLU reads it.
+fn date_in(text: &str, dialect: Dialect, today: NaiveDate) -> Option<NaiveDate> {
+    static NLU: std::sync::OnceLock<Nlu> = std::sync::OnceLock::new();
+    NLU.get_or_init(Nlu::builtin)
+        .understand(text, dialect, today)
+        .date
+}
+
+/// What a persona's call should end with.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    pub disposition: String,
+    /// A promise's date, in the debtor's words (下周三), meant on the day
+    /// of the call.
+    #[serde(default)]
+    pub date: Option<String>,
+    /// A promise's amount in yuan, as recorded.
+    #[serde(default)]
+    pub amount: Option<String>,
+}
+
+/// An [`Expectation`] on the day of the call, as the simulator writes it
+/// into its record of the call.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ExpectedOutcome {
+    pub disposition: String,
+    pub promise_date: Option<NaiveDate>,
+    /// In fen.
+    pub promise_fen: Option<i64>,
+}
+
+impl Expectation {
+    fn check(&self) -> Result<(), String> {
+        self.disposition
+            .parse::<huikuan_core::Disposition>()
+            .map_err(|e| format!("expect.disposition: {e}"))?;
+        let any_day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap_or_default();
+        if let Some(d) = &self.date {
+            resolve_date(d, any_day).ok_or_else(|| format!("expect.date: '{d}' is not a date"))?;
+        }
+        if let Some(a) = &self.amount {
+            parse_hundredths(a).ok_or_else(|| format!("expect.amount: '{a}' is not yuan"))?;
+        }
+        Ok(())
+    }
+
+    /// What this means on `today`.
+    pub fn on(&self, today: NaiveDate) -> ExpectedOutcome {
+        ExpectedOutcome {
+            disposition: self.disposition.clone(),
+            promise_date: self.date.as_deref().and_then(|d| resolve_date(d, today)),
+            promise_fen: self
+                .amount
+                .as_deref()
+                .and_then(parse_hundredths)
+                .map(|h| h as i64),
+        }
     }
 }
 
@@ -111,8 +212,37 @@ pub struct Persona {
     /// bridged call in a load test lasts longer).
     #[serde(default)]
     pub max_call_s: Option<u64>,
+    /// How this debtor's voice differs from the dialect's.
+    #[serde(default)]
+    pub voice: Option<PersonaVoice>,
+    /// What the call should end with.
+    #[serde(default)]
+    pub expect: Option<Expectation>,
     #[serde(default)]
     pub turns: Vec<PersonaTurn>,
+}
+
+/// Speed and pitch relative to the dialect's voice.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonaVoice {
+    #[serde(default = "one")]
+    pub speed: f32,
+    #[serde(default = "one")]
+    pub pitch: f32,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+impl PersonaVoice {
+    pub fn style(&self) -> VoiceStyle {
+        VoiceStyle {
+            speed: self.speed,
+            pitch: self.pitch,
+        }
+    }
 }
 
 fn default_ring() -> u64 {
@@ -156,6 +286,26 @@ impl Persona {
                 return Err("line.echo_delay_ms: at most 1000".into());
             }
         }
+        for (i, t) in self.turns.iter().enumerate() {
+            let any_day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap_or_default();
+            if let Some(c) = &t.correction {
+                if date_in(c, self.speaking(), any_day).is_none() {
+                    return Err(format!(
+                        "turns[{i}].correction: names no date a read-back could be checked against"
+                    ));
+                }
+            }
+        }
+        if let Some(v) = &self.voice {
+            for (field, x) in [("voice.speed", v.speed), ("voice.pitch", v.pitch)] {
+                if !(0.5..=2.0).contains(&x) {
+                    return Err(format!("{field}: {x} is outside 0.5..=2"));
+                }
+            }
+        }
+        if let Some(e) = &self.expect {
+            e.check()?;
+        }
         if self.max_call_s.is_some_and(|s| !(10..=3600).contains(&s)) {
             return Err("max_call_s: 10 to 3600 seconds".into());
         }
@@ -175,6 +325,7 @@ impl Persona {
 #[derive(Debug, Clone, Default)]
 pub struct PersonaSet {
     by_number: HashMap<String, Persona>,
+    today: Option<NaiveDate>,
 }
 
 impl PersonaSet {
@@ -209,6 +360,22 @@ impl PersonaSet {
             set.by_number.insert(p.number.clone(), p);
         }
         Ok(set)
+    }
+
+    /// The day the personas' relative dates (下周三) mean, when the robot
+    /// calls with another day than today in China (tests on a fixed day).
+    pub fn on_day(mut self, today: NaiveDate) -> Self {
+        self.today = Some(today);
+        self
+    }
+
+    /// The day the personas' relative dates are resolved against.
+    pub fn today(&self) -> NaiveDate {
+        self.today.unwrap_or_else(|| {
+            chrono::Utc::now()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive()
+        })
     }
 
     pub fn insert(&mut self, p: Persona) {
@@ -281,5 +448,93 @@ mod tests {
         .unwrap();
         let e = PersonaSet::load_dir(dir.path()).unwrap_err();
         assert!(e.contains("z_bad.toml") && e.contains("hum"), "{e}");
+        std::fs::write(
+            dir.path().join("z_bad.toml"),
+            "number = \"2\"\ndialect = \"mandarin\"\n[[turns]]\nsay = \"对\"\n[[turns]]\nsay = \"好\"\ncorrection = \"不对，不是这个\"\n",
+        )
+        .unwrap();
+        let e = PersonaSet::load_dir(dir.path()).unwrap_err();
+        assert!(e.contains("z_bad.toml: turns[1].correction"), "{e}");
+    }
+
+    #[test]
+    fn a_read_back_with_another_date_is_corrected_and_the_right_one_agreed_to() {
+        let turn: PersonaTurn =
+            toml::from_str("say = \"对，没问题。\"\ncorrection = \"不对，是下个星期三。\"\n")
+                .unwrap();
+        // 2026-11-24 is a Tuesday: the Wednesday of next week is 2 December.
+        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        for right in [
+            "好的，和您确认一下：您在十二月二日，下周三，还款三千二百五十元五角，对吗？",
+            "好的,和您确认一下,您在12月2日还款3250.5元,对吗?",
+            // The date misheard, its day heard right.
+            "好的,和您确认一下,您在1212号,下周三,还款3250元无强,对吗?",
+        ] {
+            assert_eq!(
+                turn.correction_for(right, Dialect::Mandarin, today),
+                None,
+                "{right}"
+            );
+        }
+        for wrong in [
+            "好的，和您确认一下：您在十一月二十五日，明天，还款三千二百五十元五角，对吗？",
+            "好的，和您确认一下：您在12月20日还款3250.5元，对吗？",
+            // The date not made out: said again.
+            "好的，和您确认一下，对吗？",
+        ] {
+            assert_eq!(
+                turn.correction_for(wrong, Dialect::Mandarin, today),
+                Some("不对，是下个星期三。"),
+                "{wrong}"
+            );
+        }
+        // A turn without a correction agrees to anything.
+        let plain: PersonaTurn = toml::from_str("say = \"对\"\n").unwrap();
+        assert_eq!(
+            plain.correction_for("您在十一月二十五日还款", Dialect::Mandarin, today),
+            None
+        );
+    }
+
+    #[test]
+    fn the_campaign_personas_are_twenty_per_dialect_and_each_says_how_its_call_should_end() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/campaign");
+        let set = PersonaSet::load_dir(&dir).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let mut per_dialect: HashMap<Dialect, usize> = HashMap::new();
+        for p in set.by_number.values() {
+            *per_dialect.entry(p.dialect()).or_default() += 1;
+            let e = p
+                .expect
+                .as_ref()
+                .unwrap_or_else(|| panic!("{}: no expect", p.name));
+            let want = e.on(today);
+            if want.disposition == "promise_to_pay" {
+                // Terms the robot can accept: within 14 days, at least 30%.
+                let date = want
+                    .promise_date
+                    .unwrap_or_else(|| panic!("{}: no date", p.name));
+                assert!(
+                    date > today && date <= today + chrono::Duration::days(14),
+                    "{}",
+                    p.name
+                );
+                assert!(
+                    want.promise_fen
+                        .is_some_and(|f| (97_600..=325_050).contains(&f)),
+                    "{}",
+                    p.name
+                );
+                // The debtor hears the read-back out and would correct it.
+                assert!(
+                    p.turns.last().is_some_and(|t| t.correction.is_some()),
+                    "{}",
+                    p.name
+                );
+            }
+        }
+        for d in [Dialect::Mandarin, Dialect::Sichuanese, Dialect::Cantonese] {
+            assert_eq!(per_dialect.get(&d), Some(&20), "{d:?}");
+        }
     }
 }

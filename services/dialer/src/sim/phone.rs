@@ -9,7 +9,7 @@
 //! robot to the end of the last loud robot frame before the robot fell
 //! silent, as this phone played it out (`barge_in_stop_ms`).
 
-use super::persona::{Answer, Listen, Persona, PersonaSet};
+use super::persona::{Answer, ExpectedOutcome, Listen, Persona, PersonaSet, MAX_CORRECTIONS};
 use crate::media::{MediaEvent, RtpSocket};
 use crate::session::{Ear, EarOptions, Voice};
 use crate::sip::{CallEvent, IncomingCall, SipAgent, SipError};
@@ -53,6 +53,9 @@ pub struct HeardCall {
     pub barge_in_stop_ms: Vec<u64>,
     pub ended_by: String,
     pub duration_ms: u64,
+    /// What the persona's call should have ended with, on the day of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<ExpectedOutcome>,
 }
 
 impl HeardCall {
@@ -133,7 +136,9 @@ impl Simulator {
                         return;
                     };
                     active.send_modify(|n| *n += 1);
-                    let (mut record, ear) = play_persona(call, persona, &engines, rtp_ip).await;
+                    let today = personas.today();
+                    let (mut record, ear) =
+                        play_persona(call, persona, today, &engines, rtp_ip).await;
                     active.send_modify(|n| *n -= 1);
                     if let Some(mut ear) = ear {
                         // Recognised once no call is up, so it takes no
@@ -179,6 +184,7 @@ impl Simulator {
 async fn play_persona(
     mut call: IncomingCall,
     persona: Persona,
+    today: chrono::NaiveDate,
     engines: &SpeechEngines,
     rtp_ip: IpAddr,
 ) -> (HeardCall, Option<Ear>) {
@@ -186,6 +192,7 @@ async fn play_persona(
         persona: persona.name.clone(),
         number: call.number.clone(),
         caller: call.caller.clone(),
+        expected: persona.expect.as_ref().map(|e| e.on(today)),
         ..Default::default()
     };
     let dialect = persona.speaking();
@@ -260,7 +267,11 @@ async fn play_persona(
     if let Some(line) = persona.line {
         media.simulate_line(line);
     }
-    let (voice, mut queued) = Voice::new(engines.tts.clone(), std::sync::Arc::new(media.clone()));
+    let (mut voice, mut queued) =
+        Voice::new(engines.tts.clone(), std::sync::Arc::new(media.clone()));
+    if let Some(v) = persona.voice {
+        voice.set_style(v.style());
+    }
     let listen = persona.listen;
     let ear = Ear::new(
         engines,
@@ -293,6 +304,7 @@ async fn play_persona(
     let mut barge_said: Option<u64> = None;
     let mut barging = false;
     let mut owed_turn = false;
+    let mut corrections = 0usize;
     let deadline = Instant::now() + persona.max_call_s.map_or(MAX_CALL, Duration::from_secs);
     let far = Instant::now() + Duration::from_secs(3600);
 
@@ -355,6 +367,7 @@ async fn play_persona(
                                 }
                             }
                             RecognitionEvent::Final { text, start_ms, .. } => {
+                                tracing::debug!(at_ms = start_ms, heard = %text, owed_turn, "the phone heard the robot");
                                 // Words not made out still end the robot's turn.
                                 let asks_again = asks_to_repeat(&text);
                                 if !text.trim().is_empty() {
@@ -367,8 +380,17 @@ async fn play_persona(
                                         // Asked to say it again: a person repeats.
                                         (true, Some(last)) => Some(last),
                                         _ => persona.turns.get(turn).filter(|t| t.answers(&text)).map(|t| {
-                                            turn += 1;
-                                            t.say.clone()
+                                            // A read-back with the wrong date is corrected, not agreed to.
+                                            match t.correction_for(&text, dialect, today).filter(|_| corrections < MAX_CORRECTIONS) {
+                                                Some(correction) => {
+                                                    corrections += 1;
+                                                    correction.to_string()
+                                                }
+                                                None => {
+                                                    turn += 1;
+                                                    t.say.clone()
+                                                }
+                                            }
                                         }),
                                     };
                                     if let Some(say) = next.filter(|s| !s.trim().is_empty()) {

@@ -51,7 +51,9 @@ pub fn today() -> NaiveDate {
 /// The debtor simulator on loopback with every persona of
 /// tests/data/personas.
 pub async fn simulator(engines: &SpeechEngines) -> Arc<Simulator> {
-    let personas = PersonaSet::load_dir(&repo().join("tests/data/personas")).unwrap();
+    let personas = PersonaSet::load_dir(&repo().join("tests/data/personas"))
+        .unwrap()
+        .on_day(today());
     Simulator::start(
         "127.0.0.1:0".parse().unwrap(),
         personas,
