@@ -576,10 +576,17 @@ impl<'a, 'e> State<'a, 'e> {
             }
             return Next::Continue;
         }
-        // Words still being recognised are not silence.
+        // Words still being recognised are not silence, nor is a voice
+        // just starting (not yet confirmed as speech) when the timeout
+        // falls: it is let become speech rather than asked whether it
+        // can hear us, unless the line never falls quiet.
+        let silent_for = now.saturating_sub(self.turns.quiet_since);
+        let voice_starting =
+            ear.voice && silent_for < self.config.silence_timeout_ms + MAX_PAUSE_MS;
         if quiet
             && ear.decoding.is_none()
-            && now.saturating_sub(self.turns.quiet_since) >= self.config.silence_timeout_ms
+            && !voice_starting
+            && silent_for >= self.config.silence_timeout_ms
             && !self.floor.closing()
         {
             self.turns.quiet_since = now;

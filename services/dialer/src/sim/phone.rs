@@ -15,6 +15,7 @@ use crate::session::{Ear, EarOptions, Voice};
 use crate::sip::{CallEvent, IncomingCall, SipAgent, SipError};
 use huikuan_speech::audio::rms;
 use huikuan_speech::stream::RecognitionEvent;
+use huikuan_speech::tts::VoiceStyle;
 use huikuan_speech::SpeechEngines;
 use rsipstack::sip::StatusCode;
 use serde::Serialize;
@@ -86,6 +87,15 @@ const REACTION_MS: u64 = 250;
 /// The longest a simulated phone stays on a call, unless its persona
 /// says otherwise (`max_call_s`).
 const MAX_CALL: Duration = Duration::from_secs(180);
+
+/// A persona's voice the `repeats`-th time in a row it is asked to say a
+/// line again: 15% slower each time, down to 70% of its own speed.
+fn repeat_style(own: VoiceStyle, repeats: u32) -> VoiceStyle {
+    VoiceStyle {
+        speed: own.speed * 0.85f32.powi(repeats as i32).max(0.7),
+        ..own
+    }
+}
 
 /// The robot asked to hear the last line again ("再说一遍", "听得到吗").
 fn asks_to_repeat(heard: &str) -> bool {
@@ -269,9 +279,9 @@ async fn play_persona(
     }
     let (mut voice, mut queued) =
         Voice::new(engines.tts.clone(), std::sync::Arc::new(media.clone()));
-    if let Some(v) = persona.voice {
-        voice.set_style(v.style());
-    }
+    let own_style = persona.voice.map(|v| v.style()).unwrap_or_default();
+    voice.set_style(own_style);
+    let mut repeats = 0u32;
     let listen = persona.listen;
     let ear = Ear::new(
         engines,
@@ -376,8 +386,11 @@ async fn play_persona(
                                 if owed_turn && speak_at.is_none() {
                                     owed_turn = false;
                                     let last_said = record.said.last().map(|l| l.text.clone());
+                                    // Asked to say it again, a person repeats it more
+                                    // slowly each time; a new line is said as usual.
+                                    repeats = if asks_again { repeats + 1 } else { 0 };
+                                    voice.set_style(repeat_style(own_style, repeats));
                                     let next = match (asks_again, last_said) {
-                                        // Asked to say it again: a person repeats.
                                         (true, Some(last)) => Some(last),
                                         _ => persona.turns.get(turn).filter(|t| t.answers(&text)).map(|t| {
                                             // A read-back with the wrong date is corrected, not agreed to.
@@ -471,4 +484,22 @@ async fn play_persona(
     record.duration_ms = media.now_ms();
     record.ended_by = ended_by;
     (record, (listen == Listen::AfterCall).then_some(ear))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_said_again_is_said_more_slowly_each_time_within_a_floor() {
+        let own = VoiceStyle {
+            speed: 1.2,
+            pitch: 0.9,
+        };
+        assert_eq!(repeat_style(own, 0), own);
+        let once = repeat_style(own, 1);
+        assert!((once.speed - 1.02).abs() < 1e-4 && once.pitch == 0.9);
+        assert!(repeat_style(own, 2).speed < once.speed);
+        assert!((repeat_style(own, 5).speed - 1.2 * 0.7).abs() < 1e-4);
+    }
 }
