@@ -385,10 +385,15 @@ async fn play_persona(
                                 }
                                 if owed_turn && speak_at.is_none() {
                                     owed_turn = false;
-                                    let last_said = record.said.last().map(|l| l.text.clone());
+                                    // Asked to say it again before any answer (the
+                                    // greeting talked over), a person answers the
+                                    // question instead of saying 喂 again.
+                                    let last_said = (turn > 0)
+                                        .then(|| record.said.last().map(|l| l.text.clone()))
+                                        .flatten();
                                     // Asked to say it again, a person repeats it more
                                     // slowly each time; a new line is said as usual.
-                                    repeats = if asks_again { repeats + 1 } else { 0 };
+                                    repeats = if asks_again && last_said.is_some() { repeats + 1 } else { 0 };
                                     voice.set_style(repeat_style(own_style, repeats));
                                     let next = match (asks_again, last_said) {
                                         (true, Some(last)) => Some(last),
