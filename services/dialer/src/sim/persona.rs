@@ -129,6 +129,11 @@ fn date_in(text: &str, dialect: Dialect, today: NaiveDate) -> Option<NaiveDate> 
         .date
 }
 
+/// A day to check that words name a date at all, when the file is loaded.
+fn any_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 1, 5).unwrap_or_default()
+}
+
 /// What a persona's call should end with.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -158,9 +163,9 @@ impl Expectation {
         self.disposition
             .parse::<huikuan_core::Disposition>()
             .map_err(|e| format!("expect.disposition: {e}"))?;
-        let any_day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap_or_default();
         if let Some(d) = &self.date {
-            resolve_date(d, any_day).ok_or_else(|| format!("expect.date: '{d}' is not a date"))?;
+            resolve_date(d, any_day())
+                .ok_or_else(|| format!("expect.date: '{d}' is not a date"))?;
         }
         if let Some(a) = &self.amount {
             parse_hundredths(a).ok_or_else(|| format!("expect.amount: '{a}' is not yuan"))?;
@@ -287,9 +292,8 @@ impl Persona {
             }
         }
         for (i, t) in self.turns.iter().enumerate() {
-            let any_day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap_or_default();
             if let Some(c) = &t.correction {
-                if date_in(c, self.speaking(), any_day).is_none() {
+                if date_in(c, self.speaking(), any_day()).is_none() {
                     return Err(format!(
                         "turns[{i}].correction: names no date a read-back could be checked against"
                     ));
