@@ -13,7 +13,9 @@
 # went wrong is listed with what the robot heard, so it can be read.
 #   ./scripts/bench-personas.sh
 # BENCH_SPEECH adds settings to [speech], BENCH_ROBOT to [dialer.robot];
-# BENCH_KEEP=1 keeps the work directory (database, simulator records).
+# BENCH_KEEP=1 keeps the work directory (database, simulator records);
+# BENCH_LOG sets the services' log filter (huikuan_dialer=debug shows every
+# turn heard with its confidence).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HUIKUAN_CONSOLE_LISTEN=${HUIKUAN_CONSOLE_LISTEN:-127.0.0.1:0}
@@ -65,7 +67,7 @@ caller_id = "4008001234"
 max_concurrent = $AT_ONCE
 calls_per_second = 1
 TOML
-export HUIKUAN_CONFIG="$WORK/huikuan.toml" HUIKUAN_LOG=warn
+export HUIKUAN_CONFIG="$WORK/huikuan.toml" HUIKUAN_LOG=${BENCH_LOG:-warn}
 "$BIN" import "$WORK/p.csv" --campaign personas --quiet >/dev/null
 "$BIN" dev release-now --campaign personas >/dev/null
 "$BIN" serve & SERVER=$!

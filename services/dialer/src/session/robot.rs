@@ -440,6 +440,15 @@ impl<'a, 'e> State<'a, 'e> {
                 ..
             } => {
                 self.record.figures.decode_ms.push(decode_ms);
+                tracing::debug!(
+                    %text,
+                    confidence,
+                    no_speech,
+                    start_ms,
+                    end_ms,
+                    decode_ms,
+                    "debtor's turn heard"
+                );
                 let certainty = Certainty {
                     confidence,
                     no_speech,
