@@ -133,6 +133,7 @@ pub fn asr(config: Config, args: AsrArgs) -> anyhow::Result<ExitCode> {
                         prompt: &prompt,
                         threads: None,
                         cancelled: None,
+                        answers: &[],
                     })
                     .with_context(|| file.display().to_string())
             });

@@ -29,7 +29,7 @@ use huikuan_speech::asr::{RecognizeRequest, Recognizer, Transcript};
 use huikuan_speech::audio::line::{through_line, LineCondition};
 use huikuan_speech::audio::sounds::{self, Sound};
 use huikuan_speech::audio::{self, Law, LINE_RATE};
-use huikuan_speech::stream::prompt_for;
+use huikuan_speech::stream::{decoding_for, StreamOptions};
 use huikuan_speech::text::CerCount;
 use huikuan_speech::tts::{Synthesizer, VoiceStyle};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -64,6 +64,11 @@ pub struct EvalSpokenArgs {
     /// expect_answers`).
     #[arg(long)]
     context: Option<String>,
+    /// `on`: hear a short row as the stage's likely answer it fits best,
+    /// when it fits one better than its free reading; `off`: decode
+    /// freely. Default: as a live call does (`[speech] hear_answers`).
+    #[arg(long)]
+    answers: Option<String>,
     /// Also show what each confidence threshold would give (run it on the
     /// development rows, tests/data/spoken/dev, to choose one).
     #[arg(long)]
@@ -153,6 +158,8 @@ struct Bench<'a> {
     use_prompt: bool,
     /// Tell the recognizer the row's stage and the names in play.
     stage_context: bool,
+    /// Hear a short row as the stage's likely answer it fits best.
+    hear_answers: bool,
     words_in_play: Vec<String>,
     clips: PathBuf,
     today: NaiveDate,
@@ -265,11 +272,20 @@ impl Bench<'_> {
         }
         take(endpointer.flush());
         let pack = self.packs.get(dialect);
+        // Everything a live call knows of the turn; what the prompt and
+        // the rescoring are told of it is `options`' to say.
+        let options = StreamOptions {
+            use_prompt: self.use_prompt,
+            answers_in_prompt: self.stage_context,
+            hear_answers: self.hear_answers,
+            ..Default::default()
+        };
+        let turn = Expectation {
+            stage: Some(ex.stage.as_str().to_string()),
+            words: self.words_in_play.clone(),
+        };
         let expectation = if self.stage_context {
-            Expectation {
-                stage: Some(ex.stage.as_str().to_string()),
-                words: self.words_in_play.clone(),
-            }
+            turn.clone()
         } else {
             Expectation::default()
         };
@@ -279,15 +295,16 @@ impl Bench<'_> {
                 expectation,
             });
         }
-        let prompt = prompt_for(pack, self.use_prompt, &expectation);
+        let decoding = decoding_for(pack, &options, &turn);
         let t = self
             .recognizer
             .recognize(&RecognizeRequest {
                 samples: &samples,
-                language: &pack.asr.language,
-                prompt: &prompt,
+                language: &decoding.language,
+                prompt: &decoding.prompt,
                 threads: None,
                 cancelled: None,
+                answers: &decoding.answers,
             })
             .with_context(|| format!("line {}: recognizing", ex.line))?;
         Ok(Recognized {
@@ -352,6 +369,12 @@ pub fn run(config: Config, args: EvalSpokenArgs) -> anyhow::Result<ExitCode> {
         Some("pack") => false,
         Some(other) => anyhow::bail!("--context: '{other}' is neither 'stage' nor 'pack'"),
     };
+    let hear_answers = match args.answers.as_deref() {
+        None => config.speech.hear_answers,
+        Some("on") => true,
+        Some("off") => false,
+        Some(other) => anyhow::bail!("--answers: '{other}' is neither 'on' nor 'off'"),
+    };
     let account: huikuan_dialogue::CallAccount =
         serde_json::from_str(include_str!("../../../samples/account.json"))
             .context("samples/account.json")?;
@@ -390,6 +413,7 @@ pub fn run(config: Config, args: EvalSpokenArgs) -> anyhow::Result<ExitCode> {
         packs: &packs,
         use_prompt: speech.use_prompt,
         stage_context,
+        hear_answers,
         // The account the conversation scripts are written for.
         words_in_play: vec![account.name.clone(), account.platform.clone()],
         clips: clips.clone(),
@@ -458,9 +482,10 @@ pub fn run(config: Config, args: EvalSpokenArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "recognizer: {}; readings rescored at weight {}; prompt: {}",
+        "recognizer: {}; readings rescored at weight {}; short turns heard as expected answers: {}; prompt: {}",
         recognizer.describe(),
         weights[0],
+        if hear_answers { "on" } else { "off" },
         match (speech.use_prompt, stage_context) {
             (false, _) => "none",
             (true, false) => "dialect pack",

@@ -245,6 +245,7 @@ impl Listener {
             prompt,
             threads: None,
             cancelled: None,
+            answers: &[],
         })?;
         if t.text.trim().is_empty() {
             return Ok(None);

@@ -49,6 +49,10 @@ pub struct SpeechConfig {
     /// what debtors are likely to say at the call's stage (the pack's
     /// `[asr.expect]`).
     pub expect_answers: bool,
+    /// Hear a short turn on a robot call as the stage's likely answer
+    /// (the pack's `[asr.expect]`) it fits best, when it fits one better
+    /// than its free reading (`asr::answers`).
+    pub hear_answers: bool,
     /// How much the stage's likely answers weigh in choosing among a beam
     /// search's readings of a turn (`beam_size` > 1 and `expect_answers`;
     /// 0: the recognizer's pick always; see `asr::rescore`).
@@ -103,6 +107,10 @@ impl Default for SpeechConfig {
             // of intent accuracy for 11-190 ms more decoding per turn; the
             // one-call voice-to-voice budget cannot take the larger figure.
             expect_answers: false,
+            // Measured (docs/benchmarks.md, short answers): more short
+            // answers understood, but more acted on wrongly, for ~300 ms
+            // more decoding per short turn; off until that is better.
+            hear_answers: false,
             rescore_weight: 1.0,
             dialects_dir: None,
             onnxruntime: None,
@@ -431,6 +439,7 @@ impl SpeechConfig {
             vad,
             use_prompt: self.use_prompt,
             expect_answers: self.expect_answers,
+            hear_answers: self.hear_answers,
             rescore_weight: self.rescore_weight,
         })
     }

@@ -19,6 +19,8 @@ pub struct SpeechEngines {
     pub use_prompt: bool,
     /// Tell the recognizer what a call's next turn is expected to be.
     pub expect_answers: bool,
+    /// Hear a short turn as the stage's likely answer it fits best.
+    pub hear_answers: bool,
     /// How much the expected answers weigh among a beam's readings.
     pub rescore_weight: f32,
 }

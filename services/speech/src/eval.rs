@@ -153,6 +153,7 @@ pub fn score_clip(
             prompt,
             threads: None,
             cancelled: None,
+            answers: &[],
         })
         .map_err(|source| EvalError::Asr {
             file: item.file.display().to_string(),

@@ -5,7 +5,7 @@
 //! speech, tagged with the dialect the detector settled on.
 
 use crate::asr::rescore::rescore;
-use crate::asr::{AsrError, AsrPool, Transcript};
+use crate::asr::{AsrError, AsrPool, Decoding, Transcript};
 use crate::detect::{Detection, DialectDetector};
 use crate::pack::{DialectPack, DialectPacks, Expectation};
 use crate::vad::{Endpointer, VadEvent};
@@ -71,8 +71,16 @@ pub struct StreamOptions {
     pub decode_in_background: bool,
     /// How much the expected answers ([`StreamingRecognizer::expect`])
     /// weigh in choosing among the recognizer's readings of a turn
-    /// (0: its pick always; see [`crate::asr::rescore`]).
+    /// (0: its pick always; see [`crate::asr::rescore`]; only with
+    /// `answers_in_prompt`).
     pub rescore_weight: f32,
+    /// Tell the prompt the words in play and the stage's likely answers
+    /// (else the pack's prompt alone).
+    pub answers_in_prompt: bool,
+    /// Hear a short turn as the stage's likely answer it fits best, when
+    /// it fits one better than its free reading (see
+    /// [`crate::asr::answers`]).
+    pub hear_answers: bool,
 }
 
 impl Default for StreamOptions {
@@ -84,6 +92,8 @@ impl Default for StreamOptions {
             defer_decoding: false,
             decode_in_background: false,
             rescore_weight: 0.0,
+            answers_in_prompt: false,
+            hear_answers: false,
         }
     }
 }
@@ -118,9 +128,9 @@ impl Decode {
     }
 
     /// Decodes `audio` through `pool` with the given language and prompt.
-    fn of(pool: &AsrPool, audio: Vec<f32>, (language, prompt): (String, String)) -> Self {
+    fn of(pool: &AsrPool, audio: Vec<f32>, decoding: Decoding) -> Self {
         let pool = pool.clone();
-        Decode::spawn(async move { pool.recognize(audio, language, prompt).await })
+        Decode::spawn(async move { pool.recognize(audio, decoding).await })
     }
 
     fn is_finished(&self) -> bool {
@@ -171,11 +181,39 @@ fn decode_audio(audio: &[f32], quiet_ms: u64) -> &[f32] {
 
 /// The recognizer's prompt for a turn expected as `e` says (none when
 /// prompts are off): the same for live calls and for measurements.
-pub fn prompt_for(pack: &DialectPack, use_prompt: bool, e: &Expectation) -> String {
+fn prompt_for(pack: &DialectPack, use_prompt: bool, e: &Expectation) -> String {
     if use_prompt {
         pack.asr_prompt_expecting(e)
     } else {
         String::new()
+    }
+}
+
+/// What the prompt and the rescoring are told of a turn expected as `e`:
+/// all of it only with `answers_in_prompt`.
+fn told(options: &StreamOptions, e: &Expectation) -> Expectation {
+    match options.answers_in_prompt {
+        true => e.clone(),
+        false => Expectation::default(),
+    }
+}
+
+/// How a turn expected as `e` is decoded with `options`: the pack's
+/// language, the prompt (with the stage's answers when
+/// `answers_in_prompt`), and the answers to hear it as (when
+/// `hear_answers`). The same for live calls and for measurements.
+pub fn decoding_for(pack: &DialectPack, options: &StreamOptions, e: &Expectation) -> Decoding {
+    Decoding {
+        language: pack.asr.language.clone(),
+        prompt: prompt_for(pack, options.use_prompt, &told(options, e)),
+        answers: match options.hear_answers {
+            true => pack
+                .likely_answers(e)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            false => Vec::new(),
+        },
     }
 }
 
@@ -230,8 +268,8 @@ impl StreamingRecognizer {
     pub async fn decode_deferred(&mut self) -> Vec<(u64, String)> {
         let mut out = Vec::new();
         for u in std::mem::take(&mut self.held) {
-            let (language, prompt) = self.decode_args();
-            match self.pool.recognize(u.samples, language, prompt).await {
+            let decoding = self.decode_args();
+            match self.pool.recognize(u.samples, decoding).await {
                 Ok(t) if !t.text.trim().is_empty() => {
                     self.detector.observe(&t.text);
                     out.push((u.start_ms, t.text));
@@ -281,10 +319,9 @@ impl StreamingRecognizer {
         self.expectation = e;
     }
 
-    fn decode_args(&self) -> (String, String) {
+    fn decode_args(&self) -> Decoding {
         let pack = self.packs.get(self.detector.current());
-        let prompt = prompt_for(pack, self.options.use_prompt, &self.expectation);
-        (pack.asr.language.clone(), prompt)
+        decoding_for(pack, &self.options, &self.expectation)
     }
 
     /// Feeds audio; returns the events it caused (finals are decoded
@@ -402,7 +439,7 @@ impl StreamingRecognizer {
         let t = rescore(
             t,
             self.packs.get(self.detector.current()),
-            &self.expectation,
+            &told(&self.options, &self.expectation),
             self.options.rescore_weight,
         );
         if t.text.trim().is_empty() {
@@ -470,7 +507,7 @@ impl StreamingRecognizer {
                     // Decoded already if the speaker has been quiet since
                     // (a speculation that failed is decoded again).
                     let speculation = self.speculation.take();
-                    let (language, prompt) = self.decode_args();
+                    let decoding = self.decode_args();
                     let samples = decode_audio(&samples, self.quiet_ms).to_vec();
                     let pool = self.pool.clone();
                     let task = Decode::spawn(async move {
@@ -480,7 +517,7 @@ impl StreamingRecognizer {
                                 return Ok(t);
                             }
                         }
-                        pool.recognize(samples, language, prompt).await
+                        pool.recognize(samples, decoding).await
                     });
                     self.finals.push_back(PendingFinal {
                         start_ms,

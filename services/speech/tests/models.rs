@@ -59,6 +59,7 @@ fn transcribe(samples: &[f32], dialect: Dialect) -> String {
             prompt: &pack.asr_prompt(),
             threads: None,
             cancelled: None,
+            answers: &[],
         })
         .unwrap()
         .text
@@ -160,6 +161,7 @@ fn a_cancelled_decode_stops_with_an_error_and_the_recognizer_goes_on() {
         prompt: &prompt,
         threads: Some(1),
         cancelled: Some(&cancelled),
+        answers: &[],
     });
     assert!(stopped.is_err(), "a cancelled decode gave {stopped:?}");
     // The stopped decode's state is reused: the next decode is whole.
@@ -298,6 +300,7 @@ fn quantized_weights_hear_as_well_as_the_converted_model() {
             prompt: &prompt,
             threads: None,
             cancelled: None,
+            answers: &[],
         };
         with_f16.add(CerCount::of(&reference, &f16.recognize(&req).unwrap().text));
         with_q8.add(CerCount::of(
@@ -890,6 +893,7 @@ fn a_beam_search_gives_its_other_readings_with_the_pick_first() {
             prompt: &prompt,
             threads: None,
             cancelled: None,
+            answers: &[],
         };
         let t = beam.recognize(&req).unwrap();
         assert!(!t.text.is_empty());

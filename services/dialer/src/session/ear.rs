@@ -50,7 +50,6 @@ pub struct Ear {
     recognizer: StreamingRecognizer,
     echo: Option<EchoPath>,
     buf: Vec<f32>,
-    expect_answers: bool,
 }
 
 impl Ear {
@@ -81,6 +80,8 @@ impl Ear {
                 defer_decoding: options.defer_decoding,
                 decode_in_background: true,
                 rescore_weight: engines.rescore_weight,
+                answers_in_prompt: engines.expect_answers,
+                hear_answers: engines.hear_answers,
             },
         );
         let upsampler = || StreamResampler::new(8000, 16000, 160).map_err(|e| e.to_string());
@@ -99,7 +100,6 @@ impl Ear {
             recognizer,
             echo,
             buf: Vec::with_capacity(640),
-            expect_answers: engines.expect_answers,
         })
     }
 
@@ -145,9 +145,7 @@ impl Ear {
     /// What the next turns are expected to be (see
     /// [`StreamingRecognizer::expect`]).
     pub fn expect(&mut self, e: Expectation) {
-        if self.expect_answers {
-            self.recognizer.expect(e);
-        }
+        self.recognizer.expect(e);
     }
 
     pub fn ready(&mut self) -> Vec<RecognitionEvent> {

@@ -23,7 +23,7 @@
 //! [`BackgroundLane::recognize`].
 
 use super::pool::CancelOnDrop;
-use super::{AsrError, RecognizeRequest, Recognizer, Transcript};
+use super::{AsrError, Decoding, RecognizeRequest, Recognizer, Transcript};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -33,8 +33,7 @@ use tokio::sync::oneshot;
 struct Job {
     recognizer: Arc<dyn Recognizer>,
     samples: Vec<f32>,
-    language: String,
-    prompt: String,
+    decoding: Decoding,
     cancelled: Arc<AtomicBool>,
     reply: oneshot::Sender<Result<Transcript, AsrError>>,
 }
@@ -68,10 +67,11 @@ impl BackgroundLane {
                     }
                     let result = job.recognizer.recognize(&RecognizeRequest {
                         samples: &job.samples,
-                        language: &job.language,
-                        prompt: &job.prompt,
+                        language: &job.decoding.language,
+                        prompt: &job.decoding.prompt,
                         threads: Some(1),
                         cancelled: Some(&job.cancelled),
+                        answers: &job.decoding.answers,
                     });
                     let _ = job.reply.send(result);
                 }
@@ -90,8 +90,7 @@ impl BackgroundLane {
         &self,
         recognizer: Arc<dyn Recognizer>,
         samples: Vec<f32>,
-        language: String,
-        prompt: String,
+        decoding: Decoding,
     ) -> Result<Transcript, AsrError> {
         let cancelled = Arc::new(AtomicBool::new(false));
         let _cancel_on_drop = CancelOnDrop(cancelled.clone());
@@ -99,8 +98,7 @@ impl BackgroundLane {
         let job = Job {
             recognizer,
             samples,
-            language,
-            prompt,
+            decoding,
             cancelled,
             reply,
         };
@@ -223,7 +221,7 @@ mod tests {
         let lane = BackgroundLane::shared().unwrap();
         let decode = |n: usize| {
             let r: Arc<dyn Recognizer> = counter.clone();
-            tokio::spawn(lane.recognize(r, vec![0.0; n], "zh".into(), String::new()))
+            tokio::spawn(lane.recognize(r, vec![0.0; n], Decoding::default()))
         };
         let first = decode(1);
         until("the first decode", || {

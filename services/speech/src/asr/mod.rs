@@ -2,6 +2,7 @@
 //! bounds how many decodes run at once, and the streaming layer that turns
 //! endpointed audio into partial and final hypotheses.
 
+pub mod answers;
 pub mod background;
 pub mod beams;
 pub mod neighbours;
@@ -30,6 +31,20 @@ pub struct RecognizeRequest<'a> {
     /// Set when nobody waits for the result any more: a recognizer that
     /// can stops at its next step.
     pub cancelled: Option<&'a AtomicBool>,
+    /// The answers the turn is likely to be (the stage's, from the dialect
+    /// pack): a recognizer that can hears a short turn as the one it fits
+    /// best (see [`answers`]). Empty: decoded freely.
+    pub answers: &'a [String],
+}
+
+/// How to decode an utterance, as a stream asks its pool: the dialect
+/// pack's language, the prompt, and the answers the turn is likely to be
+/// (see [`RecognizeRequest`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decoding {
+    pub language: String,
+    pub prompt: String,
+    pub answers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -16,7 +16,7 @@
 //! nobody waits on to reply, such as both sides of a call bridged to a
 //! person.
 
-use super::{AsrError, RecognizeRequest, Recognizer, Transcript};
+use super::{AsrError, Decoding, RecognizeRequest, Recognizer, Transcript};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -132,13 +132,12 @@ impl AsrPool {
     pub async fn recognize(
         &self,
         samples: Vec<f32>,
-        language: String,
-        prompt: String,
+        decoding: Decoding,
     ) -> Result<Transcript, AsrError> {
         if self.background {
             let lane = super::background::BackgroundLane::shared()?;
             return lane
-                .recognize(self.recognizer.clone(), samples, language, prompt)
+                .recognize(self.recognizer.clone(), samples, decoding)
                 .await;
         }
         let permits = self.take_threads().await?;
@@ -150,10 +149,11 @@ impl AsrPool {
             let _permits = permits;
             r.recognize(&RecognizeRequest {
                 samples: &samples,
-                language: &language,
-                prompt: &prompt,
+                language: &decoding.language,
+                prompt: &decoding.prompt,
                 threads: Some(threads),
                 cancelled: Some(&cancelled),
+                answers: &decoding.answers,
             })
         })
         .await
@@ -209,10 +209,7 @@ mod tests {
     /// A decode of a short silence through `pool`, as its own task.
     fn decode(pool: &AsrPool) -> tokio::task::JoinHandle<Result<Transcript, AsrError>> {
         let pool = pool.clone();
-        tokio::spawn(async move {
-            pool.recognize(vec![0.0; 160], "zh".into(), String::new())
-                .await
-        })
+        tokio::spawn(async move { pool.recognize(vec![0.0; 160], Decoding::default()).await })
     }
 
     async fn given_when(n: usize, p: &Probe) {
@@ -312,10 +309,8 @@ mod tests {
             2,
         );
         let p = pool.clone();
-        let task = tokio::spawn(async move {
-            p.recognize(vec![0.0; 160], "zh".into(), String::new())
-                .await
-        });
+        let task =
+            tokio::spawn(async move { p.recognize(vec![0.0; 160], Decoding::default()).await });
         while pool.is_idle() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

@@ -2,6 +2,7 @@
 //! states (one per concurrent decode), the encoder window fitted to the
 //! utterance.
 
+use super::answers::{self, Candidate, NextTokens, MAX_ANSWER_MS};
 use super::beams::{self, BeamTrace};
 use super::quantize::{self, WeightType};
 use super::{AsrError, Hypothesis, RecognizeRequest, Recognizer, Transcript};
@@ -216,10 +217,127 @@ impl WhisperRecognizer {
         out
     }
 
+    /// Whether `req` asks for its answers to be heard and is short enough.
+    fn may_be_answer(&self, req: &RecognizeRequest<'_>) -> bool {
+        !req.answers.is_empty() && req.samples.len() as u64 <= MAX_ANSWER_MS * 16
+    }
+
+    /// The expected answer (`req.answers`) to hear the turn just decoded
+    /// in `state` as, instead of its free reading `free`; None keeps it.
+    /// Scoring failures are logged and keep the free reading.
+    fn hear_answer(
+        &self,
+        state: &mut WhisperState,
+        req: &RecognizeRequest<'_>,
+        free: &str,
+        threads: usize,
+    ) -> Option<Hypothesis> {
+        let tokens = |text: &str| self.ctx.tokenize(text, 256).unwrap_or_default();
+        let mut candidates: Vec<Candidate> = req
+            .answers
+            .iter()
+            .map(|a| a.trim())
+            .filter(|a| !a.is_empty())
+            .map(|a| Candidate {
+                text: a.to_string(),
+                tokens: tokens(a),
+            })
+            .collect();
+        if !free.is_empty() {
+            candidates.push(Candidate {
+                text: free.to_string(),
+                tokens: tokens(free),
+            });
+        }
+        let eot = self.ctx.token_eot();
+        let mut ends = vec![eot];
+        if let [stop] = tokens("。")[..] {
+            ends.push(stop);
+        }
+        let prefix = self.decoder_prefix(req);
+        let mut decoder = StateDecoder {
+            state,
+            threads,
+            upto: eot as usize + 1,
+        };
+        let scores = match answers::score(&mut decoder, &prefix, &candidates, &ends) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "scoring the expected answers");
+                return None;
+            }
+        };
+        let mut scored: Vec<Hypothesis> = candidates
+            .iter()
+            .zip(&scores)
+            .map(|(c, s)| Hypothesis {
+                text: c.text.clone(),
+                score: *s,
+            })
+            .collect();
+        let free_total = match free.is_empty() {
+            true => f32::NEG_INFINITY,
+            false => scored.pop().map_or(f32::NEG_INFINITY, |h| h.score),
+        };
+        answers::choose(free, free_total, &scored)
+    }
+
+    /// The tokens whisper decodes before the text: the prompt after
+    /// `<|startofprev|>` (its last half-context, as whisper takes it),
+    /// then start of transcript, language, transcribe, no timestamps.
+    fn decoder_prefix(&self, req: &RecognizeRequest<'_>) -> Vec<i32> {
+        let ctx = &self.ctx;
+        let mut prefix = Vec::new();
+        if !req.prompt.is_empty() {
+            let prompt = ctx.tokenize(req.prompt, 1024).unwrap_or_default();
+            let take = prompt.len().min(ctx.n_text_ctx() as usize / 2);
+            if take > 0 {
+                prefix.push(ctx.token_prev());
+                prefix.extend_from_slice(&prompt[prompt.len() - take..]);
+            }
+        }
+        prefix.push(ctx.token_sot());
+        if let Some(lang) = whisper_rs::get_lang_id(req.language) {
+            prefix.push(ctx.token_lang(lang));
+        }
+        prefix.push(ctx.token_transcribe());
+        prefix.push(ctx.token_not());
+        prefix
+    }
+
     fn put_state(&self, s: WhisperState) {
         if let Ok(mut v) = self.idle_states.lock() {
             v.push(s);
         }
+    }
+}
+
+/// The decoder of a state that has just encoded a turn, for scoring
+/// readings of it (see `answers`).
+struct StateDecoder<'a> {
+    state: &'a mut WhisperState,
+    threads: usize,
+    /// Text tokens and the end of text: the ids below this.
+    upto: usize,
+}
+
+impl NextTokens for StateDecoder<'_> {
+    fn next(&mut self, tokens: &[i32], n_past: usize) -> Result<Vec<f32>, String> {
+        let Some((last, before)) = tokens.split_last() else {
+            return Err("nothing to decode".into());
+        };
+        // whisper-rs reads the logits of a batch's first row, and whisper
+        // fills only its last: the tokens before the last one go first.
+        if !before.is_empty() {
+            self.state
+                .decode(before, n_past, self.threads)
+                .map_err(|e| e.to_string())?;
+        }
+        self.state
+            .decode(&[*last], n_past + before.len(), self.threads)
+            .map_err(|e| e.to_string())?;
+        let logits = self.state.get_logits().map_err(|e| e.to_string())?;
+        Ok(answers::log_softmax_upto(logits, self.upto))
     }
 }
 
@@ -344,14 +462,30 @@ impl Recognizer for WhisperRecognizer {
                 }
                 Ok((text, no_speech, confidence, segments))
             });
-        self.put_state(state);
-        let (text, no_speech_prob, confidence, segments) = out?;
-        let text = clean_transcript(&text);
-        let confidence = if text.is_empty() {
-            0.0
-        } else {
-            confidence.mean()
+        let out = out.map(|(text, no_speech, confidence, segments)| {
+            let text = clean_transcript(&text);
+            let confidence = if text.is_empty() {
+                0.0
+            } else {
+                confidence.mean()
+            };
+            (text, no_speech, confidence, segments)
+        });
+        // A short turn heard as the answer it fits best (see `answers`).
+        let answer = match &out {
+            Ok((text, ..)) if self.may_be_answer(req) => {
+                let threads = req.threads.unwrap_or(c.threads).max(1) as usize;
+                self.hear_answer(&mut state, req, text, threads)
+            }
+            _ => None,
         };
+        self.put_state(state);
+        let (mut text, no_speech_prob, mut confidence, segments) = out?;
+        if let Some(a) = answer {
+            tracing::debug!(free = %text, answer = %a.text, score = a.score, "heard as an expected answer");
+            text = a.text;
+            confidence = a.score.exp().clamp(0.0, 1.0);
+        }
         // One window's readings only: a trace of several (over 30 s of
         // audio) mixes their prefixes.
         let nbest = match &trace {
