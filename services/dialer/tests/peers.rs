@@ -392,7 +392,7 @@ async fn baresip_phone_and_robot_understand_each_other() {
     let audio = huikuan_speech::audio::resample::convert(opening, rate, 16_000).unwrap();
     let text = engines
         .pool
-        .recognize(audio, "zh".into(), String::new())
+        .recognize(audio, huikuan_speech::asr::Decoding::plain("zh"))
         .await
         .unwrap()
         .text;

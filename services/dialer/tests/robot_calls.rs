@@ -450,7 +450,7 @@ async fn an_edited_script_is_heard_on_the_line() {
     let wide = huikuan_speech::audio::resample::convert(&opening, 8000, 16000).unwrap();
     let text = engines
         .pool
-        .recognize(wide, "zh".into(), String::new())
+        .recognize(wide, huikuan_speech::asr::Decoding::plain("zh"))
         .await
         .unwrap()
         .text;

@@ -87,7 +87,6 @@ pub fn score(
         &after_prefix,
         prefix.len(),
         0.0,
-        0,
         ends,
         &mut scores,
     )?;
@@ -95,16 +94,14 @@ pub fn score(
 }
 
 /// Scores the candidates below `node`, whose next-token log-probabilities
-/// are `next`; the path to it is `depth` tokens long, at sequence position
-/// `pos`, and sums `sum`.
-#[allow(clippy::too_many_arguments)]
+/// are `next`; the path to it ends at sequence position `pos` and sums
+/// `sum`.
 fn walk(
     decoder: &mut impl NextTokens,
     node: &Node,
     next: &[f32],
     pos: usize,
     sum: f32,
-    depth: usize,
     ends: &[i32],
     scores: &mut [f32],
 ) -> Result<(), String> {
@@ -130,16 +127,7 @@ fn walk(
             continue;
         }
         let after = decoder.next(&[*token], pos)?;
-        walk(
-            decoder,
-            child,
-            &after,
-            pos + 1,
-            sum + lp,
-            depth + 1,
-            ends,
-            scores,
-        )?;
+        walk(decoder, child, &after, pos + 1, sum + lp, ends, scores)?;
     }
     Ok(())
 }
@@ -221,7 +209,10 @@ mod tests {
         }
     }
 
-    fn table(rows: &[(&[i32], &[(i32, f32)])]) -> Table {
+    /// A path and the (token, probability) pairs that may follow it.
+    type Row<'a> = (&'a [i32], &'a [(i32, f32)]);
+
+    fn table(rows: &[Row]) -> Table {
         Table {
             probs: rows.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect(),
             path: Vec::new(),

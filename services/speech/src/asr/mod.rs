@@ -47,6 +47,16 @@ pub struct Decoding {
     pub answers: Vec<String>,
 }
 
+impl Decoding {
+    /// Decoded freely in `language`, with no prompt and no answers.
+    pub fn plain(language: &str) -> Self {
+        Decoding {
+            language: language.to_string(),
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transcript {
     /// Simplified Chinese, cleaned.
