@@ -29,7 +29,7 @@ use huikuan_speech::asr::{RecognizeRequest, Recognizer, Transcript};
 use huikuan_speech::audio::line::{through_line, LineCondition};
 use huikuan_speech::audio::sounds::{self, Sound};
 use huikuan_speech::audio::{self, Law, LINE_RATE};
-use huikuan_speech::stream::{decoding_for, StreamOptions};
+use huikuan_speech::stream::{decoding_for, told, StreamOptions};
 use huikuan_speech::text::CerCount;
 use huikuan_speech::tts::{Synthesizer, VoiceStyle};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -284,11 +284,7 @@ impl Bench<'_> {
             stage: Some(ex.stage.as_str().to_string()),
             words: self.words_in_play.clone(),
         };
-        let expectation = if self.stage_context {
-            turn.clone()
-        } else {
-            Expectation::default()
-        };
+        let expectation = told(&options, &turn);
         if samples.is_empty() {
             return Ok(Recognized {
                 transcript: None,

@@ -191,7 +191,7 @@ fn prompt_for(pack: &DialectPack, use_prompt: bool, e: &Expectation) -> String {
 
 /// What the prompt and the rescoring are told of a turn expected as `e`:
 /// all of it only with `answers_in_prompt`.
-fn told(options: &StreamOptions, e: &Expectation) -> Expectation {
+pub fn told(options: &StreamOptions, e: &Expectation) -> Expectation {
     match options.answers_in_prompt {
         true => e.clone(),
         false => Expectation::default(),
