@@ -143,7 +143,12 @@ pub fn quantized(source: &Path, weights: WeightType) -> Result<PathBuf, Quantize
     if modified(&target).is_some_and(|t| t >= source_time) {
         return Ok(target);
     }
-    let tmp = target.with_extension(format!("bin.{}.part", std::process::id()));
+    // Each call writes its own file (two threads of one process may load
+    // the recognizer at once) and the rename makes whichever ends last the
+    // copy: both are the same bytes.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = target.with_extension(format!("bin.{}.{call}.part", std::process::id()));
     let started = std::time::Instant::now();
     let report = quantize_file(source, &tmp, weights).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
@@ -625,6 +630,28 @@ mod tests {
 
         // A model that is already quantized is loaded as it is.
         assert_eq!(quantized(&q, WeightType::Q8_0).unwrap(), q);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn threads_that_quantize_at_once_each_get_the_whole_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("ggml-whisper-base.bin");
+        let (_, m) = matrix(64, 64);
+        std::fs::write(&src, model(1, &[m, vector()])).unwrap();
+        let copies: Vec<PathBuf> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| quantized(&src, WeightType::Q8_0)))
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().unwrap().unwrap())
+                .collect()
+        });
+        let want = dir.path().join("ggml-whisper-base-q8_0.bin");
+        assert!(copies.iter().all(|c| *c == want), "{copies:?}");
+        let (_, alone) = run(&std::fs::read(&src).unwrap(), WeightType::Q8_0);
+        assert_eq!(std::fs::read(&want).unwrap(), alone);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
