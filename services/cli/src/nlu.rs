@@ -27,9 +27,7 @@ fn parse_today(arg: Option<&str>) -> anyhow::Result<NaiveDate> {
     Ok(match arg {
         Some(t) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
             .with_context(|| format!("--today: '{t}' is not a date in YYYY-MM-DD form"))?,
-        None => chrono::Utc::now()
-            .with_timezone(&chrono_tz::Asia::Shanghai)
-            .date_naive(),
+        None => huikuan_core::region::today_in_china(),
     })
 }
 

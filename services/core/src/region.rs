@@ -2,7 +2,17 @@
 //! are counted in, plus the dialect prior a province gives.
 
 use crate::Dialect;
+use chrono::NaiveDate;
 use chrono_tz::Tz;
+
+/// The legal time of all of mainland China: a region's time zone when it
+/// names none, and the day imports and relative dates are counted in.
+pub const CHINA_TIME: Tz = chrono_tz::Asia::Shanghai;
+
+/// Today's date in China's legal time.
+pub fn today_in_china() -> NaiveDate {
+    chrono::Utc::now().with_timezone(&CHINA_TIME).date_naive()
+}
 
 /// A provincial-level division: canonical Chinese name, pinyin alias, and the
 /// dialect most of its callers use.
@@ -97,7 +107,7 @@ impl Region {
             )
         })?;
         let time_zone = match time_zone.map(str::trim).filter(|s| !s.is_empty()) {
-            None => chrono_tz::Asia::Shanghai,
+            None => CHINA_TIME,
             Some(tz) => tz.parse::<Tz>().map_err(|_| {
                 (
                     "timezone",

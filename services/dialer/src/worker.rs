@@ -233,11 +233,12 @@ fn count(stats: &mut WorkerStats, done: Result<(bool, bool), tokio::task::JoinEr
     }
 }
 
-/// The debtor's date where they live (for "明天", "下周三").
+/// The debtor's date where they live (for "明天", "下周三"); China's when
+/// the lease names no zone this worker knows.
 fn debtor_today(time_zone: &str) -> NaiveDate {
     match time_zone.parse::<chrono_tz::Tz>() {
         Ok(tz) => Utc::now().with_timezone(&tz).date_naive(),
-        Err(_) => Utc::now().date_naive(),
+        Err(_) => huikuan_core::region::today_in_china(),
     }
 }
 

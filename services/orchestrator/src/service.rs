@@ -232,7 +232,7 @@ impl Orchestrator for OrchestratorService {
             .ensure_campaign(&first.campaign)
             .await
             .map_err(status)?;
-        let today = Utc::now().with_timezone(&chrono_tz_shanghai()).date_naive();
+        let today = huikuan_core::region::today_in_china();
         let importer = Importer::start(
             &self.store,
             &campaign.id,
@@ -501,9 +501,4 @@ impl Orchestrator for OrchestratorService {
         .await?;
         Ok(Response::new(stream))
     }
-}
-
-/// The import day is counted in China's legal time.
-fn chrono_tz_shanghai() -> chrono::FixedOffset {
-    chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset")
 }

@@ -375,11 +375,8 @@ impl PersonaSet {
 
     /// The day the personas' relative dates are resolved against.
     pub fn today(&self) -> NaiveDate {
-        self.today.unwrap_or_else(|| {
-            chrono::Utc::now()
-                .with_timezone(&chrono_tz::Asia::Shanghai)
-                .date_naive()
-        })
+        self.today
+            .unwrap_or_else(huikuan_core::region::today_in_china)
     }
 
     pub fn insert(&mut self, p: Persona) {
