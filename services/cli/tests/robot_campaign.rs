@@ -181,8 +181,10 @@ async fn a_killed_dialer_loses_no_outcome_and_leaves_nothing_stuck() {
         dir.path(),
         &db.url,
         "crash",
+        // The answered call is the wrong party's, the shortest there is:
+        // what is tested is the lease, not the conversation.
         "K-BUSY,张伟,13800000003,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n\
-         K-PROMISE,张伟,13800000001,,mandarin,北京,北京,,,消费贷,5000.00,3250.50,2026-10-20,35\n",
+         K-ANSWERED,张伟,13800000002,,sichuanese,四川,成都,,,消费贷,5000.00,3250.50,2026-10-20,35\n",
     );
     let _server = Killed(huikuan(dir.path(), &db.url).arg("serve").spawn().unwrap());
     let _sim = simulator(dir.path(), &db.url, sip, None, today);
@@ -196,13 +198,13 @@ async fn a_killed_dialer_loses_no_outcome_and_leaves_nothing_stuck() {
             .spawn()
             .unwrap(),
     );
-    // Wait until the busy call is reported and the promise call is under way.
+    // Wait until the busy call is reported and the other call is under way.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let before = loop {
         let r = rows(&db, state).await;
         let busy_done = r.iter().any(|(a, s, _)| a == "K-BUSY" && s == "completed");
-        let promise_on = r.iter().any(|(a, s, _)| a == "K-PROMISE" && s == "leased");
-        if busy_done && promise_on {
+        let answered_on = r.iter().any(|(a, s, _)| a == "K-ANSWERED" && s == "leased");
+        if busy_done && answered_on {
             break r;
         }
         assert!(
@@ -218,7 +220,7 @@ async fn a_killed_dialer_loses_no_outcome_and_leaves_nothing_stuck() {
     // The lease (12 s) expires and the sweeper puts the attempt back.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let r = rows(&db, "SELECT account_id, status, lease_token FROM call_attempts WHERE account_id = 'K-PROMISE'").await;
+        let r = rows(&db, "SELECT account_id, status, lease_token FROM call_attempts WHERE account_id = 'K-ANSWERED'").await;
         if r.iter().all(|(_, s, _)| s == "queued") {
             break;
         }
@@ -229,7 +231,7 @@ async fn a_killed_dialer_loses_no_outcome_and_leaves_nothing_stuck() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let status = huikuan(dir.path(), &db.url)
-        .args(["dialer", "--idle-exit-secs", "10"])
+        .args(["dialer", "--idle-exit-secs", "3"])
         .stdout(Stdio::null())
         .status()
         .unwrap();
@@ -243,9 +245,9 @@ async fn a_killed_dialer_loses_no_outcome_and_leaves_nothing_stuck() {
         "{after:?} lost {busy_before:?}"
     );
     // The interrupted call was made again and completed, once.
-    let promise: Vec<_> = after.iter().filter(|(a, _, _)| a == "K-PROMISE").collect();
-    assert_eq!(promise.len(), 1, "{after:?}");
-    assert_eq!(promise[0].1, "completed");
+    let answered: Vec<_> = after.iter().filter(|(a, _, _)| a == "K-ANSWERED").collect();
+    assert_eq!(answered.len(), 1, "{after:?}");
+    assert_eq!(answered[0].1, "completed");
     assert!(after.iter().all(|(_, s, _)| s != "leased"), "{after:?}");
 }
 
@@ -291,7 +293,7 @@ async fn a_robot_campaign_against_simulated_debtors() {
     let mut dialer = huikuan(dir.path(), &db.url)
         .env_remove("HUIKUAN_LOG")
         .stderr(log("dialer.log"))
-        .args(["dialer", "--idle-exit-secs", "10"])
+        .args(["dialer", "--idle-exit-secs", "3"])
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(900);
@@ -464,7 +466,7 @@ fn simulator(
 
 /// Runs a browser script until it prints `ready`, then a dialer, and
 /// waits for both to end (the dialer when it has had nothing to do for
-/// 10 s); the script's results.
+/// 3 s); the script's results.
 async fn browser_then_dialer(
     dir: &Path,
     db_url: &str,
@@ -480,7 +482,7 @@ async fn browser_then_dialer(
     let mut dialer = huikuan(dir, db_url)
         .env_remove("HUIKUAN_LOG")
         .stderr(std::fs::File::create(dir.join("dialer.log")).unwrap())
-        .args(["dialer", "--idle-exit-secs", "10"])
+        .args(["dialer", "--idle-exit-secs", "3"])
         .spawn()
         .unwrap();
     let page = tokio::task::block_in_place(move || browser.results(Duration::from_secs(900)));
@@ -1084,7 +1086,7 @@ async fn a_call_planned_for_an_agent_goes_straight_to_a_free_agent_of_its_dialec
     let dialer = huikuan(dir.path(), &db.url)
         .env_remove("HUIKUAN_LOG")
         .stderr(std::fs::File::create(dir.path().join("dialer.log")).unwrap())
-        .args(["dialer", "--idle-exit-secs", "10"])
+        .args(["dialer", "--idle-exit-secs", "3"])
         .spawn()
         .unwrap();
     let mut dialer = common::Killed(dialer);
