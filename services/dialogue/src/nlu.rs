@@ -117,6 +117,22 @@ pub const SHORT_YES: &[&str] = &[
 ];
 pub const SHORT_YES_CUE: &str = "rule:a short yes";
 
+/// A whole turn that is only a no ("不是", "不对", Cantonese 唔系 and 唔啱
+/// normalised to them, Sichuanese 不对头), closing particles aside: to
+/// "are you 张伟?" it denies, to a read-back it refuses what was read (the
+/// confirm stage asks again). Its 是 and 对 are not a yes. Only the whole
+/// turn: "不是，你听我说" from a debtor already verified is no wrong party.
+const SHORT_NO: &[&str] = &["不是", "不对", "不对头"];
+const SHORT_NO_CUE: &str = "rule:a bare no";
+const CLOSING_PARTICLES: &[char] = &[
+    '的', '啊', '呀', '哦', '噢', '喔', '吧', '嘛', '呢', '哈', '咯', '啦',
+];
+
+/// Whether `normalized` is only a no.
+fn is_bare_no(normalized: &str) -> bool {
+    SHORT_NO.contains(&normalized.trim_end_matches(CLOSING_PARTICLES))
+}
+
 /// Complaint and regulator hotlines, in yuan hundredths: "打12378投诉"
 /// names a phone number, not an amount.
 const HOTLINES: &[u64] = &[12378 * 100, 12315 * 100, 12345 * 100, 12363 * 100];
@@ -310,6 +326,11 @@ impl Nlu {
         if callback.is_some() {
             scores[Intent::BusyCallBack as usize] += 3.0;
             cues.push("rule:a clock time to call back".into());
+        }
+        if is_bare_no(&normalized) {
+            // Above the 是 (1) or 对 (2) the phrases found in it.
+            scores[Intent::DenyIdentity as usize] += 3.0;
+            cues.push(SHORT_NO_CUE.into());
         }
         if cues.is_empty() && SHORT_YES.contains(&normalized.as_str()) {
             scores[Intent::ConfirmIdentity as usize] += 1.0;
