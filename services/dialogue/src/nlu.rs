@@ -279,7 +279,9 @@ impl Nlu {
         let normalized = self.normalizer.normalize(text, dialect);
         let mut scores = [0f32; 15];
         let mut cues = Vec::new();
-        let mut m = Matchable::new(&normalized);
+        // Phrases are found within a clause: '|' is in no phrase.
+        let clauses = self.normalizer.normalize_clauses(text, dialect);
+        let mut m = Matchable::new(&clauses.join("|"));
         // What was said exactly first, then homophones in what is left.
         for sound_pass in [false, true] {
             for p in &self.phrases {
@@ -411,6 +413,9 @@ mod tests {
         use Intent::*;
         for (text, d, want) in [
             ("是我，什么事", Mandarin, ConfirmIdentity),
+            // Phrases do not run across a clause: not 不是我.
+            ("不是，我现在没钱", Mandarin, FinancialHardship),
+            ("不是，我现在冇钱", Cantonese, FinancialHardship),
             ("你打错了", Mandarin, DenyIdentity),
             ("我是他老婆，他不在", Mandarin, DenyIdentity),
             ("我明天还三千", Mandarin, PromiseToPay),

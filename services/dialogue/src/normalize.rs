@@ -67,6 +67,24 @@ impl Normalizer {
     }
 }
 
+impl Normalizer {
+    /// As [`Normalizer::normalize`], clause by clause: `text` split where
+    /// its punctuation ends a clause (，。！？；), each part normalized and
+    /// empty ones left out. Phrases are matched within a clause, so
+    /// 不是，我现在没钱 is a no and no money, not 不是我.
+    pub fn normalize_clauses(&self, text: &str, dialect: Dialect) -> Vec<String> {
+        simplify(text)
+            .split(|c: char| CLAUSE_ENDS.contains(&c))
+            .map(|clause| self.normalize(clause, dialect))
+            .filter(|c| !c.is_empty())
+            .collect()
+    }
+}
+
+/// Punctuation that ends a clause (after [`simplify`]: full-width forms
+/// are half-width by then). Not '.', which is a decimal point in 3.5.
+const CLAUSE_ENDS: &[char] = &[',', '!', '?', ';', '。', '，', '！', '？', '；'];
+
 /// Simplified script, half-width forms, lower case.
 pub fn simplify(text: &str) -> String {
     huikuan_core::script::half_width(&huikuan_core::script::to_simplified(text))
@@ -105,5 +123,19 @@ mod tests {
         // Single characters stay Mandarin in a Mandarin call.
         assert_eq!(n("我们没关系", Dialect::Mandarin), "我们没关系");
         assert_eq!(n("ＯＫ，好的！", Dialect::Mandarin), "ok好的");
+    }
+
+    #[test]
+    fn clauses_are_normalized_apart() {
+        let packs = huikuan_core::pack::DialectPacks::builtin();
+        let norm = Normalizer::new(&packs);
+        assert_eq!(
+            norm.normalize_clauses("不是，我现在冇钱。", Dialect::Cantonese),
+            ["不是", "我现在没有钱"]
+        );
+        assert_eq!(
+            norm.normalize_clauses("嗯，我还3.5千", Dialect::Mandarin),
+            ["我还3.5千"]
+        );
     }
 }
