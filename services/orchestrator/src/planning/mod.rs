@@ -50,7 +50,9 @@ pub struct Made {
 }
 
 fn tz_of(f: &AccountFacts) -> Tz {
-    f.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    f.time_zone
+        .parse()
+        .unwrap_or(huikuan_core::region::CHINA_TIME)
 }
 
 /// The room a plan leaves: `capacity` less its calls.

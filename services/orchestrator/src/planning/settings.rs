@@ -50,7 +50,7 @@ impl Default for PlanSettings {
     fn default() -> Self {
         PlanSettings {
             rules: CampaignRules::default(),
-            centre_time_zone: "Asia/Shanghai".into(),
+            centre_time_zone: huikuan_core::region::CHINA_TIME.name().into(),
             robot_lines: 8,
             robot_calls_per_line_hour: 20,
             agent_calls_per_hour: 8,
