@@ -15,7 +15,8 @@
 # BENCH_SPEECH adds settings to [speech], BENCH_ROBOT to [dialer.robot];
 # BENCH_KEEP=1 keeps the work directory (database, simulator records);
 # BENCH_LOG sets the services' log filter (huikuan_dialer=debug shows every
-# turn heard with its confidence).
+# turn heard with its confidence); BENCH_KEYS=off has every debtor answer
+# aloud when the robot offers keys (`presses_keys = false`), for comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HUIKUAN_CONSOLE_LISTEN=${HUIKUAN_CONSOLE_LISTEN:-127.0.0.1:0}
@@ -30,6 +31,13 @@ fi
 PERSONAS=$(realpath "${BENCH_PERSONAS:-tests/data/campaign}")
 AT_ONCE=${BENCH_AT_ONCE:-2}
 WORK=$(mktemp -d)
+if [ "${BENCH_KEYS:-on}" = off ]; then
+  mkdir -p "$WORK/personas"
+  for f in "$PERSONAS"/*.toml; do
+    { echo "presses_keys = false"; cat "$f"; } > "$WORK/personas/$(basename "$f")"
+  done
+  PERSONAS="$WORK/personas"
+fi
 GRPC=$((20000 + RANDOM % 20000)); SIP=$((40000 + RANDOM % 10000))
 mkdir -p "$WORK/sim"
 # One account per persona, in the persona's dialect and region.
@@ -105,7 +113,9 @@ for path in sorted(glob.glob(f"{work}/sim/*.json")):
     ok_terms = not promise or (date == want["promise_date"] and fen == want["promise_fen"])
     # A promise stored that the debtor did not make, or with other terms.
     false_promise = disp == "promise_to_pay" and not (promise and ok_terms)
-    s = rows.setdefault(dialect, {"calls": 0, "right": 0, "disp": 0, "promises": 0, "terms": 0, "false": 0})
+    s = rows.setdefault(dialect, {"calls": 0, "right": 0, "disp": 0, "promises": 0, "terms": 0, "false": 0, "keys": 0})
+    s["keys"] += any(l.get("speaker") == "debtor" and l.get("text", "").startswith("[DTMF")
+                     for l in (record or {}).get("transcript", []))
     s["calls"] += 1
     s["disp"] += ok_disp
     s["right"] += ok_disp and ok_terms
@@ -115,8 +125,8 @@ for path in sorted(glob.glob(f"{work}/sim/*.json")):
     if not (ok_disp and ok_terms):
         heard = " | ".join(l["text"] for l in (record or {}).get("transcript", []) if l.get("speaker") == "debtor") if record else ""
         wrong.append(f"  {r['persona']}: {disp} {date} {fen} (want {want['disposition']} {want['promise_date']} {want['promise_fen']})\n      robot heard: {heard}")
-print(f"{'dialect':<11} {'calls':>5} {'right':>7} {'disposition':>11} {'promises exact':>14} {'false promises':>14}")
-total = {"calls": 0, "right": 0, "disp": 0, "promises": 0, "terms": 0, "false": 0}
+print(f"{'dialect':<11} {'calls':>5} {'right':>7} {'disposition':>11} {'promises exact':>14} {'false promises':>14} {'keys pressed':>12}")
+total = {"calls": 0, "right": 0, "disp": 0, "promises": 0, "terms": 0, "false": 0, "keys": 0}
 for d in ["mandarin", "sichuanese", "cantonese"]:
     s = rows.get(d)
     if not s:
@@ -124,10 +134,10 @@ for d in ["mandarin", "sichuanese", "cantonese"]:
     for k in total:
         total[k] += s[k]
     print(f"{d:<11} {s['calls']:>5} {100 * s['right'] / s['calls']:>6.1f}% {100 * s['disp'] / s['calls']:>10.1f}% "
-          f"{s['terms']:>6}/{s['promises']:<7} {s['false']:>14}")
+          f"{s['terms']:>6}/{s['promises']:<7} {s['false']:>14} {s['keys']:>12}")
 if total["calls"]:
     print(f"{'all':<11} {total['calls']:>5} {100 * total['right'] / total['calls']:>6.1f}% {100 * total['disp'] / total['calls']:>10.1f}% "
-          f"{total['terms']:>6}/{total['promises']:<7} {total['false']:>14}")
+          f"{total['terms']:>6}/{total['promises']:<7} {total['false']:>14} {total['keys']:>12}")
 if wrong:
     print("wrong:")
     print("\n".join(wrong))

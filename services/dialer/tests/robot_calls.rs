@@ -357,6 +357,60 @@ async fn a_request_for_a_person_takes_the_handoff_branch() {
         .any(|e| matches!(e, Event::HandoffRequested { reason } if reason == "request_human")));
 }
 
+/// The robot's script from a copy of dialects/ with `edit` applied to
+/// `file`, loaded as the dialer loads an edited script (no rebuild).
+fn edited_script(file: &str, edit: impl Fn(&str) -> String) -> Engine {
+    let script = tempfile::tempdir().unwrap();
+    for f in huikuan_dialogue::script::FILES {
+        let text = std::fs::read_to_string(common::repo().join("dialects").join(f)).unwrap();
+        let text = if *f == file { edit(&text) } else { text };
+        let to = script.path().join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, text).unwrap();
+    }
+    Engine::load(script.path()).unwrap()
+}
+
+/// A debtor offered the keys answers with them, over RTP (RFC 4733
+/// telephone-events) from the simulated phone. The robot is given a
+/// script that trusts no spoken word (`min_confidence = 1.0`), so the
+/// first answer is never acted on and the keys are offered; the person
+/// called, who is not the debtor, presses 2, and the robot closes the
+/// call as a wrong party without stating the debt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_debtor_offered_keys_answers_with_them() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let mut rig = rig().await;
+    rig.dialogue = edited_script("policy.toml", |text| {
+        text.replace("min_confidence = 0.4", "min_confidence = 1.0")
+    });
+    assert_eq!(rig.dialogue.policy.understanding.min_confidence, 1.0);
+    let (report, heard) = call(&rig, "13800000013", Dialect::Mandarin).await;
+    eprintln!("{}", report.transcript_text());
+    assert_eq!(report.disposition.as_str(), "wrong_party");
+    let lines = &report.transcript;
+    let offered = lines
+        .iter()
+        .position(|l| l.speaker == Speaker::Robot && l.text.contains("不是本人请按2"))
+        .expect("the robot offered the keys");
+    let pressed = lines
+        .iter()
+        .position(|l| l.speaker == Speaker::Debtor && l.text == "[DTMF 2]")
+        .expect("the key reached the robot");
+    assert!(offered < pressed, "the key answers the offer");
+    assert_eq!(lines[pressed].intent.as_deref(), Some("deny_identity"));
+    assert!(
+        lines.iter().all(|l| !l.text.contains("逾期")),
+        "no debt stated to a wrong party"
+    );
+    let heard = heard.expect("the simulator's record");
+    assert!(
+        heard.said.iter().any(|l| l.text == "[DTMF 2]"),
+        "{:?}",
+        heard.said
+    );
+}
+
 /// A script edited in a folder is what the debtor hears: the opening line
 /// changed in a copy of dialects/ and loaded at run time (no rebuild) is
 /// said on the line, and recognised there from the line's audio.
@@ -369,22 +423,12 @@ async fn an_edited_script_is_heard_on_the_line() {
     let _one = ONE_AT_A_TIME.lock().await;
     init_tracing();
     let engines = engines();
-    let script = tempfile::tempdir().unwrap();
-    for f in huikuan_dialogue::script::FILES {
-        let text = std::fs::read_to_string(common::repo().join("dialects").join(f)).unwrap();
-        let text = if *f == "mandarin/lines.toml" {
-            text.replace(
-                "这里是{{ platform }}的客服",
-                "这里是{{ platform }}的回访专线",
-            )
-        } else {
-            text
-        };
-        let to = script.path().join(f);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::write(to, text).unwrap();
-    }
-    let dialogue = Engine::load(script.path()).unwrap();
+    let dialogue = edited_script("mandarin/lines.toml", |text| {
+        text.replace(
+            "这里是{{ platform }}的客服",
+            "这里是{{ platform }}的回访专线",
+        )
+    });
     let (says, says_rx) = tokio::sync::mpsc::channel(64);
     let (hears, hears_rx) = tokio::sync::mpsc::unbounded_channel();
     let (media, events) = MediaHandle::start_local(FarEnd {

@@ -412,6 +412,33 @@ impl<'e> Conversation<'e> {
         }
     }
 
+    /// The robot's reply to a key the debtor pressed. At a stage with a
+    /// key menu (policy `[keys]`) the key means its intent, for certain,
+    /// and is a turn like a spoken one; any other key, or a key at a
+    /// stage without a menu, is no turn at all (`None`): the robot goes
+    /// on as if nothing was pressed.
+    pub fn reply_key(&mut self, key: char) -> Option<Turn> {
+        if self.outcome.is_some() {
+            return None;
+        }
+        let intent = self.engine.policy.keys(self.stage)?.meaning(key)?;
+        let r = NluResult {
+            intent,
+            cues: vec![format!("key:{key}")],
+            ..NluResult::unclear(format!("[key {key}]"))
+        };
+        self.path.push(r.intent.as_str());
+        self.turns += 1;
+        let line = self.decide(&r);
+        Some(Turn {
+            line,
+            intent: r.intent,
+            cues: r.cues,
+            stage: self.stage,
+            outcome: self.outcome.clone(),
+        })
+    }
+
     /// The debtor said nothing for the silence timeout: ask whether they
     /// hear us, and after `max_silences` in a row end the call politely.
     /// A turn with words resets the count.
@@ -544,13 +571,17 @@ impl<'e> Conversation<'e> {
             }
             Action::Reprompt => {
                 self.unclear_in_row += 1;
+                // At a yes/no question the keys are offered as well.
+                let keys = self.engine.policy.keys(self.stage);
                 if self.unclear_in_row > limits.max_unclear {
                     self.end(Disposition::Failed, "unclear_close", None)
                 } else if self.unclear_in_row == 1 {
-                    self.say("reprompt")
+                    let line = keys.map_or("reprompt", |k| k.offer.as_str());
+                    self.say(line)
                 } else {
                     // Asked again in other words, not the same line twice.
-                    self.say("reprompt_again")
+                    let line = keys.map_or("reprompt_again", |k| k.offer_again.as_str());
+                    self.say(line)
                 }
             }
             Action::Close(d) => {

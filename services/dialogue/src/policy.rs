@@ -1,7 +1,8 @@
 //! The conversation policy file (`dialects/policy.toml`): limits, the
-//! (stage, intent) -> action table, which lines state the debt, and what
-//! counts as a backchannel. Actions are a fixed vocabulary the engine
-//! implements; everything else is data.
+//! (stage, intent) -> action table, the keys a debtor may press instead
+//! of answering aloud, which lines state the debt, and what counts as a
+//! backchannel. Actions are a fixed vocabulary the engine implements;
+//! everything else is data.
 
 use crate::intent::Intent;
 use crate::nlu::NluResult;
@@ -207,8 +208,42 @@ struct PolicyFile {
     understanding: Understanding,
     disclosure: Disclosure,
     backchannel: Backchannel,
+    #[serde(default)]
+    keys: std::collections::BTreeMap<String, KeyMenuFile>,
     rule: Vec<RuleFile>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyMenuFile {
+    offer: String,
+    offer_again: String,
+    press: std::collections::BTreeMap<String, String>,
+}
+
+/// The keys a debtor may press at one stage instead of answering aloud
+/// (a yes/no the recognizer could not make out: 是我, 对, 啱 are half a
+/// second of sound). The robot offers them when it did not understand
+/// the spoken answer: `offer` the first time, `offer_again` (other
+/// words) the second. A key means its intent for certain; a key not in
+/// the menu, or pressed at a stage without one, means nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyMenu {
+    pub stage: Stage,
+    pub offer: String,
+    pub offer_again: String,
+    pub press: Vec<(char, Intent)>,
+}
+
+impl KeyMenu {
+    /// What pressing `key` means here.
+    pub fn meaning(&self, key: char) -> Option<Intent> {
+        self.press.iter().find(|(k, _)| *k == key).map(|(_, i)| *i)
+    }
+}
+
+/// The keys a telephone keypad sends (RFC 4733 events 0-11).
+const KEYPAD: &str = "0123456789*#";
 
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -224,6 +259,7 @@ pub struct Policy {
     pub understanding: Understanding,
     pub disclosure: Disclosure,
     pub backchannel: Backchannel,
+    keys: Vec<KeyMenu>,
     rules: Vec<Rule>,
 }
 
@@ -264,6 +300,44 @@ impl Policy {
                 line: r.line.clone(),
             });
         }
+        let mut keys = Vec::new();
+        for (stage_name, k) in &f.keys {
+            let at = |why: String| {
+                ScriptError::new(
+                    file,
+                    text.lines()
+                        .position(|l| l.trim() == format!("[keys.{stage_name}]"))
+                        .map(|i| i + 1),
+                    format!("keys.{stage_name}: {why}"),
+                )
+            };
+            let stage = Stage::named(stage_name).map_err(at)?;
+            let mut press = Vec::new();
+            for (key, intent) in &k.press {
+                let mut chars = key.chars();
+                let (Some(c), None) = (chars.next(), chars.next()) else {
+                    return Err(at(format!("press: '{key}' is not one key (0-9, * or #)")));
+                };
+                if !KEYPAD.contains(c) {
+                    return Err(at(format!(
+                        "press: '{key}' is not a keypad key (0-9, * or #)"
+                    )));
+                }
+                let intent = intent
+                    .parse::<Intent>()
+                    .map_err(|e| at(format!("press.{key}: {e}")))?;
+                press.push((c, intent));
+            }
+            if press.is_empty() {
+                return Err(at("press: names no key".into()));
+            }
+            keys.push(KeyMenu {
+                stage,
+                offer: k.offer.clone(),
+                offer_again: k.offer_again.clone(),
+                press,
+            });
+        }
         if f.backchannel.max_chars == 0 || f.backchannel.chars.is_empty() {
             return Err(ScriptError::new(
                 file,
@@ -284,8 +358,14 @@ impl Policy {
             understanding: u,
             disclosure: f.disclosure,
             backchannel: f.backchannel,
+            keys,
             rules,
         })
+    }
+
+    /// The keys a debtor may press at `stage`, if any.
+    pub fn keys(&self, stage: Stage) -> Option<&KeyMenu> {
+        self.keys.iter().find(|k| k.stage == stage)
     }
 
     /// Whether the line states the debt (said only to a verified debtor).
@@ -320,7 +400,11 @@ impl Policy {
     }
 
     pub fn lines_used(&self) -> impl Iterator<Item = &str> {
-        self.rules.iter().filter_map(|r| r.line.as_deref())
+        self.rules.iter().filter_map(|r| r.line.as_deref()).chain(
+            self.keys
+                .iter()
+                .flat_map(|k| [k.offer.as_str(), k.offer_again.as_str()]),
+        )
     }
 }
 
@@ -337,6 +421,58 @@ mod tests {
         for t in ["好的", "我是", "不是我", "明天还", "嗯我明天还", ""] {
             assert!(!p.is_backchannel(t), "{t}");
         }
+    }
+
+    #[test]
+    fn keys_mean_their_intent_only_at_their_stage() {
+        let p = Policy::builtin();
+        let identify = p.keys(Stage::Identify).expect("identify has keys");
+        assert_eq!(identify.meaning('1'), Some(Intent::ConfirmIdentity));
+        assert_eq!(identify.meaning('2'), Some(Intent::DenyIdentity));
+        assert_eq!(identify.meaning('5'), None);
+        assert!(p.keys(Stage::Confirm).is_some());
+        assert!(p.keys(Stage::Pay).is_none());
+        let used: Vec<&str> = p.lines_used().collect();
+        assert!(used.contains(&"keys_identify_again"), "{used:?}");
+    }
+
+    #[test]
+    fn a_broken_key_menu_is_named_by_file_line_and_field() {
+        let text = include_str!("../../../dialects/policy.toml");
+        let header = |t: &str| {
+            t.lines()
+                .position(|l| l.trim() == "[keys.identify]")
+                .map(|i| i + 1)
+        };
+        for (from, to, says) in [
+            (
+                "\"1\" = \"confirm_identity\"",
+                "\"12\" = \"confirm_identity\"",
+                "not one key",
+            ),
+            (
+                "\"1\" = \"confirm_identity\"",
+                "\"A\" = \"confirm_identity\"",
+                "not a keypad key",
+            ),
+            (
+                "\"2\" = \"deny_identity\"",
+                "\"2\" = \"deny_everything\"",
+                "unknown intent",
+            ),
+        ] {
+            let broken = text.replacen(from, to, 1);
+            let e = Policy::parse("policy.toml", &broken).unwrap_err();
+            assert_eq!(e.line, header(&broken), "{e}");
+            assert!(
+                e.problem.contains("keys.identify") && e.problem.contains(says),
+                "{e}"
+            );
+        }
+        let broken = text.replacen("[keys.identify]", "[keys.greeting]", 1);
+        let e = Policy::parse("policy.toml", &broken).unwrap_err();
+        assert!(e.problem.contains("unknown stage 'greeting'"), "{e}");
+        assert!(e.line.is_some(), "{e}");
     }
 
     #[test]

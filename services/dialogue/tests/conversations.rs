@@ -13,7 +13,8 @@ fn account() -> CallAccount {
 
 struct Script {
     name: String,
-    turns: Vec<String>,
+    /// Each debtor turn, with words the robot's reply to it must contain.
+    turns: Vec<(String, Vec<String>)>,
     expect: Vec<(String, String)>,
     no_disclosure: bool,
 }
@@ -29,7 +30,18 @@ fn scripts(text: &str) -> Vec<Script> {
                 no_disclosure: false,
             });
         } else if let Some(t) = line.strip_prefix("> ") {
-            out.last_mut().unwrap().turns.push(t.to_string());
+            out.last_mut()
+                .unwrap()
+                .turns
+                .push((t.to_string(), Vec::new()));
+        } else if let Some(w) = line.strip_prefix("< ") {
+            let s = out.last_mut().unwrap();
+            let name = s.name.clone();
+            s.turns
+                .last_mut()
+                .unwrap_or_else(|| panic!("'< {w}' before any turn in {name}"))
+                .1
+                .push(w.to_string());
         } else if let Some(e) = line.strip_prefix("= ") {
             let s = out.last_mut().unwrap();
             for kv in e.split_whitespace() {
@@ -109,17 +121,46 @@ fn scripted_conversations_end_as_expected() {
                 "{file}/{}: the first line must give the recording notice: {opening}",
                 s.name
             );
-            for t in &s.turns {
-                let (t, hearing) = heard(t);
-                let turn = c.reply_heard(t, hearing);
-                log.push(format!("debtor: {t}  [{} {:?}]", turn.intent, turn.cues));
-                log.push(format!("robot: {}", turn.line));
+            for (t, says) in &s.turns {
+                let key = t
+                    .strip_prefix("[key ")
+                    .and_then(|k| k.strip_suffix(']'))
+                    .and_then(|k| k.chars().next());
+                let line = if let Some(key) = key {
+                    match c.reply_key(key) {
+                        Some(turn) => {
+                            log.push(format!(
+                                "debtor presses {key}  [{} {:?}]",
+                                turn.intent, turn.cues
+                            ));
+                            turn.line
+                        }
+                        None => {
+                            log.push(format!("debtor presses {key}  (means nothing here)"));
+                            String::new()
+                        }
+                    }
+                } else {
+                    let (t, hearing) = heard(t);
+                    let turn = c.reply_heard(t, hearing);
+                    log.push(format!("debtor: {t}  [{} {:?}]", turn.intent, turn.cues));
+                    turn.line
+                };
+                log.push(format!("robot: {line}"));
+                for w in says {
+                    if !line.contains(w.as_str()) {
+                        failures.push(format!(
+                            "{file}/{}: the robot's reply does not say {w:?}\n{}",
+                            s.name,
+                            log.join("\n")
+                        ));
+                    }
+                }
                 if s.no_disclosure {
                     assert!(
-                        !turn.line.contains("三千二百五十") && !turn.line.contains("逾期"),
-                        "{file}/{}: debt stated to an unverified party: {}",
+                        !line.contains("三千二百五十") && !line.contains("逾期"),
+                        "{file}/{}: debt stated to an unverified party: {line}",
                         s.name,
-                        turn.line
                     );
                 }
             }

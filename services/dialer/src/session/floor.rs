@@ -193,6 +193,22 @@ impl Floor {
         tracing::debug!(at_ms = line.now_ms(), "barge-in: playback stopped");
     }
 
+    /// The debtor pressed a key that answers the robot (a key menu is
+    /// often answered before it is finished): the line being said stops,
+    /// as words would stop it, and a pause for an onset ends with it.
+    pub fn key_pressed(&mut self, voice: &Voice, record: &mut CallRecord) {
+        self.onset = None;
+        self.cut = None;
+        if let Some(s) = self.saying.take() {
+            if voice.busy() {
+                voice.stop();
+                if let Some(l) = record.transcript.get_mut(s.transcript_index) {
+                    l.interrupted = true;
+                }
+            }
+        }
+    }
+
     /// The line fell silent (paused or stopped) on this tick.
     pub fn playback_cut(&mut self, at_ms: u64, record: &mut CallRecord) {
         if let Some(c) = self.cut.as_mut() {

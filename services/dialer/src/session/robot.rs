@@ -256,10 +256,7 @@ impl<'e> RobotCall<'e> {
                         st.line.update_remote(remote);
                         Next::Continue
                     }
-                    Some(CallEvent::Dtmf(key)) => {
-                        st.note_dtmf(key);
-                        Next::Continue
-                    }
+                    Some(CallEvent::Dtmf(key)) => st.on_key(key),
                     None => Next::Gone(EndedBy::Network, "signalling closed".into()),
                 },
                 _ = ticker.tick() => {
@@ -353,9 +350,29 @@ impl<'a, 'e> State<'a, 'e> {
         self.floor.saying(generation, sentences, index, closing);
     }
 
-    fn note_dtmf(&mut self, key: char) {
+    /// A key the debtor pressed (RFC 4733 or SIP INFO). Where the
+    /// conversation offers keys it is a turn, answered as a spoken one
+    /// is; anywhere else it is only written in the transcript.
+    fn on_key(&mut self, key: char) -> Next {
         let now = self.line.now_ms();
-        self.note_line(Speaker::Debtor, &format!("[DTMF {key}]"), now, None);
+        let shown = format!("[DTMF {key}]");
+        let turn = if self.greeting.opened && !self.floor.closing() {
+            self.conv.reply_key(key)
+        } else {
+            None
+        };
+        let Some(turn) = turn else {
+            self.note_line(Speaker::Debtor, &shown, now, None);
+            return Next::Continue;
+        };
+        tracing::debug!(key = %key, intent = %turn.intent, "debtor pressed a key");
+        self.floor.key_pressed(&self.voice, &mut self.record);
+        self.turns.quiet_since = now;
+        self.record.note(now, Event::DebtorTurn);
+        self.note_debtor(&shown, now, Some(turn.intent.as_str().to_string()));
+        // Not timed: response times are from the end of a spoken turn.
+        self.turns.awaiting_reply_since = None;
+        self.answer(turn)
     }
 
     fn may_barge_in(&self) -> bool {
@@ -368,10 +385,7 @@ impl<'a, 'e> State<'a, 'e> {
                 let events = ear.hear(&samples, &sent).await;
                 self.on_events(events)
             }
-            MediaEvent::Dtmf { key, .. } => {
-                self.note_dtmf(key);
-                Next::Continue
-            }
+            MediaEvent::Dtmf { key, .. } => self.on_key(key),
             MediaEvent::TalkspurtArrived { .. } => Next::Continue,
             MediaEvent::PlaybackCut { at_ms } => {
                 self.floor.playback_cut(at_ms, &mut self.record);
@@ -509,6 +523,12 @@ impl<'a, 'e> State<'a, 'e> {
         };
         self.note_debtor(shown, start_ms, Some(turn.intent.as_str().to_string()));
         self.turns.awaiting_reply_since = Some(end_ms);
+        self.answer(turn)
+    }
+
+    /// Says the conversation's reply to a debtor turn, closing the call or
+    /// handing it on when the reply does.
+    fn answer(&mut self, turn: huikuan_dialogue::conversation::Turn) -> Next {
         if let Some(o) = turn
             .outcome
             .as_ref()

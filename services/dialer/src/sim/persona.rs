@@ -12,6 +12,9 @@
 //!                          # and recognise what was heard after the call
 //!                          # (load tests; the persona cannot be asked to repeat)
 //! max_call_s = 180         # the phone hangs up after this long at most
+//! presses_keys = false     # offered keys ("是本人请按1"), this debtor
+//!                          # still answers aloud (default: a yes or no
+//!                          # answer is pressed, when a menu is heard)
 //! line = { echo_delay_ms = 100, echo_db = -12, noise_dbfs = -60 }
 //!                          # the phone's line sends back the robot's voice
 //!                          # this much later and quieter, and hisses
@@ -45,7 +48,7 @@ use chrono::NaiveDate;
 use huikuan_core::Dialect;
 use huikuan_dialogue::slots::number::parse_hundredths;
 use huikuan_dialogue::slots::resolve_date;
-use huikuan_dialogue::Nlu;
+use huikuan_dialogue::{Intent, Nlu};
 use huikuan_speech::tts::VoiceStyle;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -123,10 +126,14 @@ impl PersonaTurn {
 /// The date named in `text` said in `dialect` (听日, 下礼拜五 as well as
 /// 明天, 下周五), as the robot's own NLU reads it.
 fn date_in(text: &str, dialect: Dialect, today: NaiveDate) -> Option<NaiveDate> {
+    robots_nlu().understand(text, dialect, today).date
+}
+
+/// The robot's own NLU, which the simulated debtor reads its own words
+/// with (to know what it means by them).
+fn robots_nlu() -> &'static Nlu {
     static NLU: std::sync::OnceLock<Nlu> = std::sync::OnceLock::new();
     NLU.get_or_init(Nlu::builtin)
-        .understand(text, dialect, today)
-        .date
 }
 
 /// A day to check that words name a date at all, when the file is loaded.
@@ -220,11 +227,75 @@ pub struct Persona {
     /// How this debtor's voice differs from the dialect's.
     #[serde(default)]
     pub voice: Option<PersonaVoice>,
+    /// Offered keys for a yes or no, this debtor presses them.
+    #[serde(default = "pressing")]
+    pub presses_keys: bool,
     /// What the call should end with.
     #[serde(default)]
     pub expect: Option<Expectation>,
     #[serde(default)]
     pub turns: Vec<PersonaTurn>,
+}
+
+fn pressing() -> bool {
+    true
+}
+
+/// The keys a robot's line offers, as the phone heard it ("是本人请按1号键，
+/// 不是请按2号键"): each key, and whether the clause offering it is the no
+/// (不是, 唔系, 不对, 修改 ...). A key is a digit after 按 (or 揿), or a
+/// digit before 号键, which the phone's recognizer keeps when it loses the
+/// 按 (it writes 爱一号件).
+pub fn offered_keys(heard: &str) -> Vec<(char, bool)> {
+    // 按 (and what a recognizer writes for it, 安, 案, 暗), Cantonese 揿/撳.
+    const PRESS: &[char] = &['按', '安', '案', '暗', '揿', '撳'];
+    // 键 as a recognizer writes it.
+    const KEY: &[char] = &['键', '件', '建', '见', '间', '健'];
+    const NO: &[&str] = &["不是", "唔系", "唔係", "不对", "唔啱", "修改", "要改"];
+    let digit = |c: char| match c {
+        '0'..='9' => Some(c),
+        _ => "零一二三四五六七八九"
+            .chars()
+            .position(|n| n == c)
+            .map(|i| char::from(b'0' + i as u8)),
+    };
+    let mut out = Vec::new();
+    for clause in heard.split(|c: char| "，,。.？?！!；;、".contains(c)) {
+        let chars: Vec<char> = clause.chars().collect();
+        let no = NO.iter().any(|n| clause.contains(n));
+        for (i, &c) in chars.iter().enumerate() {
+            let Some(key) = digit(c) else { continue };
+            let after_press = i > 0 && PRESS.contains(&chars[i - 1]);
+            let before_key = chars.get(i + 1) == Some(&'号')
+                && chars.get(i + 2).is_some_and(|k| KEY.contains(k));
+            if (after_press || before_key) && !out.contains(&(key, no)) {
+                out.push((key, no));
+            }
+        }
+    }
+    out
+}
+
+/// The key a debtor presses to give `reply` when the robot's line was
+/// heard as `heard`: where the line offers keys and the reply is a plain
+/// yes or no (as the robot's NLU reads it), the key offered for it.
+/// Replies that carry a date or an amount (a correction) are said.
+pub fn key_for(heard: &str, reply: &str, dialect: Dialect, today: NaiveDate) -> Option<char> {
+    let offered = offered_keys(heard);
+    if offered.is_empty() {
+        return None;
+    }
+    let r = robots_nlu().understand(reply, dialect, today);
+    if r.date.is_some() || r.amount_hundredths.is_some() {
+        return None;
+    }
+    // 对，没问题 reads as a promise (with no terms): a yes here.
+    let no = match r.intent {
+        Intent::ConfirmIdentity | Intent::PromiseToPay => false,
+        Intent::DenyIdentity => true,
+        _ => return None,
+    };
+    offered.iter().find(|(_, n)| *n == no).map(|(k, _)| *k)
 }
 
 /// Speed and pitch relative to the dialect's voice.
@@ -405,6 +476,44 @@ impl PersonaSet {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_menu_heard_is_read_as_keys_and_a_yes_or_no_pressed() {
+        use super::{key_for, offered_keys};
+        use huikuan_core::Dialect;
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        // Offers as the phone's recognizer wrote them on a live call.
+        let menu =
+            "不好意思,刚才没有听清楚。如果你是张为本人,请说是我,或者按一号件,不是本人请按二号件。";
+        assert_eq!(offered_keys(menu), vec![('1', false), ('2', true)]);
+        assert_eq!(
+            offered_keys(
+                "我这边还是没听清楚。请问您是张维本人吗?是本人请爱一号件,不是请爱二号件。"
+            ),
+            vec![('1', false), ('2', true)]
+        );
+        assert_eq!(
+            offered_keys("12月4月还款3000元。切认请按1号件,需要修改请22号件。"),
+            vec![('1', false), ('2', true)]
+        );
+        assert_eq!(
+            offered_keys("确认请揿1，要改请揿2"),
+            vec![('1', false), ('2', true)]
+        );
+        // Digits that are no key: a date, an amount, a number.
+        assert!(offered_keys("您12月4号还款3000元，对吗？").is_empty());
+        assert!(offered_keys("您12月4号，还款3000元").is_empty());
+        assert!(offered_keys("请问您是张伟本人吗？").is_empty());
+        let m = Dialect::Mandarin;
+        assert_eq!(key_for(menu, "是我，什么事？", m, today), Some('1'));
+        assert_eq!(key_for(menu, "不是，你打错了。", m, today), Some('2'));
+        // Not a yes or no, or no menu: said, not pressed.
+        assert_eq!(key_for(menu, "我下周五还三千。", m, today), None);
+        assert_eq!(key_for("请问您是张伟本人吗？", "是我。", m, today), None);
+        let readback = "我这边还是没听清楚。12月4月还款3000元。切认请按1号件,需要修改请22号件。";
+        assert_eq!(key_for(readback, "对，没问题。", m, today), Some('1'));
+        assert_eq!(key_for(readback, "不对，是下周四。", m, today), None);
+    }
+
     use super::*;
 
     #[test]

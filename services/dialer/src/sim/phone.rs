@@ -302,6 +302,8 @@ async fn play_persona(
 
     let mut turn = 0usize;
     let mut speak_at: Option<(Instant, String)> = None;
+    // A key to press instead of a yes or no, when the robot offered keys.
+    let mut press_at: Option<(Instant, char)> = None;
     let mut hangup_at: Option<Instant> = None;
     // The end of the persona's last line, until the robot's reply to it
     // arrives (first packet) and is heard (first loud frame).
@@ -383,13 +385,17 @@ async fn play_persona(
                                 if !text.trim().is_empty() {
                                     record.heard.push(HeardLine { at_ms: start_ms, text: text.clone() });
                                 }
-                                if owed_turn && speak_at.is_none() {
+                                if owed_turn && speak_at.is_none() && press_at.is_none() {
                                     owed_turn = false;
                                     // Asked to say it again before any answer (the
                                     // greeting talked over), a person answers the
                                     // question instead of saying 喂 again.
                                     let last_said = (turn > 0)
-                                        .then(|| record.said.last().map(|l| l.text.clone()))
+                                        .then(|| {
+                                            record.said.iter().rev()
+                                                .find(|l| !l.text.starts_with("[DTMF"))
+                                                .map(|l| l.text.clone())
+                                        })
                                         .flatten();
                                     // Asked to say it again, a person repeats it more
                                     // slowly each time; a new line is said as usual.
@@ -411,11 +417,15 @@ async fn play_persona(
                                             }
                                         }),
                                     };
-                                    if let Some(say) = next.filter(|s| !s.trim().is_empty()) {
-                                        speak_at = Some((
-                                            Instant::now() + Duration::from_millis(REACTION_MS),
-                                            say,
-                                        ));
+                                    let at = Instant::now() + Duration::from_millis(REACTION_MS);
+                                    let key = next
+                                        .as_deref()
+                                        .filter(|_| persona.presses_keys)
+                                        .and_then(|say| super::persona::key_for(&text, say, dialect, today));
+                                    if let Some(key) = key {
+                                        press_at = Some((at, key));
+                                    } else if let Some(say) = next.filter(|s| !s.trim().is_empty()) {
+                                        speak_at = Some((at, say));
                                     }
                                 }
                             }
@@ -463,6 +473,15 @@ async fn play_persona(
                     barging = true;
                     voice.say(&text, dialect);
                     record.said.push(HeardLine { at_ms: media.now_ms(), text });
+                }
+            }
+            _ = tokio::time::sleep_until(press_at.map(|(t, _)| t).unwrap_or(far)) => {
+                if let Some((_, key)) = press_at.take() {
+                    awaiting_packet = None;
+                    awaiting_sound = None;
+                    let sent = media.send_dtmf(key);
+                    tracing::debug!(%key, sent, "the phone pressed a key");
+                    record.said.push(HeardLine { at_ms: media.now_ms(), text: format!("[DTMF {key}]") });
                 }
             }
             _ = tokio::time::sleep_until(hangup_at.unwrap_or(far)) => {
