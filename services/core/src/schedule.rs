@@ -6,7 +6,8 @@
 //! The rule until then: no answer, busy, voicemail, powered off, a dropped
 //! or failed call try the same number after `retry_after`; a wrong party or
 //! an invalid number moves to the account's next callable number at once;
-//! a callback is queued at the time the debtor asked for; a settled or
+//! a callback is queued at the time the debtor asked for (after
+//! `retry_after` when they named none); a settled or
 //! escalated case (promise, payment, refusal, handoff, dispute, hardship,
 //! complaint) gets nothing automatic. An account stops being followed up
 //! after `max_attempts` attempts.
@@ -80,7 +81,10 @@ pub fn next_attempt(
     let (contact_id, not_before) = match ended.disposition.follow_up() {
         FollowUp::None => return None,
         FollowUp::RetrySameContact => (ended.contact_id, now + policy.retry_after),
-        FollowUp::Callback => (ended.contact_id, ended.callback_at.unwrap_or(now)),
+        FollowUp::Callback => (
+            ended.contact_id,
+            ended.callback_at.unwrap_or(now + policy.retry_after),
+        ),
         FollowUp::NextContact => {
             let current = contacts
                 .iter()
@@ -162,6 +166,12 @@ mod tests {
             ..ended(Disposition::CallbackRequested)
         };
         assert_eq!(next(callback).map(|n| n.not_before), Some(later));
+        // "Call me later", with no time named: after the retry interval,
+        // not at once.
+        assert_eq!(
+            next(ended(Disposition::CallbackRequested)).map(|n| n.not_before),
+            Some(now + p.retry_after)
+        );
         for settled in [
             Disposition::PromiseToPay,
             Disposition::Paid,

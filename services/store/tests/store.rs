@@ -481,6 +481,41 @@ async fn a_batch_of_reports_keeps_the_good_ones_and_names_each_failure() {
     .await;
 }
 
+/// A debtor who asks to be called back and names no time (晚点再打, and
+/// nothing when asked when): the outcome is recorded, not refused, and
+/// the number is called again after the retry interval, not at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_with_no_time_named_is_kept_and_called_again_later() {
+    each_store(|store| async move {
+        import_text(
+            &store,
+            "c1",
+            &format!("{HEADER}\nU1,张三,13812345671,,,北京,,,,p,1000,1000,2026-10-01,\n"),
+        )
+        .await;
+        let p = DispatchPolicy::default();
+        let now = beijing(1, 11);
+        let ttl = Duration::from_secs(60);
+        let first = lease(&store, "w", 1, ttl, now, &p).await.unwrap();
+        assert_eq!(first.len(), 1);
+        let r = store
+            .report_outcome(&report(&first[0], Disposition::CallbackRequested), now, &p)
+            .await;
+        assert!(matches!(r, Ok(ReportResult::Recorded { .. })), "{r:?}");
+        let early =
+            now + ChronoDuration::from_std(p.retry_after).unwrap() - ChronoDuration::minutes(1);
+        assert!(lease(&store, "w", 1, ttl, early, &p)
+            .await
+            .unwrap()
+            .is_empty());
+        let later = early + ChronoDuration::minutes(2);
+        let again = lease(&store, "w", 1, ttl, later, &p).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].account_id, first[0].account_id);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_are_only_leased_inside_the_debtors_calling_window() {
     each_store(|store| async move {

@@ -52,18 +52,15 @@ pub(super) async fn owed_by(
 }
 
 /// What a report must carry for its disposition, checked before any write.
+/// A callback may come without a time: a debtor who asks to be called
+/// later and names none when asked ("晚点再打") is called again after the
+/// retry interval (`schedule::next_attempt`).
 pub(super) fn check_report(report: &OutcomeReport) -> Result<()> {
     match report.disposition {
         Disposition::PromiseToPay if report.promise.is_none() => Err(StoreError::InvalidArgument {
             field: "promise",
             reason: "promise_to_pay needs a date and an amount".into(),
         }),
-        Disposition::CallbackRequested if report.callback_at.is_none() => {
-            Err(StoreError::InvalidArgument {
-                field: "callback_at",
-                reason: "callback_requested needs a callback time".into(),
-            })
-        }
         _ => Ok(()),
     }
 }
@@ -192,7 +189,7 @@ pub(super) fn judge(
         let tz: Tz = attempt
             .time_zone
             .parse()
-            .unwrap_or(chrono_tz::Asia::Shanghai);
+            .unwrap_or(huikuan_core::region::CHINA_TIME);
         let called = attempt
             .leased_at_ms
             .and_then(DateTime::<Utc>::from_timestamp_millis)
