@@ -176,6 +176,13 @@ pub struct Nlu {
 /// The classifier's answer is used only when it is at least this sure.
 pub const MODEL_MIN_PROBABILITY: f64 = 0.8;
 
+/// The classifier's answer is used only when what it rests on (its
+/// evidence) is at least this many different characters: one character
+/// (他 in 他, 佢，咪，佢 heard from a bad line) is a fragment or a sound
+/// misheard, and the classifier read it as "not him" (p 0.84-0.99), which
+/// closed calls as a wrong party.
+pub const MODEL_MIN_EVIDENCE_CHARS: usize = 2;
+
 impl Nlu {
     /// The built-in packs and phrases, and the classifier trained on the
     /// built-in example utterances.
@@ -351,7 +358,15 @@ impl Nlu {
         // classifier, and take its answer only when it is sure.
         if cues.is_empty() {
             if let Some(p) = self.model.as_ref().and_then(|m| m.predict(&normalized)) {
-                if p.intent != Intent::Unclear && p.probability >= MODEL_MIN_PROBABILITY {
+                let basis = p
+                    .evidence
+                    .iter()
+                    .flat_map(|e| e.chars())
+                    .collect::<std::collections::BTreeSet<_>>();
+                if p.intent != Intent::Unclear
+                    && p.probability >= MODEL_MIN_PROBABILITY
+                    && basis.len() >= MODEL_MIN_EVIDENCE_CHARS
+                {
                     best = p.intent;
                     cues.push(format!(
                         "model:{} p={:.2} ({})",
@@ -418,6 +433,9 @@ mod tests {
             ("不是，我现在冇钱", Cantonese, FinancialHardship),
             ("你打错了", Mandarin, DenyIdentity),
             ("我是他老婆，他不在", Mandarin, DenyIdentity),
+            // One character is too little to go on, even repeated.
+            ("他。", Mandarin, Unclear),
+            ("佢，咪，佢，咪。", Cantonese, Unclear),
             ("我明天还三千", Mandarin, PromiseToPay),
             ("我就是不还，你们爱咋咋地", Mandarin, RefuseToPay),
             ("我已经还了啊", Mandarin, AlreadyPaid),
