@@ -396,6 +396,12 @@ impl<'e> Conversation<'e> {
         let r = self
             .engine
             .understand(text, certainty, self.dialect, self.today);
+        self.turn(r)
+    }
+
+    /// One debtor turn, understood as `r`: its reply (none once the call
+    /// has an outcome).
+    fn turn(&mut self, r: NluResult) -> Turn {
         self.path.push(r.intent.as_str());
         let line = if self.outcome.is_some() {
             String::new()
@@ -422,21 +428,11 @@ impl<'e> Conversation<'e> {
             return None;
         }
         let intent = self.engine.policy.keys(self.stage)?.meaning(key)?;
-        let r = NluResult {
+        Some(self.turn(NluResult {
             intent,
             cues: vec![format!("key:{key}")],
             ..NluResult::unclear(format!("[key {key}]"))
-        };
-        self.path.push(r.intent.as_str());
-        self.turns += 1;
-        let line = self.decide(&r);
-        Some(Turn {
-            line,
-            intent: r.intent,
-            cues: r.cues,
-            stage: self.stage,
-            outcome: self.outcome.clone(),
-        })
+        }))
     }
 
     /// The debtor said nothing for the silence timeout: ask whether they
